@@ -1,0 +1,77 @@
+/*
+ * report.h - the outcome of one run and the files written from it.
+ *
+ * Outputs (an interface, design: "Outputs") in the run's directory:
+ * summary.json, junit.xml, report.md, latency.hgrm; history.jsonl and the
+ * shim traces (trace.PID.jsonl, under traces/) are written during the run
+ * and read back here for the report's injections and timeline.
+ */
+#ifndef WEDGE_REPORT_H
+#define WEDGE_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "hist.h"
+#include "scn.h"
+
+enum inv_status { INV_PASSED, INV_FAILED, INV_ERROR /* could not evaluate */ };
+
+struct inv_result {
+    char *name;
+    enum inv_status status;
+    char *expected;   /* "true", "no rows", "ok POST /orders <= 10" */
+    char *actual;     /* "false", "3 rows", "12" */
+    char *detail;     /* offending rows / service log tail / job output; may be NULL */
+};
+
+/* One request class in the mix. */
+struct req_stats {
+    char *label;
+    uint64_t ok, fail, info, retries;
+    struct hist *latency;
+};
+
+/* A point of the time series (one per sample interval). */
+struct sample {
+    double t_s;           /* since load start */
+    double throughput;    /* requests/s in the interval */
+    uint64_t p50_ns, p99_ns;
+    uint64_t errors;      /* failed requests in the interval */
+    uint64_t injections;  /* shim fires in the interval (from traces) */
+    long rss_kb;          /* sum of the services' resident memory */
+};
+
+struct run_result {
+    const struct scenario *scn;
+    char *out_dir;
+    uint64_t seed;
+    char *reproduce;        /* the exact command that replays this run */
+    char *dsn_redacted;
+    int embedded_pg;        /* 1 on the throwaway cluster */
+    int exit_code;          /* 0 / 1 / 3 (2 never gets this far) */
+    char *error;            /* why inconclusive, or NULL */
+
+    double started_unix;    /* wall clock at start */
+    double duration_s;      /* load phase */
+    uint64_t requests, ok, fail, info, retries;
+    struct hist *latency;   /* all requests */
+    struct req_stats *per_req; int nper_req;
+    struct sample *series; int nseries;
+
+    struct inv_result *inv; int ninv;
+};
+
+/* Write summary.json, junit.xml, report.md and latency.hgrm into
+ * r->out_dir.  Reads history.jsonl and traces/ from there for the injection
+ * table and the timeline around the first violation.  -1 with err on an I/O
+ * error. */
+int report_write(const struct run_result *r, char *err, size_t errlen);
+
+/* Merge the shim traces under dir: number of fires in total and per rule
+ * (a small JSON-able summary), used by the progress line too. */
+uint64_t report_count_fires(const char *trace_dir);
+
+/* Minimal JSON string escaping into a FILE (shared by every JSON writer). */
+void json_put_string(FILE *f, const char *s);
+
+#endif

@@ -1,0 +1,214 @@
+/*
+ * wedge_shim.h - the shim's internal contract between its parts.
+ *
+ *   rules.c   text -> struct wg_ruleset            (rules_parse)
+ *   decide.c  seeded, deterministic fire decisions (decide_*)
+ *   match.c   conditions of a rule against a call  (match_rule)
+ *   caller.c  caller ~ via libunwind, cached per return address
+ *   engine.c  what a hook calls on its slow path    (wg_before / wg_after)
+ *   coord.c   barriers, marks, waits in the shared control file
+ *   trace.c   JSON-lines trace and exit summary
+ *   real.c    the one table of real_* symbols
+ *   init.c    constructor, environment, fork
+ *   socket.c libpq.c pthread.c   the wrappers
+ *
+ * Nothing here is exported from libwedge.so (see libwedge.map).
+ */
+#ifndef WEDGE_SHIM_H
+#define WEDGE_SHIM_H
+
+#include <regex.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* ---------------------------------------------------------------
+ * Hooks.
+ * ------------------------------------------------------------ */
+enum wg_family { WG_FAM_SOCK, WG_FAM_PQ, WG_FAM_PTHREAD };
+
+enum wg_hook {
+#define HOOK(id, name, fam) WG_HOOK_##id,
+#include "hooks.def"
+    WG_HOOK_COUNT
+};
+
+/* Name ("pq.query") of hook h; NULL if out of range. */
+const char *wg_hook_name(int h);
+/* Family of hook h. */
+enum wg_family wg_hook_family(int h);
+
+/*
+ * armed[h] != 0 when some rule names hook h (or tracing counts it).
+ * The fast path of every wrapper is exactly:
+ *     if (!atomic_load_explicit(&wg_armed[h], memory_order_relaxed))
+ *         return real_fn(args...);
+ */
+extern _Atomic int wg_armed[WG_HOOK_COUNT];
+
+/* ---------------------------------------------------------------
+ * Rules (rules.c).
+ * ------------------------------------------------------------ */
+enum wg_action {
+    WG_ACT_DELAY,           /* delay MIN[..MAX] */
+    WG_ACT_FAIL_ERRNO,      /* fail ECONNRESET (sockets), fail EBUSY (mutex.trylock) */
+    WG_ACT_FAIL_SQLSTATE,   /* fail sqlstate 40001 (pq hooks) */
+    WG_ACT_FAIL_DISCONNECT, /* fail disconnect (pq hooks) */
+    WG_ACT_SHORT,           /* short N (sock.send / sock.recv) */
+    WG_ACT_YIELD,           /* yield */
+    WG_ACT_SPURIOUS,        /* spurious (cond.wait) */
+    WG_ACT_BARRIER,         /* barrier NAME COUNT [timeout D] */
+    WG_ACT_MARK,            /* mark NAME */
+    WG_ACT_WAIT,            /* wait NAME [timeout D] */
+    WG_ACT_LOG,             /* log */
+};
+
+enum wg_cond_kind {
+    WG_COND_SQL,    /* sql ~ "regex" */
+    WG_COND_PORT,   /* port = 5432          (peer port of the socket) */
+    WG_COND_PEER,   /* peer = 127.0.0.1:8080 */
+    WG_COND_CALLER, /* caller ~ "regex"     (a function on the stack) */
+    WG_COND_THREAD, /* thread = N */
+    WG_COND_PROC,   /* proc ~ "regex"       (program name) */
+};
+
+enum wg_cmp { WG_CMP_EQ, WG_CMP_NE, WG_CMP_MATCH, WG_CMP_NOMATCH };
+
+struct wg_cond {
+    enum wg_cond_kind kind;
+    enum wg_cmp cmp;
+    char *text;       /* the literal as written (regex source, address) */
+    regex_t re;       /* compiled when cmp is MATCH / NOMATCH */
+    long num;         /* port, thread */
+    struct sockaddr_storage addr; /* peer */
+    socklen_t addrlen;
+};
+
+#define WG_MAX_CONDS 8
+#define WG_NAME_MAX 64
+#define WG_DEFAULT_TIMEOUT_NS 1000000000ull /* every wait: 1 s unless told */
+
+enum wg_when { WG_BEFORE = 0, WG_AFTER = 1 };
+
+struct wg_rule {
+    int index;                 /* 0-based position in the rule set */
+    char name[WG_NAME_MAX];    /* "NAME:" prefix, or "rule<N>" (1-based) */
+    int line, col;             /* where the rule starts in its text */
+    enum wg_action action;
+
+    /* action arguments */
+    uint64_t delay_min_ns, delay_max_ns; /* equal for a fixed delay */
+    int err;                             /* errno value for fail ERRNO */
+    char sqlstate[6];                    /* fail sqlstate XXXXX */
+    long short_n;                        /* short N */
+    char coord[WG_NAME_MAX];             /* barrier / mark / wait name */
+    unsigned count;                      /* barrier COUNT */
+    uint64_t timeout_ns;                 /* barrier / wait timeout */
+
+    uint64_t hooks; /* bitmask: 1ull << WG_HOOK_x for every hook named */
+    enum wg_when when;
+
+    struct wg_cond conds[WG_MAX_CONDS];
+    int ncond;
+
+    /* frequency; 0 / absent means "no constraint" */
+    int has_p;
+    double p;        /* p=0.2 */
+    uint64_t nth;    /* nth 3: only the 3rd hit */
+    uint64_t every;  /* every 5: hits 5, 10, 15 ... */
+    uint64_t first;  /* first 10: hits 1..10 */
+    uint64_t after;  /* after 100: hits 101 ... */
+    uint64_t times;  /* times 1: at most this many fires in the process */
+
+    /* per-process runtime counters (reset in a forked child) */
+    _Atomic uint64_t hits;  /* calls whose hook and conditions matched */
+    _Atomic uint64_t fires; /* hits that were injected */
+};
+
+struct wg_ruleset {
+    struct wg_rule *rules;
+    int n;
+    uint64_t hooks; /* union of every rule's hooks */
+};
+
+/*
+ * Parse rule text (one rule a line or ';' between rules, '#' comments).
+ * `origin` names the text in messages ("rules" for WEDGE_RULES, the file
+ * name for WEDGE_RULES_FILE).  On error returns -1 and writes
+ *     "<origin>:LINE:COL: message"
+ * into err (the message says what was expected; no "wedge: " prefix).
+ * Allocates; call from the constructor or a test, never from a hook.
+ */
+int rules_parse(const char *text, const char *origin, struct wg_ruleset *out, char *err,
+                size_t errlen);
+void rules_free(struct wg_ruleset *rs);
+
+/* ---------------------------------------------------------------
+ * Decisions (decide.c).  Pure functions of (seed, rule index, counter).
+ * ------------------------------------------------------------ */
+
+/* 64-bit mix of its inputs (splitmix64 style). */
+uint64_t decide_hash(uint64_t seed, uint64_t rule_index, uint64_t n, uint64_t salt);
+
+/*
+ * Count one hit of rule r and decide whether it fires.  Thread-safe
+ * (atomics only, no lock, no allocation).  *hit_out gets the 1-based hit
+ * number, the counter the decision was made on.  Returns 1 to fire.
+ */
+int decide_take(struct wg_rule *r, uint64_t seed, uint64_t *hit_out);
+
+/* The delay for hit `hit` of rule r: in [delay_min_ns, delay_max_ns]. */
+uint64_t decide_delay_ns(const struct wg_rule *r, uint64_t seed, uint64_t hit);
+
+/* ---------------------------------------------------------------
+ * Calls and matching (match.c, caller.c).
+ * ------------------------------------------------------------ */
+struct wg_call {
+    int hook;          /* WG_HOOK_x */
+    int fd;            /* socket hooks; -1 otherwise */
+    const char *sql;   /* pq hooks: statement text, NULL if none */
+    const void *conn;  /* pq hooks: the PGconn */
+    const char *detail;/* what the trace line shows in "detail" (redacted) */
+};
+
+/* 1 if every condition of r holds for call c. */
+int match_rule(const struct wg_rule *r, const struct wg_call *c);
+
+/* 1 if some function on the current stack matches re (cached per IP). */
+int caller_match(const regex_t *re, int want_match);
+/* Up to max function names of the current stack (innermost first, the
+ * shim's own frames skipped); returns how many.  Names live in a cache. */
+int caller_stack(const char **names, int max);
+
+/* 1-based number of the calling thread in this process, in the order
+ * threads first reached an armed hook; stable for the thread's life. */
+int wg_thread_index(void);
+/* Short program name (as /proc/self/comm), set at init. */
+extern char wg_proc_name[64];
+
+/* ---------------------------------------------------------------
+ * Engine (engine.c): the slow path of every wrapper.
+ * ------------------------------------------------------------ */
+
+/* What a wrapper must do itself after wg_before / wg_after. */
+struct wg_verdict {
+    enum wg_action action; /* WG_ACT_LOG when nothing is left to do */
+    int err;
+    long short_n;
+    char sqlstate[6];
+    const struct wg_rule *rule;
+};
+
+/* Evaluate the rules for call c at `when`.  Delay, yield, barrier, mark,
+ * wait and log are carried out here; fail / short / spurious are returned
+ * for the wrapper to apply.  Returns 1 when *v holds such an action. */
+int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v);
+
+/* Per-thread reentrancy guard: hooks called from inside the shim itself
+ * (libunwind, regexec, dlsym) pass straight through. */
+extern __thread int wg_in_shim __attribute__((tls_model("initial-exec")));
+
+extern uint64_t wg_seed;
+
+#endif
