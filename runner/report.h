@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "hist.h"
 #include "scn.h"
 
@@ -70,6 +71,23 @@ int report_write(const struct run_result *r, char *err, size_t errlen);
 /* Merge the shim traces under dir: number of fires in total and per rule
  * (a small JSON-able summary), used by the progress line too. */
 uint64_t report_count_fires(const char *trace_dir);
+
+/*
+ * history.jsonl, one JSON object per line, two per request:
+ *   {"t_ns":T,"user":U,"seq":S,"type":"invoke","req":"POST /orders"}
+ *   {"t_ns":T,"user":U,"seq":S,"type":"ok","req":"POST /orders","status":201,
+ *    "latency_ns":L,"tries":1,"error":null}
+ * t_ns counts from the start of the load.  type: ok (2xx, SQL committed),
+ * fail (4xx, SQL error that definitely did not apply), info (5xx, timeout,
+ * transport error: the outcome is unknown).
+ *
+ * Evaluate the scenario's invariants (inv.c) after the load: SQL ones on
+ * dsn, history ones on history.jsonl.  Fills *out (n = ninvariants).
+ * An invariant that cannot be evaluated gets INV_ERROR, not INV_FAILED.
+ */
+int inv_eval_all(const struct scenario *s, const char *dsn, const char *history_path,
+                 struct inv_result **out, int *nout, char *err, size_t errlen);
+void inv_results_free(struct inv_result *r, int n);
 
 /* Minimal JSON string escaping into a FILE (shared by every JSON writer). */
 void json_put_string(FILE *f, const char *s);

@@ -205,6 +205,52 @@ struct wg_verdict {
  * for the wrapper to apply.  Returns 1 when *v holds such an action. */
 int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v);
 
+/* ---------------------------------------------------------------
+ * Coordination (coord.c): barriers, marks and waits shared by every
+ * thread and process of a run through the control file WEDGE_CTL (an
+ * anonymous shared mapping when unset: threads and forked children).
+ * Futex based; every wait bounded; no allocation on the call path.
+ * ------------------------------------------------------------ */
+enum coord_outcome { COORD_RELEASED, COORD_TIMEOUT, COORD_ERROR };
+
+/* Map the control file (created and sized if missing), or an anonymous
+ * shared region when path is NULL.  -1 with errno on failure. */
+int coord_init(const char *path);
+/* Hold until `count` callers have arrived at barrier `name`, or timeout.
+ * A caller that times out withdraws its arrival. */
+enum coord_outcome coord_barrier(const char *name, unsigned count, uint64_t timeout_ns,
+                                 uint64_t *waited_ns);
+/* Record that point `name` was passed; wakes its waiters. */
+void coord_mark(const char *name);
+/* Hold until `name` has been marked at least once, or timeout. */
+enum coord_outcome coord_wait(const char *name, uint64_t timeout_ns, uint64_t *waited_ns);
+
+/* ---------------------------------------------------------------
+ * Trace (trace.c): WEDGE_TRACE/trace.PID.jsonl, one JSON line per
+ * injection written with a single write(2) (raw syscall: never re-enters
+ * a hook) before the action completes, and a summary line at exit.
+ * ------------------------------------------------------------ */
+struct wg_event {
+    int hook;
+    const struct wg_rule *rule;
+    const char *action;   /* "delay", "barrier", "fail", ... */
+    const char *outcome;  /* "fired", "released", "timeout", "error" */
+    uint64_t waited_ns;   /* planned delay, or time held at a barrier/wait */
+    uint64_t hit;         /* the rule's hit counter the decision used */
+    const char *detail;   /* SQL text, peer address, errno name...; may be NULL */
+    int with_stack;       /* add "stack":[...] (caller_stack) */
+};
+
+/* Open trace.PID.jsonl in dir (again in a forked child); dir NULL: off. */
+int trace_open(const char *dir);
+int trace_enabled(void);
+void trace_event(const struct wg_event *ev);
+/* Mutex contention profile: `site` is the lock call's return address. */
+void trace_mutex_wait(void *site, uint64_t waited_ns, int contended);
+/* The exit summary: calls per hook, hits and fires per rule, mutex
+ * profile (symbolised with dladdr / libunwind). */
+void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls /* [WG_HOOK_COUNT] */);
+
 /* Per-thread reentrancy guard: hooks called from inside the shim itself
  * (libunwind, regexec, dlsym) pass straight through. */
 extern __thread int wg_in_shim __attribute__((tls_model("initial-exec")));

@@ -1,0 +1,12 @@
+/*
+ * iso.h - `wedge isolation`: the isolation-level anomaly matrix.
+ */
+#ifndef WEDGE_ISO_H
+#define WEDGE_ISO_H
+
+/* Entry point of the subcommand; argv[0] is "isolation".  Returns the
+ * process exit code (0 matrix as expected, 1 a cell differs, 2 usage or
+ * spec error, 3 database unavailable). */
+int iso_main(int argc, char **argv);
+
+#endif
