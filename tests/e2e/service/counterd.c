@@ -135,6 +135,15 @@ static PGresult *db_exec(PGconn *c, const char *sql, int n, const char *const *p
     return r;
 }
 
+/* A statement without rows: 0 when it succeeded, -1 otherwise. */
+static int db_cmd(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = db_exec(c, sql, n, params, PGRES_COMMAND_OK);
+
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
 static int take_naive(PGconn *c, const char *id, int qty, long *stock)
 {
     const char *p[2] = {id, NULL};
@@ -164,14 +173,11 @@ static int take_naive(PGconn *c, const char *id, int qty, long *stock)
      * request may have made too. */
     snprintf(sbuf, sizeof sbuf, "%ld", have - qty);
     p[1] = sbuf;
-    r = db_exec(c, "UPDATE counter SET stock = $2 WHERE id = $1", 2, p, PGRES_COMMAND_OK);
-    if (!r)
+    if (db_cmd(c, "UPDATE counter SET stock = $2 WHERE id = $1", 2, p) != 0)
         goto out;
-    PQclear(r);
     snprintf(qbuf, sizeof qbuf, "%d", qty);
     p[1] = qbuf;
-    r = db_exec(c, "INSERT INTO taken (id, qty) VALUES ($1, $2)", 2, p, PGRES_COMMAND_OK);
-    if (!r)
+    if (db_cmd(c, "INSERT INTO taken (id, qty) VALUES ($1, $2)", 2, p) != 0)
         goto out;
     *stock = have - qty;
     status = 201;
@@ -189,10 +195,8 @@ static int take_safe(PGconn *c, const char *id, int qty, long *stock)
 
     *stock = -1;
     snprintf(qbuf, sizeof qbuf, "%d", qty);
-    r = db_exec(c, "BEGIN", 0, NULL, PGRES_COMMAND_OK);
-    if (!r)
+    if (db_cmd(c, "BEGIN", 0, NULL) != 0)
         goto out;
-    PQclear(r);
     r = db_exec(c,
                 "UPDATE counter SET stock = stock - $2 WHERE id = $1 AND stock >= $2 "
                 "RETURNING stock",
@@ -205,12 +209,9 @@ static int take_safe(PGconn *c, const char *id, int qty, long *stock)
     }
     *stock = strtol(PQgetvalue(r, 0, 0), NULL, 10);
     PQclear(r);
-    r = db_exec(c, "INSERT INTO taken (id, qty) VALUES ($1, $2)", 2, p, PGRES_COMMAND_OK);
-    if (!r)
-        goto out;
-    PQclear(r);
-    r = db_exec(c, "COMMIT", 0, NULL, PGRES_COMMAND_OK);
-    if (!r)
+    r = NULL;
+    if (db_cmd(c, "INSERT INTO taken (id, qty) VALUES ($1, $2)", 2, p) != 0 ||
+        db_cmd(c, "COMMIT", 0, NULL) != 0)
         goto out;
     status = 201;
 out:
