@@ -1,0 +1,556 @@
+/*
+ * pg.c - the embedded default: a throwaway PostgreSQL cluster, and the
+ * `wedge pg start|stop|env` subcommand that keeps one running for a shell.
+ */
+#include "pg.h"
+#include "run.h"
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <grp.h>
+#include <libpq-fe.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef WEDGE_PG_BINDIR_DEFAULT
+#define WEDGE_PG_BINDIR_DEFAULT ""
+#endif
+
+#define PG_MAX_CLUSTERS 8
+#define PG_READY_NS     (30ull * 1000000000ull)
+#define PG_INITDB_NS    (120ull * 1000000000ull)
+
+/* Clusters this process started, for pg_cluster_stop_all. */
+static struct pg_cluster *pg_started[PG_MAX_CLUSTERS];
+
+/* ---------------------------------------------------------------
+ * Binaries and the unprivileged user.
+ * ------------------------------------------------------------ */
+static const char *pg_bindir(void)
+{
+    static char dir[PATH_MAX];
+    const char *env = getenv("WEDGE_PG_BINDIR");
+    glob_t g;
+    if (env && *env)
+        return env;
+    if (WEDGE_PG_BINDIR_DEFAULT[0]) {
+        snprintf(dir, sizeof(dir), "%s/initdb", WEDGE_PG_BINDIR_DEFAULT);
+        if (access(dir, X_OK) == 0)
+            return WEDGE_PG_BINDIR_DEFAULT;
+    }
+    dir[0] = '\0';
+    if (glob("/usr/lib/postgresql/*/bin", 0, NULL, &g) == 0) {
+        /* Newest major version: compare numerically, "9" < "15". */
+        long best = -1;
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            long v = strtol(g.gl_pathv[i] + strlen("/usr/lib/postgresql/"), NULL, 10);
+            if (v > best) {
+                best = v;
+                snprintf(dir, sizeof(dir), "%s", g.gl_pathv[i]);
+            }
+        }
+        globfree(&g);
+    }
+    return dir[0] ? dir : "/usr/lib/postgresql/15/bin";
+}
+
+/* PostgreSQL refuses to run as root: find who it runs as instead. */
+static int pg_user(uid_t *uid, gid_t *gid)
+{
+    struct passwd *pw;
+    if (geteuid() != 0)
+        return 0;
+    pw = getpwnam("postgres");
+    if (!pw)
+        pw = getpwnam("nobody");
+    if (!pw)
+        return -1;
+    *uid = pw->pw_uid;
+    *gid = pw->pw_gid;
+    return 1;
+}
+
+/* fork + exec argv as the cluster's user, output to logpath, in its own
+ * session (a Ctrl-C on the terminal reaches wedge, which stops it). */
+static pid_t pg_spawn(char *const argv[], const char *logpath, char *err, size_t errlen)
+{
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int drop = pg_user(&uid, &gid);
+    pid_t pid;
+    if (drop < 0) {
+        snprintf(err, errlen, "running as root and neither user postgres nor nobody exists");
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+    if (pid == 0) {
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        int nul = open("/dev/null", O_RDONLY);
+        setsid();
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        if (nul >= 0)
+            dup2(nul, 0);
+        unsetenv("LD_PRELOAD");
+        if (drop == 1) {
+            if (fd >= 0 && fchown(fd, uid, gid) < 0) {
+                /* the log stays root's; the server still writes through fd */
+            }
+            if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+                dprintf(2, "wedge: cannot drop privileges: %s\n", strerror(errno));
+                _exit(126);
+            }
+        }
+        execv(argv[0], argv);
+        dprintf(2, "wedge: exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+static void pg_log_tail(const char *path, char *err, size_t errlen)
+{
+    char *tail = util_file_tail(path, 1500);
+    size_t n = strlen(err);
+    if (n < errlen)
+        snprintf(err + n, errlen - n, "\n--- %s ---\n%s", path, tail);
+    free(tail);
+}
+
+static int pg_write_conf(const struct pg_cluster *c, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/data/postgresql.conf", c->dir);
+    f = fopen(path, "ae");
+    if (!f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    fprintf(f,
+            "\n# wedge: a throwaway cluster\n"
+            "listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n"
+            "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+            "max_connections = 200\nmax_prepared_transactions = 10\n"
+            "log_min_messages = warning\n",
+            c->port, c->dir);
+    fclose(f);
+    return 0;
+}
+
+static void pg_register(struct pg_cluster *c, int add)
+{
+    for (int i = 0; i < PG_MAX_CLUSTERS; i++) {
+        if (add && !pg_started[i]) {
+            pg_started[i] = c;
+            return;
+        }
+        if (!add && pg_started[i] == c)
+            pg_started[i] = NULL;
+    }
+}
+
+/* Wait until the server accepts connections.  1 ready, 0 the postmaster
+ * exited (retry another port when it could not bind), -1 timeout. */
+static int pg_wait_ready(struct pg_cluster *c)
+{
+    uint64_t deadline = util_now_ns() + PG_READY_NS;
+    char dsn[600];
+    snprintf(dsn, sizeof(dsn), "%s connect_timeout=2", c->dsn);
+    while (util_now_ns() < deadline && !util_stop) {
+        int status;
+        if (PQping(dsn) == PQPING_OK)
+            return 1;
+        if (util_wait_pid(c->postmaster, 0, &status) == 1) {
+            c->postmaster = 0;
+            return 0;
+        }
+        util_sleep_ns(50 * 1000 * 1000);
+    }
+    return -1;
+}
+
+int pg_cluster_start(struct pg_cluster *c, int verbose, char *err, size_t errlen)
+{
+    const char *bindir = pg_bindir();
+    const char *tmp = getenv("TMPDIR");
+    char exe[PATH_MAX], data[PATH_MAX], log[PATH_MAX];
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int rc = -1, status;
+    pid_t pid;
+
+    memset(c, 0, sizeof(*c));
+    snprintf(c->dir, sizeof(c->dir), "%s/wedge-pg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(c->dir)) {
+        snprintf(err, errlen, "mkdtemp %s: %s", c->dir, strerror(errno));
+        c->dir[0] = '\0';
+        return -1;
+    }
+    c->owned = 1;
+    pg_register(c, 1);
+    if (pg_user(&uid, &gid) == 1 && chown(c->dir, uid, gid) < 0) {
+        snprintf(err, errlen, "chown %s: %s", c->dir, strerror(errno));
+        goto out;
+    }
+    snprintf(exe, sizeof(exe), "%s/initdb", bindir);
+    snprintf(data, sizeof(data), "%s/data", c->dir);
+    snprintf(log, sizeof(log), "%s/initdb.log", c->dir);
+    if (verbose)
+        fprintf(stderr, "wedge: postgres: initdb %s\n", data);
+    {
+        char *argv[] = {exe,  "-D",   data,        "-U", "wedge", "--auth=trust",
+                        "-E", "UTF8", "--no-sync", NULL};
+        pid = pg_spawn(argv, log, err, errlen);
+        if (pid < 0)
+            goto out;
+        int w = util_wait_pid(pid, PG_INITDB_NS, &status);
+        if (w != 1 || util_exit_code(status) != 0) {
+            if (w == 0) {
+                kill(pid, SIGKILL);
+                util_wait_pid(pid, 5000000000ull, &status);
+            }
+            snprintf(err, errlen, "%s failed (exit %d)", exe, w == 1 ? util_exit_code(status) : -1);
+            pg_log_tail(log, err, errlen);
+            goto out;
+        }
+    }
+    snprintf(exe, sizeof(exe), "%s/postgres", bindir);
+    snprintf(log, sizeof(log), "%s/server.log", c->dir);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        char *argv[] = {exe, "-D", data, NULL};
+        int r;
+        c->port = util_free_port(err, errlen);
+        if (c->port < 0)
+            goto out;
+        /* Appended again on a retry: the last setting of a name wins. */
+        if (pg_write_conf(c, err, errlen) < 0)
+            goto out;
+        snprintf(c->dsn, sizeof(c->dsn), "host=127.0.0.1 port=%d user=wedge dbname=postgres",
+                 c->port);
+        c->postmaster = pg_spawn(argv, log, err, errlen);
+        if (c->postmaster < 0) {
+            c->postmaster = 0;
+            goto out;
+        }
+        r = pg_wait_ready(c);
+        if (r == 1) {
+            if (verbose)
+                fprintf(stderr, "wedge: postgres: ready on 127.0.0.1:%d (%s)\n", c->port, c->dir);
+            rc = 0;
+            goto out;
+        }
+        if (r < 0) {
+            snprintf(err, errlen, "postgres did not accept connections within 30 s%s",
+                     util_stop ? " (interrupted)" : "");
+            pg_log_tail(log, err, errlen);
+            goto out;
+        }
+        if (!util_file_contains(log, "could not bind") &&
+            !util_file_contains(log, "could not create any TCP/IP sockets")) {
+            snprintf(err, errlen, "postgres exited during start-up");
+            pg_log_tail(log, err, errlen);
+            goto out;
+        }
+        /* Someone took the port between our probe and the server's bind. */
+    }
+    snprintf(err, errlen, "postgres could not bind a free port in 5 attempts");
+    pg_log_tail(log, err, errlen);
+out:
+    if (rc < 0)
+        pg_cluster_stop(c);
+    return rc;
+}
+
+/* Signal the postmaster and wait up to ns for it to go. */
+static int pg_signal_wait(pid_t pid, int sig, uint64_t ns)
+{
+    uint64_t deadline = util_now_ns() + ns;
+    int status;
+    if (kill(pid, sig) < 0 && errno == ESRCH)
+        return 1;
+    for (;;) {
+        int w = util_wait_pid(pid, 0, &status);
+        if (w == 1)
+            return 1;
+        /* Not our child (wedge pg stop): poll whether it still exists. */
+        if (w < 0 && kill(pid, 0) < 0 && errno == ESRCH)
+            return 1;
+        if (util_now_ns() >= deadline)
+            return 0;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void pg_cluster_stop(struct pg_cluster *c)
+{
+    if (!c || !c->owned)
+        return;
+    if (c->postmaster > 0) {
+        /* fast shutdown, then immediate, then kill: each bounded */
+        if (!pg_signal_wait(c->postmaster, SIGINT, 10000000000ull) &&
+            !pg_signal_wait(c->postmaster, SIGQUIT, 5000000000ull))
+            pg_signal_wait(c->postmaster, SIGKILL, 5000000000ull);
+        c->postmaster = 0;
+    }
+    if (c->dir[0])
+        util_rm_rf(c->dir);
+    c->dir[0] = '\0';
+    c->owned = 0;
+    pg_register(c, 0);
+}
+
+void pg_cluster_stop_all(void)
+{
+    for (int i = 0; i < PG_MAX_CLUSTERS; i++)
+        if (pg_started[i])
+            pg_cluster_stop(pg_started[i]);
+}
+
+/* ---------------------------------------------------------------
+ * Fresh databases.
+ * ------------------------------------------------------------ */
+
+/* Rebuild a conninfo (keyword=value or URI) with dbname replaced. */
+static int pg_dsn_with_db(const char *dsn, const char *db, char *out, size_t len, char *err,
+                          size_t errlen)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &perr);
+    size_t n = 0;
+    if (!opts) {
+        snprintf(err, errlen, "bad DSN: %s", perr ? perr : "out of memory");
+        PQfreemem(perr);
+        return -1;
+    }
+    out[0] = '\0';
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        const char *v = strcmp(o->keyword, "dbname") ? o->val : db;
+        if (!v || !*v)
+            continue;
+        n += snprintf(out + n, n < len ? len - n : 0, "%s%s='", n ? " " : "", o->keyword);
+        for (const char *p = v; *p; p++)
+            n += snprintf(out + n, n < len ? len - n : 0, "%s%c",
+                          (*p == '\'' || *p == '\\') ? "\\" : "", *p);
+        n += snprintf(out + n, n < len ? len - n : 0, "'");
+    }
+    PQconninfoFree(opts);
+    if (n >= len) {
+        snprintf(err, errlen, "DSN too long");
+        return -1;
+    }
+    return 0;
+}
+
+int pg_fresh_db(const char *admin_dsn, const char *name, char *dsn_out, size_t dsnlen, char *err,
+                size_t errlen)
+{
+    PGconn *conn = PQconnectdb(admin_dsn);
+    PGresult *res = NULL;
+    char *quoted = NULL, *sql = NULL;
+    int rc = -1;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        snprintf(err, errlen, "cannot connect: %s", PQerrorMessage(conn));
+        goto out;
+    }
+    quoted = PQescapeIdentifier(conn, name, strlen(name));
+    sql = util_fmt("DROP DATABASE IF EXISTS %s WITH (FORCE)", quoted);
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "%s: %s", sql, PQerrorMessage(conn));
+        goto out;
+    }
+    PQclear(res);
+    free(sql);
+    sql = util_fmt("CREATE DATABASE %s", quoted);
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "%s: %s", sql, PQerrorMessage(conn));
+        goto out;
+    }
+    rc = pg_dsn_with_db(admin_dsn, name, dsn_out, dsnlen, err, errlen);
+out:
+    PQclear(res);
+    free(sql);
+    PQfreemem(quoted);
+    PQfinish(conn);
+    return rc;
+}
+
+/* ---------------------------------------------------------------
+ * `wedge pg start|stop|env`: a cluster that outlives the command.
+ * ------------------------------------------------------------ */
+static void pg_default_state(char *out, size_t len)
+{
+    const char *rt = getenv("XDG_RUNTIME_DIR");
+    if (rt && *rt)
+        snprintf(out, len, "%s/wedge-pg.state", rt);
+    else
+        snprintf(out, len, "/tmp/wedge-pg.state");
+}
+
+static int pg_state_read(const char *path, struct pg_cluster *c)
+{
+    FILE *f = fopen(path, "re");
+    char line[700];
+    memset(c, 0, sizeof(*c));
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\n")] = '\0';
+        if (!strncmp(line, "dir=", 4))
+            snprintf(c->dir, sizeof(c->dir), "%s", line + 4);
+        else if (!strncmp(line, "dsn=", 4))
+            snprintf(c->dsn, sizeof(c->dsn), "%s", line + 4);
+        else if (!strncmp(line, "port=", 5))
+            c->port = atoi(line + 5);
+        else if (!strncmp(line, "pid=", 4))
+            c->postmaster = (pid_t)atol(line + 4);
+    }
+    fclose(f);
+    return c->dir[0] && c->postmaster > 0 ? 0 : -1;
+}
+
+static void pg_print_env(const struct pg_cluster *c)
+{
+    printf("export WEDGE_DSN='%s'\n", c->dsn);
+    printf("export PGHOST=127.0.0.1 PGPORT=%d PGUSER=wedge PGDATABASE=postgres\n", c->port);
+}
+
+static void pg_usage(FILE *f)
+{
+    fprintf(f, "usage: wedge pg start|stop|env [--state FILE] [--quiet]\n"
+               "\n"
+               "A throwaway PostgreSQL cluster that outlives the command, for a shell or CI.\n"
+               "  start    initdb into a temporary directory, start postgres on a free\n"
+               "           127.0.0.1 port (fsync off, trust auth, user wedge), print\n"
+               "           'export WEDGE_DSN=...' lines; eval \"$(wedge pg start)\" sets them\n"
+               "  env      print the export lines of the running cluster\n"
+               "  stop     stop it (fast, then immediate, then SIGKILL) and remove its directory\n"
+               "\n"
+               "  --state FILE  where start records the cluster (default\n"
+               "                $XDG_RUNTIME_DIR/wedge-pg.state, else /tmp/wedge-pg.state)\n"
+               "  -q, --quiet   no progress lines on stderr\n"
+               "  -h, --help    this text\n"
+               "\n"
+               "Environment: WEDGE_PG_BINDIR (initdb, postgres; default the newest\n"
+               "/usr/lib/postgresql/N/bin), TMPDIR (where the cluster directory goes).\n"
+               "Exit: 0 done, 2 usage, 3 the cluster could not start or none is running.\n");
+}
+
+int pg_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    char state[PATH_MAX], err[4096] = "";
+    struct pg_cluster c;
+    const char *cmd;
+    int quiet = 0, opt;
+
+    pg_default_state(state, sizeof(state));
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "s:qh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            snprintf(state, sizeof(state), "%s", optarg);
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            pg_usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "wedge: pg: see 'wedge pg --help'\n");
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "wedge: pg: expected one of start, stop, env\n");
+        pg_usage(stderr);
+        return 2;
+    }
+    cmd = argv[optind];
+    if (!strcmp(cmd, "start")) {
+        FILE *f;
+        if (pg_state_read(state, &c) == 0 && kill(c.postmaster, 0) == 0) {
+            if (!quiet)
+                fprintf(stderr, "wedge: pg: already running (%s)\n", state);
+            pg_print_env(&c);
+            return 0;
+        }
+        util_install_signals();
+        if (pg_cluster_start(&c, !quiet, err, sizeof(err)) < 0) {
+            fprintf(stderr, "wedge: pg: %s\n", err);
+            return 3;
+        }
+        f = fopen(state, "we");
+        if (!f) {
+            fprintf(stderr, "wedge: pg: %s: %s\n", state, strerror(errno));
+            pg_cluster_stop(&c);
+            return 3;
+        }
+        fprintf(f, "dir=%s\ndsn=%s\nport=%d\npid=%ld\n", c.dir, c.dsn, c.port, (long)c.postmaster);
+        fclose(f);
+        if (util_stop) {
+            pg_cluster_stop(&c);
+            unlink(state);
+            return 3;
+        }
+        /* It stays up: forget it so no exit path removes it. */
+        pg_register(&c, 0);
+        pg_print_env(&c);
+        if (!quiet)
+            fprintf(stderr, "wedge: pg: running; 'wedge pg stop' removes it\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "env")) {
+        if (pg_state_read(state, &c) < 0 || kill(c.postmaster, 0) < 0) {
+            fprintf(stderr, "wedge: pg: no cluster running (%s); 'wedge pg start' starts one\n",
+                    state);
+            return 3;
+        }
+        pg_print_env(&c);
+        return 0;
+    }
+    if (!strcmp(cmd, "stop")) {
+        if (pg_state_read(state, &c) < 0) {
+            if (!quiet)
+                fprintf(stderr, "wedge: pg: no cluster recorded in %s\n", state);
+            return 0;
+        }
+        /* The state file names what gets removed: only ever our own kind. */
+        if (!strstr(c.dir, "/wedge-pg-")) {
+            fprintf(stderr, "wedge: pg: %s: '%s' is not a wedge cluster directory\n", state, c.dir);
+            return 2;
+        }
+        c.owned = 1;
+        pg_cluster_stop(&c);
+        unlink(state);
+        if (!quiet)
+            fprintf(stderr, "wedge: pg: stopped and removed\n");
+        return 0;
+    }
+    fprintf(stderr, "wedge: pg: unknown command '%s' (expected start, stop or env)\n", cmd);
+    return 2;
+}

@@ -1,0 +1,323 @@
+/*
+ * util.c - clocks, ports, files, the shim's location, children, signals.
+ */
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef WEDGE_BUILD_BIN
+#define WEDGE_BUILD_BIN ""
+#endif
+#ifndef WEDGE_BUILD_LIB
+#define WEDGE_BUILD_LIB ""
+#endif
+#ifndef WEDGE_INSTALL_LIBDIR
+#define WEDGE_INSTALL_LIBDIR "/usr/local/lib"
+#endif
+#ifndef WEDGE_SANITIZER_RUNTIME
+#define WEDGE_SANITIZER_RUNTIME ""
+#endif
+
+volatile sig_atomic_t util_stop;
+
+uint64_t util_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+double util_wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void util_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+                          .tv_nsec = (long)(ns % 1000000000ull)};
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !util_stop)
+        ;
+}
+
+int util_free_port(char *err, size_t errlen)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof(a);
+    int port = -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+        snprintf(err, errlen, "no free port on 127.0.0.1: %s", strerror(errno));
+        goto out;
+    }
+    port = ntohs(a.sin_port);
+out:
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+int util_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int util_rm_rf(const char *path)
+{
+    struct stat st;
+    int rc = 0;
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : -1;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        if (!d)
+            return -1;
+        while ((e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                continue;
+            char *sub = util_fmt("%s/%s", path, e->d_name);
+            if (util_rm_rf(sub) < 0)
+                rc = -1;
+            free(sub);
+        }
+        closedir(d);
+        if (rmdir(path) < 0)
+            rc = -1;
+    } else if (unlink(path) < 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+char *util_read_file(const char *path, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return NULL;
+    for (;;) {
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                goto out;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    buf[n] = '\0';
+    if (len)
+        *len = n;
+out:
+    fclose(f);
+    return buf;
+}
+
+char *util_file_tail(const char *path, size_t maxbytes)
+{
+    char *buf = NULL;
+    FILE *f = fopen(path, "re");
+    long size, start;
+    size_t got;
+    if (!f)
+        return util_fmt("%s", "");
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    start = size > (long)maxbytes ? size - (long)maxbytes : 0;
+    fseek(f, start, SEEK_SET);
+    buf = malloc(maxbytes + 1);
+    if (!buf)
+        abort();
+    got = fread(buf, 1, maxbytes, f);
+    buf[got] = '\0';
+    fclose(f);
+    if (start > 0) {
+        char *nl = strchr(buf, '\n');
+        if (nl)
+            memmove(buf, nl + 1, strlen(nl + 1) + 1);
+    }
+    return buf;
+}
+
+int util_file_contains(const char *path, const char *needle)
+{
+    char *text = util_read_file(path, NULL);
+    int found = text && strstr(text, needle) != NULL;
+    free(text);
+    return found;
+}
+
+char *util_fmt(const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    return s;
+}
+
+/* ---------------------------------------------------------------
+ * Where things are: the wedge binary, ${build}, the shim.
+ * ------------------------------------------------------------ */
+const char *util_self_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        char exe[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n <= 0)
+            return ".";
+        exe[n] = '\0';
+        snprintf(dir, sizeof(dir), "%s", dirname(exe));
+    }
+    return dir;
+}
+
+const char *util_build_dir(void)
+{
+    const char *env = getenv("WEDGE_BUILD");
+    return env && *env ? env : util_self_dir();
+}
+
+int util_find_shim(char *out, size_t len, char *err, size_t errlen)
+{
+    const char *env = getenv("WEDGE_SHIM");
+    char cand[3][PATH_MAX];
+    if (env && *env) {
+        if (access(env, R_OK) == 0) {
+            snprintf(out, len, "%s", env);
+            return 0;
+        }
+        snprintf(err, errlen, "WEDGE_SHIM=%s: %s", env, strerror(errno));
+        return -1;
+    }
+    snprintf(cand[0], sizeof(cand[0]), "%s/../lib/libwedge.so", util_self_dir());
+    snprintf(cand[1], sizeof(cand[1]), "%s/libwedge.so", WEDGE_BUILD_LIB);
+    snprintf(cand[2], sizeof(cand[2]), "%s/libwedge.so", WEDGE_INSTALL_LIBDIR);
+    for (int i = 0; i < 3; i++) {
+        char real[PATH_MAX];
+        if (cand[i][0] != '/' || access(cand[i], R_OK) < 0 || !realpath(cand[i], real))
+            continue;
+        snprintf(out, len, "%s", real);
+        return 0;
+    }
+    snprintf(err, errlen, "libwedge.so not found (looked in %s, %s, %s; set WEDGE_SHIM)", cand[0],
+             cand[1], cand[2]);
+    return -1;
+}
+
+int util_preload_value(const char *shim, char *out, size_t len)
+{
+    const char *old = getenv("LD_PRELOAD");
+    const char *rt = WEDGE_SANITIZER_RUNTIME;
+    int n = snprintf(out, len, "%s%s%s%s%s", rt, *rt ? ":" : "", shim, old && *old ? ":" : "",
+                     old && *old ? old : "");
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------
+ * Children.
+ * ------------------------------------------------------------ */
+int util_exit_code(int status)
+{
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 255;
+}
+
+int util_wait_pid(pid_t pid, uint64_t timeout_ns, int *status)
+{
+    uint64_t deadline = util_now_ns() + timeout_ns;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return 1;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (util_now_ns() >= deadline)
+            return 0;
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+uint64_t util_mix(uint64_t a, uint64_t b)
+{
+    uint64_t z = a + 0x9e3779b97f4a7c15ull * (b + 1);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t util_random_seed(void)
+{
+    uint64_t s = 0;
+    if (getrandom(&s, sizeof(s), 0) != sizeof(s))
+        s = util_mix(util_now_ns(), (uint64_t)getpid());
+    /* Keep seeds short enough to type: 1 .. 2^31. */
+    return (s & 0x7fffffffull) + 1;
+}
+
+static void on_signal(int sig)
+{
+    util_stop = sig;
+}
+
+void util_install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: blocking calls return EINTR so loops see the flag. */
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
