@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# End-to-end tests of `wedge run` on counterd (tests/e2e/service/counterd.c)
+# and the scenarios in tests/e2e/scenarios/, each on the embedded default
+# (a throwaway PostgreSQL cluster per invocation), as a user would run them.
+#
+#   e2e.sh CASE WEDGE SCENARIO_DIR WORK_DIR [ARGS...]
+#
+# Cases:
+#   seeds NAIVE_OR_SAFE N   rmw-NAIVE_OR_SAFE.scn --repeat N: naive must fail
+#                           (exit 1) for N of N seeds, safe pass for N of N
+#   typo                    exit 2 and "typo.scn:LINE:" naming the bad key
+#   crash                   exit 1, service_alive failed in summary.json
+#   junit                   a failing run's junit.xml holds the seed and the
+#                           command that reproduces it, and that command does
+#   sigint                  SIGINT mid-run: exit 3, no process and no
+#                           temporary cluster left behind
+#
+# Every wait is bounded; CTest's TIMEOUT bounds the whole.
+set -uo pipefail
+
+case_name=${1:?usage: e2e.sh CASE WEDGE SCENARIO_DIR WORK_DIR [ARGS...]}
+wedge=${2:?wedge binary}
+scn_dir=${3:?scenario directory}
+work=${4:?work directory}
+shift 4
+
+fail() {
+    echo "e2e: FAIL ($case_name): $*" >&2
+    exit 1
+}
+
+note() {
+    echo "e2e: $case_name: $*"
+}
+
+rm -rf "$work"
+mkdir -p "$work"
+# The embedded cluster runs as an unprivileged user when we are root: the
+# temporary directories wedge makes under TMPDIR must be reachable by it.
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+
+# run_wedge OUT ARGS...: run wedge, stdout+stderr to OUT/../NAME.log; sets rc.
+run_wedge() {
+    local log=$1
+    shift
+    "$wedge" "$@" >"$log" 2>&1
+    rc=$?
+    note "wedge $* -> exit $rc (log: $log)"
+}
+
+show_tail() {
+    echo "---- last lines of $1 ----" >&2
+    tail -n 40 "$1" >&2
+}
+
+# The status of invariant NAME in a summary.json: passed / failed / error.
+inv_status() {
+    jq -r --arg n "$2" '.invariants[] | select(.name == $n) | .status' "$1"
+}
+
+# No postgres process may still run in a cluster under our TMPDIR, and no
+# cluster directory may be left there.
+assert_no_cluster_left() {
+    local p cwd
+    for p in $(pgrep -x postgres); do
+        cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+        case "$cwd" in
+        "$TMPDIR"/*) fail "postgres pid $p still runs in $cwd" ;;
+        esac
+    done
+    if [ -n "$(ls -A "$TMPDIR")" ]; then
+        ls -la "$TMPDIR" >&2
+        fail "temporary files left in $TMPDIR"
+    fi
+}
+
+case_seeds() {
+    local variant=${1:?naive|safe} n=${2:?N} want out failed passed
+    out="$work/out"
+    [ "$variant" = naive ] && want=1 || want=0
+    run_wedge "$work/run.log" run "$scn_dir/rmw-$variant.scn" --repeat "$n" --seed 1 --out "$out"
+    [ "$rc" -eq "$want" ] || {
+        show_tail "$work/run.log"
+        fail "expected exit $want for rmw-$variant.scn, got $rc"
+    }
+    # Count the repetitions' verdicts from their own summaries.
+    failed=0 passed=0
+    for s in $(find "$out" -name summary.json | sort); do
+        case $(jq -r '.exit_code' "$s") in
+        0) passed=$((passed + 1)) ;;
+        1) failed=$((failed + 1)) ;;
+        *) show_tail "$work/run.log"; fail "$s: inconclusive repetition" ;;
+        esac
+    done
+    note "$variant: race found in $failed of $n seeds, passed in $passed of $n"
+    if [ "$variant" = naive ]; then
+        [ "$failed" -eq "$n" ] && [ "$passed" -eq 0 ] || fail "race found for $failed of $n seeds"
+    else
+        [ "$passed" -eq "$n" ] && [ "$failed" -eq 0 ] || fail "safe variant failed for $failed of $n seeds"
+    fi
+    assert_no_cluster_left
+}
+
+case_typo() {
+    local line
+    line=$(grep -n '^usres' "$scn_dir/typo.scn" | cut -d: -f1)
+    [ -n "$line" ] || fail "typo.scn has no 'usres' line"
+    "$wedge" run "$scn_dir/typo.scn" --out "$work/out" >"$work/stdout" 2>"$work/stderr"
+    rc=$?
+    cat "$work/stderr"
+    [ "$rc" -eq 2 ] || fail "expected exit 2, got $rc"
+    grep -q "typo\.scn:$line:" "$work/stderr" || fail "stderr does not name typo.scn:$line:"
+    grep -q "usres" "$work/stderr" || fail "stderr does not name the key 'usres'"
+    grep -q "^wedge: " "$work/stderr" || fail "the message does not start with 'wedge: '"
+    assert_no_cluster_left
+}
+
+case_crash() {
+    local out="$work/out"
+    run_wedge "$work/run.log" run "$scn_dir/crash.scn" --seed 3 --out "$out"
+    [ "$rc" -eq 1 ] || {
+        show_tail "$work/run.log"
+        fail "expected exit 1 (service_alive), got $rc"
+    }
+    [ -f "$out/summary.json" ] || fail "no summary.json in $out"
+    [ "$(inv_status "$out/summary.json" service_alive)" = failed ] ||
+        fail "summary.json does not name service_alive failed"
+    # The service died of the job's SIGKILL, not of anything else.
+    [ "$(inv_status "$out/summary.json" no_negative_stock)" = passed ] ||
+        fail "no_negative_stock did not pass: the crash must be the only failure"
+    assert_no_cluster_left
+}
+
+case_junit() {
+    local out="$work/out" body cmd seed=7
+    run_wedge "$work/run.log" run "$scn_dir/rmw-naive.scn" --seed "$seed" --out "$out"
+    [ "$rc" -eq 1 ] || {
+        show_tail "$work/run.log"
+        fail "expected exit 1, got $rc"
+    }
+    xmllint --noout "$out/junit.xml" || fail "junit.xml is not well-formed XML"
+    body=$(xmllint --xpath 'string(//testcase[@name="units_conserved"]/failure)' "$out/junit.xml")
+    [ -n "$body" ] || fail "junit.xml has no failure for testcase units_conserved"
+    printf '%s\n' "$body"
+    grep -q "seed.*\b$seed\b" <<<"$body" || fail "the failure body does not hold the seed $seed"
+    cmd=$(grep -o 'wedge run .*' <<<"$body" | head -n 1)
+    [ -n "$cmd" ] || fail "the failure body does not hold a 'wedge run' command"
+    grep -q -- "--seed $seed" <<<"$cmd" || fail "the reproduce command lacks --seed $seed: $cmd"
+    # The reproduce command, run as printed (wedge on PATH), finds it again.
+    note "replaying: $cmd"
+    (cd "$work" && PATH="$(dirname "$wedge"):$PATH" eval "$cmd --out $work/replay" \
+        >"$work/replay.log" 2>&1)
+    rc=$?
+    [ "$rc" -eq 1 ] || {
+        show_tail "$work/replay.log"
+        fail "the reproduce command exited $rc, not 1"
+    }
+    assert_no_cluster_left
+}
+
+# All descendants of pid $1 (children first found, recursively).
+descendants() {
+    local c
+    for c in $(pgrep -P "$1"); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+
+case_sigint() {
+    local out="$work/out" pid i kids="" p cwd
+    "$wedge" run "$scn_dir/rmw-naive.scn" --duration 60s --seed 5 --out "$out" \
+        >"$work/run.log" 2>&1 &
+    pid=$!
+    # Wait (bounded) until the load runs: requests in the history.
+    for i in $(seq 600); do
+        [ -s "$out/history.jsonl" ] && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -s "$out/history.jsonl" ] || {
+        kill -KILL "$pid" 2>/dev/null
+        show_tail "$work/run.log"
+        fail "the load did not start within 60 s"
+    }
+    kids=$(descendants "$pid" | sort -u)
+    # Add every postgres process of our cluster (pg_ctl may have detached it).
+    for p in $(pgrep -x postgres); do
+        cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
+        case "$cwd" in "$TMPDIR"/*) kids="$kids $p" ;; esac
+    done
+    pgrep -P "$pid" -f counterd >/dev/null || fail "no counterd under wedge while the load ran"
+    note "SIGINT to wedge $pid; its processes: $(echo $kids)"
+    kill -INT "$pid"
+    for i in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        fail "wedge still ran 30 s after SIGINT"
+    fi
+    wait "$pid"
+    rc=$?
+    note "wedge exited $rc after SIGINT"
+    [ "$rc" -eq 3 ] || {
+        show_tail "$work/run.log"
+        fail "expected exit 3 (interrupted: inconclusive), got $rc"
+    }
+    for p in $kids; do
+        [ -d "/proc/$p" ] && fail "process $p ($(tr '\0' ' ' <"/proc/$p/cmdline")) outlived wedge"
+    done
+    [ -f "$out/summary.json" ] || fail "no summary.json: the report of what completed is missing"
+    assert_no_cluster_left
+}
+
+case "$case_name" in
+seeds) case_seeds "$@" ;;
+typo) case_typo ;;
+crash) case_crash ;;
+junit) case_junit ;;
+sigint) case_sigint ;;
+*) fail "unknown case" ;;
+esac
+note "ok"
