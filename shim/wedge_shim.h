@@ -143,6 +143,8 @@ struct wg_ruleset {
 int rules_parse(const char *text, const char *origin, struct wg_ruleset *out, char *err,
                 size_t errlen);
 void rules_free(struct wg_ruleset *rs);
+/* Name of errno value err as rules spell it ("ECONNRESET"), NULL if none. */
+const char *rules_errno_name(int err);
 
 /* ---------------------------------------------------------------
  * Decisions (decide.c).  Pure functions of (seed, rule index, counter).
@@ -250,6 +252,11 @@ void trace_mutex_wait(void *site, uint64_t waited_ns, int contended);
 /* The exit summary: calls per hook, hits and fires per rule, mutex
  * profile (symbolised with dladdr / libunwind). */
 void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls /* [WG_HOOK_COUNT] */);
+/* Copy conninfo `in` to out (always NUL-terminated, cut at outlen) with
+ * every password replaced by "***": password=... in key/value strings
+ * (quoted or not) and URI queries, and user:PASS@ in postgresql:// and
+ * postgres:// URIs.  Thread-safe, no allocation. */
+void trace_redact_conninfo(const char *in, char *out, size_t outlen);
 
 /* Per-thread reentrancy guard: hooks called from inside the shim itself
  * (libunwind, regexec, dlsym) pass straight through. */

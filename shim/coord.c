@@ -1,0 +1,296 @@
+/*
+ * coord.c - barriers, marks and waits shared by every thread and process
+ * of a run.
+ *
+ * The control region is a fixed table of named points, found by hashing
+ * and linear probing with a CAS claim; an all-zero region is a valid empty
+ * table, so processes racing to create the control file need no
+ * initialisation step.  Each point holds one 32-bit futex word:
+ *   barrier: generation << 8 | arrived   (arrival by CAS; the last arrival
+ *            bumps the generation and wakes everyone)
+ *   mark:    a counter of marks; wait holds until it is > 0
+ * Futexes are shared (not FUTEX_PRIVATE) so they work across processes
+ * mapping the same file.  Every wait has a CLOCK_MONOTONIC deadline and
+ * loops on spurious wakes and EINTR.  Only raw syscalls: nothing here may
+ * re-enter a hooked function.
+ */
+#include "wedge_shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define COORD_SLOTS 256
+#define COORD_MAGIC 0x77656467u /* "wedg" */
+
+enum coord_kind { COORD_KIND_BARRIER = 1, COORD_KIND_MARK = 2 };
+
+struct coord_slot {
+    _Atomic uint64_t key;   /* hash of (kind, name); 0: free */
+    _Atomic uint32_t ready; /* 1 once name is written */
+    _Atomic uint32_t word;  /* the futex word */
+    uint32_t kind;
+    char name[WG_NAME_MAX];
+};
+
+struct coord_region {
+    _Atomic uint32_t magic;
+    uint32_t nslots;
+    struct coord_slot slots[COORD_SLOTS];
+};
+
+static _Atomic(struct coord_region *) coord_region;
+
+static uint64_t coord_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t coord_deadline(uint64_t start, uint64_t timeout_ns)
+{
+    return timeout_ns > UINT64_MAX - start ? UINT64_MAX : start + timeout_ns;
+}
+
+static long coord_futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
+{
+    return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
+}
+
+/* A region is usable when its magic is ours (claimed by CAS when zero). */
+static int coord_adopt(struct coord_region *reg)
+{
+    uint32_t m = 0;
+
+    if (atomic_compare_exchange_strong(&reg->magic, &m, COORD_MAGIC))
+        reg->nslots = COORD_SLOTS;
+    else if (m != COORD_MAGIC)
+        return -1;
+    return 0;
+}
+
+static void coord_install(struct coord_region *reg)
+{
+    struct coord_region *old = atomic_exchange(&coord_region, reg);
+    if (old && old != reg)
+        munmap(old, sizeof *old);
+}
+
+int coord_init(const char *path)
+{
+    struct coord_region *reg = MAP_FAILED;
+    int fd = -1, rc = -1, saved = 0;
+    struct stat st;
+
+    if (!path) {
+        reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (reg == MAP_FAILED)
+            goto out;
+    } else {
+        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (fd < 0)
+            goto out;
+        /* several processes may get here at once: growing to the same size
+         * is idempotent and the new bytes read as zero, an empty table */
+        if (fstat(fd, &st) != 0)
+            goto out;
+        if ((size_t)st.st_size < sizeof *reg && syscall(SYS_ftruncate, fd, sizeof *reg) != 0)
+            goto out;
+        reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (reg == MAP_FAILED)
+            goto out;
+    }
+    if (coord_adopt(reg) != 0) {
+        errno = EPROTO; /* not a wedge control file */
+        goto out;
+    }
+    coord_install(reg);
+    reg = MAP_FAILED;
+    rc = 0;
+out:
+    saved = errno;
+    if (reg != MAP_FAILED)
+        munmap(reg, sizeof *reg);
+    if (fd >= 0)
+        syscall(SYS_close, fd);
+    errno = saved;
+    return rc;
+}
+
+/* The region, created anonymous on first use when coord_init was not
+ * called (threads and forked children of one process still coordinate). */
+static struct coord_region *coord_get(void)
+{
+    struct coord_region *reg = atomic_load_explicit(&coord_region, memory_order_acquire);
+    struct coord_region *want = NULL;
+
+    if (reg)
+        return reg;
+    reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (reg == MAP_FAILED)
+        return NULL;
+    coord_adopt(reg);
+    if (!atomic_compare_exchange_strong(&coord_region, &want, reg)) {
+        munmap(reg, sizeof *reg);
+        return want;
+    }
+    return reg;
+}
+
+static uint64_t coord_hash(uint32_t kind, const char *name)
+{
+    uint64_t h = 0xcbf29ce484222325ull ^ kind;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    return h ? h : 1;
+}
+
+/* Find or claim the point (kind, name).  NULL when the table is full. */
+static _Atomic uint32_t *coord_point(uint32_t kind, const char *name)
+{
+    struct coord_region *reg = coord_get();
+    uint64_t h = coord_hash(kind, name);
+
+    if (!reg)
+        return NULL;
+    for (unsigned k = 0; k < COORD_SLOTS; k++) {
+        struct coord_slot *s = &reg->slots[(h + k) % COORD_SLOTS];
+        uint64_t key = atomic_load_explicit(&s->key, memory_order_acquire);
+        if (key == 0) {
+            uint64_t zero = 0;
+            if (atomic_compare_exchange_strong(&s->key, &zero, h)) {
+                s->kind = kind;
+                strncpy(s->name, name, sizeof s->name - 1);
+                atomic_store_explicit(&s->ready, 1, memory_order_release);
+                return &s->word;
+            }
+            key = zero;
+        }
+        if (key != h)
+            continue;
+        /* claimed by someone who is writing the name: a few instructions */
+        for (int spin = 0; !atomic_load_explicit(&s->ready, memory_order_acquire); spin++) {
+            if (spin > 100000)
+                return NULL;
+            syscall(SYS_sched_yield);
+        }
+        if (s->kind == kind && strncmp(s->name, name, sizeof s->name - 1) == 0)
+            return &s->word;
+    }
+    return NULL;
+}
+
+/* Wait on w while it equals val, until deadline.  0 on wake / change,
+ * -1 when the deadline has passed. */
+static int coord_wait_word(_Atomic uint32_t *w, uint32_t val, uint64_t deadline)
+{
+    uint64_t now = coord_now();
+    struct timespec ts;
+
+    if (now >= deadline)
+        return -1;
+    ts.tv_sec = (time_t)((deadline - now) / 1000000000ull);
+    ts.tv_nsec = (long)((deadline - now) % 1000000000ull);
+    coord_futex(w, FUTEX_WAIT, val, &ts); /* EAGAIN, EINTR, ETIMEDOUT: caller re-checks */
+    return 0;
+}
+
+enum coord_outcome coord_barrier(const char *name, unsigned count, uint64_t timeout_ns,
+                                 uint64_t *waited_ns)
+{
+    uint64_t start = coord_now(), deadline = coord_deadline(start, timeout_ns);
+    _Atomic uint32_t *w = coord_point(COORD_KIND_BARRIER, name);
+    enum coord_outcome out = COORD_ERROR;
+    uint32_t cur, gen;
+    int saved = errno;
+
+    if (!w || count < 1 || count > 255)
+        goto out;
+    cur = atomic_load(w);
+    for (;;) {
+        uint32_t next;
+        gen = cur >> 8;
+        if ((cur & 0xff) + 1 >= count) {
+            next = ((gen + 1) << 8); /* last arrival: new generation, none arrived */
+            if (atomic_compare_exchange_weak(w, &cur, next)) {
+                coord_futex(w, FUTEX_WAKE, INT_MAX, NULL);
+                out = COORD_RELEASED;
+                goto out;
+            }
+        } else if (atomic_compare_exchange_weak(w, &cur, cur + 1)) {
+            cur = cur + 1;
+            break;
+        }
+    }
+    for (;;) {
+        if ((cur >> 8) != gen) {
+            out = COORD_RELEASED;
+            goto out;
+        }
+        if (coord_wait_word(w, cur, deadline) < 0) {
+            /* withdraw our arrival unless the generation moved on meanwhile */
+            cur = atomic_load(w);
+            while ((cur >> 8) == gen) {
+                if (atomic_compare_exchange_weak(w, &cur, cur - 1)) {
+                    out = COORD_TIMEOUT;
+                    goto out;
+                }
+            }
+            out = COORD_RELEASED;
+            goto out;
+        }
+        cur = atomic_load(w);
+    }
+out:
+    if (waited_ns)
+        *waited_ns = coord_now() - start;
+    errno = saved;
+    return out;
+}
+
+void coord_mark(const char *name)
+{
+    _Atomic uint32_t *w = coord_point(COORD_KIND_MARK, name);
+    int saved = errno;
+
+    if (w) {
+        atomic_fetch_add(w, 1);
+        coord_futex(w, FUTEX_WAKE, INT_MAX, NULL);
+    }
+    errno = saved;
+}
+
+enum coord_outcome coord_wait(const char *name, uint64_t timeout_ns, uint64_t *waited_ns)
+{
+    uint64_t start = coord_now(), deadline = coord_deadline(start, timeout_ns);
+    _Atomic uint32_t *w = coord_point(COORD_KIND_MARK, name);
+    enum coord_outcome out = COORD_ERROR;
+    int saved = errno;
+
+    if (!w)
+        goto out;
+    for (;;) {
+        uint32_t v = atomic_load(w);
+        if (v > 0) {
+            out = COORD_RELEASED;
+            break;
+        }
+        if (coord_wait_word(w, v, deadline) < 0) {
+            out = atomic_load(w) > 0 ? COORD_RELEASED : COORD_TIMEOUT;
+            break;
+        }
+    }
+out:
+    if (waited_ns)
+        *waited_ns = coord_now() - start;
+    errno = saved;
+    return out;
+}

@@ -1,0 +1,1254 @@
+/*
+ * rules.c - the rule language: text -> struct wg_ruleset.
+ *
+ *   [NAME:] ACTION on|before|after HOOK[,HOOK...] [where COND [and COND...]]
+ *           [FREQUENCY...] [before|after]
+ *
+ * One rule a line or ';' between rules, '#' to the end of the line is a
+ * comment; both are literal inside a "quoted string" (\" is a quote, \\ a
+ * backslash, any other backslash is kept for the regex).  Every error names
+ * origin:LINE:COL and says what was found and what was expected.  The
+ * reference, with every message, is docs/rules.md.
+ *
+ * Runs from the constructor or a test: it allocates, never from a hook.
+ */
+#include "wedge_shim.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+/* ---------------------------------------------------------------
+ * Hooks.
+ * ------------------------------------------------------------ */
+static const char *const rules_hook_names[WG_HOOK_COUNT] = {
+#define HOOK(id, name, fam) [WG_HOOK_##id] = name,
+#include "hooks.def"
+};
+
+static const enum wg_family rules_hook_fams[WG_HOOK_COUNT] = {
+#define HOOK(id, name, fam) [WG_HOOK_##id] = fam,
+#include "hooks.def"
+};
+
+const char *wg_hook_name(int h)
+{
+    if (h < 0 || h >= WG_HOOK_COUNT)
+        return NULL;
+    return rules_hook_names[h];
+}
+
+enum wg_family wg_hook_family(int h)
+{
+    if (h < 0 || h >= WG_HOOK_COUNT)
+        return WG_FAM_SOCK;
+    return rules_hook_fams[h];
+}
+
+static const char *const rules_fam_names[] = {"sock", "pq", "pthread"};
+
+/* ---------------------------------------------------------------
+ * Keyword tables (also the candidates for "did you mean").
+ * ------------------------------------------------------------ */
+static const char *const rules_actions[] = {"delay",   "fail", "short", "yield", "spurious",
+                                            "barrier", "mark", "wait",  "log",   NULL};
+static const enum wg_action rules_action_ids[] = {WG_ACT_DELAY, WG_ACT_FAIL_ERRNO, WG_ACT_SHORT,
+                                                  WG_ACT_YIELD, WG_ACT_SPURIOUS,   WG_ACT_BARRIER,
+                                                  WG_ACT_MARK,  WG_ACT_WAIT,       WG_ACT_LOG};
+#define RULES_ACTIONS_LIST "delay, fail, short, yield, spurious, barrier, mark, wait, log"
+
+static const char *const rules_conds[] = {"sql", "port", "peer", "caller", "thread", "proc", NULL};
+static const enum wg_cond_kind rules_cond_ids[] = {WG_COND_SQL,    WG_COND_PORT,   WG_COND_PEER,
+                                                   WG_COND_CALLER, WG_COND_THREAD, WG_COND_PROC};
+#define RULES_CONDS_LIST "sql, port, peer, caller, thread, proc"
+
+static const char *const rules_clauses[] = {"where", "and",   "p",     "nth",    "every",
+                                            "first", "after", "times", "before", NULL};
+#define RULES_CLAUSES_LIST                                                                     \
+    "'where', 'and', a frequency (p=, nth, every, first, after, times), 'before', 'after' or " \
+    "the end of the rule"
+
+static const char *const rules_whens[] = {"on", "before", "after", NULL};
+
+static const struct {
+    const char *name;
+    int err;
+} rules_errnos[] = {
+    {"ECONNRESET", ECONNRESET},
+    {"EAGAIN", EAGAIN},
+    {"EWOULDBLOCK", EWOULDBLOCK},
+    {"ETIMEDOUT", ETIMEDOUT},
+    {"EPIPE", EPIPE},
+    {"ECONNREFUSED", ECONNREFUSED},
+    {"ECONNABORTED", ECONNABORTED},
+    {"EINTR", EINTR},
+    {"EBUSY", EBUSY},
+    {"EIO", EIO},
+    {"ENOBUFS", ENOBUFS},
+    {"ENOMEM", ENOMEM},
+    {"EHOSTUNREACH", EHOSTUNREACH},
+    {"EHOSTDOWN", EHOSTDOWN},
+    {"ENETUNREACH", ENETUNREACH},
+    {"ENETDOWN", ENETDOWN},
+    {"ENETRESET", ENETRESET},
+    {"ENOTCONN", ENOTCONN},
+    {"ESHUTDOWN", ESHUTDOWN},
+    {"EADDRINUSE", EADDRINUSE},
+    {"EADDRNOTAVAIL", EADDRNOTAVAIL},
+    {"EINPROGRESS", EINPROGRESS},
+    {"EALREADY", EALREADY},
+    {"EMSGSIZE", EMSGSIZE},
+    {"EPROTO", EPROTO},
+    {"EMFILE", EMFILE},
+    {"ENFILE", ENFILE},
+    {"EBADF", EBADF},
+    {"EINVAL", EINVAL},
+    {"EACCES", EACCES},
+    {"EPERM", EPERM},
+    {"ENOSPC", ENOSPC},
+    {"ENOENT", ENOENT},
+};
+#define RULES_NERRNOS (sizeof(rules_errnos) / sizeof(rules_errnos[0]))
+
+/* Name of errno value err ("ECONNRESET"), or NULL when the table lacks it. */
+const char *rules_errno_name(int err)
+{
+    for (size_t i = 0; i < RULES_NERRNOS; i++)
+        if (rules_errnos[i].err == err)
+            return rules_errnos[i].name;
+    return NULL;
+}
+
+/* ---------------------------------------------------------------
+ * Lexer.  Tokens never cross a rule boundary: ';', a newline or the end
+ * of the text is an END token.
+ * ------------------------------------------------------------ */
+enum rules_tok_type { TOK_END, TOK_WORD, TOK_STRING, TOK_OP, TOK_COMMA };
+
+#define RULES_STR_MAX 4096
+
+struct rules_tok {
+    enum rules_tok_type type;
+    const char *s; /* start in the text (for STRING: the opening quote) */
+    size_t len;    /* length in the text */
+    int line, col;
+};
+
+struct rules_lex {
+    const char *text, *p;
+    int line, col;
+    const char *origin;
+    char *err;
+    size_t errlen;
+    char str[RULES_STR_MAX]; /* unescaped value of the last STRING token */
+    struct rules_tok tok;    /* the current token */
+};
+
+static void rules_err(struct rules_lex *lx, int line, int col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void rules_err(struct rules_lex *lx, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (!lx->err || lx->errlen == 0)
+        return;
+    n = snprintf(lx->err, lx->errlen, "%s:%d:%d: ", lx->origin, line, col);
+    if (n < 0 || (size_t)n >= lx->errlen)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(lx->err + n, lx->errlen - n, fmt, ap);
+    va_end(ap);
+}
+
+static void rules_adv(struct rules_lex *lx)
+{
+    if (*lx->p == '\n') {
+        lx->line++;
+        lx->col = 1;
+    } else {
+        lx->col++;
+    }
+    lx->p++;
+}
+
+static int rules_is_word_char(char c)
+{
+    return c && !strchr(" \t\r\n\v\f;#\",=~!", c);
+}
+
+/* Read the next token into lx->tok.  -1 (with the message) on a lexical
+ * error: an unterminated or over-long string, a stray '!'. */
+static int rules_next(struct rules_lex *lx)
+{
+    struct rules_tok *t = &lx->tok;
+
+    for (;;) {
+        char c = *lx->p;
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f') {
+            rules_adv(lx);
+        } else if (c == '#') {
+            while (*lx->p && *lx->p != '\n')
+                rules_adv(lx);
+        } else {
+            break;
+        }
+    }
+    t->s = lx->p;
+    t->line = lx->line;
+    t->col = lx->col;
+    t->len = 0;
+
+    char c = *lx->p;
+    if (c == '\0' || c == '\n' || c == ';') {
+        t->type = TOK_END;
+        return 0;
+    }
+    if (c == ',') {
+        t->type = TOK_COMMA;
+        t->len = 1;
+        rules_adv(lx);
+        return 0;
+    }
+    if (c == '=' || c == '~') {
+        t->type = TOK_OP;
+        t->len = 1;
+        rules_adv(lx);
+        return 0;
+    }
+    if (c == '!') {
+        if (lx->p[1] == '=' || lx->p[1] == '~') {
+            t->type = TOK_OP;
+            t->len = 2;
+            rules_adv(lx);
+            rules_adv(lx);
+            return 0;
+        }
+        rules_err(lx, t->line, t->col, "unexpected '!'; expected '!=' or '!~'");
+        return -1;
+    }
+    if (c == '"') {
+        size_t n = 0;
+        rules_adv(lx);
+        for (;;) {
+            c = *lx->p;
+            if (c == '\0' || c == '\n') {
+                rules_err(lx, t->line, t->col, "unterminated string; expected a closing '\"'");
+                return -1;
+            }
+            if (c == '"')
+                break;
+            if (c == '\\' && (lx->p[1] == '"' || lx->p[1] == '\\')) {
+                rules_adv(lx);
+                c = *lx->p;
+            }
+            if (n + 1 >= sizeof(lx->str)) {
+                rules_err(lx, t->line, t->col, "string longer than %d bytes", RULES_STR_MAX - 1);
+                return -1;
+            }
+            lx->str[n++] = c;
+            rules_adv(lx);
+        }
+        lx->str[n] = '\0';
+        rules_adv(lx); /* closing quote */
+        t->type = TOK_STRING;
+        t->len = (size_t)(lx->p - t->s);
+        return 0;
+    }
+    while (rules_is_word_char(*lx->p))
+        rules_adv(lx);
+    t->type = TOK_WORD;
+    t->len = (size_t)(lx->p - t->s);
+    return 0;
+}
+
+static int rules_tok_is(const struct rules_tok *t, const char *word)
+{
+    return t->type == TOK_WORD && strlen(word) == t->len && memcmp(t->s, word, t->len) == 0;
+}
+
+/* Printable form of a token for messages: 'word', "string", or end of rule. */
+static const char *rules_tok_desc(const struct rules_tok *t, char *buf, size_t len)
+{
+    if (t->type == TOK_END) {
+        snprintf(buf, len, "end of rule");
+    } else {
+        int n = t->len > 60 ? 60 : (int)t->len;
+        snprintf(buf, len, "'%.*s%s'", n, t->s, t->len > 60 ? "..." : "");
+    }
+    return buf;
+}
+
+/* Copy a word token to buf (NUL-terminated); -1 when it does not fit. */
+static int rules_tok_copy(const struct rules_tok *t, char *buf, size_t len)
+{
+    if (t->len + 1 > len)
+        return -1;
+    memcpy(buf, t->s, t->len);
+    buf[t->len] = '\0';
+    return 0;
+}
+
+/* ---------------------------------------------------------------
+ * "Did you mean": optimal string alignment distance <= 2.
+ * ------------------------------------------------------------ */
+static int rules_distance(const char *a, size_t la, const char *b)
+{
+    size_t lb = strlen(b);
+    int d[24][24];
+
+    if (la > 22 || lb > 22)
+        return 99;
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        for (size_t j = 1; j <= lb; j++) {
+            int cost = a[i - 1] != b[j - 1];
+            int v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (d[i - 1][j - 1] + cost < v)
+                v = d[i - 1][j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    }
+    return d[la][lb];
+}
+
+/* The nearest candidate within distance 2, or NULL. */
+static const char *rules_suggest(const struct rules_tok *t, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    int bestd = 3;
+
+    for (size_t i = 0; i < n && cands[i]; i++) {
+        int d = rules_distance(t->s, t->len, cands[i]);
+        /* a candidate as short as the distance is no hint ('p' for 'xy') */
+        if (d < bestd && d < (int)strlen(cands[i])) {
+            bestd = d;
+            best = cands[i];
+        }
+    }
+    return best;
+}
+
+/* " (did you mean 'x'?)" or "" into buf. */
+static const char *rules_hint(const struct rules_tok *t, const char *const *cands, size_t n,
+                              char *buf, size_t len)
+{
+    const char *s = t->type == TOK_WORD ? rules_suggest(t, cands, n) : NULL;
+
+    if (s)
+        snprintf(buf, len, " (did you mean '%s'?)", s);
+    else
+        buf[0] = '\0';
+    return buf;
+}
+
+/* ---------------------------------------------------------------
+ * Numbers, durations, names.
+ * ------------------------------------------------------------ */
+
+/* Decimal unsigned integer filling exactly [s, s+len). */
+static int rules_parse_u64(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (len == 0)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "20ms", "1.5s", "0ms" -> ns.  -1 when malformed or too long. */
+static int rules_parse_duration(const char *s, size_t len, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+    size_t i = 0, ni, nf = 0;
+    uint64_t ip = 0, fp = 0, scale = 1;
+
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    ni = i;
+    if (ni == 0 || rules_parse_u64(s, ni, &ip) < 0)
+        return -1;
+    if (i < len && s[i] == '.') {
+        size_t f0 = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        nf = i - f0;
+        if (nf == 0 || nf > 9)
+            return -1;
+        rules_parse_u64(s + f0, nf, &fp);
+        for (size_t k = 0; k < nf; k++)
+            scale *= 10;
+    }
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        if (len - i == strlen(units[u].unit) && memcmp(s + i, units[u].unit, len - i) == 0) {
+            uint64_t m = units[u].ns;
+            if (ip > UINT64_MAX / m)
+                return -1;
+            *out = ip * m + fp * m / scale;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int rules_name_ok(const char *s, size_t len, int allow_dot)
+{
+    if (len == 0 || len >= WG_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || (allow_dot && c == '.')))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------
+ * The parser, one rule at a time.
+ * ------------------------------------------------------------ */
+struct rules_ctx {
+    struct rules_lex lx;
+    struct wg_rule *r;
+    /* where each hook was named, for compatibility messages */
+    int hook_col[WG_HOOK_COUNT];
+    const char *hook_tok[WG_HOOK_COUNT];
+    int hook_toklen[WG_HOOK_COUNT];
+    int cond_col[WG_MAX_CONDS];
+    int when_set, when_col;
+    int seen_where;
+    int freq_seen[6];
+};
+
+#define LX  (&c->lx)
+#define TOK (&c->lx.tok)
+
+/* Expect a word token after `what`; error "expected X after 'what', found Y". */
+static int rules_want_word(struct rules_ctx *c, const char *expected, const char *after)
+{
+    char d[80];
+
+    if (TOK->type == TOK_WORD)
+        return 0;
+    rules_err(LX, TOK->line, TOK->col, "expected %s after '%s', found %s", expected, after,
+              rules_tok_desc(TOK, d, sizeof d));
+    return -1;
+}
+
+static int rules_duration_tok(struct rules_ctx *c, const char *after, uint64_t *out)
+{
+    char d[80];
+
+    if (rules_want_word(c, "a duration such as 20ms", after) < 0)
+        return -1;
+    if (rules_parse_duration(TOK->s, TOK->len, out) < 0) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "bad duration %s; expected a number with a unit (ns, us, ms, s), e.g. 20ms",
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    return 0;
+}
+
+static int rules_coord_name(struct rules_ctx *c, const char *after)
+{
+    char d[80];
+
+    if (rules_want_word(c, "a name", after) < 0)
+        return -1;
+    if (!rules_name_ok(TOK->s, TOK->len, 1)) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "bad name %s after '%s'; expected letters, digits, '-', '_' or '.' "
+                  "(at most %d)",
+                  rules_tok_desc(TOK, d, sizeof d), after, WG_NAME_MAX - 1);
+        return -1;
+    }
+    rules_tok_copy(TOK, c->r->coord, sizeof c->r->coord);
+    return rules_next(LX);
+}
+
+static int rules_errno_tok(struct rules_ctx *c)
+{
+    const char *names[RULES_NERRNOS + 1];
+    char d[80], h[64];
+    uint64_t v;
+
+    for (size_t i = 0; i < RULES_NERRNOS; i++) {
+        names[i] = rules_errnos[i].name;
+        if (rules_tok_is(TOK, names[i])) {
+            c->r->err = rules_errnos[i].err;
+            return 0;
+        }
+    }
+    names[RULES_NERRNOS] = NULL;
+    if (rules_parse_u64(TOK->s, TOK->len, &v) == 0) {
+        if (v < 1 || v > 4095) {
+            rules_err(LX, TOK->line, TOK->col, "errno %s out of range; expected 1..4095",
+                      rules_tok_desc(TOK, d, sizeof d));
+            return -1;
+        }
+        c->r->err = (int)v;
+        return 0;
+    }
+    rules_err(LX, TOK->line, TOK->col,
+              "unknown errno %s%s; expected an errno name such as ECONNRESET, ETIMEDOUT, EBUSY "
+              "or a number",
+              rules_tok_desc(TOK, d, sizeof d), rules_hint(TOK, names, RULES_NERRNOS, h, sizeof h));
+    return -1;
+}
+
+/* The current word as an index into the NULL-terminated `table`, else
+ * "expected a KIND [after 'X'], found ..." or "unknown KIND 'w' (did you
+ * mean ...); expected one of LIST". */
+static int rules_keyword(struct rules_ctx *c, const char *const *table, const char *kind,
+                         const char *after, const char *list, size_t *idx)
+{
+    char d[80], h[64], a[48] = "";
+
+    if (TOK->type != TOK_WORD) {
+        if (after)
+            snprintf(a, sizeof a, " after '%s'", after);
+        rules_err(LX, TOK->line, TOK->col, "expected a%s %s%s, found %s; expected one of %s",
+                  kind[0] == 'a' ? "n" : "", kind, a, rules_tok_desc(TOK, d, sizeof d), list);
+        return -1;
+    }
+    for (*idx = 0; table[*idx]; (*idx)++)
+        if (rules_tok_is(TOK, table[*idx]))
+            return 0;
+    rules_err(LX, TOK->line, TOK->col, "unknown %s %s%s; expected one of %s", kind,
+              rules_tok_desc(TOK, d, sizeof d), rules_hint(TOK, table, 99, h, sizeof h), list);
+    return -1;
+}
+
+/* ACTION and its arguments; leaves the token after them current. */
+static int rules_action(struct rules_ctx *c)
+{
+    struct wg_rule *r = c->r;
+    char d[80];
+    size_t ai;
+    uint64_t v;
+
+    if (rules_keyword(c, rules_actions, "action", NULL, RULES_ACTIONS_LIST, &ai) < 0)
+        return -1;
+    r->action = rules_action_ids[ai];
+    if (rules_next(LX) < 0)
+        return -1;
+
+    switch (r->action) {
+    case WG_ACT_DELAY: {
+        const char *dots;
+        if (rules_want_word(c, "a duration such as 20ms or 1ms..50ms", "delay") < 0)
+            return -1;
+        dots = memmem(TOK->s, TOK->len, "..", 2);
+        if (!dots) {
+            if (rules_duration_tok(c, "delay", &r->delay_min_ns) < 0)
+                return -1;
+            r->delay_max_ns = r->delay_min_ns;
+        } else {
+            size_t l1 = (size_t)(dots - TOK->s);
+            if (rules_parse_duration(TOK->s, l1, &r->delay_min_ns) < 0 ||
+                rules_parse_duration(dots + 2, TOK->len - l1 - 2, &r->delay_max_ns) < 0) {
+                rules_err(LX, TOK->line, TOK->col,
+                          "bad duration range %s; expected MIN..MAX with units (ns, us, ms, s), "
+                          "e.g. 1ms..50ms",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+            if (r->delay_max_ns < r->delay_min_ns) {
+                rules_err(LX, TOK->line, TOK->col,
+                          "bad duration range %s; the maximum is less than the minimum",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+        }
+        return rules_next(LX);
+    }
+    case WG_ACT_FAIL_ERRNO:
+        if (rules_want_word(c, "an errno name (e.g. ECONNRESET), 'sqlstate' or 'disconnect'",
+                            "fail") < 0)
+            return -1;
+        if (rules_tok_is(TOK, "disconnect")) {
+            r->action = WG_ACT_FAIL_DISCONNECT;
+        } else if (rules_tok_is(TOK, "sqlstate")) {
+            r->action = WG_ACT_FAIL_SQLSTATE;
+            if (rules_next(LX) < 0)
+                return -1;
+            int ok = TOK->type == TOK_WORD && TOK->len == 5;
+            for (size_t i = 0; ok && i < 5; i++)
+                ok = (TOK->s[i] >= '0' && TOK->s[i] <= '9') ||
+                     (TOK->s[i] >= 'A' && TOK->s[i] <= 'Z');
+            if (!ok) {
+                rules_err(LX, TOK->line, TOK->col,
+                          "expected a 5-character SQLSTATE of 0-9 and A-Z (e.g. 40001) after "
+                          "'sqlstate', found %s",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+            rules_tok_copy(TOK, r->sqlstate, sizeof r->sqlstate);
+        } else if (rules_errno_tok(c) < 0) {
+            return -1;
+        }
+        return rules_next(LX);
+    case WG_ACT_SHORT:
+        if (rules_want_word(c, "a byte count >= 1", "short") < 0)
+            return -1;
+        if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > (uint64_t)LONG_MAX) {
+            rules_err(LX, TOK->line, TOK->col,
+                      "bad byte count %s after 'short'; expected a "
+                      "number >= 1",
+                      rules_tok_desc(TOK, d, sizeof d));
+            return -1;
+        }
+        r->short_n = (long)v;
+        return rules_next(LX);
+    case WG_ACT_BARRIER:
+        if (rules_coord_name(c, "barrier") < 0)
+            return -1;
+        if (rules_want_word(c, "a count (1..255)", "barrier NAME") < 0)
+            return -1;
+        if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > 255) {
+            rules_err(LX, TOK->line, TOK->col, "bad barrier count %s; expected a number 1..255",
+                      rules_tok_desc(TOK, d, sizeof d));
+            return -1;
+        }
+        r->count = (unsigned)v;
+        if (rules_next(LX) < 0)
+            return -1;
+        goto timeout;
+    case WG_ACT_MARK:
+        return rules_coord_name(c, "mark");
+    case WG_ACT_WAIT:
+        if (rules_coord_name(c, "wait") < 0)
+            return -1;
+        goto timeout;
+    default:
+        return 0;
+    }
+
+timeout:
+    if (!rules_tok_is(TOK, "timeout"))
+        return 0;
+    if (rules_next(LX) < 0)
+        return -1;
+    if (rules_duration_tok(c, "timeout", &r->timeout_ns) < 0)
+        return -1;
+    return rules_next(LX);
+}
+
+/* One hook name or pattern: sets r->hooks bits. */
+static int rules_hook(struct rules_ctx *c)
+{
+    struct wg_rule *r = c->r;
+    uint64_t bits = 0;
+    char d[80], h[64];
+    const char *s = TOK->s;
+    size_t len = TOK->len;
+
+    if (TOK->type != TOK_WORD) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "expected a hook (e.g. pq.query, sock.send, mutex.lock, pq.*, *), found %s",
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    if (len == 1 && s[0] == '*') {
+        bits = (WG_HOOK_COUNT >= 64) ? ~0ull : ((1ull << WG_HOOK_COUNT) - 1);
+    } else if (len > 2 && s[len - 2] == '.' && s[len - 1] == '*') {
+        size_t pl = len - 1; /* "pq." */
+        for (int i = 0; i < WG_HOOK_COUNT; i++)
+            if (strncmp(rules_hook_names[i], s, pl) == 0)
+                bits |= 1ull << i;
+        for (int f = 0; f < 3; f++)
+            if (strlen(rules_fam_names[f]) == pl - 1 && memcmp(rules_fam_names[f], s, pl - 1) == 0)
+                for (int i = 0; i < WG_HOOK_COUNT; i++)
+                    if ((int)rules_hook_fams[i] == f)
+                        bits |= 1ull << i;
+        if (!bits) {
+            rules_err(LX, TOK->line, TOK->col,
+                      "unknown hook family %s; expected sock.*, pq.*, mutex.*, rwlock.*, cond.*, "
+                      "thread.*, pthread.* or *",
+                      rules_tok_desc(TOK, d, sizeof d));
+            return -1;
+        }
+    } else {
+        for (int i = 0; i < WG_HOOK_COUNT; i++)
+            if (rules_tok_is(TOK, rules_hook_names[i]))
+                bits = 1ull << i;
+        if (!bits) {
+            rules_err(LX, TOK->line, TOK->col,
+                      "unknown hook %s%s; expected a hook such as pq.query, sock.send, "
+                      "mutex.lock, or a family such as pq.* (see docs/rules.md)",
+                      rules_tok_desc(TOK, d, sizeof d),
+                      rules_hint(TOK, rules_hook_names, WG_HOOK_COUNT, h, sizeof h));
+            return -1;
+        }
+    }
+    for (int i = 0; i < WG_HOOK_COUNT; i++) {
+        if ((bits & (1ull << i)) && !(r->hooks & (1ull << i))) {
+            c->hook_col[i] = TOK->col;
+            c->hook_tok[i] = s;
+            c->hook_toklen[i] = (int)len;
+        }
+    }
+    r->hooks |= bits;
+    return rules_next(LX);
+}
+
+static int rules_peer(struct rules_ctx *c, struct wg_cond *cd)
+{
+    char buf[80], host[64], d[80];
+    const char *colon;
+    uint64_t port;
+
+    if (rules_tok_copy(TOK, buf, sizeof buf) < 0)
+        goto bad;
+    if (buf[0] == '[') {
+        char *rb = strchr(buf, ']');
+        if (!rb || rb[1] != ':')
+            goto bad;
+        *rb = '\0';
+        snprintf(host, sizeof host, "%s", buf + 1);
+        colon = rb + 1;
+    } else {
+        colon = strrchr(buf, ':');
+        if (!colon || (size_t)(colon - buf) >= sizeof host)
+            goto bad;
+        memcpy(host, buf, (size_t)(colon - buf));
+        host[colon - buf] = '\0';
+    }
+    if (rules_parse_u64(colon + 1, strlen(colon + 1), &port) < 0 || port > 65535)
+        goto bad;
+    memset(&cd->addr, 0, sizeof cd->addr);
+    if (buf[0] == '[') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cd->addr;
+        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+            goto bad;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        cd->addrlen = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&cd->addr;
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+            goto bad;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+        cd->addrlen = sizeof *a4;
+    }
+    cd->num = (long)port;
+    return 0;
+bad:
+    rules_err(LX, TOK->line, TOK->col,
+              "bad address %s after 'peer %s'; expected IPv4:PORT or [IPv6]:PORT, e.g. "
+              "127.0.0.1:5432 or [::1]:5432",
+              rules_tok_desc(TOK, d, sizeof d), cd->cmp == WG_CMP_EQ ? "=" : "!=");
+    return -1;
+}
+
+/* COND: KIND OP VALUE. */
+static int rules_cond(struct rules_ctx *c, const char *after)
+{
+    struct wg_rule *r = c->r;
+    struct wg_cond *cd;
+    char d[80], kw[16];
+    size_t ki;
+    int regex_kind;
+    uint64_t v;
+
+    if (rules_keyword(c, rules_conds, "condition", after, RULES_CONDS_LIST, &ki) < 0)
+        return -1;
+    if (r->ncond >= WG_MAX_CONDS) {
+        rules_err(LX, TOK->line, TOK->col, "too many conditions; at most %d a rule", WG_MAX_CONDS);
+        return -1;
+    }
+    cd = &r->conds[r->ncond];
+    memset(cd, 0, sizeof *cd);
+    cd->kind = rules_cond_ids[ki];
+    c->cond_col[r->ncond] = TOK->col;
+    snprintf(kw, sizeof kw, "%s", rules_conds[ki]);
+    regex_kind = cd->kind == WG_COND_SQL || cd->kind == WG_COND_CALLER || cd->kind == WG_COND_PROC;
+    if (rules_next(LX) < 0)
+        return -1;
+
+    /* operator */
+    if (TOK->type == TOK_OP && regex_kind && TOK->len == 1 && TOK->s[0] == '~')
+        cd->cmp = WG_CMP_MATCH;
+    else if (TOK->type == TOK_OP && regex_kind && TOK->len == 2 && TOK->s[1] == '~')
+        cd->cmp = WG_CMP_NOMATCH;
+    else if (TOK->type == TOK_OP && !regex_kind && TOK->len == 1 && TOK->s[0] == '=')
+        cd->cmp = WG_CMP_EQ;
+    else if (TOK->type == TOK_OP && !regex_kind && TOK->len == 2 && TOK->s[1] == '=')
+        cd->cmp = WG_CMP_NE;
+    else {
+        rules_err(LX, TOK->line, TOK->col, "expected %s after '%s', found %s",
+                  regex_kind ? "'~' or '!~'" : "'=' or '!='", kw, rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    if (rules_next(LX) < 0)
+        return -1;
+
+    /* value */
+    if (regex_kind) {
+        const char *src;
+        int rc;
+        if (TOK->type == TOK_STRING) {
+            src = LX->str;
+        } else if (TOK->type == TOK_WORD) {
+            if (rules_tok_copy(TOK, LX->str, sizeof LX->str) < 0)
+                return -1;
+            src = LX->str;
+        } else {
+            rules_err(LX, TOK->line, TOK->col,
+                      "expected a \"quoted regular expression\" after '%s %s', found %s", kw,
+                      cd->cmp == WG_CMP_MATCH ? "~" : "!~", rules_tok_desc(TOK, d, sizeof d));
+            return -1;
+        }
+        cd->text = strdup(src);
+        if (!cd->text) {
+            rules_err(LX, TOK->line, TOK->col, "out of memory");
+            return -1;
+        }
+        rc = regcomp(&cd->re, src, REG_EXTENDED | REG_NOSUB);
+        if (rc != 0) {
+            char eb[128];
+            regerror(rc, &cd->re, eb, sizeof eb);
+            free(cd->text);
+            cd->text = NULL;
+            rules_err(LX, TOK->line, TOK->col, "bad regular expression \"%.60s\": %s", src, eb);
+            return -1;
+        }
+    } else {
+        if (rules_want_word(c, cd->kind == WG_COND_PEER ? "an address IP:PORT" : "a number",
+                            cd->kind == WG_COND_PORT     ? "port"
+                            : cd->kind == WG_COND_THREAD ? "thread"
+                                                         : "peer") < 0)
+            return -1;
+        if (cd->kind == WG_COND_PEER) {
+            if (rules_peer(c, cd) < 0)
+                return -1;
+        } else if (cd->kind == WG_COND_PORT) {
+            if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > 65535) {
+                rules_err(LX, TOK->line, TOK->col, "bad port %s; expected a number 1..65535",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+            cd->num = (long)v;
+        } else {
+            if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > 1000000) {
+                rules_err(LX, TOK->line, TOK->col,
+                          "bad thread number %s; expected a number >= 1 (1 is the first thread "
+                          "to reach a hook)",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+            cd->num = (long)v;
+        }
+        cd->text = strndup(TOK->s, TOK->len);
+        if (!cd->text) {
+            rules_err(LX, TOK->line, TOK->col, "out of memory");
+            return -1;
+        }
+    }
+    r->ncond++;
+    return rules_next(LX);
+}
+
+/* nth / every / first / after / times N. */
+static int rules_count(struct rules_ctx *c, const char *kw, int slot, uint64_t *dst,
+                       const struct rules_tok *kwtok)
+{
+    char d[80];
+    uint64_t v;
+
+    if (c->freq_seen[slot]) {
+        rules_err(LX, kwtok->line, kwtok->col, "'%s' given twice", kw);
+        return -1;
+    }
+    c->freq_seen[slot] = 1;
+    if (TOK->type != TOK_WORD || rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1) {
+        rules_err(LX, TOK->line, TOK->col, "expected a count >= 1 after '%s', found %s", kw,
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    *dst = v;
+    return rules_next(LX);
+}
+
+static int rules_set_when(struct rules_ctx *c, enum wg_when w, const struct rules_tok *t)
+{
+    if (c->when_set && c->r->when != w) {
+        rules_err(LX, t->line, t->col, "'%s' conflicts with '%s' given at column %d",
+                  w == WG_BEFORE ? "before" : "after", w == WG_BEFORE ? "after" : "before",
+                  c->when_col);
+        return -1;
+    }
+    c->when_set = 1;
+    c->when_col = t->col;
+    c->r->when = w;
+    return 0;
+}
+
+/* Everything after the hooks. */
+static int rules_clauses_parse(struct rules_ctx *c)
+{
+    struct wg_rule *r = c->r;
+    char d[80], h[64];
+
+    while (TOK->type != TOK_END) {
+        struct rules_tok kw = *TOK;
+
+        if (rules_tok_is(&kw, "where") || rules_tok_is(&kw, "and")) {
+            int is_where = kw.s[0] == 'w';
+            if (is_where && c->seen_where) {
+                rules_err(LX, kw.line, kw.col, "'where' given twice; join conditions with 'and'");
+                return -1;
+            }
+            if (!is_where && !c->seen_where) {
+                rules_err(LX, kw.line, kw.col, "'and' without 'where'; expected 'where' first");
+                return -1;
+            }
+            c->seen_where = 1;
+            if (rules_next(LX) < 0 || rules_cond(c, is_where ? "where" : "and") < 0)
+                return -1;
+        } else if (rules_tok_is(&kw, "p")) {
+            char buf[64], *end;
+            double p;
+            if (c->freq_seen[5]) {
+                rules_err(LX, kw.line, kw.col, "'p' given twice");
+                return -1;
+            }
+            c->freq_seen[5] = 1;
+            if (rules_next(LX) < 0)
+                return -1;
+            if (!(TOK->type == TOK_OP && TOK->len == 1 && TOK->s[0] == '=')) {
+                rules_err(LX, TOK->line, TOK->col, "expected '=' after 'p' (as in p=0.2), found %s",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+            if (rules_next(LX) < 0)
+                return -1;
+            errno = 0;
+            if (TOK->type != TOK_WORD || rules_tok_copy(TOK, buf, sizeof buf) < 0 ||
+                (p = strtod(buf, &end), *end != '\0') || errno || !(p >= 0.0 && p <= 1.0) ||
+                !(buf[0] == '.' || (buf[0] >= '0' && buf[0] <= '9'))) {
+                rules_err(LX, TOK->line, TOK->col,
+                          "expected a probability from 0 to 1 after 'p=', found %s",
+                          rules_tok_desc(TOK, d, sizeof d));
+                return -1;
+            }
+            r->has_p = 1;
+            r->p = p;
+            if (rules_next(LX) < 0)
+                return -1;
+        } else if (rules_tok_is(&kw, "nth") || rules_tok_is(&kw, "every") ||
+                   rules_tok_is(&kw, "first") || rules_tok_is(&kw, "times")) {
+            char name[8];
+            int slot;
+            uint64_t *dst;
+            rules_tok_copy(&kw, name, sizeof name);
+            slot = name[0] == 'n' ? 0 : name[0] == 'e' ? 1 : name[0] == 'f' ? 2 : 4;
+            dst = slot == 0 ? &r->nth : slot == 1 ? &r->every : slot == 2 ? &r->first : &r->times;
+            if (rules_next(LX) < 0 || rules_count(c, name, slot, dst, &kw) < 0)
+                return -1;
+        } else if (rules_tok_is(&kw, "after")) {
+            if (rules_next(LX) < 0)
+                return -1;
+            if (TOK->type == TOK_WORD && TOK->s[0] >= '0' && TOK->s[0] <= '9') {
+                if (rules_count(c, "after", 3, &r->after, &kw) < 0)
+                    return -1;
+            } else if (rules_set_when(c, WG_AFTER, &kw) < 0) {
+                return -1;
+            }
+        } else if (rules_tok_is(&kw, "before")) {
+            if (rules_set_when(c, WG_BEFORE, &kw) < 0 || rules_next(LX) < 0)
+                return -1;
+        } else {
+            rules_err(LX, kw.line, kw.col, "unexpected %s%s; expected " RULES_CLAUSES_LIST,
+                      rules_tok_desc(&kw, d, sizeof d),
+                      rules_hint(&kw, rules_clauses, 99, h, sizeof h));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The first hook of r outside `allowed`, or -1. */
+static int rules_first_outside(const struct wg_rule *r, uint64_t allowed)
+{
+    for (int i = 0; i < WG_HOOK_COUNT; i++)
+        if ((r->hooks & (1ull << i)) && !(allowed & (1ull << i)))
+            return i;
+    return -1;
+}
+
+static uint64_t rules_family_mask(enum wg_family f)
+{
+    uint64_t m = 0;
+    for (int i = 0; i < WG_HOOK_COUNT; i++)
+        if (rules_hook_fams[i] == f)
+            m |= 1ull << i;
+    return m;
+}
+
+/* "'sock.send'" or "'*', which includes sock.send" for messages. */
+static const char *rules_hook_ref(struct rules_ctx *c, int h, char *buf, size_t len)
+{
+    int tl = c->hook_toklen[h];
+    if ((size_t)tl == strlen(rules_hook_names[h]) &&
+        memcmp(c->hook_tok[h], rules_hook_names[h], (size_t)tl) == 0)
+        snprintf(buf, len, "'%s'", rules_hook_names[h]);
+    else
+        snprintf(buf, len, "'%.*s', which includes %s", tl, c->hook_tok[h], rules_hook_names[h]);
+    return buf;
+}
+
+/* Action/hook and condition/hook compatibility. */
+static int rules_check(struct rules_ctx *c)
+{
+    struct wg_rule *r = c->r;
+    uint64_t pq = rules_family_mask(WG_FAM_PQ), sock = rules_family_mask(WG_FAM_SOCK);
+    uint64_t allowed = ~0ull;
+    const char *what = NULL, *where = NULL;
+    char act[48], ref[96];
+    int h;
+
+    switch (r->action) {
+    case WG_ACT_FAIL_SQLSTATE:
+        what = "'fail sqlstate'", where = "pq hooks", allowed = pq;
+        break;
+    case WG_ACT_FAIL_DISCONNECT:
+        what = "'fail disconnect'", where = "pq hooks", allowed = pq;
+        break;
+    case WG_ACT_FAIL_ERRNO:
+        if (r->err == EBUSY) {
+            what = "'fail EBUSY'", where = "mutex.trylock";
+            allowed = 1ull << WG_HOOK_MUTEX_TRYLOCK;
+        } else {
+            const char *en = rules_errno_name(r->err);
+            if (en)
+                snprintf(act, sizeof act, "'fail %s'", en);
+            else
+                snprintf(act, sizeof act, "'fail %d'", r->err);
+            what = act, where = "sock hooks", allowed = sock;
+        }
+        break;
+    case WG_ACT_SHORT:
+        what = "'short'", where = "sock.send and sock.recv";
+        allowed = (1ull << WG_HOOK_SOCK_SEND) | (1ull << WG_HOOK_SOCK_RECV);
+        break;
+    case WG_ACT_SPURIOUS:
+        what = "'spurious'", where = "cond.wait", allowed = 1ull << WG_HOOK_COND_WAIT;
+        break;
+    default:
+        break;
+    }
+    h = rules_first_outside(r, allowed);
+    if (h >= 0) {
+        rules_err(LX, r->line, c->hook_col[h], "%s applies only to %s, not to %s", what, where,
+                  rules_hook_ref(c, h, ref, sizeof ref));
+        return -1;
+    }
+    for (int i = 0; i < r->ncond; i++) {
+        enum wg_cond_kind k = r->conds[i].kind;
+        if (k == WG_COND_SQL)
+            what = "'sql'", where = "pq hooks", allowed = pq;
+        else if (k == WG_COND_PORT)
+            what = "'port'", where = "sock hooks", allowed = sock;
+        else if (k == WG_COND_PEER)
+            what = "'peer'", where = "sock hooks", allowed = sock;
+        else
+            continue;
+        h = rules_first_outside(r, allowed);
+        if (h >= 0) {
+            rules_err(LX, r->line, c->cond_col[i], "%s applies only to %s, not to %s", what, where,
+                      rules_hook_ref(c, h, ref, sizeof ref));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Parse one rule starting at the current token into c->r.  Returns 1 when
+ * a rule was parsed, 0 for an empty one, -1 on error. */
+static int rules_one(struct rules_ctx *c, int number)
+{
+    struct wg_rule *r = c->r;
+    char d[80], h[64];
+
+    memset(r, 0, sizeof *r);
+    r->line = TOK->line;
+    r->col = TOK->col;
+    r->when = WG_BEFORE;
+    r->timeout_ns = WG_DEFAULT_TIMEOUT_NS;
+    snprintf(r->name, sizeof r->name, "rule%d", number);
+    if (TOK->type == TOK_END)
+        return 0;
+
+    if (TOK->type == TOK_WORD && TOK->len > 1 && TOK->s[TOK->len - 1] == ':') {
+        if (!rules_name_ok(TOK->s, TOK->len - 1, 0)) {
+            rules_err(LX, TOK->line, TOK->col,
+                      "bad rule name '%.*s'; expected letters, digits, '-' or '_' (at most %d)",
+                      (int)(TOK->len - 1 > 60 ? 60 : TOK->len - 1), TOK->s, WG_NAME_MAX - 1);
+            return -1;
+        }
+        memcpy(r->name, TOK->s, TOK->len - 1);
+        r->name[TOK->len - 1] = '\0';
+        if (rules_next(LX) < 0)
+            return -1;
+    }
+    if (rules_action(c) < 0)
+        return -1;
+
+    /* on | before | after, then hooks */
+    if (TOK->type != TOK_WORD ||
+        !(rules_tok_is(TOK, "on") || rules_tok_is(TOK, "before") || rules_tok_is(TOK, "after"))) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "expected 'on', 'before' or 'after' and a hook, "
+                  "found %s%s",
+                  rules_tok_desc(TOK, d, sizeof d), rules_hint(TOK, rules_whens, 99, h, sizeof h));
+        return -1;
+    }
+    if (!rules_tok_is(TOK, "on")) {
+        struct rules_tok kw = *TOK;
+        if (rules_set_when(c, kw.s[0] == 'a' ? WG_AFTER : WG_BEFORE, &kw) < 0)
+            return -1;
+    }
+    if (rules_next(LX) < 0 || rules_hook(c) < 0)
+        return -1;
+    while (TOK->type == TOK_COMMA) {
+        if (rules_next(LX) < 0 || rules_hook(c) < 0)
+            return -1;
+    }
+    if (rules_clauses_parse(c) < 0)
+        return -1;
+    if (rules_check(c) < 0)
+        return -1;
+    return 1;
+}
+
+static void rules_free_rule(struct wg_rule *r)
+{
+    for (int i = 0; i < r->ncond; i++) {
+        if (r->conds[i].cmp == WG_CMP_MATCH || r->conds[i].cmp == WG_CMP_NOMATCH)
+            regfree(&r->conds[i].re);
+        free(r->conds[i].text);
+    }
+    r->ncond = 0;
+}
+
+int rules_parse(const char *text, const char *origin, struct wg_ruleset *out, char *err,
+                size_t errlen)
+{
+    struct rules_ctx *c = NULL;
+    struct wg_rule *rules = NULL;
+    int n = 0, cap = 0, rc = -1;
+
+    memset(out, 0, sizeof *out);
+    if (err && errlen)
+        err[0] = '\0';
+    if (!text)
+        text = "";
+    c = calloc(1, sizeof *c);
+    if (!c) {
+        if (err && errlen)
+            snprintf(err, errlen, "%s: out of memory", origin ? origin : "rules");
+        goto out;
+    }
+    c->lx.text = c->lx.p = text;
+    c->lx.line = c->lx.col = 1;
+    c->lx.origin = origin ? origin : "rules";
+    c->lx.err = err;
+    c->lx.errlen = errlen;
+
+    for (;;) {
+        int got;
+        if (rules_next(&c->lx) < 0)
+            goto out;
+        if (n == cap) {
+            int ncap = cap ? cap * 2 : 8;
+            struct wg_rule *nr = realloc(rules, (size_t)ncap * sizeof *nr);
+            if (!nr) {
+                rules_err(&c->lx, c->lx.tok.line, c->lx.tok.col, "out of memory");
+                goto out;
+            }
+            rules = nr;
+            cap = ncap;
+        }
+        memset(c->hook_col, 0, sizeof c->hook_col);
+        c->when_set = c->seen_where = 0;
+        memset(c->freq_seen, 0, sizeof c->freq_seen);
+        c->r = &rules[n];
+        got = rules_one(c, n + 1);
+        if (got < 0) {
+            rules_free_rule(&rules[n]);
+            goto out;
+        }
+        if (got > 0) {
+            for (int i = 0; i < n; i++) {
+                if (strcmp(rules[i].name, rules[n].name) == 0) {
+                    rules_err(&c->lx, rules[n].line, rules[n].col,
+                              "duplicate rule name '%s' (first used at %d:%d)", rules[n].name,
+                              rules[i].line, rules[i].col);
+                    rules_free_rule(&rules[n]);
+                    goto out;
+                }
+            }
+            rules[n].index = n;
+            out->hooks |= rules[n].hooks;
+            n++;
+        }
+        /* current token is END: step over ';' / newline, stop at the end */
+        if (*c->lx.p == '\0')
+            break;
+        rules_adv(&c->lx);
+    }
+    out->rules = rules;
+    out->n = n;
+    rules = NULL;
+    rc = 0;
+out:
+    if (rc < 0) {
+        for (int i = 0; i < n; i++)
+            rules_free_rule(&rules[i]);
+        memset(out, 0, sizeof *out);
+    }
+    free(rules);
+    free(c);
+    return rc;
+}
+
+void rules_free(struct wg_ruleset *rs)
+{
+    if (!rs)
+        return;
+    for (int i = 0; i < rs->n; i++)
+        rules_free_rule(&rs->rules[i]);
+    free(rs->rules);
+    rs->rules = NULL;
+    rs->n = 0;
+    rs->hooks = 0;
+}

@@ -1,0 +1,406 @@
+/*
+ * trace.c - the JSON-lines trace: WEDGE_TRACE/trace.PID.jsonl.
+ *
+ * One line per injection, formatted into a stack buffer and written with
+ * a single write(2) through syscall() (never a hooked function) on an
+ * O_APPEND descriptor, so lines of concurrent threads never interleave
+ * and a killed process loses nothing already decided.  At exit, one
+ * summary line: calls per hook, hits and fires per rule, and the mutex
+ * contention profile (lock-free table keyed by call site, symbolised
+ * with dladdr at summary time).
+ */
+#include "wedge_shim.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TRACE_LINE_MAX    4096
+#define TRACE_DETAIL_MAX  512
+#define TRACE_STACK_MAX   16
+#define TRACE_MUTEX_SLOTS 1024 /* power of two */
+#define TRACE_MUTEX_TOP   20
+
+static _Atomic int trace_fd = -1;
+static int trace_pid;
+
+/* ---------------------------------------------------------------
+ * A bounded string builder; once full it stays full and the line is
+ * dropped rather than written as broken JSON.
+ * ------------------------------------------------------------ */
+struct trace_buf {
+    char *p;
+    size_t len, cap;
+    int full;
+};
+
+static void tb_printf(struct trace_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void tb_printf(struct trace_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (b->full)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= b->cap - b->len) {
+        b->full = 1;
+        return;
+    }
+    b->len += (size_t)n;
+}
+
+static void tb_putc(struct trace_buf *b, char c)
+{
+    if (b->full || b->len + 1 >= b->cap) {
+        b->full = 1;
+        return;
+    }
+    b->p[b->len++] = c;
+    b->p[b->len] = '\0';
+}
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t trace_utf8_len(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0)
+        len = 2, cp = s[0] & 0x1f;
+    else if ((s[0] & 0xf0) == 0xe0)
+        len = 3, cp = s[0] & 0x0f;
+    else if ((s[0] & 0xf8) == 0xf0)
+        len = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* A JSON string of at most `max` input bytes (cut at a character
+ * boundary); invalid UTF-8 becomes U+FFFD so every line parses. */
+static void tb_json_str(struct trace_buf *b, const char *s, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+
+    if (n > max)
+        n = max;
+    tb_putc(b, '"');
+    while (i < n && !b->full) {
+        unsigned char c = u[i];
+        size_t l;
+        if (c == '"' || c == '\\') {
+            tb_putc(b, '\\');
+            tb_putc(b, (char)c);
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            tb_printf(b, "\\u%04x", c);
+            i++;
+        } else if ((l = trace_utf8_len(u + i, n - i)) == 0) {
+            tb_printf(b, "\\ufffd");
+            i++;
+        } else {
+            for (size_t k = 0; k < l; k++)
+                tb_putc(b, (char)u[i + k]);
+            i += l;
+        }
+    }
+    tb_putc(b, '"');
+}
+
+static uint64_t trace_realtime_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void trace_write(const struct trace_buf *b)
+{
+    int fd = atomic_load_explicit(&trace_fd, memory_order_acquire);
+
+    if (fd < 0 || b->full)
+        return;
+    syscall(SYS_write, fd, b->p, b->len);
+}
+
+/* ---------------------------------------------------------------
+ * Mutex contention profile.
+ * ------------------------------------------------------------ */
+struct trace_mutex_slot {
+    _Atomic uintptr_t site;
+    _Atomic uint64_t contended, waited_ns;
+};
+
+static struct trace_mutex_slot trace_mutex[TRACE_MUTEX_SLOTS];
+
+void trace_mutex_wait(void *site, uint64_t waited_ns, int contended)
+{
+    uintptr_t key = (uintptr_t)site, i;
+
+    if (!key)
+        return;
+    i = (uintptr_t)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> 54);
+    for (int k = 0; k < TRACE_MUTEX_SLOTS; k++) {
+        struct trace_mutex_slot *s = &trace_mutex[(i + (uintptr_t)k) & (TRACE_MUTEX_SLOTS - 1)];
+        uintptr_t cur = atomic_load_explicit(&s->site, memory_order_relaxed);
+        if (cur == 0) {
+            uintptr_t zero = 0;
+            if (atomic_compare_exchange_strong(&s->site, &zero, key))
+                cur = key;
+            else
+                cur = zero;
+        }
+        if (cur == key) {
+            if (contended)
+                atomic_fetch_add_explicit(&s->contended, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&s->waited_ns, waited_ns, memory_order_relaxed);
+            return;
+        }
+    }
+    /* table full: the site goes unprofiled */
+}
+
+/* "func+0x1f", "libfoo.so+0x1234" or "0x7f..." for a call site. */
+static void trace_symbolise(uintptr_t site, char *out, size_t len)
+{
+    Dl_info info;
+
+    if (dladdr((void *)site, &info) && info.dli_sname && info.dli_saddr) {
+        snprintf(out, len, "%s+0x%lx", info.dli_sname,
+                 (unsigned long)(site - (uintptr_t)info.dli_saddr));
+    } else if (dladdr((void *)site, &info) && info.dli_fname) {
+        const char *base = strrchr(info.dli_fname, '/');
+        snprintf(out, len, "%s+0x%lx", base ? base + 1 : info.dli_fname,
+                 (unsigned long)(site - (uintptr_t)info.dli_fbase));
+    } else {
+        snprintf(out, len, "0x%lx", (unsigned long)site);
+    }
+}
+
+/* ---------------------------------------------------------------
+ * The trace file.
+ * ------------------------------------------------------------ */
+int trace_open(const char *dir)
+{
+    char path[4096];
+    int fd = -1, old, saved = errno, rc = -1, pid = (int)getpid();
+
+    if (trace_pid && trace_pid != pid) /* forked child: a profile of its own */
+        memset(trace_mutex, 0, sizeof trace_mutex);
+    trace_pid = pid;
+    if (dir) {
+        if (snprintf(path, sizeof path, "%s/trace.%d.jsonl", dir, pid) >= (int)sizeof path) {
+            saved = ENAMETOOLONG;
+            goto out;
+        }
+        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                          0644);
+        if (fd < 0) {
+            saved = errno;
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    old = atomic_exchange(&trace_fd, rc == 0 ? fd : -1);
+    if (old >= 0)
+        syscall(SYS_close, old);
+    errno = saved;
+    return rc;
+}
+
+int trace_enabled(void)
+{
+    return atomic_load_explicit(&trace_fd, memory_order_relaxed) >= 0;
+}
+
+void trace_event(const struct wg_event *ev)
+{
+    char line[TRACE_LINE_MAX];
+    struct trace_buf b = {line, 0, sizeof line, 0};
+    const char *hook = wg_hook_name(ev->hook);
+    int saved = errno;
+
+    if (!trace_enabled())
+        goto out;
+    tb_printf(&b, "{\"ts_ns\":%llu,\"pid\":%d,\"tid\":%ld,\"hook\":",
+              (unsigned long long)trace_realtime_ns(), (int)getpid(), (long)syscall(SYS_gettid));
+    tb_json_str(&b, hook ? hook : "?", 64);
+    tb_printf(&b, ",\"rule\":");
+    if (ev->rule)
+        tb_json_str(&b, ev->rule->name, WG_NAME_MAX);
+    else
+        tb_printf(&b, "null");
+    tb_printf(&b, ",\"action\":");
+    tb_json_str(&b, ev->action ? ev->action : "", 64);
+    tb_printf(&b, ",\"outcome\":");
+    tb_json_str(&b, ev->outcome ? ev->outcome : "", 64);
+    tb_printf(&b, ",\"waited_ns\":%llu,\"hit\":%llu,\"detail\":", (unsigned long long)ev->waited_ns,
+              (unsigned long long)ev->hit);
+    if (ev->detail)
+        tb_json_str(&b, ev->detail, TRACE_DETAIL_MAX);
+    else
+        tb_printf(&b, "null");
+    if (ev->with_stack) {
+        const char *names[TRACE_STACK_MAX];
+        int n = caller_stack(names, TRACE_STACK_MAX);
+        tb_printf(&b, ",\"stack\":[");
+        for (int i = 0; i < n; i++) {
+            if (i)
+                tb_putc(&b, ',');
+            tb_json_str(&b, names[i], 128);
+        }
+        tb_putc(&b, ']');
+    }
+    tb_printf(&b, "}\n");
+    trace_write(&b);
+out:
+    errno = saved;
+}
+
+void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls)
+{
+    static char line[256 * 1024]; /* once, at exit */
+    struct trace_buf b = {line, 0, sizeof line, 0};
+    int first = 1, saved = errno;
+    unsigned char taken[TRACE_MUTEX_SLOTS] = {0};
+
+    if (!trace_enabled())
+        goto out;
+    tb_printf(&b, "{\"summary\":true,\"pid\":%d,\"proc\":", (int)getpid());
+    tb_json_str(&b, wg_proc_name, sizeof wg_proc_name);
+    tb_printf(&b, ",\"seed\":%llu,\"calls\":{", (unsigned long long)wg_seed);
+    for (int h = 0; calls && h < WG_HOOK_COUNT; h++) {
+        if (!calls[h])
+            continue;
+        tb_printf(&b, "%s\"%s\":%llu", first ? "" : ",", wg_hook_name(h),
+                  (unsigned long long)calls[h]);
+        first = 0;
+    }
+    tb_printf(&b, "},\"rules\":[");
+    for (int i = 0; rs && i < rs->n; i++) {
+        const struct wg_rule *r = &rs->rules[i];
+        tb_printf(&b, "%s{\"rule\":", i ? "," : "");
+        tb_json_str(&b, r->name, WG_NAME_MAX);
+        tb_printf(&b, ",\"hits\":%llu,\"fires\":%llu}", (unsigned long long)atomic_load(&r->hits),
+                  (unsigned long long)atomic_load(&r->fires));
+    }
+    tb_printf(&b, "],\"mutex\":[");
+    /* top sites by time waited: repeated selection, no allocation */
+    for (int k = 0; k < TRACE_MUTEX_TOP; k++) {
+        int best = -1;
+        char site[256];
+        for (int i = 0; i < TRACE_MUTEX_SLOTS; i++) {
+            if (taken[i] || !atomic_load(&trace_mutex[i].site))
+                continue;
+            if (best < 0 ||
+                atomic_load(&trace_mutex[i].waited_ns) > atomic_load(&trace_mutex[best].waited_ns))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        taken[best] = 1;
+        trace_symbolise(atomic_load(&trace_mutex[best].site), site, sizeof site);
+        tb_printf(&b, "%s{\"site\":", k ? "," : "");
+        tb_json_str(&b, site, sizeof site);
+        tb_printf(&b, ",\"contended\":%llu,\"waited_ns\":%llu}",
+                  (unsigned long long)atomic_load(&trace_mutex[best].contended),
+                  (unsigned long long)atomic_load(&trace_mutex[best].waited_ns));
+    }
+    tb_printf(&b, "]}\n");
+    trace_write(&b);
+out:
+    errno = saved;
+}
+
+/* ---------------------------------------------------------------
+ * Redaction of connection strings.
+ * ------------------------------------------------------------ */
+
+/* Copy in to out, replacing the value of every password=... (key/value
+ * conninfo, quoted or not, and URI query parameters) and the password of
+ * a postgresql://user:PASS@host URI with "***".  Always NUL-terminates. */
+void trace_redact_conninfo(const char *in, char *out, size_t outlen)
+{
+    struct trace_buf b = {out, 0, outlen, 0};
+    const char *p = in, *auth_end = NULL;
+    int uri = 0;
+
+    if (!out || outlen == 0)
+        return;
+    out[0] = '\0';
+    if (!in)
+        return;
+    if (strncmp(in, "postgresql://", 13) == 0 || strncmp(in, "postgres://", 11) == 0) {
+        const char *a = strstr(in, "://") + 3, *at = NULL, *colon = NULL;
+        uri = 1;
+        auth_end = a + strcspn(a, "/?");
+        for (const char *q = a; q < auth_end; q++)
+            if (*q == '@')
+                at = q;
+        if (at) {
+            colon = memchr(a, ':', (size_t)(at - a));
+            if (colon) {
+                while (p <= colon)
+                    tb_putc(&b, *p++);
+                tb_printf(&b, "***");
+                p = at;
+            }
+        }
+    }
+    while (*p && !b.full) {
+        int boundary = p == in || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' ||
+                       (uri && (p[-1] == '?' || p[-1] == '&'));
+        if (boundary && strncasecmp(p, "password", 8) == 0) {
+            const char *q = p + 8;
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (*q == '=') {
+                q++;
+                while (!uri && (*q == ' ' || *q == '\t'))
+                    q++;
+                while (p < q)
+                    tb_putc(&b, *p++);
+                tb_printf(&b, "***");
+                if (!uri && *p == '\'') {
+                    for (p++; *p && *p != '\''; p++)
+                        if (*p == '\\' && p[1])
+                            p++;
+                    if (*p == '\'')
+                        p++;
+                } else {
+                    while (*p && !(uri ? *p == '&' : (*p == ' ' || *p == '\t' || *p == '\n')))
+                        p++;
+                }
+                continue;
+            }
+        }
+        tb_putc(&b, *p++);
+    }
+    /* a value is never copied, only replaced: a cut-off output leaks nothing */
+}
