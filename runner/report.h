@@ -23,6 +23,11 @@ struct inv_result {
     char *expected;   /* "true", "no rows", "ok POST /orders <= 10" */
     char *actual;     /* "false", "3 rows", "12" */
     char *detail;     /* offending rows / service log tail / job output; may be NULL */
+    /* When one request broke it (history invariants with an upper bound):
+     * has_at = 1 and at_t_ns = that request's t_ns in history.jsonl; the
+     * report centres its timeline there.  0: no single request. */
+    int has_at;
+    uint64_t at_t_ns;
 };
 
 /* One request class in the mix. */
