@@ -1,0 +1,93 @@
+-- The shop's schema: shopd (inventory, reservations, orders, outbox) and
+-- pspd (charges, deliveries) share one database so that every invariant is
+-- one SQL query.
+
+CREATE TABLE inventory (
+    sku           text PRIMARY KEY,
+    stock         integer NOT NULL,
+    initial_stock integer,          -- filled from stock on insert: what the run started with
+    version       bigint  NOT NULL DEFAULT 0,
+    price_cents   bigint  NOT NULL DEFAULT 100
+);
+
+CREATE FUNCTION inventory_initial() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.initial_stock IS NULL THEN
+        NEW.initial_stock := NEW.stock;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER inventory_initial BEFORE INSERT ON inventory
+    FOR EACH ROW EXECUTE FUNCTION inventory_initial();
+
+CREATE TABLE reservations (
+    id          bigserial PRIMARY KEY,
+    sku         text    NOT NULL REFERENCES inventory (sku),
+    qty         integer NOT NULL CHECK (qty > 0),
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    expires_at  timestamptz NOT NULL,
+    released_at timestamptz          -- set by the sweeper when it gives the units back
+);
+CREATE INDEX reservations_open ON reservations (expires_at) WHERE released_at IS NULL;
+
+-- Order numbers come from a sequence; deliberately no UNIQUE constraint on
+-- order_no: uniqueness is what the invariant checks, not what the schema hides.
+CREATE SEQUENCE order_no_seq;
+CREATE TABLE orders (
+    id          bigserial PRIMARY KEY,
+    order_no    text    NOT NULL,
+    status      text    NOT NULL DEFAULT 'placed',   -- placed | paid
+    total_cents bigint  NOT NULL,
+    charge_id   bigint,
+    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    paid_at     timestamptz
+);
+
+CREATE TABLE order_lines (
+    order_id    bigint  NOT NULL REFERENCES orders (id),
+    sku         text    NOT NULL REFERENCES inventory (sku),
+    qty         integer NOT NULL CHECK (qty > 0),
+    price_cents bigint  NOT NULL,
+    PRIMARY KEY (order_id, sku)
+);
+
+-- Written in the same transaction as the change it announces.
+CREATE TABLE outbox (
+    id           bigserial PRIMARY KEY,
+    aggregate    text    NOT NULL,     -- 'order-42', 'sku-7'
+    seq          bigint  NOT NULL,     -- order of events within the aggregate
+    event_type   text    NOT NULL,
+    payload      jsonb   NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    processed_at timestamptz,
+    attempts     integer NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_pending ON outbox (id) WHERE processed_at IS NULL;
+CREATE INDEX outbox_aggregate ON outbox (aggregate, seq);
+
+-- pspd: every charge it made.  A key, when given, deduplicates.
+CREATE TABLE charges (
+    id              bigserial PRIMARY KEY,
+    order_id        bigint NOT NULL,
+    amount_cents    bigint NOT NULL,
+    idempotency_key text UNIQUE,
+    created_at      timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- pspd's consumer endpoint: one row per delivery received, duplicates kept.
+CREATE TABLE deliveries (
+    id          bigserial PRIMARY KEY,
+    event_id    bigint NOT NULL,
+    aggregate   text   NOT NULL,
+    seq         bigint NOT NULL,
+    event_type  text   NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- shopd's counters, written once at a clean exit (GET /stats while running).
+CREATE TABLE shop_stats (
+    pid      integer NOT NULL,
+    flags    text    NOT NULL,
+    stats    jsonb   NOT NULL,
+    at       timestamptz NOT NULL DEFAULT clock_timestamp()
+);

@@ -1,0 +1,222 @@
+/*
+ * shop.h - the shop: shopd (a small commerce backend) and pspd (a stand-in
+ * payment provider and event consumer), the real services wedge is proven on.
+ *
+ * Each concurrency-sensitive path has a naive and a correct implementation
+ * chosen by a flag (design: "The shop"); docs/shop.md describes the wiring.
+ *
+ *   http.c     libmicrohttpd server glue, routing, JSON replies; a libcurl
+ *              JSON client (shared by shopd and pspd)
+ *   db.c       one statement through libpq, SQLSTATE classification (shared)
+ *   pool.c     the pthread pool of libpq connections (naive | correct)
+ *   tx.c       a transaction at the chosen isolation level, retried on
+ *              40001 / 40P01 and optimistic conflicts
+ *   stock.c    stock strategies, inventory, reservations and their sweeper
+ *   orders.c   multi-line orders, written with their outbox events
+ *   payment.c  payment through pspd with timeout and retries
+ *   events.c   outbox dispatchers (naive | skip-locked)
+ *   shopd.c    flags, statistics, start and clean stop
+ */
+#ifndef SHOP_H
+#define SHOP_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* ---------------------------------------------------------------
+ * HTTP (http.c).
+ * ------------------------------------------------------------ */
+struct http_req {
+    const char *method;
+    const char *path;
+    json_t *body; /* parsed JSON body, or NULL when there was none */
+};
+
+struct reply {
+    unsigned status;
+    json_t *body; /* owned; NULL: empty body */
+};
+
+#define HTTP_MAX_CAPS 4
+/* A handler; caps[] are the '*' segments of the route's pattern. */
+typedef void (*route_fn)(const struct http_req *rq, char caps[][128], struct reply *rp);
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/orders/ * /pay" without spaces: '*' is one segment */
+    route_fn fn;
+};
+
+struct http_server;
+
+/* Serve routes on 127.0.0.1:port, one thread per connection.  NULL on
+ * error with a message in err.  Thread-safe handlers are the caller's. */
+struct http_server *http_start(int port, const struct route *routes, size_t nroutes, char *err,
+                               size_t errlen);
+/* Stop accepting, wait for the connection threads, free. */
+void http_stop(struct http_server *s);
+
+/* Set rp to status with body (steals the reference). */
+void reply_json(struct reply *rp, unsigned status, json_t *body);
+/* Set rp to {"error": message}. */
+void reply_error(struct reply *rp, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * POST body as JSON to url with a total timeout.  Returns 0 when an HTTP
+ * response arrived (*status set; *resp its parsed body or NULL), -1 on a
+ * transport error or timeout (*timed_out set when it was the timeout).
+ * Thread-safe (one easy handle per call).
+ */
+int http_post_json(const char *url, json_t *body, long timeout_ms, long *status, json_t **resp,
+                   int *timed_out);
+
+/* ---------------------------------------------------------------
+ * Database (db.c).
+ * ------------------------------------------------------------ */
+enum db_rc {
+    DB_OK = 0,
+    DB_ERR = -1,      /* a real error; the message is logged */
+    DB_SERIAL = -2,   /* 40001 serialization_failure */
+    DB_DEADLOCK = -3, /* 40P01 deadlock_detected */
+    DB_GONE = -4,     /* the connection is broken */
+};
+
+/* Run sql with n text parameters.  On DB_OK *out holds the result when
+ * out is not NULL (PQclear it).  Statement text is what the shim's
+ * `sql ~` conditions see. */
+int db_exec(PGconn *c, PGresult **out, const char *sql, int n, const char *const *params);
+/* Connect; NULL with a message in err. */
+PGconn *db_connect(const char *dsn, char *err, size_t errlen);
+
+/* ---------------------------------------------------------------
+ * shopd configuration and statistics (shopd.c).
+ * ------------------------------------------------------------ */
+enum stock_mode { STOCK_NAIVE, STOCK_PESSIMISTIC, STOCK_OPTIMISTIC, STOCK_ATOMIC };
+enum pay_mode { PAY_NAIVE, PAY_IDEMPOTENT };
+enum ev_mode { EV_NAIVE, EV_SKIP_LOCKED };
+enum pool_mode { POOL_NAIVE, POOL_CORRECT };
+
+struct shop_config {
+    int port;
+    const char *dsn;
+    enum stock_mode stock;
+    enum pay_mode payment;
+    enum ev_mode events;
+    enum pool_mode pool;
+    int pool_size;
+    int dispatchers;
+    const char *isolation; /* "READ COMMITTED", ... */
+    const char *psp_url;   /* base URL of pspd, or NULL */
+    const char *consumer_url;
+    long psp_timeout_ms;
+    int psp_tries;
+    int tx_tries;
+};
+extern struct shop_config shop_cfg;
+
+/* Counters read at GET /stats (and written to shop_stats at exit). */
+#define SHOP_STATS(X)         \
+    X(tx_retries)             \
+    X(serialization_failures) \
+    X(deadlocks)              \
+    X(optimistic_conflicts)   \
+    X(tx_exhausted)           \
+    X(pool_waits)             \
+    X(pool_wait_us)           \
+    X(pool_corrupted)         \
+    X(pool_timeouts)          \
+    X(db_errors)              \
+    X(psp_calls)              \
+    X(psp_retries)            \
+    X(psp_timeouts)           \
+    X(events_delivered)       \
+    X(events_failed)          \
+    X(reservations_expired)
+
+struct shop_stats {
+#define X(n) _Atomic uint64_t n;
+    SHOP_STATS(X)
+#undef X
+};
+extern struct shop_stats shop_stats;
+#define STAT_ADD(name, v) atomic_fetch_add_explicit(&shop_stats.name, (v), memory_order_relaxed)
+
+/* The counters as a JSON object (new reference). */
+json_t *shop_stats_json(void);
+
+/* ---------------------------------------------------------------
+ * Connection pool (pool.c).
+ * ------------------------------------------------------------ */
+int pool_init(const char *dsn, int size, enum pool_mode mode, char *err, size_t errlen);
+/*
+ * Take a connection, waiting (bounded) while none is free.  NULL when the
+ * wait timed out or, in the naive pool, when a wakeup found the pool empty
+ * (counted as pool_corrupted: the `if` around pthread_cond_wait let a
+ * spurious or stolen wakeup through).  Thread-safe.
+ */
+PGconn *pool_get(void);
+/* Give c back; broken != 0 resets the connection first.  Thread-safe. */
+void pool_put(PGconn *c, int broken);
+void pool_close(void);
+
+/* ---------------------------------------------------------------
+ * Transactions (tx.c).
+ * ------------------------------------------------------------ */
+enum tx_rc {
+    TX_OK = 0,    /* commit */
+    TX_ABORT = 1, /* business refusal: rollback, the reply is set */
+    TX_RETRY = 2, /* conflict: rollback and run again */
+    TX_ERR = 3,   /* rollback, 500 */
+};
+typedef int (*tx_fn)(PGconn *c, void *arg, struct reply *rp);
+
+/* Map a db_exec result to a tx_rc (counting serialization failures and
+ * deadlocks). */
+int tx_from_db(int db_rc);
+/*
+ * Take a pooled connection and run fn inside BEGIN ISOLATION LEVEL ...
+ * COMMIT, again on TX_RETRY or a retryable COMMIT (bounded by tx_tries,
+ * with a short jittered backoff).  On TX_OK fn has set the reply;
+ * otherwise tx_run sets 409/500/503 as fits unless fn did.
+ */
+void tx_run(tx_fn fn, void *arg, struct reply *rp);
+
+/* ---------------------------------------------------------------
+ * Stock (stock.c).
+ * ------------------------------------------------------------ */
+enum stock_rc { STOCK_OK = 0, STOCK_SHORT = 1, STOCK_NOSKU = 2 };
+
+/*
+ * Inside a transaction: take qty units of sku with the configured strategy.
+ * Returns TX_OK with *stock_rc, *price and *version (the row's new version)
+ * set, TX_RETRY on a conflict, TX_ERR on an error.
+ */
+int stock_take(PGconn *c, const char *sku, long qty, int *stock_rc, long *price, long *version);
+
+void stock_get_inventory(const struct http_req *rq, char caps[][128], struct reply *rp);
+void stock_post_reservation(const struct http_req *rq, char caps[][128], struct reply *rp);
+/* The sweeper releasing expired reservations. */
+int stock_sweeper_start(const char *dsn, char *err, size_t errlen);
+void stock_sweeper_stop(void);
+
+/* ---------------------------------------------------------------
+ * Orders, payment, events.
+ * ------------------------------------------------------------ */
+void orders_post(const struct http_req *rq, char caps[][128], struct reply *rp);
+void orders_get(const struct http_req *rq, char caps[][128], struct reply *rp);
+void payment_post(const struct http_req *rq, char caps[][128], struct reply *rp);
+
+/* Start n dispatcher threads delivering outbox rows to url. */
+int events_start(const char *dsn, const char *url, int n, enum ev_mode mode, char *err,
+                 size_t errlen);
+/* Deliver what is pending (bounded by drain_ms), then stop the threads. */
+void events_stop(long drain_ms);
+
+/* Sleep ms milliseconds (nanosleep: not a hooked call). */
+void shop_sleep_ms(long ms);
+
+#endif
