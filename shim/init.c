@@ -1,0 +1,207 @@
+/*
+ * init.c - the shim's start and end: environment, rules, arming the hooks,
+ * fork, the exit summary; and the small per-process identity (seed, program
+ * name, thread numbers).
+ *
+ * Environment (design: an interface):
+ *   WEDGE_RULES       rule text, origin "rules" in messages
+ *   WEDGE_RULES_FILE  a file of rules, its path as origin
+ *   WEDGE_SEED        decimal or 0x hex; default from time and pid
+ *   WEDGE_TRACE       a directory: trace.PID.jsonl per process
+ *   WEDGE_CTL         the control file shared by the processes of a run
+ *   WEDGE_ON_ERROR    "warn": report a bad configuration and continue
+ *                     with no injection; otherwise exit 2 before main
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "real.h"
+
+_Atomic int wg_armed[WG_HOOK_COUNT];
+__thread int wg_in_shim __attribute__((tls_model("initial-exec")));
+uint64_t wg_seed;
+char wg_proc_name[64];
+struct wg_ruleset wg_rules;
+uint64_t wg_after_hooks;
+
+static _Atomic int init_next_thread;
+static __thread int init_thread_idx __attribute__((tls_model("initial-exec")));
+static char *init_trace_dir;
+
+int wg_thread_index(void)
+{
+    if (!init_thread_idx)
+        init_thread_idx = atomic_fetch_add_explicit(&init_next_thread, 1, memory_order_relaxed) + 1;
+    return init_thread_idx;
+}
+
+/* The whole of a rules file, malloc'd; NULL with errno on failure. */
+static char *init_read_file(const char *path)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return NULL;
+    for (;;) {
+        if (len + 4096 + 1 > cap) {
+            char *nb = realloc(buf, cap = (cap ? cap * 2 : 8192));
+            if (!nb)
+                goto fail;
+            buf = nb;
+        }
+        ssize_t n = REAL(read)(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            goto fail;
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    REAL(close)(fd);
+    return buf;
+fail : {
+    int e = errno;
+    free(buf);
+    REAL(close)(fd);
+    errno = e;
+    return NULL;
+}
+}
+
+static uint64_t init_seed(void)
+{
+    const char *s = getenv("WEDGE_SEED");
+    struct timespec ts;
+
+    if (s && *s) {
+        char *end = NULL;
+        errno = 0;
+        uint64_t v = strtoull(s, &end, 0);
+        if (!errno && end && !*end)
+            return v;
+        fprintf(stderr, "wedge: WEDGE_SEED='%s' is not a number; using a random seed\n", s);
+    }
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return decide_hash((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
+                       (uint64_t)getpid(), 0, 0x77656467ull);
+}
+
+/* A configuration error: stop before main, or with WEDGE_ON_ERROR=warn go
+ * on with nothing injected (a tool that silently injected nothing would
+ * report a false pass, so stopping is the default). */
+static void init_config_error(const char *msg)
+{
+    const char *mode = getenv("WEDGE_ON_ERROR");
+    int warn = mode && !strcmp(mode, "warn");
+
+    fprintf(stderr, "wedge: %s%s\n", msg, warn ? " (WEDGE_ON_ERROR=warn: no injection)" : "");
+    if (!warn)
+        _exit(2);
+}
+
+static void init_rules(void)
+{
+    const char *text = getenv("WEDGE_RULES"), *file = getenv("WEDGE_RULES_FILE");
+    const char *origin = "rules";
+    char *owned = NULL, err[512];
+
+    if (file && *file) {
+        owned = init_read_file(file);
+        if (!owned) {
+            snprintf(err, sizeof err, "%s: cannot read rules file: %s", file, strerror(errno));
+            init_config_error(err);
+            goto out;
+        }
+        text = owned;
+        origin = file;
+    }
+    if (!text || !*text)
+        goto out;
+    if (rules_parse(text, origin, &wg_rules, err, sizeof err) < 0) {
+        memset(&wg_rules, 0, sizeof wg_rules);
+        init_config_error(err);
+        goto out;
+    }
+out:
+    free(owned);
+}
+
+static void init_atfork_child(void)
+{
+    wg_in_shim++;
+    wg_engine_atfork_child();
+    /* The coordination mapping is shared and stays; the trace is per pid. */
+    if (init_trace_dir)
+        trace_open(init_trace_dir);
+    wg_in_shim--;
+}
+
+__attribute__((constructor(101))) static void init_shim(void)
+{
+    const char *trace = getenv("WEDGE_TRACE"), *ctl = getenv("WEDGE_CTL");
+    char err[512];
+
+    wg_in_shim++;
+    real_load();
+    snprintf(wg_proc_name, sizeof wg_proc_name, "%s", program_invocation_short_name);
+    wg_seed = init_seed();
+
+    if (trace && *trace) {
+        init_trace_dir = strdup(trace);
+        if (trace_open(trace) < 0) {
+            snprintf(err, sizeof err, "WEDGE_TRACE=%s: cannot open the trace: %s", trace,
+                     strerror(errno));
+            init_config_error(err);
+        }
+    }
+    if (coord_init(ctl && *ctl ? ctl : NULL) < 0) {
+        snprintf(err, sizeof err, "WEDGE_CTL=%s: cannot map the control file: %s",
+                 ctl ? ctl : "(anonymous)", strerror(errno));
+        init_config_error(err);
+    }
+    init_rules();
+
+    for (int i = 0; i < wg_rules.n; i++)
+        if (wg_rules.rules[i].when == WG_AFTER)
+            wg_after_hooks |= wg_rules.rules[i].hooks;
+    /* Tracing arms every hook so that calls are counted and mutexes
+     * profiled: it puts every hooked call on the slow path. */
+    for (int h = 0; h < WG_HOOK_COUNT; h++)
+        if ((wg_rules.hooks >> h & 1) || trace_enabled())
+            atomic_store_explicit(&wg_armed[h], 1, memory_order_relaxed);
+
+    /* The libpq wrappers follow every statement from send to last result
+     * (libpq.c): one armed pq hook arms them all. */
+    for (int h = 0; h < WG_HOOK_COUNT; h++)
+        if (wg_hook_family(h) == WG_FAM_PQ && WG_ARMED(h))
+            for (int k = 0; k < WG_HOOK_COUNT; k++)
+                if (wg_hook_family(k) == WG_FAM_PQ)
+                    atomic_store_explicit(&wg_armed[k], 1, memory_order_relaxed);
+
+    pthread_atfork(NULL, NULL, init_atfork_child);
+    wg_in_shim--;
+}
+
+__attribute__((destructor(101))) static void init_fini(void)
+{
+    uint64_t calls[WG_HOOK_COUNT];
+
+    wg_in_shim++;
+    for (int h = 0; h < WG_HOOK_COUNT; h++)
+        calls[h] = atomic_load_explicit(&wg_calls[h], memory_order_relaxed);
+    if (trace_enabled())
+        trace_summary(&wg_rules, calls);
+    wg_in_shim--;
+}

@@ -1,0 +1,120 @@
+/*
+ * pthread.c - the pthread wrappers: mutex.lock, mutex.trylock,
+ * mutex.unlock, rwlock.*, cond.wait, cond.signal, thread.create.
+ *
+ * pthread_cond_* reach the GLIBC_2.3.2 implementations (real.c resolves
+ * them with dlvsym); our unversioned definitions satisfy a program's
+ * versioned references.  A program linked against the GLIBC_2.2.5
+ * compatibility versions (binaries from before 2002) is not supported.
+ *
+ * The pthread functions report errors by return value and leave errno
+ * alone; so do these wrappers.  `fail ERRNO` returns ERRNO (fail EBUSY on
+ * mutex.trylock, fail ETIMEDOUT on cond.wait, fail EAGAIN on
+ * thread.create); `spurious` on cond.wait returns 0 at once with the mutex
+ * still held, a wakeup POSIX allows.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "real.h"
+
+static uint64_t pth_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The real lock, with the contention profile: try first; only a lock that
+ * was busy is timed (as mutrace does).  `site` is the caller's address. */
+static int pth_lock_profiled(pthread_mutex_t *m, void *site)
+{
+    int r = REAL(pthread_mutex_trylock)(m);
+    uint64_t t0;
+
+    if (r != EBUSY) {
+        if (r == 0 && trace_enabled()) {
+            wg_in_shim++;
+            trace_mutex_wait(site, 0, 0);
+            wg_in_shim--;
+        }
+        return r;
+    }
+    t0 = pth_now_ns();
+    r = REAL(pthread_mutex_lock)(m);
+    wg_in_shim++;
+    trace_mutex_wait(site, pth_now_ns() - t0, 1);
+    wg_in_shim--;
+    return r;
+}
+
+/* The `before` rules.  Returns -1 to go on with the real call, otherwise
+ * the value the wrapper returns instead of calling it. */
+static int pth_before(struct wg_call *c, int hook)
+{
+    struct wg_verdict v;
+
+    c->hook = hook;
+    c->fd = -1;
+    c->sql = NULL;
+    c->conn = NULL;
+    c->detail = NULL;
+    if (!wg_eval(c, WG_BEFORE, &v))
+        return -1;
+    if (v.action == WG_ACT_FAIL_ERRNO)
+        return v.err;
+    if (v.action == WG_ACT_SPURIOUS && hook == WG_HOOK_COND_WAIT)
+        return 0;
+    return -1;
+}
+
+/* The `after` rules on the real call's result r. */
+static int pth_after(struct wg_call *c, int r)
+{
+    struct wg_verdict v;
+
+    if ((wg_after_hooks >> c->hook & 1) && wg_eval(c, WG_AFTER, &v) &&
+        v.action == WG_ACT_FAIL_ERRNO)
+        return v.err;
+    return r;
+}
+
+/* X(name, HOOK, params, args, the real call) */
+#define PTH_WRAPPERS(X)                                                                          \
+    X(pthread_mutex_lock, MUTEX_LOCK, (pthread_mutex_t * m), (m),                                \
+      pth_lock_profiled(m, __builtin_return_address(0)))                                         \
+    X(pthread_mutex_trylock, MUTEX_TRYLOCK, (pthread_mutex_t * m), (m),                          \
+      REAL(pthread_mutex_trylock)(m))                                                            \
+    X(pthread_mutex_unlock, MUTEX_UNLOCK, (pthread_mutex_t * m), (m),                            \
+      REAL(pthread_mutex_unlock)(m))                                                             \
+    X(pthread_rwlock_rdlock, RWLOCK_RDLOCK, (pthread_rwlock_t * l), (l),                         \
+      REAL(pthread_rwlock_rdlock)(l))                                                            \
+    X(pthread_rwlock_wrlock, RWLOCK_WRLOCK, (pthread_rwlock_t * l), (l),                         \
+      REAL(pthread_rwlock_wrlock)(l))                                                            \
+    X(pthread_rwlock_unlock, RWLOCK_UNLOCK, (pthread_rwlock_t * l), (l),                         \
+      REAL(pthread_rwlock_unlock)(l))                                                            \
+    X(pthread_cond_wait, COND_WAIT, (pthread_cond_t * c, pthread_mutex_t * m), (c, m),           \
+      REAL(pthread_cond_wait)(c, m))                                                             \
+    X(pthread_cond_timedwait, COND_WAIT,                                                         \
+      (pthread_cond_t * c, pthread_mutex_t * m, const struct timespec *ts), (c, m, ts),          \
+      REAL(pthread_cond_timedwait)(c, m, ts))                                                    \
+    X(pthread_cond_signal, COND_SIGNAL, (pthread_cond_t * c), (c), REAL(pthread_cond_signal)(c)) \
+    X(pthread_cond_broadcast, COND_SIGNAL, (pthread_cond_t * c), (c),                            \
+      REAL(pthread_cond_broadcast)(c))                                                           \
+    X(pthread_create, THREAD_CREATE,                                                             \
+      (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg), \
+      REAL(pthread_create)(t, a, fn, arg))
+
+#define PTH_WRAP(name, hook, params, args, realcall)                                              \
+    __attribute__((visibility("default"))) int name params                                        \
+    {                                                                                             \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
+            return REAL(name) args;                                                               \
+        struct wg_call call;                                                                      \
+        int early = pth_before(&call, WG_HOOK_##hook);                                            \
+        if (early >= 0)                                                                           \
+            return early;                                                                         \
+        return pth_after(&call, realcall);                                                        \
+    }
+
+PTH_WRAPPERS(PTH_WRAP)

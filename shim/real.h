@@ -1,0 +1,170 @@
+/*
+ * real.h - the one table of real_* symbols the wrappers call through, and
+ * the state shared by init.c, engine.c and the wrappers.
+ *
+ * Every wrapped function appears once in an X-macro list below with its
+ * prototype.  real.c resolves them all in one place (real_load), with
+ * dlsym(RTLD_NEXT) or dlvsym for the pthread_cond_* family.  REAL(fn) is
+ * the pointer, resolved lazily when a wrapper runs before the constructor.
+ *
+ * Internal to libwedge.so: nothing here is exported (libwedge.map).
+ */
+#ifndef WEDGE_REAL_H
+#define WEDGE_REAL_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <libpq-fe.h>
+
+#include "wedge_shim.h"
+
+/* libc: a missing one is fatal.  REAL_LIBC(return type, name, parameters) */
+#define WG_REAL_LIBC(X)                                                                      \
+    X(int, connect, (int, const struct sockaddr *, socklen_t))                               \
+    X(int, accept, (int, struct sockaddr *, socklen_t *))                                    \
+    X(int, accept4, (int, struct sockaddr *, socklen_t *, int))                              \
+    X(ssize_t, send, (int, const void *, size_t, int))                                       \
+    X(ssize_t, sendto, (int, const void *, size_t, int, const struct sockaddr *, socklen_t)) \
+    X(ssize_t, sendmsg, (int, const struct msghdr *, int))                                   \
+    X(ssize_t, recv, (int, void *, size_t, int))                                             \
+    X(ssize_t, recvfrom, (int, void *, size_t, int, struct sockaddr *, socklen_t *))         \
+    X(ssize_t, recvmsg, (int, struct msghdr *, int))                                         \
+    X(ssize_t, read, (int, void *, size_t))                                                  \
+    X(ssize_t, write, (int, const void *, size_t))                                           \
+    X(ssize_t, readv, (int, const struct iovec *, int))                                      \
+    X(ssize_t, writev, (int, const struct iovec *, int))                                     \
+    X(int, poll, (struct pollfd *, nfds_t, int))                                             \
+    X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *))      \
+    X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *))                    \
+    X(int, epoll_wait, (int, struct epoll_event *, int, int))                                \
+    X(int, close, (int))                                                                     \
+    X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                      \
+    X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                      \
+    X(int, pthread_rwlock_unlock, (pthread_rwlock_t *))                                      \
+    X(int, pthread_create, (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))
+
+/* libc, the mutex functions: while the table is being resolved they fall
+ * back to glibc's own entry points (real.c). */
+#define WG_REAL_MUTEX(X)                               \
+    X(int, pthread_mutex_lock, (pthread_mutex_t *))    \
+    X(int, pthread_mutex_trylock, (pthread_mutex_t *)) \
+    X(int, pthread_mutex_unlock, (pthread_mutex_t *))
+
+/* libc, by symbol version: the pthread_cond_* that new programs link
+ * against.  Plain dlsym may return the GLIBC_2.2.5 compatibility versions,
+ * which expect the old, smaller pthread_cond_t and corrupt a new one. */
+#define WG_REAL_VERSIONED(X)                                                                       \
+    X(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *))                               \
+    X(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *)) \
+    X(int, pthread_cond_signal, (pthread_cond_t *))                                                \
+    X(int, pthread_cond_broadcast, (pthread_cond_t *))
+#define WG_COND_VERSION "GLIBC_2.3.2"
+
+/* libc, optional: the _FORTIFY_SOURCE variants (absent from some libcs;
+ * a program can only call ours if its libc has them). */
+#define WG_REAL_OPTIONAL(X)                                                                        \
+    X(ssize_t, __recv_chk, (int, void *, size_t, size_t, int))                                     \
+    X(ssize_t, __recvfrom_chk, (int, void *, size_t, size_t, int, struct sockaddr *, socklen_t *)) \
+    X(ssize_t, __read_chk, (int, void *, size_t, size_t))                                          \
+    X(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t))                                     \
+    X(int, __ppoll_chk,                                                                            \
+      (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t))
+
+/* libpq, optional: libwedge.so does not link libpq, so it loads into
+ * programs without it.  The first group is wrapped; the second is only
+ * called by the wrappers. */
+#define WG_REAL_PQ(X)                                                                           \
+    X(PGconn *, PQconnectdb, (const char *))                                                    \
+    X(PGconn *, PQconnectdbParams, (const char *const *, const char *const *, int))             \
+    X(PGconn *, PQconnectStart, (const char *))                                                 \
+    X(PGconn *, PQconnectStartParams, (const char *const *, const char *const *, int))          \
+    X(PGresult *, PQexec, (PGconn *, const char *))                                             \
+    X(PGresult *, PQexecParams,                                                                 \
+      (PGconn *, const char *, int, const Oid *, const char *const *, const int *, const int *, \
+       int))                                                                                    \
+    X(PGresult *, PQexecPrepared,                                                               \
+      (PGconn *, const char *, int, const char *const *, const int *, const int *, int))        \
+    X(PGresult *, PQprepare, (PGconn *, const char *, const char *, int, const Oid *))          \
+    X(int, PQsendQuery, (PGconn *, const char *))                                               \
+    X(int, PQsendQueryParams,                                                                   \
+      (PGconn *, const char *, int, const Oid *, const char *const *, const int *, const int *, \
+       int))                                                                                    \
+    X(int, PQsendPrepare, (PGconn *, const char *, const char *, int, const Oid *))             \
+    X(int, PQsendQueryPrepared,                                                                 \
+      (PGconn *, const char *, int, const char *const *, const int *, const int *, int))        \
+    X(PGresult *, PQgetResult, (PGconn *))                                                      \
+    X(void, PQfinish, (PGconn *))
+#define WG_REAL_PQ_HELPERS(X)                             \
+    X(int, PQsocket, (const PGconn *))                    \
+    X(void, PQclear, (PGresult *))                        \
+    X(ExecStatusType, PQresultStatus, (const PGresult *)) \
+    X(PGpipelineStatus, PQpipelineStatus, (const PGconn *))
+
+#define WG_REAL_ALL(X) \
+    WG_REAL_LIBC(X)    \
+    WG_REAL_MUTEX(X) WG_REAL_VERSIONED(X) WG_REAL_OPTIONAL(X) WG_REAL_PQ(X) WG_REAL_PQ_HELPERS(X)
+
+#define WG_REAL_DECLARE(ret, name, params) \
+    typedef ret(*real_##name##_t) params;  \
+    extern real_##name##_t real_##name;    \
+    real_##name##_t real_slow_##name(void);
+WG_REAL_ALL(WG_REAL_DECLARE)
+#undef WG_REAL_DECLARE
+
+/*
+ * The real function `name`.  One relaxed load once resolved; before that
+ * (a call from another library's constructor, or from a thread started
+ * before ours ran) real_slow_* resolves the whole table.  A libc symbol
+ * that cannot be found is fatal with a message; so is a libpq one (the
+ * wrapper would not have been called without libpq loaded).
+ */
+#define REAL(name)                                                                \
+    (__builtin_expect(__atomic_load_n(&real_##name, __ATOMIC_RELAXED) != NULL, 1) \
+         ? __atomic_load_n(&real_##name, __ATOMIC_RELAXED)                        \
+         : real_slow_##name())
+
+/* Resolve every symbol once (idempotent, thread-safe).  Called by the
+ * constructor and by the first wrapper that finds its pointer unset. */
+void real_load(void);
+
+/* ---------------------------------------------------------------
+ * State shared by init.c, engine.c and the wrappers.
+ * ------------------------------------------------------------ */
+
+/* The parsed rules (empty when none, or after WEDGE_ON_ERROR=warn). */
+extern struct wg_ruleset wg_rules;
+/* Calls per hook that reached the slow path (armed hooks only). */
+extern _Atomic uint64_t wg_calls[WG_HOOK_COUNT];
+/* Bit h set when some rule acts `after` hook h: the wrappers skip the
+ * second evaluation otherwise. */
+extern uint64_t wg_after_hooks;
+
+/* 1 when the wrapper of any of hooks a, b is armed (a pq wrapper serves
+ * an API hook and pq.query). */
+#define WG_ARMED(h) atomic_load_explicit(&wg_armed[(h)], memory_order_relaxed)
+
+/* Count one call of hook h (engine.c). */
+static inline void wg_count(int h)
+{
+    atomic_fetch_add_explicit(&wg_calls[h], 1, memory_order_relaxed);
+}
+
+/* Sleep ns on CLOCK_MONOTONIC, restarted on EINTR with the remainder; a
+ * cancellation point (engine.c). */
+void wg_sleep_ns(uint64_t ns);
+
+/* Reset the per-process counters in a forked child (engine.c). */
+void wg_engine_atfork_child(void);
+
+/* Short "a.b.c.d:port" / "[::1]:port" / "unix" text of an address into buf. */
+void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);
+
+#endif

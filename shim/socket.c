@@ -1,0 +1,262 @@
+/*
+ * socket.c - the socket wrappers: sock.connect, sock.accept, sock.send,
+ * sock.recv, sock.poll, sock.close, with the _FORTIFY_SOURCE variants.
+ *
+ * Wrappers as data: every wrapper is one line of SOCK_WRAPPERS below (its
+ * hook, whether the fd must be checked to be a socket, its prototype and
+ * how `short N` clips it); SOCK_WRAP expands the body.  read, write, readv,
+ * writev and close are socket hooks only on sockets: the check (fstat)
+ * runs on the slow path only, so an idle process never pays it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "real.h"
+
+#define SOCK_IOV_MAX 16
+
+/* One call on the slow path. */
+struct sock_call {
+    struct wg_call c;
+    char detail[96];
+    int fail, err;
+    long clip; /* -1: no short */
+    struct iovec iov[SOCK_IOV_MAX];
+    struct msghdr msg;
+    struct msghdr *orig; /* recvmsg's own msghdr when a copy was used */
+};
+
+void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
+{
+    char host[INET6_ADDRSTRLEN] = "?";
+
+    buf[0] = '\0';
+    if (!sa || len < sizeof(sa_family_t))
+        return;
+    switch (sa->sa_family) {
+    case AF_INET: {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(buf, buflen, "%s:%u", host, ntohs(in->sin_port));
+        break;
+    }
+    case AF_INET6: {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, buflen, "[%s]:%u", host, ntohs(in6->sin6_port));
+        break;
+    }
+    case AF_UNIX: {
+        const struct sockaddr_un *un = (const struct sockaddr_un *)sa;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                       ? len - offsetof(struct sockaddr_un, sun_path)
+                       : 0;
+        snprintf(buf, buflen, "unix:%.*s", (int)strnlen(un->sun_path, n), un->sun_path);
+        break;
+    }
+    default:
+        snprintf(buf, buflen, "family %d", sa->sa_family);
+    }
+}
+
+static int sock_is_socket(int fd)
+{
+    struct stat st;
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Evaluate the `before` rules.  Returns 0 when the call is not a socket
+ * call after all (read on a file): the wrapper then just calls through. */
+static int sock_before(struct sock_call *sc, int hook, int fd, int check,
+                       const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct wg_verdict v;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int saved = errno;
+
+    if (check && !sock_is_socket(fd))
+        return 0;
+    memset(&sc->c, 0, sizeof sc->c);
+    sc->c.hook = hook;
+    sc->c.fd = fd;
+    sc->fail = 0;
+    sc->clip = -1;
+    sc->orig = NULL;
+    sc->detail[0] = '\0';
+    if (addr)
+        wg_format_addr(addr, addrlen, sc->detail, sizeof sc->detail);
+    else if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
+    else if (fd >= 0 && (sl = sizeof ss, getsockname(fd, (struct sockaddr *)&ss, &sl) == 0))
+        wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
+    sc->c.detail = sc->detail[0] ? sc->detail : NULL;
+    errno = saved;
+
+    if (wg_eval(&sc->c, WG_BEFORE, &v)) {
+        if (v.action == WG_ACT_FAIL_ERRNO) {
+            sc->fail = 1;
+            sc->err = v.err;
+        } else if (v.action == WG_ACT_SHORT && v.short_n >= 0) {
+            sc->clip = v.short_n;
+        }
+    }
+    return 1;
+}
+
+/* Evaluate the `after` rules on the result r of the real call. */
+static long sock_after(struct sock_call *sc, long r)
+{
+    struct wg_verdict v;
+    int saved = errno;
+
+    if ((wg_after_hooks >> sc->c.hook & 1) && wg_eval(&sc->c, WG_AFTER, &v) &&
+        v.action == WG_ACT_FAIL_ERRNO) {
+        errno = v.err;
+        return -1;
+    }
+    errno = saved;
+    return r;
+}
+
+/* A copy of iov[0..n) holding at most `clip` bytes, in sc->iov. */
+static int sock_clip_iov(struct sock_call *sc, const struct iovec *iov, int n, long clip)
+{
+    size_t left = (size_t)clip;
+    int k = 0;
+
+    for (int i = 0; i < n && k < SOCK_IOV_MAX && left > 0; i++) {
+        if (iov[i].iov_len == 0)
+            continue;
+        sc->iov[k].iov_base = iov[i].iov_base;
+        sc->iov[k].iov_len = iov[i].iov_len < left ? iov[i].iov_len : left;
+        left -= sc->iov[k].iov_len;
+        k++;
+    }
+    if (k == 0) { /* short 0: a zero-length transfer */
+        sc->iov[0].iov_base = n > 0 ? iov[0].iov_base : NULL;
+        sc->iov[0].iov_len = 0;
+        k = 1;
+    }
+    return k;
+}
+
+static const struct msghdr *sock_clip_msg(struct sock_call *sc, const struct msghdr *m, long clip)
+{
+    sc->msg = *m;
+    sc->msg.msg_iovlen = (size_t)sock_clip_iov(sc, m->msg_iov, (int)m->msg_iovlen, clip);
+    sc->msg.msg_iov = sc->iov;
+    return &sc->msg;
+}
+
+/* recvmsg wrote its out-fields into our copy: hand them back. */
+static void sock_unclip_msg(struct sock_call *sc)
+{
+    if (sc->orig) {
+        sc->orig->msg_namelen = sc->msg.msg_namelen;
+        sc->orig->msg_controllen = sc->msg.msg_controllen;
+        sc->orig->msg_flags = sc->msg.msg_flags;
+    }
+}
+
+#define CLIP_LEN(len)            \
+    if ((size_t)sc.clip < (len)) \
+    (len) = (size_t)sc.clip
+#define CLIP_NONE        (void)0
+#define CLIP_IOV(iov, n) ((n) = sock_clip_iov(&sc, (iov), (n), sc.clip), (iov) = sc.iov)
+#define CLIP_MSG(msg)    ((msg) = sock_clip_msg(&sc, (msg), sc.clip))
+#define CLIP_RECVMSG(msg) \
+    (sc.orig = (msg), (msg) = (struct msghdr *)sock_clip_msg(&sc, (msg), sc.clip))
+#define POST_NONE (void)0
+
+/*
+ * X(name, HOOK, check_fd, fd, addr, addrlen, ret, params, args, clip, post)
+ *   check_fd: 1 when the fd may be something other than a socket
+ *   addr:     the address shown in the trace when the fd has no peer yet
+ *   clip:     how `short N` limits the call
+ *   post:     what to do after the real call (copy back a clipped msghdr)
+ */
+#define SOCK_WRAPPERS(X)                                                                           \
+    X(connect, SOCK_CONNECT, 0, fd, addr, len, int,                                                \
+      (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len), CLIP_NONE, POST_NONE) \
+    X(accept, SOCK_ACCEPT, 0, fd, NULL, 0, int, (int fd, struct sockaddr *addr, socklen_t *len),   \
+      (fd, addr, len), CLIP_NONE, POST_NONE)                                                       \
+    X(accept4, SOCK_ACCEPT, 0, fd, NULL, 0, int,                                                   \
+      (int fd, struct sockaddr *addr, socklen_t *len, int flags), (fd, addr, len, flags),          \
+      CLIP_NONE, POST_NONE)                                                                        \
+    X(send, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len, int flags),  \
+      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE)                                             \
+    X(sendto, SOCK_SEND, 0, fd, NULL, 0, ssize_t,                                                  \
+      (int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl),   \
+      (fd, buf, len, flags, to, tl), CLIP_LEN(len), POST_NONE)                                     \
+    X(sendmsg, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const struct msghdr *msg, int flags),  \
+      (fd, msg, flags), CLIP_MSG(msg), POST_NONE)                                                  \
+    X(write, SOCK_SEND, 1, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len),            \
+      (fd, buf, len), CLIP_LEN(len), POST_NONE)                                                    \
+    X(writev, SOCK_SEND, 1, fd, NULL, 0, ssize_t, (int fd, const struct iovec *iov, int n),        \
+      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE)                                                   \
+    X(recv, SOCK_RECV, 0, fd, NULL, 0, ssize_t, (int fd, void *buf, size_t len, int flags),        \
+      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE)                                             \
+    X(recvfrom, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                                \
+      (int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fl),            \
+      (fd, buf, len, flags, from, fl), CLIP_LEN(len), POST_NONE)                                   \
+    X(recvmsg, SOCK_RECV, 0, fd, NULL, 0, ssize_t, (int fd, struct msghdr *msg, int flags),        \
+      (fd, msg, flags), CLIP_RECVMSG(msg), sock_unclip_msg(&sc))                                   \
+    X(read, SOCK_RECV, 1, fd, NULL, 0, ssize_t, (int fd, void *buf, size_t len), (fd, buf, len),   \
+      CLIP_LEN(len), POST_NONE)                                                                    \
+    X(readv, SOCK_RECV, 1, fd, NULL, 0, ssize_t, (int fd, const struct iovec *iov, int n),         \
+      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE)                                                   \
+    X(__recv_chk, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                              \
+      (int fd, void *buf, size_t len, size_t buflen, int flags), (fd, buf, len, buflen, flags),    \
+      CLIP_LEN(len), POST_NONE)                                                                    \
+    X(__recvfrom_chk, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                          \
+      (int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *from,             \
+       socklen_t *fl),                                                                             \
+      (fd, buf, len, buflen, flags, from, fl), CLIP_LEN(len), POST_NONE)                           \
+    X(__read_chk, SOCK_RECV, 1, fd, NULL, 0, ssize_t,                                              \
+      (int fd, void *buf, size_t len, size_t buflen), (fd, buf, len, buflen), CLIP_LEN(len),       \
+      POST_NONE)                                                                                   \
+    X(poll, SOCK_POLL, 0, -1, NULL, 0, int, (struct pollfd * fds, nfds_t n, int ms), (fds, n, ms), \
+      CLIP_NONE, POST_NONE)                                                                        \
+    X(ppoll, SOCK_POLL, 0, -1, NULL, 0, int,                                                       \
+      (struct pollfd * fds, nfds_t n, const struct timespec *ts, const sigset_t *ss),              \
+      (fds, n, ts, ss), CLIP_NONE, POST_NONE)                                                      \
+    X(__poll_chk, SOCK_POLL, 0, -1, NULL, 0, int,                                                  \
+      (struct pollfd * fds, nfds_t n, int ms, size_t fdslen), (fds, n, ms, fdslen), CLIP_NONE,     \
+      POST_NONE)                                                                                   \
+    X(__ppoll_chk, SOCK_POLL, 0, -1, NULL, 0, int,                                                 \
+      (struct pollfd * fds, nfds_t n, const struct timespec *ts, const sigset_t *ss,               \
+       size_t fdslen),                                                                             \
+      (fds, n, ts, ss, fdslen), CLIP_NONE, POST_NONE)                                              \
+    X(select, SOCK_POLL, 0, -1, NULL, 0, int,                                                      \
+      (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (n, r, w, e, tv), CLIP_NONE,   \
+      POST_NONE)                                                                                   \
+    X(epoll_wait, SOCK_POLL, 0, -1, NULL, 0, int,                                                  \
+      (int epfd, struct epoll_event *ev, int n, int ms), (epfd, ev, n, ms), CLIP_NONE, POST_NONE)  \
+    X(close, SOCK_CLOSE, 1, fd, NULL, 0, int, (int fd), (fd), CLIP_NONE, POST_NONE)
+
+#define SOCK_WRAP(name, hook, check, fdexpr, addr, addrlen, ret, params, args, clipstmt, post)    \
+    __attribute__((visibility("default"))) ret name params                                        \
+    {                                                                                             \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
+            return REAL(name) args;                                                               \
+        struct sock_call sc;                                                                      \
+        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                      \
+            return REAL(name) args;                                                               \
+        if (sc.fail) {                                                                            \
+            errno = sc.err;                                                                       \
+            return -1;                                                                            \
+        }                                                                                         \
+        if (sc.clip >= 0)                                                                         \
+            clipstmt;                                                                             \
+        ret wg_r_ = REAL(name) args;                                                              \
+        post;                                                                                     \
+        return (ret)sock_after(&sc, (long)wg_r_);                                                 \
+    }
+
+SOCK_WRAPPERS(SOCK_WRAP)
