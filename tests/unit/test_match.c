@@ -1,0 +1,264 @@
+/*
+ * test_match.c - conditions against calls: sql, port and peer on a real
+ * loopback TCP connection, caller ~ on this binary's own functions
+ * (exported with -rdynamic, kept out of line), thread, proc.
+ */
+#include "../../shim/caller.c"
+#include "../../shim/match.c"
+#include "../../shim/rules.c"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+extern __thread int stub_thread_index;
+
+static struct wg_ruleset parse(const char *text)
+{
+    struct wg_ruleset rs;
+    char err[256] = "";
+    if (rules_parse(text, "rules", &rs, err, sizeof err) != 0)
+        print_error("%s\n", err);
+    assert_int_equal(rs.n, 1);
+    return rs;
+}
+
+/* 1 if the one rule of `text` matches call c. */
+static int matches(const char *text, const struct wg_call *c)
+{
+    struct wg_ruleset rs = parse(text);
+    int m = match_rule(&rs.rules[0], c);
+    rules_free(&rs);
+    return m;
+}
+
+/* Runs first: a rule whose cheap condition fails never walks the stack
+ * (the caller cache stays empty). */
+static void test_cheap_first(void **state)
+{
+    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+
+    caller_skip_self = 0;
+    stub_thread_index = 1;
+    assert_int_equal(atomic_load(&caller_arena_used), 0);
+    assert_false(matches("log on * where caller ~ \"main\" and thread = 2", &c));
+    assert_false(matches("log on * where caller ~ \"main\" and proc ~ \"^nomatch$\"", &c));
+    assert_int_equal(atomic_load(&caller_arena_used), 0);
+    assert_true(matches("log on * where caller ~ \"main\" and thread = 1", &c));
+    assert_true(atomic_load(&caller_arena_used) > 0);
+}
+
+static void test_sql(void **state)
+{
+    struct wg_call c = {WG_HOOK_PQ_QUERY, -1, "SELECT stock FROM inventory WHERE sku = $1", NULL,
+                        NULL};
+    struct wg_call none = {WG_HOOK_PQ_QUERY, -1, NULL, NULL, NULL};
+
+    assert_true(matches("log on pq.query where sql ~ \"SELECT stock\"", &c));
+    assert_true(matches("log on pq.query where sql ~ \"^select\"", &c) == 0); /* case matters */
+    assert_true(matches("log on pq.query where sql ~ \"^(SELECT|UPDATE) \"", &c));
+    assert_false(matches("log on pq.query where sql ~ \"^UPDATE\"", &c));
+    assert_true(matches("log on pq.query where sql !~ \"^UPDATE\"", &c));
+    assert_false(matches("log on pq.query where sql !~ \"stock\"", &c));
+    /* no statement: ~ never matches, !~ always does */
+    assert_false(matches("log on pq.query where sql ~ \"\"", &none));
+    assert_true(matches("log on pq.query where sql !~ \"x\"", &none));
+    /* all conditions must hold */
+    assert_false(matches("log on pq.query where sql ~ \"stock\" and sql ~ \"^UPDATE\"", &c));
+    assert_true(matches("log on pq.query", &c));
+}
+
+static void test_port_and_peer(void **state)
+{
+    struct sockaddr_in a = {0};
+    socklen_t len = sizeof a;
+    int ls, cs, ss, pfd[2], unconnected;
+    char text[256];
+    unsigned port;
+
+    ls = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(ls >= 0);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(ls, 4), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    cs = socket(AF_INET, SOCK_STREAM, 0);
+    assert_int_equal(connect(cs, (struct sockaddr *)&a, sizeof a), 0);
+    ss = accept(ls, NULL, NULL);
+    assert_true(ss >= 0);
+
+    struct wg_call client = {WG_HOOK_SOCK_SEND, cs, NULL, NULL, NULL};
+    struct wg_call server = {WG_HOOK_SOCK_RECV, ss, NULL, NULL, NULL};
+
+    snprintf(text, sizeof text, "log on sock.* where port = %u", port);
+    assert_true(matches(text, &client));
+    assert_false(matches(text, &server)); /* the server's peer is the client's ephemeral port */
+    snprintf(text, sizeof text, "log on sock.* where port != %u", port);
+    assert_false(matches(text, &client));
+    assert_true(matches(text, &server));
+    snprintf(text, sizeof text, "log on sock.* where peer = 127.0.0.1:%u", port);
+    assert_true(matches(text, &client));
+    snprintf(text, sizeof text, "log on sock.* where peer = 127.0.0.2:%u", port);
+    assert_false(matches(text, &client));
+    snprintf(text, sizeof text, "log on sock.* where peer != 127.0.0.2:%u", port);
+    assert_true(matches(text, &client));
+    snprintf(text, sizeof text, "log on sock.* where peer = 127.0.0.1:%u", port == 1 ? 2 : 1);
+    assert_false(matches(text, &client));
+
+    /* not a socket, or not connected: the condition fails both ways,
+     * and errno is left as it was */
+    assert_int_equal(pipe(pfd), 0);
+    unconnected = socket(AF_INET, SOCK_STREAM, 0);
+    struct wg_call calls[] = {{WG_HOOK_SOCK_SEND, pfd[1], NULL, NULL, NULL},
+                              {WG_HOOK_SOCK_SEND, unconnected, NULL, NULL, NULL},
+                              {WG_HOOK_SOCK_SEND, -1, NULL, NULL, NULL}};
+    for (int i = 0; i < 3; i++) {
+        errno = 1234;
+        snprintf(text, sizeof text, "log on sock.* where port = %u", port);
+        assert_false(matches(text, &calls[i]));
+        snprintf(text, sizeof text, "log on sock.* where port != %u", port);
+        assert_false(matches(text, &calls[i]));
+        assert_false(matches("log on sock.* where peer != 10.0.0.1:1", &calls[i]));
+        assert_int_equal(errno, 1234);
+    }
+    close(pfd[0]);
+    close(pfd[1]);
+    close(unconnected);
+    close(cs);
+    close(ss);
+    close(ls);
+}
+
+static void test_peer_ipv6(void **state)
+{
+    struct sockaddr_in6 a = {0};
+    socklen_t len = sizeof a;
+    char text[256];
+    int ls = socket(AF_INET6, SOCK_STREAM, 0), cs, ss;
+
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    if (ls < 0 || bind(ls, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (ls >= 0)
+            close(ls);
+        skip(); /* no IPv6 loopback on this machine */
+    }
+    assert_int_equal(listen(ls, 4), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &len), 0);
+    cs = socket(AF_INET6, SOCK_STREAM, 0);
+    assert_int_equal(connect(cs, (struct sockaddr *)&a, sizeof a), 0);
+    ss = accept(ls, NULL, NULL);
+    struct wg_call client = {WG_HOOK_SOCK_SEND, cs, NULL, NULL, NULL};
+    snprintf(text, sizeof text, "log on sock.* where peer = [::1]:%u", ntohs(a.sin6_port));
+    assert_true(matches(text, &client));
+    snprintf(text, sizeof text, "log on sock.* where peer = 127.0.0.1:%u", ntohs(a.sin6_port));
+    assert_false(matches(text, &client));
+    snprintf(text, sizeof text, "log on sock.* where port = %u", ntohs(a.sin6_port));
+    assert_true(matches(text, &client));
+    close(cs);
+    close(ss);
+    close(ls);
+}
+
+static void test_thread_and_proc(void **state)
+{
+    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+
+    stub_thread_index = 2;
+    assert_true(matches("log on * where thread = 2", &c));
+    assert_false(matches("log on * where thread = 1", &c));
+    assert_true(matches("log on * where thread != 1", &c));
+    stub_thread_index = 1;
+    assert_false(matches("log on * where thread = 2", &c));
+
+    snprintf(wg_proc_name, sizeof wg_proc_name, "shopd");
+    assert_true(matches("log on * where proc ~ \"^shop\"", &c));
+    assert_false(matches("log on * where proc ~ \"pspd\"", &c));
+    assert_true(matches("log on * where proc !~ \"pspd\"", &c));
+    snprintf(wg_proc_name, sizeof wg_proc_name, "unit-test");
+}
+
+/* ---------------------------------------------------------------
+ * caller ~ with real frames of this binary.
+ * ------------------------------------------------------------ */
+int match_probe_inner(const char *text) __attribute__((noinline));
+int match_probe_outer(const char *text) __attribute__((noinline));
+int match_probe_stack(const char **names, int max) __attribute__((noinline));
+
+int match_probe_inner(const char *text)
+{
+    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+    int m = matches(text, &c);
+    __asm__ volatile("" ::: "memory"); /* not a tail call: keep this frame */
+    return m;
+}
+
+int match_probe_outer(const char *text)
+{
+    int m = match_probe_inner(text);
+    __asm__ volatile("" ::: "memory");
+    return m;
+}
+
+int match_probe_stack(const char **names, int max)
+{
+    int n = caller_stack(names, max);
+    __asm__ volatile("" ::: "memory");
+    return n;
+}
+
+static void test_caller(void **state)
+{
+    const char *names[32];
+    int n, inner = -1, outer = -1, probe = -1;
+
+    caller_skip_self = 0;
+    assert_true(match_probe_outer("log on * where caller ~ \"^match_probe_outer$\""));
+    assert_true(match_probe_outer("log on * where caller ~ \"probe_inner\""));
+    assert_false(match_probe_outer("log on * where caller ~ \"^no_such_function$\""));
+    assert_true(match_probe_outer("log on * where caller !~ \"^no_such_function$\""));
+    assert_false(match_probe_outer("log on * where caller !~ \"^match_probe_outer$\""));
+    /* not on the stack when called from elsewhere */
+    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+    assert_false(matches("log on * where caller ~ \"^match_probe_outer$\"", &c));
+    /* a second time through the cache gives the same answers */
+    assert_true(match_probe_outer("log on * where caller ~ \"^match_probe_outer$\""));
+    assert_false(match_probe_outer("log on * where caller ~ \"^no_such_function$\""));
+
+    n = match_probe_stack(names, 32);
+    assert_true(n > 2);
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], "match_probe_stack"))
+            probe = i;
+        if (!strcmp(names[i], "test_caller"))
+            inner = i;
+        if (!strcmp(names[i], "main"))
+            outer = i;
+    }
+    assert_true(probe >= 0 && inner > probe && outer > inner); /* innermost first */
+    assert_int_equal(match_probe_stack(names, 1), 1);
+
+    /* the shim's own frames are skipped: here "the shim" is this binary,
+     * so only the C library's frames remain */
+    caller_skip_self = 1;
+    assert_false(match_probe_outer("log on * where caller ~ \"^match_probe_outer$\""));
+    assert_true(match_probe_outer("log on * where caller ~ \"libc_start\""));
+    n = match_probe_stack(names, 32);
+    for (int i = 0; i < n; i++)
+        assert_string_not_equal(names[i], "match_probe_stack");
+    caller_skip_self = 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cheap_first),     cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_port_and_peer),   cmocka_unit_test(test_peer_ipv6),
+        cmocka_unit_test(test_thread_and_proc), cmocka_unit_test(test_caller),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
