@@ -360,6 +360,11 @@ static int pg_dsn_with_db(const char *dsn, const char *db, char *out, size_t len
     return 0;
 }
 
+static void pg_quiet_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message;
+}
+
 int pg_fresh_db(const char *admin_dsn, const char *name, char *dsn_out, size_t dsnlen, char *err,
                 size_t errlen)
 {
@@ -371,6 +376,7 @@ int pg_fresh_db(const char *admin_dsn, const char *name, char *dsn_out, size_t d
         snprintf(err, errlen, "cannot connect: %s", PQerrorMessage(conn));
         goto out;
     }
+    PQsetNoticeProcessor(conn, pg_quiet_notice, NULL); /* "does not exist, skipping" */
     quoted = PQescapeIdentifier(conn, name, strlen(name));
     sql = util_fmt("DROP DATABASE IF EXISTS %s WITH (FORCE)", quoted);
     res = PQexec(conn, sql);

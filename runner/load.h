@@ -1,0 +1,64 @@
+/*
+ * load.h - virtual users: threads that fire the scenario's request mix.
+ *
+ * Closed model (rate == 0): `users` threads, each sends its next request
+ * when the previous one has answered.  Open model (rate > 0): request k is
+ * due at start + k/rate; a pool of `users` threads takes them in order and
+ * latency counts from the due time, so a stalled service shows as latency
+ * instead of hiding behind fewer requests (coordinated omission).
+ *
+ * Both stop at the duration or the iteration count, whichever comes first
+ * (at least one is set), or when load_stop is called.  Each user draws from
+ * its own PRNG seeded from the run seed and its number, so a seed replays
+ * the same sequence of requests.  Every request appends an "invoke" and an
+ * outcome line to history.jsonl (format in report.h).
+ *
+ * load_start / load_stop / load_join / load_collect / load_free are called
+ * by one supervising thread; load_interval and load_done may be called by
+ * it while the users run.
+ */
+#ifndef WEDGE_LOAD_H
+#define WEDGE_LOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+#include "scn.h"
+
+struct load_cfg {
+    const struct scenario *scn; /* requests, max_tries, request timeout */
+    const char *base_url;       /* "http://127.0.0.1:PORT" of the target; NULL: none */
+    const char *dsn;            /* SQL requests */
+    struct exp_ctx exp;         /* template; user, iter, rng are set per user */
+    uint64_t seed;
+    unsigned users;
+    double rate;
+    uint64_t duration_ns, iterations;
+    const char *history_path;
+};
+
+/* Counters since the previous call (and the totals so far). */
+struct load_progress {
+    uint64_t requests, errors; /* in the interval; errors = fail + info */
+    uint64_t p50_ns, p99_ns;   /* of the interval */
+    uint64_t total, total_errors;
+};
+
+struct load;
+
+int load_start(struct load **out, const struct load_cfg *cfg, char *err, size_t errlen);
+/* 1 once every user has finished. */
+int load_done(struct load *l);
+/* Ask the users to stop after their request in flight. */
+void load_stop(struct load *l);
+/* Wait for the users, at most timeout_ns; 0 when all finished, -1 when
+ * some did not (they are left detached and counted as they are). */
+int load_join(struct load *l, uint64_t timeout_ns);
+void load_interval(struct load *l, struct load_progress *p);
+/* Move the totals into r: requests, ok, fail, info, retries, latency,
+ * per_req (r owns them afterwards), duration_s.  After load_join. */
+void load_collect(struct load *l, struct run_result *r);
+void load_free(struct load *l);
+
+#endif

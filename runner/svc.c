@@ -1,0 +1,464 @@
+/*
+ * svc.c - services and jobs of a run: spawn under the shim, readiness,
+ * liveness, graceful stop.
+ */
+#include "svc.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define SVC_TAIL_BYTES 2000
+
+/* ---------------------------------------------------------------
+ * Commands: words first, then expansion of each word.
+ * ------------------------------------------------------------ */
+struct svc_vec {
+    char **v;
+    int n, cap;
+};
+
+static void vec_push(struct svc_vec *a, char *s)
+{
+    if (a->n + 2 > a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 16;
+        a->v = realloc(a->v, (size_t)a->cap * sizeof(*a->v));
+        if (!a->v)
+            abort();
+    }
+    a->v[a->n++] = s;
+    a->v[a->n] = NULL;
+}
+
+void svc_argv_free(char **argv)
+{
+    for (char **p = argv; p && *p; p++)
+        free(*p);
+    free(argv);
+}
+
+/* Next word of *s (quotes removed) into a malloc'd string; NULL at the end
+ * or on an unterminated quote (err set). */
+static char *svc_word(const char **s, char *err, size_t errlen)
+{
+    const char *p = *s;
+    char *w, *o;
+    while (*p == ' ' || *p == '\t' || *p == '\n')
+        p++;
+    if (!*p) {
+        *s = p;
+        return NULL;
+    }
+    w = o = malloc(strlen(p) + 1);
+    if (!w)
+        abort();
+    while (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+        if (*p == '\'') {
+            const char *end = strchr(p + 1, '\'');
+            if (!end)
+                goto unterminated;
+            memcpy(o, p + 1, (size_t)(end - p - 1));
+            o += end - p - 1;
+            p = end + 1;
+        } else if (*p == '"') {
+            for (p++; *p && *p != '"'; p++) {
+                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                    p++;
+                *o++ = *p;
+            }
+            if (*p != '"')
+                goto unterminated;
+            p++;
+        } else if (*p == '\\' && p[1]) {
+            *o++ = p[1];
+            p += 2;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    *o = '\0';
+    *s = p;
+    return w;
+unterminated:
+    snprintf(err, errlen, "unterminated quote in command");
+    free(w);
+    *s = p + strlen(p);
+    return NULL;
+}
+
+char **svc_argv(const char *cmd, const struct exp_ctx *ctx, char *err, size_t errlen)
+{
+    struct svc_vec a = {0};
+    const char *p = cmd;
+    char *w;
+    err[0] = '\0';
+    while ((w = svc_word(&p, err, errlen))) {
+        char *x = exp_expand(w, ctx, err, errlen);
+        free(w);
+        if (!x)
+            goto fail;
+        vec_push(&a, x);
+    }
+    if (err[0])
+        goto fail;
+    if (!a.n) {
+        snprintf(err, errlen, "empty command");
+        goto fail;
+    }
+    return a.v;
+fail:
+    svc_argv_free(a.v);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------
+ * Spawning.
+ * ------------------------------------------------------------ */
+static void svc_ctx_exp(const struct svc_ctx *ctx, const char *self, struct exp_ctx *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->build = ctx->build;
+    e->dsn = ctx->dsn;
+    e->out = ctx->out_dir;
+    e->scenario_dir = ctx->scn->dir;
+    e->service = self;
+    e->port_names = ctx->port_names;
+    e->ports = ctx->ports;
+    e->nports = ctx->nports;
+    e->user = -1;
+    e->seed = ctx->seed;
+}
+
+/* Set KEY=VALUE in env (replacing KEY). */
+static void env_set(struct svc_vec *env, char *kv)
+{
+    size_t klen = strcspn(kv, "=");
+    for (int i = 0; i < env->n; i++) {
+        if (!strncmp(env->v[i], kv, klen) && env->v[i][klen] == '=') {
+            free(env->v[i]);
+            env->v[i] = kv;
+            return;
+        }
+    }
+    vec_push(env, kv);
+}
+
+/* The rules a process runs with: the scenario's, then its own, then its
+ * rules_file's text (relative to the scenario's directory). */
+static char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file,
+                            char *err, size_t errlen)
+{
+    char *file_text = NULL, *text;
+    if (rules_file) {
+        char *path = rules_file[0] == '/' ? util_fmt("%s", rules_file)
+                                          : util_fmt("%s/%s", s->dir, rules_file);
+        file_text = util_read_file(path, NULL);
+        if (!file_text) {
+            snprintf(err, errlen, "rules_file %s: %s", path, strerror(errno));
+            free(path);
+            return NULL;
+        }
+        free(path);
+    }
+    text = util_fmt("%s%s%s%s%s", s->rules ? s->rules : "", s->rules && rules ? "\n" : "",
+                    rules ? rules : "", (s->rules || rules) && file_text ? "\n" : "",
+                    file_text ? file_text : "");
+    free(file_text);
+    return text;
+}
+
+static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *command,
+                     const char *rules, const char *rules_file, char **envlines, char *err,
+                     size_t errlen)
+{
+    struct exp_ctx e;
+    struct svc_vec env = {0};
+    char **argv = NULL, *rules_text = NULL, *logdir = NULL;
+    int fd = -1, rc = SVC_CONFIG;
+    uint64_t seed = util_mix(ctx->seed, (uint64_t)p->index + (p->is_job ? 1000u : 0u));
+
+    svc_ctx_exp(ctx, p->is_job ? NULL : p->name, &e);
+    argv = svc_argv(command, &e, err, errlen);
+    if (!argv)
+        goto out;
+    rules_text = svc_rules_text(ctx->scn, rules, rules_file, err, errlen);
+    if (!rules_text)
+        goto out;
+    for (char **v = environ; *v; v++)
+        if (strncmp(*v, "WEDGE_", 6) && strncmp(*v, "LD_PRELOAD=", 11))
+            vec_push(&env, util_fmt("%s", *v));
+    env_set(&env, util_fmt("LD_PRELOAD=%s", ctx->preload));
+    if (rules_text[0])
+        env_set(&env, util_fmt("WEDGE_RULES=%s", rules_text));
+    env_set(&env, util_fmt("WEDGE_SEED=%" PRIu64, seed));
+    env_set(&env, util_fmt("WEDGE_TRACE=%s/traces", ctx->out_dir));
+    env_set(&env, util_fmt("WEDGE_CTL=%s/ctl", ctx->out_dir));
+    for (char **l = envlines; l && *l; l++) {
+        char *x = exp_expand(*l, &e, err, errlen);
+        if (!x)
+            goto out;
+        if (!strchr(x, '=')) {
+            snprintf(err, errlen, "env '%s': expected KEY=VALUE", x);
+            free(x);
+            goto out;
+        }
+        env_set(&env, x);
+    }
+    logdir = util_fmt("%s/logs", ctx->out_dir);
+    util_mkdir_p(logdir, 0755);
+    p->log_path = util_fmt("%s/%s.log", logdir, p->name);
+    fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", p->log_path, strerror(errno));
+        rc = SVC_UNAVAILABLE;
+        goto out;
+    }
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        p->pid = 0;
+        rc = SVC_UNAVAILABLE;
+        goto out;
+    }
+    if (p->pid == 0) {
+        /* Child of a threaded parent: only dup2/open/exec from here on. */
+        int nul = open("/dev/null", O_RDONLY);
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (nul >= 0)
+            dup2(nul, 0);
+        execvpe(argv[0], argv, env.v);
+        dprintf(2, "wedge: %s: cannot run %s: %s\n", p->name, argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(p->pid, p->pid);
+    p->started_ns = util_now_ns();
+    rc = SVC_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(logdir);
+    free(rules_text);
+    svc_argv_free(argv);
+    svc_argv_free(env.v);
+    return rc;
+}
+
+int svc_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen)
+{
+    const struct scn_service *s = &ctx->scn->services[idx];
+    p->name = s->name;
+    p->is_job = 0;
+    p->index = idx;
+    return svc_spawn(ctx, p, s->command, s->rules, s->rules_file, s->env, err, errlen);
+}
+
+int job_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen)
+{
+    const struct scn_job *j = &ctx->scn->jobs[idx];
+    p->name = j->name;
+    p->is_job = 1;
+    p->index = idx;
+    return svc_spawn(ctx, p, j->command, j->rules, j->rules_file, j->env, err, errlen);
+}
+
+/* ---------------------------------------------------------------
+ * Readiness.
+ * ------------------------------------------------------------ */
+static size_t svc_discard(char *ptr, size_t size, size_t n, void *ud)
+{
+    (void)ptr, (void)ud;
+    return size * n;
+}
+
+static int svc_http_ok(const char *url)
+{
+    CURL *c = curl_easy_init();
+    long code = 0;
+    if (!c)
+        return 0;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, svc_discard);
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    return code >= 200 && code < 300;
+}
+
+static int svc_tcp_ok(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static void svc_append_tail(const struct svc_proc *p, char *err, size_t errlen)
+{
+    char *tail = svc_log_tail(p);
+    size_t n = strlen(err);
+    if (n < errlen)
+        snprintf(err + n, errlen - n, "\n--- %s ---\n%s", p->log_path, tail);
+    free(tail);
+}
+
+int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeout_ns, char *err,
+                   size_t errlen)
+{
+    const struct scn_service *s = &ctx->scn->services[p->index];
+    uint64_t deadline = util_now_ns() + timeout_ns;
+    struct exp_ctx e;
+    char *ready = NULL, msg[512];
+    int rc = SVC_UNAVAILABLE, port = 0;
+
+    svc_ctx_exp(ctx, p->name, &e);
+    if (s->ready) {
+        ready = exp_expand(s->ready, &e, err, errlen);
+        if (!ready) {
+            rc = SVC_CONFIG;
+            goto out;
+        }
+        if (!strncmp(ready, "tcp:", 4)) {
+            port = atoi(ready + 4);
+            if (port <= 0 || port > 65535) {
+                snprintf(err, errlen, "ready = %s: expected tcp:PORT", ready);
+                rc = SVC_CONFIG;
+                goto out;
+            }
+        } else if (strncmp(ready, "http://", 7) && strncmp(ready, "https://", 8)) {
+            snprintf(err, errlen, "ready = %s: expected http://URL or tcp:PORT", ready);
+            rc = SVC_CONFIG;
+            goto out;
+        }
+    }
+    for (;;) {
+        if (svc_poll(p)) {
+            if (svc_rules_rejected(p, msg, sizeof(msg))) {
+                snprintf(err, errlen, "%s", msg);
+                rc = SVC_CONFIG;
+                goto out;
+            }
+            snprintf(err, errlen, "service %s exited (status %d) before it was ready", p->name,
+                     util_exit_code(p->status));
+            svc_append_tail(p, err, errlen);
+            goto out;
+        }
+        if (!ready) {
+            /* Ready once started; a short grace so a rules error shows. */
+            if (util_now_ns() - p->started_ns >= 100000000ull) {
+                rc = SVC_OK;
+                goto out;
+            }
+        } else if (port ? svc_tcp_ok(port) : svc_http_ok(ready)) {
+            rc = SVC_OK;
+            goto out;
+        }
+        if (util_stop) {
+            snprintf(err, errlen, "interrupted while waiting for service %s", p->name);
+            goto out;
+        }
+        if (util_now_ns() >= deadline) {
+            snprintf(err, errlen, "service %s not ready after %.1f s (%s)", p->name,
+                     (double)timeout_ns / 1e9, ready ? ready : "started");
+            svc_append_tail(p, err, errlen);
+            goto out;
+        }
+        util_sleep_ns(50 * 1000 * 1000);
+    }
+out:
+    free(ready);
+    return rc;
+}
+
+/* ---------------------------------------------------------------
+ * Liveness and stopping.
+ * ------------------------------------------------------------ */
+int svc_poll(struct svc_proc *p)
+{
+    if (p->pid <= 0 || p->exited)
+        return 0;
+    if (util_wait_pid(p->pid, 0, &p->status) != 1)
+        return 0;
+    p->exited = 1;
+    p->ended_ns = util_now_ns();
+    return 1;
+}
+
+int svc_wait(struct svc_proc *p, uint64_t timeout_ns)
+{
+    if (p->pid <= 0 || p->exited)
+        return 1;
+    if (util_wait_pid(p->pid, timeout_ns, &p->status) != 1)
+        return 0;
+    p->exited = 1;
+    p->ended_ns = util_now_ns();
+    return 1;
+}
+
+void svc_stop(struct svc_proc *p, uint64_t grace_ns)
+{
+    if (p->pid <= 0)
+        return;
+    if (!p->exited) {
+        p->stopped = 1;
+        kill(-p->pid, SIGTERM);
+        if (!svc_wait(p, grace_ns)) {
+            kill(-p->pid, SIGKILL);
+            svc_wait(p, 5000000000ull);
+        }
+    }
+    /* Whatever it left in its process group (children of a shell). */
+    kill(-p->pid, SIGKILL);
+}
+
+int svc_rules_rejected(const struct svc_proc *p, char *msg, size_t len)
+{
+    char *text, *line;
+    int found = 0;
+    if (!p->exited || !WIFEXITED(p->status) || WEXITSTATUS(p->status) != 2)
+        return 0;
+    text = util_read_file(p->log_path, NULL);
+    line = text ? strstr(text, "wedge: rules") : NULL;
+    if (line) {
+        line[strcspn(line, "\n")] = '\0';
+        snprintf(msg, len, "%s %s: %s", p->is_job ? "job" : "service", p->name,
+                 line + strlen("wedge: "));
+        found = 1;
+    }
+    free(text);
+    return found;
+}
+
+char *svc_log_tail(const struct svc_proc *p)
+{
+    return p->log_path ? util_file_tail(p->log_path, SVC_TAIL_BYTES) : util_fmt("%s", "");
+}
+
+void svc_proc_free(struct svc_proc *p)
+{
+    free(p->log_path);
+    p->log_path = NULL;
+}

@@ -1,0 +1,87 @@
+/*
+ * svc.h - the processes of a run: services (started, made ready, watched,
+ * stopped) and jobs (run to completion), all under the shim.
+ *
+ * A command is split into words first (shell-like quoting: '...', "...",
+ * backslash) and each word is expanded (exp_expand) afterwards, so
+ * `--dsn ${dsn}` stays one argument although the DSN holds spaces.  It is
+ * not a shell: write `sh -c '...'` for pipes or redirections.
+ *
+ * Each process gets LD_PRELOAD (the shim), WEDGE_RULES (the scenario's
+ * rules, then its own), WEDGE_SEED (derived from the run seed and its
+ * index), WEDGE_TRACE = OUT/traces, WEDGE_CTL = OUT/ctl, its env = lines,
+ * runs in its own process group, stdin /dev/null, stdout and stderr to
+ * OUT/logs/NAME.log.
+ *
+ * Not thread-safe: one supervising thread drives a run's processes.
+ */
+#ifndef WEDGE_SVC_H
+#define WEDGE_SVC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "scn.h"
+
+/* What every process of one run shares. */
+struct svc_ctx {
+    const struct scenario *scn;
+    const char *preload; /* LD_PRELOAD value (util_preload_value) */
+    const char *dsn;
+    const char *out_dir;
+    const char *build;
+    uint64_t seed;
+    const char *const *port_names; /* service -> port, for ${port} */
+    const int *ports;
+    int nports;
+};
+
+struct svc_proc {
+    const char *name;
+    int is_job;
+    int index;      /* in scn->services or scn->jobs */
+    pid_t pid;      /* 0 before the start */
+    int port;       /* services: ${port}; 0 for jobs */
+    char *log_path; /* OUT/logs/NAME.log */
+    int exited;     /* reaped */
+    int status;     /* wait status once exited */
+    int stopped;    /* exited because svc_stop asked it to */
+    uint64_t started_ns, ended_ns;
+};
+
+/* Status codes, the run's exit codes. */
+enum { SVC_OK = 0, SVC_CONFIG = 2, SVC_UNAVAILABLE = 3 };
+
+/* Split cmd into words and expand each; NULL-terminated malloc'd vector
+ * (free with svc_argv_free), NULL with err on a quoting or expansion error. */
+char **svc_argv(const char *cmd, const struct exp_ctx *ctx, char *err, size_t errlen);
+void svc_argv_free(char **argv);
+
+/* Start service number idx (p->port must be set).  SVC_OK, or an error
+ * status with err. */
+int svc_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen);
+/* Start job number idx. */
+int job_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen);
+
+/* Wait until service p is ready by its `ready` (http://URL: a GET answers
+ * 2xx; tcp:PORT: a connect succeeds; none: started is ready), at most
+ * timeout_ns.  SVC_OK; SVC_CONFIG when the shim rejected its rules;
+ * SVC_UNAVAILABLE when it exited or timed out (err holds its log tail). */
+int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeout_ns, char *err,
+                   size_t errlen);
+
+/* Reap p if it has exited; 1 when it exited just now, else 0. */
+int svc_poll(struct svc_proc *p);
+/* Wait for p to exit for at most timeout_ns; 1 exited, 0 still running. */
+int svc_wait(struct svc_proc *p, uint64_t timeout_ns);
+/* SIGTERM to its process group, SIGKILL after grace_ns, reap (bounded). */
+void svc_stop(struct svc_proc *p, uint64_t grace_ns);
+/* 1 when p exited with status 2 and a "wedge: rules" message: the shim
+ * refused its rules.  The message (first such line) goes to msg. */
+int svc_rules_rejected(const struct svc_proc *p, char *msg, size_t len);
+/* The last lines of p's log (malloc'd). */
+char *svc_log_tail(const struct svc_proc *p);
+void svc_proc_free(struct svc_proc *p);
+
+#endif
