@@ -6,7 +6,7 @@
  *         [--pool naive|correct] [--pool-size N] [--dispatchers N]
  *         [--isolation read-committed|repeatable-read|serializable]
  *         [--psp URL] [--consumer URL] [--psp-timeout MS] [--psp-tries N]
- *         [--tx-tries N] [--drain MS]
+ *         [--tx-tries N] [--drain MS] [--stats-file PATH]
  *
  * SIGTERM / SIGINT: stop taking requests, let the dispatchers deliver what
  * is pending (bounded by --drain), write the counters to shop_stats, close
@@ -38,6 +38,7 @@ struct shop_config shop_cfg = {
 struct shop_stats shop_stats;
 
 static char flags_text[512];
+static const char *stats_file; /* --stats-file: the counters as JSON at exit */
 
 void shop_sleep_ms(long ms)
 {
@@ -98,6 +99,8 @@ static void write_stats(const char *dsn)
                 p);
     else
         fprintf(stderr, "shopd: counters not saved: %s\n", c ? "out of memory" : err);
+    if (stats_file && json_dump_file(o, stats_file, JSON_INDENT(1)) != 0)
+        fprintf(stderr, "shopd: cannot write %s\n", stats_file);
     free(text);
     json_decref(o);
     PQfinish(c);
@@ -137,7 +140,7 @@ static void usage(FILE *f)
                "             [--pool naive|correct] [--pool-size N] [--dispatchers N]\n"
                "             [--isolation read-committed|repeatable-read|serializable]\n"
                "             [--psp URL] [--consumer URL] [--psp-timeout MS] [--psp-tries N]\n"
-               "             [--tx-tries N] [--drain MS]\n");
+               "             [--tx-tries N] [--drain MS] [--stats-file PATH]\n");
 }
 
 static long parse_flags(int argc, char **argv)
@@ -148,23 +151,13 @@ static long parse_flags(int argc, char **argv)
     static const char *const poolm[] = {"naive", "correct"};
     static const char *const iso[] = {"read-committed", "repeatable-read", "serializable"};
     static const char *const iso_sql[] = {"READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"};
-    static const struct option opts[] = {{"port", 1, 0, 'p'},
-                                         {"dsn", 1, 0, 'd'},
-                                         {"stock", 1, 0, 's'},
-                                         {"payment", 1, 0, 'P'},
-                                         {"events", 1, 0, 'e'},
-                                         {"pool", 1, 0, 'o'},
-                                         {"pool-size", 1, 0, 'z'},
-                                         {"dispatchers", 1, 0, 'n'},
-                                         {"isolation", 1, 0, 'i'},
-                                         {"psp", 1, 0, 'u'},
-                                         {"consumer", 1, 0, 'c'},
-                                         {"psp-timeout", 1, 0, 't'},
-                                         {"psp-tries", 1, 0, 'r'},
-                                         {"tx-tries", 1, 0, 'x'},
-                                         {"drain", 1, 0, 'D'},
-                                         {"help", 0, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"port", 1, 0, 'p'},       {"dsn", 1, 0, 'd'},         {"stock", 1, 0, 's'},
+        {"payment", 1, 0, 'P'},    {"events", 1, 0, 'e'},      {"pool", 1, 0, 'o'},
+        {"pool-size", 1, 0, 'z'},  {"dispatchers", 1, 0, 'n'}, {"isolation", 1, 0, 'i'},
+        {"psp", 1, 0, 'u'},        {"consumer", 1, 0, 'c'},    {"psp-timeout", 1, 0, 't'},
+        {"psp-tries", 1, 0, 'r'},  {"tx-tries", 1, 0, 'x'},    {"drain", 1, 0, 'D'},
+        {"stats-file", 1, 0, 'S'}, {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
     long drain = 3000;
     int ch, k;
 
@@ -215,6 +208,9 @@ static long parse_flags(int argc, char **argv)
             break;
         case 'D':
             drain = number("drain", optarg, 0, 600000);
+            break;
+        case 'S':
+            stats_file = optarg;
             break;
         case 'h':
             usage(stdout);
