@@ -1,0 +1,378 @@
+/*
+ * test_trace.c - the JSON-lines trace: every line parses (jansson), the
+ * fields are the design's, concurrent lines never interleave, the exit
+ * summary, the mutex profile, fork, and password redaction.
+ */
+#include "../../shim/caller.c"
+#include "../../shim/rules.c"
+#include "../../shim/trace.c"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+static char tmpdir[] = "/tmp/wedge-trace-XXXXXX";
+
+static int setup(void **state)
+{
+    caller_skip_self = 0; /* caller.c is linked into this binary */
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    char cmd[128];
+    trace_open(NULL);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void trace_path(pid_t pid, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/trace.%d.jsonl", tmpdir, (int)pid);
+}
+
+/* Parse every line of pid's trace; returns how many, fills lines[]. */
+static int read_lines(pid_t pid, json_t **lines, int max)
+{
+    char path[256], buf[8192];
+    FILE *f;
+    int n = 0;
+
+    trace_path(pid, path, sizeof path);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(buf, sizeof buf, f)) {
+        json_error_t e;
+        json_t *j;
+        assert_true(strlen(buf) > 0 && buf[strlen(buf) - 1] == '\n'); /* whole lines */
+        j = json_loads(buf, 0, &e);
+        if (!j)
+            print_error("bad JSON (%s): %s\n", e.text, buf);
+        assert_non_null(j);
+        if (n < max)
+            lines[n] = j;
+        else
+            json_decref(j);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void free_lines(json_t **lines, int n)
+{
+    for (int i = 0; i < n; i++)
+        json_decref(lines[i]);
+}
+
+static struct wg_ruleset parse(const char *text)
+{
+    struct wg_ruleset rs;
+    char err[256] = "";
+    if (rules_parse(text, "rules", &rs, err, sizeof err) != 0)
+        print_error("%s\n", err);
+    assert_true(rs.n > 0);
+    return rs;
+}
+
+void trace_probe_emit(const struct wg_event *ev) __attribute__((noinline));
+void trace_probe_emit(const struct wg_event *ev)
+{
+    trace_event(ev);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void test_event_fields(void **state)
+{
+    struct wg_ruleset rs = parse("stock-read: barrier stock-read 2 on pq.query");
+    struct timespec t0;
+    json_t *l[4];
+    char path[256], long_detail[2000];
+
+    trace_path(getpid(), path, sizeof path);
+    unlink(path);
+    assert_int_equal(trace_open(tmpdir), 0);
+    assert_true(trace_enabled());
+    clock_gettime(CLOCK_REALTIME, &t0);
+
+    struct wg_event ev = {WG_HOOK_PQ_QUERY,
+                          &rs.rules[0],
+                          "barrier",
+                          "released",
+                          1234,
+                          7,
+                          "SELECT \"stock\" FROM\tinventory\n\x01 \xff\xfe caf\xc3\xa9",
+                          1};
+    errno = 4321;
+    trace_probe_emit(&ev);
+    assert_int_equal(errno, 4321); /* errno untouched */
+
+    memset(long_detail, 'y', sizeof long_detail - 1);
+    long_detail[sizeof long_detail - 1] = '\0';
+    struct wg_event ev2 = {WG_HOOK_SOCK_SEND, NULL, "delay", "fired", 0, 1, long_detail, 0};
+    trace_event(&ev2);
+    struct wg_event ev3 = {WG_HOOK_MUTEX_LOCK, &rs.rules[0], "log", "fired", 0, 2, NULL, 0};
+    trace_event(&ev3);
+
+    assert_int_equal(read_lines(getpid(), l, 4), 3);
+    json_t *j = l[0];
+    assert_true(json_integer_value(json_object_get(j, "ts_ns")) >=
+                (json_int_t)t0.tv_sec * 1000000000);
+    assert_int_equal(json_integer_value(json_object_get(j, "pid")), getpid());
+    assert_int_equal(json_integer_value(json_object_get(j, "tid")), gettid());
+    assert_string_equal(json_string_value(json_object_get(j, "hook")), "pq.query");
+    assert_string_equal(json_string_value(json_object_get(j, "rule")), "stock-read");
+    assert_string_equal(json_string_value(json_object_get(j, "action")), "barrier");
+    assert_string_equal(json_string_value(json_object_get(j, "outcome")), "released");
+    assert_int_equal(json_integer_value(json_object_get(j, "waited_ns")), 1234);
+    assert_int_equal(json_integer_value(json_object_get(j, "hit")), 7);
+    /* escapes survive the round trip; invalid UTF-8 became U+FFFD */
+    assert_string_equal(
+        json_string_value(json_object_get(j, "detail")),
+        "SELECT \"stock\" FROM\tinventory\n\x01 \xef\xbf\xbd\xef\xbf\xbd caf\xc3\xa9");
+    json_t *stack = json_object_get(j, "stack");
+    assert_true(json_is_array(stack));
+    int found = 0;
+    for (size_t i = 0; i < json_array_size(stack); i++)
+        found |= !strcmp(json_string_value(json_array_get(stack, i)), "trace_probe_emit");
+    assert_true(found);
+    /* the field order of the design's example */
+    char *dump = json_dumps(j, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    assert_non_null(dump);
+    assert_true(strncmp(dump, "{\"ts_ns\":", 9) == 0);
+    assert_non_null(strstr(dump, "\"hook\":\"pq.query\",\"rule\":\"stock-read\",\"action\":"
+                                 "\"barrier\",\"outcome\":\"released\",\"waited_ns\":1234,"
+                                 "\"hit\":7,\"detail\":"));
+    free(dump);
+
+    /* no rule: null; detail cut to 512 bytes; no stack unless asked */
+    assert_true(json_is_null(json_object_get(l[1], "rule")));
+    assert_int_equal(strlen(json_string_value(json_object_get(l[1], "detail"))), 512);
+    assert_null(json_object_get(l[1], "stack"));
+    assert_true(json_is_null(json_object_get(l[2], "detail")));
+    free_lines(l, 3);
+    rules_free(&rs);
+}
+
+static void test_utf8_cut(void **state)
+{
+    char out[64];
+    struct trace_buf b = {out, 0, sizeof out, 0};
+    /* a 2-byte character straddling the limit is dropped, not split */
+    tb_json_str(&b, "ab\xc3\xa9", 3);
+    assert_string_equal(out, "\"ab\\ufffd\"");
+    b.len = 0;
+    tb_json_str(&b, "ab\xc3\xa9", 4);
+    assert_string_equal(out, "\"ab\xc3\xa9\"");
+    /* overlong and surrogate encodings are invalid */
+    b.len = 0;
+    tb_json_str(&b, "\xc0\xaf\xed\xa0\x80", 10);
+    assert_null(strstr(out, "\xc0"));
+    /* a full buffer drops the line rather than writing half of it */
+    char tiny[8];
+    struct trace_buf t = {tiny, 0, sizeof tiny, 0};
+    tb_json_str(&t, "0123456789", 100);
+    assert_true(t.full);
+}
+
+struct burst {
+    int id;
+};
+
+static void *burst_thread(void *arg)
+{
+    struct burst *b = arg;
+    char detail[300];
+    for (int i = 0; i < 500; i++) {
+        snprintf(detail, sizeof detail, "thread %d event %d %0200d", b->id, i, 0);
+        struct wg_event ev = {WG_HOOK_SOCK_RECV, NULL, "log", "fired", 0, (uint64_t)i, detail, 0};
+        trace_event(&ev);
+    }
+    return NULL;
+}
+
+static void test_concurrent_lines(void **state)
+{
+    pthread_t t[4];
+    struct burst b[4];
+    char path[256];
+    static json_t *l[2100];
+    int n, per[4] = {0};
+
+    trace_path(getpid(), path, sizeof path);
+    unlink(path);
+    assert_int_equal(trace_open(tmpdir), 0);
+    for (int i = 0; i < 4; i++) {
+        b[i].id = i;
+        assert_int_equal(pthread_create(&t[i], NULL, burst_thread, &b[i]), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    n = read_lines(getpid(), l, 2100);
+    assert_int_equal(n, 2000); /* each line whole and valid: no interleaving */
+    for (int i = 0; i < n; i++) {
+        int id = -1;
+        sscanf(json_string_value(json_object_get(l[i], "detail")), "thread %d", &id);
+        assert_in_range(id, 0, 3);
+        per[id]++;
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(per[i], 500);
+    free_lines(l, n);
+}
+
+/* Exported functions whose addresses stand for lock call sites. */
+void trace_site_a(void)
+{
+}
+void trace_site_b(void)
+{
+}
+
+static void test_summary(void **state)
+{
+    struct wg_ruleset rs = parse("first: log on pq.query; delay 1ms on sock.send p=0.5");
+    uint64_t calls[WG_HOOK_COUNT] = {0};
+    char path[256];
+    json_t *l[2];
+
+    trace_path(getpid(), path, sizeof path);
+    unlink(path);
+    memset(trace_mutex, 0, sizeof trace_mutex);
+    assert_int_equal(trace_open(tmpdir), 0);
+    atomic_store(&rs.rules[0].hits, 10);
+    atomic_store(&rs.rules[0].fires, 10);
+    atomic_store(&rs.rules[1].hits, 4);
+    atomic_store(&rs.rules[1].fires, 2);
+    calls[WG_HOOK_PQ_QUERY] = 10;
+    calls[WG_HOOK_SOCK_SEND] = 4;
+    /* 25 sites: only the top 20 by time waited are listed, largest first */
+    for (int i = 0; i < 25; i++)
+        trace_mutex_wait((char *)trace_site_b + 1000 + i, (uint64_t)i, 1);
+    trace_mutex_wait((char *)trace_site_a + 4, 5000000, 1);
+    trace_mutex_wait((char *)trace_site_a + 4, 1000000, 0);
+    trace_mutex_wait((char *)trace_site_a + 4, 0, 1);
+    trace_mutex_wait(NULL, 5, 1); /* ignored */
+    wg_seed = 42;
+    trace_summary(&rs, calls);
+
+    assert_int_equal(read_lines(getpid(), l, 2), 1);
+    json_t *s = l[0];
+    assert_true(json_is_true(json_object_get(s, "summary")));
+    assert_int_equal(json_integer_value(json_object_get(s, "pid")), getpid());
+    assert_string_equal(json_string_value(json_object_get(s, "proc")), "unit-test");
+    assert_int_equal(json_integer_value(json_object_get(s, "seed")), 42);
+    json_t *c = json_object_get(s, "calls");
+    assert_int_equal(json_object_size(c), 2); /* only nonzero */
+    assert_int_equal(json_integer_value(json_object_get(c, "pq.query")), 10);
+    assert_int_equal(json_integer_value(json_object_get(c, "sock.send")), 4);
+    json_t *r = json_object_get(s, "rules");
+    assert_int_equal(json_array_size(r), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 0), "rule")), "first");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(r, 1), "rule")), "rule2");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "hits")), 4);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(r, 1), "fires")), 2);
+    json_t *m = json_object_get(s, "mutex");
+    assert_int_equal(json_array_size(m), 20);
+    json_t *top = json_array_get(m, 0);
+    assert_string_equal(json_string_value(json_object_get(top, "site")), "trace_site_a+0x4");
+    assert_int_equal(json_integer_value(json_object_get(top, "contended")), 2);
+    assert_int_equal(json_integer_value(json_object_get(top, "waited_ns")), 6000000);
+    for (size_t i = 1; i < json_array_size(m); i++)
+        assert_true(json_integer_value(json_object_get(json_array_get(m, i - 1), "waited_ns")) >=
+                    json_integer_value(json_object_get(json_array_get(m, i), "waited_ns")));
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(m, 1), "waited_ns")), 24);
+    free_lines(l, 1);
+    rules_free(&rs);
+}
+
+static void test_disabled_and_fork(void **state)
+{
+    char path[256];
+    pid_t pid;
+    int st;
+
+    assert_int_equal(trace_open(NULL), 0);
+    assert_false(trace_enabled());
+    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, "x", 0};
+    trace_event(&ev); /* nowhere to go: nothing happens */
+    errno = 0;
+    assert_int_equal(trace_open("/nonexistent/dir"), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_false(trace_enabled());
+
+    assert_int_equal(trace_open(tmpdir), 0);
+    trace_mutex_wait((char *)trace_site_a + 8, 77, 1);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* the child: its own file, its own (empty) mutex profile */
+        if (trace_open(tmpdir) != 0)
+            _exit(3);
+        trace_event(&ev);
+        trace_summary(NULL, NULL);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(WEXITSTATUS(st), 0);
+    json_t *l[4];
+    trace_path(pid, path, sizeof path);
+    assert_int_equal(read_lines(pid, l, 4), 2);
+    assert_int_equal(json_integer_value(json_object_get(l[0], "pid")), pid);
+    assert_int_equal(json_array_size(json_object_get(l[1], "mutex")), 0);
+    free_lines(l, 2);
+}
+
+static void test_redact(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"host=127.0.0.1 port=5432 user=shop password=s3cret dbname=shop",
+         "host=127.0.0.1 port=5432 user=shop password=*** dbname=shop"},
+        {"password = 's3 cr\\'et' host=x", "password = *** host=x"},
+        {"PASSWORD=abc", "PASSWORD=***"},
+        {"host=x passwordfile=/p", "host=x passwordfile=/p"},
+        {"postgresql://shop:s3cret@127.0.0.1:5432/shop",
+         "postgresql://shop:***@127.0.0.1:5432/shop"},
+        {"postgres://u:p%40ss@h/db?sslmode=disable&password=x&application_name=a",
+         "postgres://u:***@h/db?sslmode=disable&password=***&application_name=a"},
+        {"postgresql://u@h/db", "postgresql://u@h/db"},
+        {"postgresql:///db?password=x", "postgresql:///db?password=***"},
+        {"dbname=shop", "dbname=shop"},
+        {"", ""},
+    };
+    char out[256];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        trace_redact_conninfo(cases[i].in, out, sizeof out);
+        assert_string_equal(out, cases[i].out);
+    }
+    /* cut short: terminated, and the secret never appears */
+    char small[24];
+    trace_redact_conninfo("user=shop password=s3cret-s3cret", small, sizeof small);
+    assert_string_equal(small, "user=shop password=***");
+    char tiny[12];
+    trace_redact_conninfo("user=shop password=s3cret", tiny, sizeof tiny);
+    assert_string_equal(tiny, "user=shop p");
+    trace_redact_conninfo("postgresql://u:s3cret@h/db", tiny, sizeof tiny);
+    assert_string_equal(tiny, "postgresql:");
+    trace_redact_conninfo(NULL, out, sizeof out);
+    assert_string_equal(out, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_fields),      cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_concurrent_lines),  cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_disabled_and_fork), cmocka_unit_test(test_redact),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
