@@ -65,7 +65,8 @@ struct rep {
     struct load *load;
     struct run_result r;
     int interrupted, timed_out;
-    char *died; /* "counter: killed by signal 9" lines */
+    char *died;     /* "counter: killed by signal 9" lines */
+    int died_early; /* a service died before any interrupt */
 };
 
 /* ---------------------------------------------------------------
@@ -347,6 +348,8 @@ static void run_check_alive(struct rep *p)
         free(tail);
         free(p->died);
         p->died = line;
+        if (!util_stop)
+            p->died_early = 1;
         fprintf(stderr, "%swedge: service %s died (status %d)\n", isatty(2) ? "\n" : "", sv->name,
                 util_exit_code(sv->status));
         /* The rest of the load would only measure a dead service. */
@@ -676,6 +679,10 @@ report:
         else if (p->r.inv[i].status == INV_ERROR && code == 0)
             code = 3;
     }
+    /* Interrupted: what was checked is reported, but only a failure seen
+     * before the signal (a service that died) is a verdict. */
+    if (p->interrupted && !p->died_early)
+        code = 3;
     if (code != 1 && p->r.error)
         code = p->r.exit_code ? p->r.exit_code : 3;
     p->r.exit_code = code;
@@ -727,6 +734,7 @@ static void run_usage(FILE *f)
             "                        seed derived from the base seed; outputs in OUT/run-K\n"
             "  -U, --until-fail      repeat until an invariant fails (at most %u runs)\n"
             "  -d, --duration D      load duration (250ms, 5s, 1m), overrides the scenario\n"
+            "                        (and its iteration cap, unless --iterations is given)\n"
             "  -u, --users N         virtual users (closed model), overrides the scenario\n"
             "  -r, --rate R          arrivals per second (open model), overrides the scenario\n"
             "  -i, --iterations N    requests in total, overrides the scenario\n"
@@ -788,6 +796,9 @@ static int run_overrides(const struct run_opts *o, struct scenario *s)
         if (run_parse_u64("--iterations", o->iterations, &v) < 0)
             return -1;
         s->iterations = v;
+    } else if (o->duration) {
+        /* "run this long": the scenario's iteration cap would cut it short */
+        s->iterations = 0;
     }
     if (o->max_tries) {
         if (run_parse_u64("--max-tries", o->max_tries, &v) < 0 || !v) {
