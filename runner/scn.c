@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define SCN_MAX_LINE    16384 /* longest line, bytes */
+#define SCN_MAX_LINE    65536 /* longest line, bytes (a sanity bound) */
 #define SCN_MAX_SECTION 49    /* inih keeps 50 bytes of a section name */
 #define SCN_NKEYS       16
 
@@ -70,6 +70,7 @@ struct scn_parse {
     int err_line;
     char msg[768];
     int users_line, target_line, workload_line, scenario_line;
+    char *long_value; /* the value of the current over-long line */
     int oom;
 };
 
@@ -184,6 +185,13 @@ static int scn_is_name(const char *s)
 static int scn_is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+static const char *scn_skip_space(const char *s)
+{
+    while (scn_is_space(*s))
+        s++;
+    return s;
 }
 
 /* ---------------------------------------------------------------
@@ -490,8 +498,10 @@ static void scn_history(struct scn_parse *p, struct scn_invariant *inv, const ch
     if (found < 0) {
         scn_error(p, p->cur_line, "%s:%d: expected %san operator (< <= == != >= >), got '%.*s'%s",
                   p->path, scn_col(p, (size_t)(t.s - value)),
-                  inv->method ? "a PATH or " : "METHOD, PATH or ", (int)t.n, t.s,
-                  scn_tok_is(t, "=") ? " (did you mean '=='?)" : "");
+                  inv->path     ? ""
+                  : inv->method ? "a PATH or "
+                                : "METHOD, PATH or ",
+                  (int)t.n, t.s, scn_tok_is(t, "=") ? " (did you mean '=='?)" : "");
         return;
     }
     inv->op = (enum scn_op)found;
@@ -568,6 +578,56 @@ static char *scn_resolve(struct scn_parse *p, const char *key, const char *v)
         return NULL;
     }
     return full;
+}
+
+/* ---------------------------------------------------------------
+ * The line reader inih calls.
+ * ------------------------------------------------------------ */
+/* fgets-like reader: one whole line per call, tracking the line number
+ * and the section it belongs to.  The packaged inih reads lines into a
+ * fixed 200-byte buffer whatever its run-time options say; a longer line
+ * goes to it as "KEY = \x01" and the handler takes the value from the
+ * raw line instead (scn_long_value). */
+static char *scn_reader(char *str, int num, void *stream)
+{
+    struct scn_parse *p = stream;
+    const char *line;
+    size_t n, d;
+    if (p->next >= p->nlines || num < 8)
+        return NULL;
+    line = p->lines[p->next++];
+    p->cur_line = p->next;
+    for (int i = 0; i < p->nsecs; i++)
+        if (p->secs[i].line == p->cur_line)
+            p->cur_sec = i;
+    n = strlen(line);
+    d = strcspn(line, "=:");
+    if (n > (size_t)num - 3 && line[d] && d + 6 < (size_t)num &&
+        !strchr(";#[", *scn_skip_space(line))) {
+        snprintf(str, (size_t)num, "%.*s= \x01\n", (int)d, line);
+        return str;
+    }
+    if (n > (size_t)num - 3)
+        n = (size_t)num - 3; /* a long comment or header: its tail is not needed */
+    memcpy(str, line, n);
+    str[n] = '\n';
+    str[n + 1] = '\0';
+    return str;
+}
+
+/* The value of a line too long for inih, trimmed as inih trims. */
+static const char *scn_long_value(struct scn_parse *p)
+{
+    const char *raw = p->lines[p->cur_line - 1];
+    const char *v = scn_skip_space(raw + strcspn(raw, "=:") + 1);
+    size_t n = strlen(v);
+    while (n && scn_is_space(v[n - 1]))
+        n--;
+    free(p->long_value);
+    p->long_value = strndup(v, n);
+    if (!p->long_value)
+        p->oom = 1;
+    return p->long_value ? p->long_value : "";
 }
 
 /* ---------------------------------------------------------------
@@ -736,6 +796,8 @@ static int scn_handler(void *user, const char *section, const char *name, const 
     struct scn_sec *sec;
     int idx, repeat = 0;
     (void)section; /* the reader knows the section and its line */
+    if (value[0] == '\x01' && value[1] == '\0')
+        value = scn_long_value(p);
 
     if (p->cur_sec < 0) {
         scn_error(p, p->cur_line, "key '%s' outside any section (expected a [section] first)",
@@ -786,29 +848,6 @@ static int scn_handler(void *user, const char *section, const char *name, const 
     return 1;
 }
 
-/* fgets-like reader: one whole line per call, tracking the line number
- * and the section it belongs to. */
-static char *scn_reader(char *str, int num, void *stream)
-{
-    struct scn_parse *p = stream;
-    const char *line;
-    size_t n;
-    if (p->next >= p->nlines)
-        return NULL;
-    line = p->lines[p->next++];
-    p->cur_line = p->next;
-    for (int i = 0; i < p->nsecs; i++)
-        if (p->secs[i].line == p->cur_line)
-            p->cur_sec = i;
-    n = strlen(line);
-    if (n > (size_t)num - 2)
-        n = (size_t)num - 2; /* cannot happen: lengths checked beforehand */
-    memcpy(str, line, n);
-    str[n] = '\n';
-    str[n + 1] = '\0';
-    return str;
-}
-
 /* ---------------------------------------------------------------
  * The pre-scan: lines, the opening comment, section headers.
  * ------------------------------------------------------------ */
@@ -827,20 +866,13 @@ static int scn_split_lines(struct scn_parse *p, char *text)
             return -1;
         p->lines = nv;
         p->lines[p->nlines++] = s;
-        if (n + 3 > SCN_MAX_LINE)
-            scn_error(p, p->nlines, "line longer than %d characters", SCN_MAX_LINE - 3);
+        if (n > SCN_MAX_LINE)
+            scn_error(p, p->nlines, "line longer than %d characters", SCN_MAX_LINE);
         if (!nl)
             break;
         s = nl + 1;
     }
     return 0;
-}
-
-static const char *scn_skip_space(const char *s)
-{
-    while (scn_is_space(*s))
-        s++;
-    return s;
 }
 
 /* The opening ';' / '#' comment lines, markers stripped, joined by '\n'. */
@@ -986,7 +1018,7 @@ static int scn_header(struct scn_parse *p, int line, const char *hdr)
 /* Mirror inih: a line whose first non-blank is '[' is a header. */
 static int scn_scan_headers(struct scn_parse *p)
 {
-    char hdr[SCN_MAX_LINE];
+    char hdr[256]; /* longer names are refused in scn_header */
     for (int i = 0; i < p->nlines; i++) {
         const char *l = scn_skip_space(p->lines[i]), *end;
         if (*l != '[')
@@ -1081,9 +1113,7 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
     int rc = -1, ini;
     /* inih's options are process globals in the packaged library */
     bool old_multi = ini_allow_multiline, old_inline = ini_allow_inline_comments,
-         old_stack = ini_use_stack, old_realloc = ini_allow_realloc,
          old_stop = ini_stop_on_first_error;
-    int old_max = ini_max_line;
 
     memset(out, 0, sizeof(*out));
     scn_defaults(out);
@@ -1108,20 +1138,14 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
         goto oom;
 
     /* multi-line values off (one entry a line), inline ';' comments off
-     * (SQL and rules use ';'), a long line buffer on the heap */
+     * (SQL and rules use ';') */
     ini_allow_multiline = false;
     ini_allow_inline_comments = false;
-    ini_use_stack = false;
-    ini_allow_realloc = false;
     ini_stop_on_first_error = false;
-    ini_max_line = SCN_MAX_LINE;
     ini = ini_parse_stream(scn_reader, &p, scn_handler, &p);
     ini_allow_multiline = old_multi;
     ini_allow_inline_comments = old_inline;
-    ini_use_stack = old_stack;
-    ini_allow_realloc = old_realloc;
     ini_stop_on_first_error = old_stop;
-    ini_max_line = old_max;
     if (ini == -2)
         goto oom;
     if (ini > 0 && ini <= p.nlines)
@@ -1150,6 +1174,7 @@ out:
         free(p.secs[i].name);
     free(p.secs);
     free(p.lines);
+    free(p.long_value);
     free(text);
     if (rc)
         scn_free(out);
