@@ -1,0 +1,103 @@
+/*
+ * iso_spec.h - isolation spec files (scenarios/isolation/NAME.spec).
+ *
+ * In the spirit of PostgreSQL's isolation tester; docs/isolation.md is the
+ * reference.  A spec is a list of items, `#` starts a comment:
+ *
+ *   anomaly "P4"                         the matrix row (required)
+ *   description "lost update"            one line for the report
+ *   expect read-committed occurs         one per level (all three required)
+ *   setup { SQL }                        repeatable, run on the control
+ *   teardown { SQL }                     connection around each permutation
+ *   session NAME                         one libpq connection each
+ *     setup { SQL }                      optional, e.g. BEGIN
+ *     step NAME { SQL }                  one or more
+ *     teardown { SQL }                   optional
+ *   permutation STEP STEP ...            the interleaving (at least one)
+ *   check { SQL }                        one boolean: true = anomaly occurred
+ *
+ * In check, ${STEP} is the first field of the first row STEP returned (a
+ * quoted literal, or NULL), ${STEP.rows} its row count (rows returned or
+ * affected, NULL on error), ${STEP.sqlstate} its SQLSTATE or NULL.
+ *
+ * Not thread-safe per spec; distinct specs may be used from distinct threads.
+ */
+#ifndef WEDGE_ISO_SPEC_H
+#define WEDGE_ISO_SPEC_H
+
+#include <stddef.h>
+
+enum iso_level { ISO_READ_COMMITTED, ISO_REPEATABLE_READ, ISO_SERIALIZABLE, ISO_NLEVELS };
+
+enum iso_outcome { ISO_UNSET = 0, ISO_OCCURS, ISO_PREVENTED, ISO_ERROR };
+
+struct iso_session {
+    char *name;
+    char *setup;    /* NULL: none */
+    char *teardown; /* NULL: none */
+    int line;
+};
+
+struct iso_step {
+    char *name;
+    char *sql;
+    int session; /* index into sessions */
+    int line;
+};
+
+struct iso_perm {
+    int *steps; /* indexes into steps */
+    int nsteps;
+    int line;
+};
+
+struct iso_spec {
+    char *path;        /* as given */
+    char *name;        /* file name without directory and ".spec" */
+    char *anomaly;     /* "G2-item" */
+    char *description; /* may be NULL */
+    char **setup;      /* nsetup blocks, in order */
+    int nsetup;
+    char *teardown; /* NULL: none */
+    struct iso_session *sessions;
+    int nsessions;
+    struct iso_step *steps;
+    int nsteps;
+    struct iso_perm *perms;
+    int nperms;
+    char *check; /* NULL: only a serialization failure tells "prevented" */
+    int check_line;
+    enum iso_outcome expect[ISO_NLEVELS];
+};
+
+/*
+ * Parse spec text; path names the file in messages.  On error returns -1
+ * and writes "PATH:LINE: message" into err, saying what was expected.
+ */
+int iso_spec_parse(const char *text, const char *path, struct iso_spec *out, char *err,
+                   size_t errlen);
+/* Read and parse a file ("PATH: strerror" when it cannot be read). */
+int iso_spec_load(const char *path, struct iso_spec *out, char *err, size_t errlen);
+void iso_spec_free(struct iso_spec *s);
+
+/* Index of the step named name, or -1. */
+int iso_spec_find_step(const struct iso_spec *s, const char *name, size_t len);
+
+/* A ${STEP[.rows|.sqlstate]} reference in check SQL, starting at p[0] == '$':
+ * fills the step index, the field and the length of the reference; -1 when p
+ * is not a valid reference to a declared step. */
+enum iso_ref { ISO_REF_VALUE, ISO_REF_ROWS, ISO_REF_SQLSTATE };
+int iso_spec_ref(const struct iso_spec *s, const char *p, int *step, enum iso_ref *field,
+                 size_t *consumed);
+
+/* "read-committed", "repeatable-read", "serializable" */
+const char *iso_level_name(enum iso_level l);
+/* "READ COMMITTED", ... */
+const char *iso_level_sql(enum iso_level l);
+/* Accepts the names above, also with '_' or ' ' for '-', and "rc", "rr",
+ * "ser"/"serializable"; -1 when unknown. */
+int iso_level_parse(const char *text, size_t len, enum iso_level *out);
+/* "occurs", "prevented", "error", "?" */
+const char *iso_outcome_name(enum iso_outcome o);
+
+#endif
