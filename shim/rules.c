@@ -658,6 +658,11 @@ timeout:
         return -1;
     if (rules_duration_tok(c, "timeout", &r->timeout_ns) < 0)
         return -1;
+    if (r->timeout_ns == 0) {
+        rules_err(LX, TOK->line, TOK->col, "bad timeout %s; expected a duration above 0",
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
     return rules_next(LX);
 }
 

@@ -50,6 +50,8 @@ static const struct {
     {"barrier x 256 on pq.query", "rules:1:11: bad barrier count '256'; expected a number 1..255"},
     {"barrier x 2 timeout",
      "rules:1:20: expected a duration such as 20ms after 'timeout', found end of rule"},
+    {"wait w timeout 0ms on pq.query",
+     "rules:1:16: bad timeout '0ms'; expected a duration above 0"},
     {"mark", "rules:1:5: expected a name after 'mark', found end of rule"},
     {"wait w timeout 1 on pq.query",
      "rules:1:16: bad duration '1'; expected a number with a unit (ns, us, ms, s), e.g. 20ms"},
