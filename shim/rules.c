@@ -1231,9 +1231,11 @@ int rules_parse(const char *text, const char *origin, struct wg_ruleset *out, ch
             break;
         rules_adv(&c->lx);
     }
-    out->rules = rules;
+    if (n > 0) { /* an empty set holds no array */
+        out->rules = rules;
+        rules = NULL;
+    }
     out->n = n;
-    rules = NULL;
     rc = 0;
 out:
     if (rc < 0) {

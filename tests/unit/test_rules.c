@@ -239,6 +239,8 @@ static void test_empty(void **state)
     char err[64];
     assert_int_equal(rules_parse(NULL, "rules", &rs, err, sizeof err), 0);
     assert_int_equal(rs.n, 0);
+    assert_null(rs.rules);
+    rules_free(&rs);
 }
 
 static void test_design_examples(void **state)
