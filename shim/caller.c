@@ -75,6 +75,13 @@ static int caller_is_self(uintptr_t ip)
            ip < atomic_load_explicit(&caller_self_hi, memory_order_relaxed);
 }
 
+/* Find the range at load time, so a hook never runs dl_iterate_phdr (and
+ * its loader lock) for the first time from an awkward place. */
+__attribute__((constructor)) static void caller_init(void)
+{
+    caller_is_self(0);
+}
+
 static uintptr_t caller_hash(uintptr_t ip)
 {
     uint64_t z = (uint64_t)ip * 0x9e3779b97f4a7c15ull;

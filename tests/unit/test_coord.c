@@ -60,7 +60,6 @@ static int reap(pid_t pid)
 struct pair {
     _Atomic int arrived, seen_both;
     const char *name;
-    unsigned delay_ms;
     int rounds;
 };
 
@@ -69,8 +68,6 @@ static void *barrier_thread(void *arg)
     struct pair *p = arg;
     for (int i = 0; i < p->rounds; i++) {
         uint64_t waited = 0;
-        if (p->delay_ms)
-            sleep_ms(p->delay_ms);
         atomic_fetch_add(&p->arrived, 1);
         enum coord_outcome o = coord_barrier(p->name, 2, 5000 * MS, &waited);
         /* released only once both of this round have arrived */
@@ -82,7 +79,7 @@ static void *barrier_thread(void *arg)
 
 static void test_barrier_threads(void **state)
 {
-    struct pair p = {0, 0, "two-threads", 0, 1};
+    struct pair p = {0, 0, "two-threads", 1};
     pthread_t a, b;
 
     assert_int_equal(coord_init(NULL), 0);
@@ -95,7 +92,7 @@ static void test_barrier_threads(void **state)
     assert_int_equal(atomic_load(&p.seen_both), 2);
 
     /* the same barrier, reused for 200 rounds (generations) */
-    struct pair r = {0, 0, "rounds", 0, 200};
+    struct pair r = {0, 0, "rounds", 200};
     assert_int_equal(pthread_create(&a, NULL, barrier_thread, &r), 0);
     assert_int_equal(pthread_create(&b, NULL, barrier_thread, &r), 0);
     pthread_join(a, NULL);
