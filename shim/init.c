@@ -160,6 +160,7 @@ __attribute__((constructor(101))) static void init_shim(void)
 
     if (trace && *trace) {
         init_trace_dir = strdup(trace);
+        mkdir(trace, 0755); /* the usual case: a fresh directory; EEXIST is fine */
         if (trace_open(trace) < 0) {
             snprintf(err, sizeof err, "WEDGE_TRACE=%s: cannot open the trace: %s", trace,
                      strerror(errno));

@@ -1,0 +1,44 @@
+# Shared by the third-party binary tests: the fixture's DSN, a database of
+# the test's own, a fresh trace directory, and small assertions.
+# Expects: WEDGE_PG_STATE, WEDGE_PG_BINDIR, SHIM_PRELOAD in the environment.
+set -euo pipefail
+: "${WEDGE_PG_STATE:?}" "${SHIM_PRELOAD:?}"
+bindir=${WEDGE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
+export PATH="$bindir:$PATH"
+base_dsn=$(cat "$WEDGE_PG_STATE/dsn")
+port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base_dsn")
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# new_db NAME: a fresh database; sets $dsn (later keywords win in libpq).
+new_db() {
+  psql -X -q -v ON_ERROR_STOP=1 "$base_dsn" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+  dsn="$base_dsn dbname=$1"
+}
+
+# sql QUERY: one value, without the shim.
+sql() { psql -X -At -v ON_ERROR_STOP=1 "$dsn" -c "$1"; }
+
+trace=$(mktemp -d /tmp/wedge-shim-test.XXXXXX)
+trap 'rm -rf "$trace"' EXIT
+
+# under RULES CMD...: run CMD under the shim with RULES, tracing into $trace.
+under() {
+  local rules=$1; shift
+  env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES="$rules" WEDGE_TRACE="$trace" WEDGE_SEED=42 \
+      ASAN_OPTIONS=detect_leaks=0 "$@"
+}
+
+# events [JQ-FILTER]: trace events (not summaries) matching the filter.
+events() { cat "$trace"/trace.*.jsonl | jq -c "select(.summary | not) | select(${1:-true})" | wc -l; }
+# fires RULE / hits RULE: summed over the processes' summary lines.
+fires() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .fires] | add // 0"; }
+hits() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .hits] | add // 0"; }
+
+# Every injection of RULE appears in the trace: event lines == fires.
+every_fire_traced() {
+  local f e
+  f=$(fires "$1"); e=$(events ".rule == \"$1\"")
+  [ "$f" -eq "$e" ] || fail "rule $1: $f fires but $e trace lines"
+  echo "rule $1: $f fires, $e trace lines"
+}

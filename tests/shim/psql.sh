@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# psql (a real third-party libpq client) under the shim.
+#   psql.sh script     a script of INSERTs with a delay on each and a rule on
+#                      sock.recv: the rows are all there, every injection traced
+#   psql.sh sqlstate   fail sqlstate 40001 on the UPDATE of a transaction:
+#                      psql reports the server's error, the row is unchanged
+here=$(dirname "$0")
+. "$here/pg_common.sh"
+
+case ${1:?mode} in
+script)
+  new_db wedge_psql_script
+  f="$trace/items.sql"
+  { echo "CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL DEFAULT 0);"
+    for i in $(seq 10); do echo "INSERT INTO items (id) VALUES ($i);"; done
+    echo "SELECT count(*) FROM items;"; } >"$f"
+  out=$(under "ins: delay 5ms on pq.query where sql ~ \"^INSERT\"
+recv: log on sock.recv where port = $port" psql -X -v ON_ERROR_STOP=1 "$dsn" -f "$f" 2>&1) \
+    || { echo "$out"; fail "psql -f"; }
+  [ "$(sql 'SELECT count(*) FROM items')" -eq 10 ] || fail "rows missing"
+  [ "$(events '.rule == "ins" and .action == "delay"')" -eq 10 ] || fail "expected 10 delayed INSERTs"
+  every_fire_traced ins
+  every_fire_traced recv
+  [ "$(fires recv)" -gt 0 ] || fail "no sock.recv event"
+  ;;
+sqlstate)
+  new_db wedge_psql_sqlstate
+  sql "CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL DEFAULT 0); INSERT INTO items VALUES (1, 0)" >/dev/null
+  # psql -f sends each statement on its own: the UPDATE is the rule's.
+  printf 'BEGIN;\nUPDATE items SET v = 1 WHERE id = 1;\nSELECT 1;\n' >"$trace/tx.sql"
+  out2=$(under 'fail sqlstate 40001 on pq.query where sql ~ "^UPDATE"' \
+         psql -X -v VERBOSITY=verbose "$dsn" -f "$trace/tx.sql" 2>&1) || fail "psql -f"
+  echo "$out2"
+  echo "$out2" | grep -q 'ERROR:  40001: wedge: injected sqlstate 40001' || fail "no 40001 from the server"
+  echo "$out2" | grep -q 'ERROR:  25P02' || fail "the transaction did not abort (no 25P02 after)"
+  [ "$(sql 'SELECT v FROM items WHERE id = 1')" -eq 0 ] || fail "the row changed"
+  [ "$(events '.action == "fail"')" -eq 1 ] || fail "expected one traced failure"
+  ;;
+*) fail "unknown mode $1" ;;
+esac
+echo "psql $1: ok"

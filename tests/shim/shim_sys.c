@@ -1,0 +1,281 @@
+/*
+ * shim_sys.c - socket, pthread, coordination and fork behaviour of the
+ * shim, observed in a real program (no database).
+ *
+ *   shim_sys sock-fail inject|none     send on a socketpair: ECONNRESET
+ *   shim_sys sock-short inject|none    send/sendmsg of 10 bytes move 3
+ *   shim_sys sock-delay MIN_MS         recv takes >= MIN_MS
+ *   shim_sys sock-nonsock              write to a pipe is not sock.send
+ *   shim_sys barrier-threads together|apart
+ *   shim_sys barrier-fork together|apart
+ *                                      the early caller returns only after
+ *                                      the late one arrived (together)
+ *   shim_sys barrier-timeout MIN_MS    a lone caller is released after the
+ *                                      timeout, and the trace says so
+ *   shim_sys cond if|while broken|correct
+ *                                      a consumer that guards
+ *                                      pthread_cond_wait with if / while
+ *   shim_sys fork-trace                the child has its own trace file
+ *                                      and counters
+ */
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "shim_test.h"
+
+static void pair(int sv[2])
+{
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair: %s", strerror(errno));
+}
+
+static int sock_fail(int inject)
+{
+    int sv[2];
+    pair(sv);
+    errno = 0;
+    ssize_t n = send(sv[0], "0123456789", 10, 0);
+    if (inject)
+        CHECK(n == -1 && errno == ECONNRESET, "send returned %zd errno %d", n, errno);
+    else
+        CHECK(n == 10, "send returned %zd", n);
+    printf("sock-fail %s: ok\n", inject ? "inject" : "none");
+    return 0;
+}
+
+static int sock_short(int inject)
+{
+    int sv[2];
+    char buf[32];
+    struct iovec iov[2] = {{"01234", 5}, {"56789", 5}};
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    size_t want = inject ? 3 : 10;
+
+    pair(sv);
+    ssize_t n = send(sv[0], "0123456789", 10, 0);
+    CHECK(n == (ssize_t)want, "send moved %zd, expected %zu", n, want);
+    n = sendmsg(sv[0], &msg, 0);
+    CHECK(n == (ssize_t)want, "sendmsg moved %zd, expected %zu", n, want);
+    n = recv(sv[1], buf, sizeof buf, 0);
+    CHECK(n == (ssize_t)(2 * want), "received %zd", n);
+    CHECK(!memcmp(buf, "0123456789", want) && !memcmp(buf + want, "0123456789", want),
+          "data corrupted");
+    printf("sock-short %s: ok\n", inject ? "inject" : "none");
+    return 0;
+}
+
+static int sock_delay(long min_ms)
+{
+    int sv[2];
+    char buf[16];
+    pair(sv);
+    CHECK(send(sv[0], "x", 1, 0) == 1, "send");
+    uint64_t t0 = t_now_ns();
+    CHECK(recv(sv[1], buf, sizeof buf, 0) == 1, "recv");
+    uint64_t ms = (t_now_ns() - t0) / 1000000;
+    CHECK(ms >= (uint64_t)min_ms, "recv took %llu ms, expected >= %ld", (unsigned long long)ms,
+          min_ms);
+    printf("sock-delay: ok (%llu ms)\n", (unsigned long long)ms);
+    return 0;
+}
+
+/* Rule: fail EIO on sock.send.  A pipe is no socket: write goes through. */
+static int sock_nonsock(void)
+{
+    int p[2], sv[2];
+    CHECK(pipe(p) == 0, "pipe");
+    pair(sv);
+    CHECK(write(p[1], "abc", 3) == 3, "write to a pipe must not be injected");
+    errno = 0;
+    CHECK(write(sv[0], "abc", 3) == -1 && errno == EIO, "write to a socket must fail EIO");
+    printf("sock-nonsock: ok\n");
+    return 0;
+}
+
+/* ---------------------------------------------------------------
+ * Barriers: caller 0 sends at once, caller 1 100 ms later.
+ * ------------------------------------------------------------ */
+struct meet {
+    uint64_t arrive[2], leave[2];
+};
+
+static void meet_call(struct meet *m, int who)
+{
+    int sv[2];
+    pair(sv);
+    if (who == 1)
+        t_sleep_ms(100);
+    m->arrive[who] = t_now_ns();
+    CHECK(send(sv[0], "x", 1, 0) == 1, "send");
+    m->leave[who] = t_now_ns();
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static int meet_check(const struct meet *m, int together)
+{
+    int met = m->leave[0] >= m->arrive[1];
+    CHECK(met == together, "early caller left %s the late one arrived", met ? "after" : "before");
+    printf("barrier %s: ok\n", together ? "together" : "apart");
+    return 0;
+}
+
+static struct meet *meet_thread_m;
+static void *meet_thread(void *arg)
+{
+    meet_call(meet_thread_m, (int)(intptr_t)arg);
+    return NULL;
+}
+
+static int barrier_threads(int together)
+{
+    static struct meet m;
+    pthread_t t[2];
+    meet_thread_m = &m;
+    for (int i = 0; i < 2; i++)
+        CHECK(pthread_create(&t[i], NULL, meet_thread, (void *)(intptr_t)i) == 0, "thread");
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    return meet_check(&m, together);
+}
+
+static int barrier_fork(int together)
+{
+    struct meet *m =
+        mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    int status;
+    CHECK(m != MAP_FAILED, "mmap");
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        meet_call(m, 1);
+        _exit(0);
+    }
+    meet_call(m, 0);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status), "child");
+    return meet_check(m, together);
+}
+
+static int barrier_timeout(long min_ms)
+{
+    int sv[2];
+    pair(sv);
+    uint64_t t0 = t_now_ns();
+    CHECK(send(sv[0], "x", 1, 0) == 1, "send after a timed-out barrier must succeed");
+    uint64_t ms = (t_now_ns() - t0) / 1000000;
+    CHECK(ms >= (uint64_t)min_ms, "held %llu ms, expected >= %ld", (unsigned long long)ms, min_ms);
+    int n = t_trace_count(getpid(), "\"action\":\"barrier\"", "\"outcome\":\"timeout\"", NULL);
+    CHECK(n == 1, "trace shows %d timed-out barriers, expected 1", n);
+    printf("barrier-timeout: ok\n");
+    return 0;
+}
+
+/* ---------------------------------------------------------------
+ * Condition variables: is the consumer robust to spurious wakeups?
+ * ------------------------------------------------------------ */
+static pthread_mutex_t cv_m = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+static int cv_ready;
+
+static void *cv_producer(void *arg)
+{
+    (void)arg;
+    t_sleep_ms(100);
+    pthread_mutex_lock(&cv_m);
+    cv_ready = 1;
+    pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&cv_m);
+    return NULL;
+}
+
+static int cond_test(int use_while, int expect_broken)
+{
+    pthread_t t;
+    int seen;
+    CHECK(pthread_create(&t, NULL, cv_producer, NULL) == 0, "thread");
+    pthread_mutex_lock(&cv_m);
+    if (use_while) {
+        while (!cv_ready)
+            pthread_cond_wait(&cv, &cv_m);
+    } else {
+        if (!cv_ready)
+            pthread_cond_wait(&cv, &cv_m);
+    }
+    seen = cv_ready; /* the consumer "takes" the item: is it there? */
+    pthread_mutex_unlock(&cv_m);
+    pthread_join(t, NULL);
+    int broken = !seen;
+    CHECK(broken == expect_broken, "consumer (%s) %s", use_while ? "while" : "if",
+          broken ? "woke with nothing ready" : "saw the item");
+    printf("cond %s %s: ok\n", use_while ? "while" : "if", broken ? "broken" : "correct");
+    return 0;
+}
+
+/* ---------------------------------------------------------------
+ * fork: rule `log on sock.send`; the parent sends 3 times, the child 2.
+ * ------------------------------------------------------------ */
+static void send_n(int n)
+{
+    int sv[2];
+    pair(sv);
+    for (int i = 0; i < n; i++)
+        CHECK(send(sv[0], "x", 1, 0) == 1, "send");
+    close(sv[0]);
+    close(sv[1]);
+}
+
+static int fork_trace(void)
+{
+    int status;
+    char pidstr[32], hits[64];
+
+    send_n(3);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) {
+        send_n(2);
+        exit(0); /* runs the shim's destructor: the summary line */
+    }
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status), "child");
+    snprintf(pidstr, sizeof pidstr, "\"pid\":%d,", (int)pid);
+    int child = t_trace_count(pid, "\"action\":\"log\"", pidstr, NULL);
+    CHECK(child == 2, "child's trace has %d events, expected 2", child);
+    /* The child's counters restarted at 0: its summary shows 2 hits. */
+    snprintf(hits, sizeof hits, "\"hits\":2,");
+    CHECK(t_trace_count(pid, "\"summary\":true", hits, NULL) == 1,
+          "child's summary must show 2 hits");
+    int parent = t_trace_count(getpid(), "\"action\":\"log\"", NULL);
+    CHECK(parent == 3, "parent's trace has %d events, expected 3", parent);
+    CHECK(t_trace_count(getpid(), pidstr, NULL) == 0, "child's events in the parent's trace");
+    printf("fork-trace: ok\n");
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    CHECK(argc >= 2, "usage: shim_sys MODE ARGS");
+    const char *m = argv[1], *a = argc > 2 ? argv[2] : "";
+    if (!strcmp(m, "sock-fail"))
+        return sock_fail(!strcmp(a, "inject"));
+    if (!strcmp(m, "sock-short"))
+        return sock_short(!strcmp(a, "inject"));
+    if (!strcmp(m, "sock-delay"))
+        return sock_delay(atol(a));
+    if (!strcmp(m, "sock-nonsock"))
+        return sock_nonsock();
+    if (!strcmp(m, "barrier-threads"))
+        return barrier_threads(!strcmp(a, "together"));
+    if (!strcmp(m, "barrier-fork"))
+        return barrier_fork(!strcmp(a, "together"));
+    if (!strcmp(m, "barrier-timeout"))
+        return barrier_timeout(atol(a));
+    if (!strcmp(m, "cond") && argc == 4)
+        return cond_test(!strcmp(a, "while"), !strcmp(argv[3], "broken"));
+    if (!strcmp(m, "fork-trace"))
+        return fork_trace();
+    CHECK(0, "unknown mode %s", m);
+    return 1;
+}
