@@ -975,10 +975,12 @@ static void print_matrix(FILE *f, const struct matrix *m, const struct iso_opts 
         for (l = 0; l < ISO_NLEVELS; l++) {
             if (!r->ran[l] || r->cell[l].observed == r->spec.expect[l])
                 continue;
-            fprintf(f, "%s %s at %s: expected %s, observed %s: %s\n",
-                    r->cell[l].observed == ISO_ERROR ? "error:" : "* differs:", r->spec.path,
-                    iso_level_name((enum iso_level)l), iso_outcome_name(r->spec.expect[l]),
-                    iso_outcome_name(r->cell[l].observed), r->cell[l].why);
+            if (r->cell[l].observed == ISO_ERROR)
+                fprintf(f, "error: %s\n", r->cell[l].why);
+            else
+                fprintf(f, "* differs: %s at %s: expected %s, observed %s: %s\n", r->spec.path,
+                        iso_level_name((enum iso_level)l), iso_outcome_name(r->spec.expect[l]),
+                        iso_outcome_name(r->cell[l].observed), r->cell[l].why);
         }
     }
     if (!any_shop)

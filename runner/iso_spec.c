@@ -87,6 +87,7 @@ struct tok {
     size_t len;
     char *text; /* TOK_STRING, TOK_SQL: malloc'd, owned by the token */
     int line;
+    int text_line; /* TOK_SQL: the line of the first character of text */
 };
 
 struct parser {
@@ -189,6 +190,10 @@ static int lex_sql(struct parser *ps, struct tok *t)
         } else if (c == '{') {
             depth++;
         } else if (c == '}' && --depth == 0) {
+            const char *q;
+            t->text_line = t->line;
+            for (q = start; q < ps->p && isspace((unsigned char)*q); q++)
+                t->text_line += *q == '\n';
             t->text = trimmed_copy(start, (size_t)(ps->p - start));
             ps->p++;
             if (!t->text)
@@ -669,7 +674,7 @@ static int parse_item(struct parser *ps, int *cur)
         if (advance(ps) < 0)
             return -1;
         if (ps->la.kind == TOK_SQL)
-            s->check_line = ps->la.line;
+            s->check_line = ps->la.text_line;
         return expect_sql(ps, "check", &s->check);
     }
     if (ps->la.kind == TOK_WORD)

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# iso_check.sh WEDGE OUTDIR EXIT [--match REGEX] [--matrix FILE] -- ARGS...
+# Runs `WEDGE isolation ARGS` (@DSN@: the pg fixture's DSN from
+# $WEDGE_PG_STATE/dsn; @OUT@: OUTDIR, emptied first), then checks the exit
+# code, that some output line matches REGEX, and that the printed matrix
+# (from the "anomaly" header to the first blank line) equals FILE.
+set -u
+wedge=$1 out=$2 want=$3
+shift 3
+match="" matrix=""
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+  case $1 in
+  --match) match=$2; shift 2 ;;
+  --matrix) matrix=$2; shift 2 ;;
+  *) echo "iso_check: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+shift
+args=()
+for a in "$@"; do
+  case $a in
+  @DSN@) a=$(cat "${WEDGE_PG_STATE:?}/dsn") || exit 2 ;;
+  @OUT@) a=$out ;;
+  esac
+  args+=("$a")
+done
+rm -rf "$out"
+mkdir -p "$out"
+"$wedge" isolation "${args[@]}" >"$out.stdout" 2>"$out.stderr"
+rc=$?
+cat "$out.stdout" "$out.stderr"
+fail=0
+if [ "$rc" != "$want" ]; then
+  echo "iso_check: exit code $rc, expected $want" >&2
+  fail=1
+fi
+if [ -n "$match" ] && ! cat "$out.stdout" "$out.stderr" | grep -Eq -- "$match"; then
+  echo "iso_check: no output line matches: $match" >&2
+  fail=1
+fi
+if [ -n "$matrix" ]; then
+  sed -n '/^anomaly /,/^$/p' "$out.stdout" | sed '/^$/d' >"$out.matrix"
+  if ! diff -u "$matrix" "$out.matrix" >&2; then
+    echo "iso_check: the matrix differs from $matrix" >&2
+    fail=1
+  fi
+  for f in summary.json report.md; do
+    [ -s "$out/$f" ] || { echo "iso_check: $out/$f missing" >&2; fail=1; }
+  done
+fi
+exit $fail
