@@ -266,15 +266,24 @@ void trace_event(const struct wg_event *ev)
         tb_json_str(&b, ev->detail, TRACE_DETAIL_MAX);
     else
         tb_printf(&b, "null");
-    if (ev->with_stack) {
+    if (ev->with_stack && !b.full) {
         const char *names[TRACE_STACK_MAX];
         int n = caller_stack(names, TRACE_STACK_MAX);
         tb_printf(&b, ",\"stack\":[");
-        for (int i = 0; i < n; i++) {
+        /* frames are added while they fit, leaving room for the closing
+         * "]}\n": a deep stack shortens the line, never drops it */
+        b.cap -= 4;
+        for (int i = 0; i < n && !b.full; i++) {
+            size_t mark = b.len;
             if (i)
                 tb_putc(&b, ',');
             tb_json_str(&b, names[i], 128);
+            if (b.full)
+                b.len = mark;
         }
+        b.cap += 4;
+        b.full = 0;
+        b.p[b.len] = '\0';
         tb_putc(&b, ']');
     }
     tb_printf(&b, "}\n");

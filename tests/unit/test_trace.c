@@ -160,6 +160,39 @@ static void test_event_fields(void **state)
     rules_free(&rs);
 }
 
+#define LONG_NAME \
+    trace_probe_a_rather_long_function_name_that_fills_the_line_quickly_with_its_frames_xxxxxxxxxxx
+void LONG_NAME(int depth, const struct wg_event *ev) __attribute__((noinline));
+void LONG_NAME(int depth, const struct wg_event *ev)
+{
+    if (depth > 0)
+        LONG_NAME(depth - 1, ev);
+    else
+        trace_event(ev);
+    __asm__ volatile("" ::: "memory");
+}
+
+/* The worst case: a detail of control characters (escaped 6x) and a deep
+ * stack of long names.  The line is shortened, never dropped. */
+static void test_long_line(void **state)
+{
+    char detail[600], path[256];
+    json_t *l[2];
+
+    memset(detail, 1, sizeof detail - 1);
+    detail[sizeof detail - 1] = '\0';
+    trace_path(getpid(), path, sizeof path);
+    unlink(path);
+    assert_int_equal(trace_open(tmpdir), 0);
+    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, detail, 1};
+    LONG_NAME(20, &ev);
+    assert_int_equal(read_lines(getpid(), l, 2), 1);
+    assert_int_equal(strlen(json_string_value(json_object_get(l[0], "detail"))), 512);
+    json_t *stack = json_object_get(l[0], "stack");
+    assert_true(json_array_size(stack) > 0 && json_array_size(stack) < TRACE_STACK_MAX);
+    free_lines(l, 1);
+}
+
 static void test_utf8_cut(void **state)
 {
     char out[64];
@@ -370,9 +403,10 @@ static void test_redact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_fields),      cmocka_unit_test(test_utf8_cut),
-        cmocka_unit_test(test_concurrent_lines),  cmocka_unit_test(test_summary),
-        cmocka_unit_test(test_disabled_and_fork), cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_event_fields), cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_long_line),    cmocka_unit_test(test_concurrent_lines),
+        cmocka_unit_test(test_summary),      cmocka_unit_test(test_disabled_and_fork),
+        cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
