@@ -531,7 +531,7 @@ static enum iso_outcome run_permutation(struct run *r, const struct iso_perm *p)
     } else if (r->aborts > 0) {
         /* The server aborted a transaction rather than let the schedule
          * through: prevented, whatever the data shows. */
-        fprintf(r->log, "serialization failure: prevented\n");
+        fprintf(r->log, "the server aborted a transaction (40001/40P01): prevented\n");
         out = ISO_PREVENTED;
     } else if (sp->check) {
         int c = run_check(r);
@@ -588,7 +588,7 @@ static int run_cell(const struct iso_spec *sp, enum iso_level level, const char 
     c->observed = r.fatal ? ISO_ERROR : occurred ? ISO_OCCURS : ISO_PREVENTED;
     c->why = util_fmt("%s", r.fatal     ? r.err
                             : occurred  ? "the check found the anomaly"
-                            : c->aborts ? "a transaction was aborted (serialization failure)"
+                            : c->aborts ? "the server aborted a transaction (40001/40P01)"
                                         : "the check found no anomaly");
 out:
     if (r.fatal && !c->why)
