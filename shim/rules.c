@@ -461,6 +461,18 @@ static int rules_want_word(struct rules_ctx *c, const char *expected, const char
     return -1;
 }
 
+/* The current word as a number in [lo, hi]; else the message `bad`, whose
+ * one %s is the word. */
+static int rules_number(struct rules_ctx *c, uint64_t lo, uint64_t hi, const char *bad, uint64_t *v)
+{
+    char d[80];
+
+    if (TOK->type == TOK_WORD && rules_parse_u64(TOK->s, TOK->len, v) == 0 && *v >= lo && *v <= hi)
+        return 0;
+    rules_err(LX, TOK->line, TOK->col, bad, rules_tok_desc(TOK, d, sizeof d));
+    return -1;
+}
+
 static int rules_duration_tok(struct rules_ctx *c, const char *after, uint64_t *out)
 {
     char d[80];
@@ -618,13 +630,9 @@ static int rules_action(struct rules_ctx *c)
     case WG_ACT_SHORT:
         if (rules_want_word(c, "a byte count >= 1", "short") < 0)
             return -1;
-        if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > (uint64_t)LONG_MAX) {
-            rules_err(LX, TOK->line, TOK->col,
-                      "bad byte count %s after 'short'; expected a "
-                      "number >= 1",
-                      rules_tok_desc(TOK, d, sizeof d));
+        if (rules_number(c, 1, LONG_MAX, "bad byte count %s after 'short'; expected a number >= 1",
+                         &v) < 0)
             return -1;
-        }
         r->short_n = (long)v;
         return rules_next(LX);
     case WG_ACT_BARRIER:
@@ -632,11 +640,8 @@ static int rules_action(struct rules_ctx *c)
             return -1;
         if (rules_want_word(c, "a count (1..255)", "barrier NAME") < 0)
             return -1;
-        if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > 255) {
-            rules_err(LX, TOK->line, TOK->col, "bad barrier count %s; expected a number 1..255",
-                      rules_tok_desc(TOK, d, sizeof d));
+        if (rules_number(c, 1, 255, "bad barrier count %s; expected a number 1..255", &v) < 0)
             return -1;
-        }
         r->count = (unsigned)v;
         if (rules_next(LX) < 0)
             return -1;
@@ -856,20 +861,15 @@ static int rules_cond(struct rules_ctx *c, const char *after)
             if (rules_peer(c, cd) < 0)
                 return -1;
         } else if (cd->kind == WG_COND_PORT) {
-            if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > 65535) {
-                rules_err(LX, TOK->line, TOK->col, "bad port %s; expected a number 1..65535",
-                          rules_tok_desc(TOK, d, sizeof d));
+            if (rules_number(c, 1, 65535, "bad port %s; expected a number 1..65535", &v) < 0)
                 return -1;
-            }
             cd->num = (long)v;
         } else {
-            if (rules_parse_u64(TOK->s, TOK->len, &v) < 0 || v < 1 || v > 1000000) {
-                rules_err(LX, TOK->line, TOK->col,
-                          "bad thread number %s; expected a number >= 1 (1 is the first thread "
-                          "to reach a hook)",
-                          rules_tok_desc(TOK, d, sizeof d));
+            if (rules_number(c, 1, 1000000,
+                             "bad thread number %s; expected a number >= 1 (1 is the first "
+                             "thread to reach a hook)",
+                             &v) < 0)
                 return -1;
-            }
             cd->num = (long)v;
         }
         cd->text = strndup(TOK->s, TOK->len);
