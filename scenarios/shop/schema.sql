@@ -91,3 +91,31 @@ CREATE TABLE shop_stats (
     stats    jsonb   NOT NULL,
     at       timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+
+-- ---------------------------------------------------------------------
+-- Views the scenarios' invariants read (one short query each).
+-- ---------------------------------------------------------------------
+
+-- Where every unit of every SKU is: still in stock, on an order line, or
+-- held by an open reservation.  initial_stock = stock + ordered + held.
+CREATE VIEW stock_ledger AS
+SELECT i.sku, i.initial_stock, i.stock,
+       (SELECT coalesce(sum(qty), 0) FROM order_lines l WHERE l.sku = i.sku) AS ordered,
+       (SELECT coalesce(sum(qty), 0) FROM reservations r
+         WHERE r.sku = i.sku AND r.released_at IS NULL) AS held
+FROM inventory i;
+
+-- Each order's total beside the sum of its lines (NULL: no lines).
+CREATE VIEW order_totals AS
+SELECT o.id, o.order_no, o.total_cents,
+       sum(l.qty * l.price_cents) AS lines_cents, count(l.sku) AS nlines
+FROM orders o LEFT JOIN order_lines l ON l.order_id = o.id
+GROUP BY o.id;
+
+-- Pairs of events of one aggregate whose first deliveries arrived out of
+-- sequence order.
+CREATE VIEW delivery_overtakes AS
+WITH f AS (SELECT event_id, aggregate, seq, min(id) AS first
+           FROM deliveries GROUP BY event_id, aggregate, seq)
+SELECT a.aggregate, a.seq, b.seq AS overtaken_by
+FROM f a JOIN f b ON a.aggregate = b.aggregate AND a.seq < b.seq AND a.first > b.first;

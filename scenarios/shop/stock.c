@@ -250,7 +250,11 @@ void stock_post_reservation(const struct http_req *rq, char caps[][128], struct 
 
 /* ---------------------------------------------------------------
  * The sweeper: expired reservations give their units back, in one
- * statement, so a release is never half done.
+ * statement, so a release is never half done.  It bumps the version like
+ * every other writer: without that, an optimistic buyer who read the row
+ * before the release would still "win" its compare-and-set and write back
+ * a count that predates the release (lost-update-optimistic.scn found
+ * exactly this).
  * ------------------------------------------------------------ */
 static struct {
     pthread_t th;
@@ -270,7 +274,8 @@ static void *sweeper_main(void *arg)
                     "    AND expires_at <= clock_timestamp() ORDER BY id LIMIT 100 "
                     "    FOR UPDATE SKIP LOCKED) RETURNING sku, qty), "
                     "s AS (SELECT sku, sum(qty) AS q, count(*) AS n FROM r GROUP BY sku) "
-                    "UPDATE inventory i SET stock = i.stock + s.q FROM s WHERE i.sku = s.sku "
+                    "UPDATE inventory i SET stock = i.stock + s.q, version = i.version + 1 "
+                    "FROM s WHERE i.sku = s.sku "
                     "RETURNING s.n",
                     0, NULL) == DB_OK) {
             for (int i = 0; i < PQntuples(r); i++)
