@@ -1113,17 +1113,26 @@ static int rules_one(struct rules_ctx *c, int number)
     if (TOK->type == TOK_END)
         return 0;
 
-    if (TOK->type == TOK_WORD && TOK->len > 1 && TOK->s[TOK->len - 1] == ':') {
-        if (!rules_name_ok(TOK->s, TOK->len - 1, 0)) {
+    /* "NAME:" as a word of its own, or glued to the action ("a:log") */
+    const char *colon = TOK->type == TOK_WORD ? memchr(TOK->s, ':', TOK->len) : NULL;
+    if (colon && colon > TOK->s) {
+        size_t nl = (size_t)(colon - TOK->s);
+        if (!rules_name_ok(TOK->s, nl, 0)) {
             rules_err(LX, TOK->line, TOK->col,
                       "bad rule name '%.*s'; expected letters, digits, '-' or '_' (at most %d)",
-                      (int)(TOK->len - 1 > 60 ? 60 : TOK->len - 1), TOK->s, WG_NAME_MAX - 1);
+                      (int)(nl > 60 ? 60 : nl), TOK->s, WG_NAME_MAX - 1);
             return -1;
         }
-        memcpy(r->name, TOK->s, TOK->len - 1);
-        r->name[TOK->len - 1] = '\0';
-        if (rules_next(LX) < 0)
-            return -1;
+        memcpy(r->name, TOK->s, nl);
+        r->name[nl] = '\0';
+        if (nl + 1 == TOK->len) {
+            if (rules_next(LX) < 0)
+                return -1;
+        } else {
+            TOK->s += nl + 1;
+            TOK->len -= nl + 1;
+            TOK->col += (int)(nl + 1);
+        }
     }
     if (rules_action(c) < 0)
         return -1;

@@ -141,6 +141,12 @@ static const struct {
      "rules:1:30: expected '=' or '!=' after 'thread', found '~'"},
     {"\"abc\" log on pq.query", "rules:1:1: expected an action, found '\"abc\"'; expected one of "
                                 "delay, fail, short, yield, spurious, barrier, mark, wait, log"},
+    {"a::log on pq.query",
+     "rules:1:3: unknown action ':log' (did you mean 'log'?); expected one of delay, fail, short, yield, spurious, "
+     "barrier, mark, wait, log"},
+    {":log on pq.query",
+     "rules:1:1: unknown action ':log' (did you mean 'log'?); expected one of delay, fail, short, yield, spurious, "
+     "barrier, mark, wait, log"},
     {"log \"x\"", "rules:1:5: expected 'on', 'before' or 'after' and a hook, found '\"x\"'"},
     {"log on pq.query\n  dealy 1ms on pq.query",
      "rules:2:3: unknown action 'dealy' (did you mean 'delay'?); expected one of delay, fail, "
@@ -408,8 +414,10 @@ static void test_names_and_numbering(void **state)
 {
     /* default names count rules, not lines; comments and blanks are skipped */
     struct wg_ruleset rs = parse_ok("# header\n\nlog on pq.query ; x: log on pq.exec\n"
-                                    "log on pq.send # trailing\n");
-    assert_int_equal(rs.n, 3);
+                                    "log on pq.send # trailing\ny-1:delay 1ms on *\n");
+    assert_int_equal(rs.n, 4);
+    assert_string_equal(rs.rules[3].name, "y-1"); /* the name glued to the action */
+    assert_int_equal(rs.rules[3].action, WG_ACT_DELAY);
     assert_string_equal(rs.rules[0].name, "rule1");
     assert_string_equal(rs.rules[1].name, "x");
     assert_string_equal(rs.rules[2].name, "rule3");
