@@ -440,11 +440,12 @@ static void rep_hist_line(struct rep_hist_scan *hs, json_t *e)
                  (long long)json_integer_value(json_object_get(e, "user")),
                  (long long)json_integer_value(json_object_get(e, "seq")), rep_str(e, "req"));
     else
-        snprintf(text, sizeof(text), "user %-3lld seq %-5lld %-6s %s status %lld %.3f ms %s",
+        snprintf(text, sizeof(text), "user %-3lld seq %-5lld %-6s %s status %lld %.3f ms%s%s",
                  (long long)json_integer_value(json_object_get(e, "user")),
                  (long long)json_integer_value(json_object_get(e, "seq")), type, rep_str(e, "req"),
                  (long long)json_integer_value(json_object_get(e, "status")),
-                 rep_u64(e, "latency_ns") / 1e6, rep_str(e, "error"));
+                 rep_u64(e, "latency_ns") / 1e6, *rep_str(e, "error") ? " " : "",
+                 rep_str(e, "error"));
     rep_window_add(hs->win, (int64_t)rep_u64(e, "t_ns"), text);
 }
 

@@ -11,30 +11,15 @@
 
 #include "../../../runner/scn.c"
 
-static char tmpdir[256];
+#include "runner_test.h"
+
 static char scnpath[512];
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wedge-test-scn-XXXXXX");
-    assert_non_null(mkdtemp(tmpdir));
+    rt_mkdtemp("scn");
     snprintf(scnpath, sizeof(scnpath), "%s/t.scn", tmpdir);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd);
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
 }
 
 /* Load text as a scenario; it must fail with exactly "PATH:" + want. */
@@ -42,7 +27,7 @@ static void expect_error(const char *text, const char *want)
 {
     struct scenario s;
     char err[1024], full[1024];
-    write_file(scnpath, text);
+    rt_write_file(scnpath, text);
     snprintf(full, sizeof(full), "%s:%s", scnpath, want);
     assert_int_equal(scn_load(scnpath, &s, err, sizeof(err)), -1);
     assert_string_equal(err, full);
@@ -51,7 +36,7 @@ static void expect_error(const char *text, const char *want)
 static void load_ok(const char *text, struct scenario *s)
 {
     char err[1024] = "";
-    write_file(scnpath, text);
+    rt_write_file(scnpath, text);
     if (scn_load(scnpath, s, err, sizeof(err)) != 0)
         fail_msg("unexpected error: %s", err);
 }
@@ -509,5 +494,5 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_distance),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, rt_teardown);
 }
