@@ -35,11 +35,13 @@ note() {
 
 rm -rf "$work"
 mkdir -p "$work"
-# The embedded cluster runs as an unprivileged user when we are root: the
-# temporary directories wedge makes under TMPDIR must be reachable by it.
-export TMPDIR="$work/tmp"
-mkdir -p "$TMPDIR"
+# A TMPDIR of our own, so that what wedge leaves there can be seen.  Short,
+# because PostgreSQL's socket path must fit in 107 bytes; reachable by the
+# unprivileged user the embedded cluster runs as when we are root.
+TMPDIR=$(mktemp -d /tmp/wedge-e2e.XXXXXX) || exit 1
+export TMPDIR
 chmod 1777 "$TMPDIR"
+trap 'rm -rf "$TMPDIR"' EXIT
 
 # run_wedge OUT ARGS...: run wedge, stdout+stderr to OUT/../NAME.log; sets rc.
 run_wedge() {
@@ -127,7 +129,10 @@ case_crash() {
     [ -f "$out/summary.json" ] || fail "no summary.json in $out"
     [ "$(inv_status "$out/summary.json" service_alive)" = failed ] ||
         fail "summary.json does not name service_alive failed"
-    # The service died of the job's SIGKILL, not of anything else.
+    # The service died of the job's SIGKILL (the job did its work), and the
+    # crash is the only failure.
+    [ "$(inv_status "$out/summary.json" jobs_succeeded)" = passed ] ||
+        fail "jobs_succeeded did not pass: the killer job failed"
     [ "$(inv_status "$out/summary.json" no_negative_stock)" = passed ] ||
         fail "no_negative_stock did not pass: the crash must be the only failure"
     assert_no_cluster_left
@@ -150,8 +155,7 @@ case_junit() {
     grep -q -- "--seed $seed" <<<"$cmd" || fail "the reproduce command lacks --seed $seed: $cmd"
     # The reproduce command, run as printed (wedge on PATH), finds it again.
     note "replaying: $cmd"
-    (cd "$work" && PATH="$(dirname "$wedge"):$PATH" eval "$cmd --out $work/replay" \
-        >"$work/replay.log" 2>&1)
+    (PATH="$(dirname "$wedge"):$PATH" eval "$cmd --out $work/replay" >"$work/replay.log" 2>&1)
     rc=$?
     [ "$rc" -eq 1 ] || {
         show_tail "$work/replay.log"
@@ -192,6 +196,7 @@ case_sigint() {
         case "$cwd" in "$TMPDIR"/*) kids="$kids $p" ;; esac
     done
     pgrep -P "$pid" -f counterd >/dev/null || fail "no counterd under wedge while the load ran"
+    kids=$(echo $kids | tr " " "\n" | sort -un)
     note "SIGINT to wedge $pid; its processes: $(echo $kids)"
     kill -INT "$pid"
     for i in $(seq 300); do
