@@ -12,6 +12,7 @@
 #include "wedge_shim.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -185,20 +186,24 @@ void trace_mutex_wait(void *site, uint64_t waited_ns, int contended)
     /* table full: the site goes unprofiled */
 }
 
-/* "func+0x1f", "libfoo.so+0x1234" or "0x7f..." for a call site. */
+/* "func+0x1f", "libfoo.so+0x1234" or "0x7f..." for a call site.  A
+ * symbol is named only when the site lies inside it (dladdr alone names
+ * the nearest exported symbol below, wrong for a static function). */
 static void trace_symbolise(uintptr_t site, char *out, size_t len)
 {
     Dl_info info;
+    const ElfW(Sym) *sym = NULL;
 
-    if (dladdr((void *)site, &info) && info.dli_sname && info.dli_saddr) {
+    if (!dladdr1((void *)site, &info, (void **)&sym, RTLD_DL_SYMENT)) {
+        snprintf(out, len, "0x%lx", (unsigned long)site);
+    } else if (info.dli_sname && info.dli_saddr && sym &&
+               site - (uintptr_t)info.dli_saddr < (sym->st_size ? sym->st_size : 1)) {
         snprintf(out, len, "%s+0x%lx", info.dli_sname,
                  (unsigned long)(site - (uintptr_t)info.dli_saddr));
-    } else if (dladdr((void *)site, &info) && info.dli_fname) {
-        const char *base = strrchr(info.dli_fname, '/');
-        snprintf(out, len, "%s+0x%lx", base ? base + 1 : info.dli_fname,
-                 (unsigned long)(site - (uintptr_t)info.dli_fbase));
     } else {
-        snprintf(out, len, "0x%lx", (unsigned long)site);
+        const char *base = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
+        snprintf(out, len, "%s+0x%lx", base ? base + 1 : (info.dli_fname ? info.dli_fname : "?"),
+                 (unsigned long)(site - (uintptr_t)info.dli_fbase));
     }
 }
 

@@ -321,6 +321,10 @@ static void test_summary(void **state)
         assert_true(json_integer_value(json_object_get(json_array_get(m, i - 1), "waited_ns")) >=
                     json_integer_value(json_object_get(json_array_get(m, i), "waited_ns")));
     assert_int_equal(json_integer_value(json_object_get(json_array_get(m, 1), "waited_ns")), 24);
+    /* an address past the end of trace_site_b is not named after it */
+    const char *far = json_string_value(json_object_get(json_array_get(m, 1), "site"));
+    assert_null(strstr(far, "trace_site_b"));
+    assert_non_null(strstr(far, "test_trace+0x"));
     free_lines(l, 1);
     rules_free(&rs);
 }
