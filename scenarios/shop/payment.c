@@ -8,7 +8,8 @@
  *               the customer again;
  *   idempotent  every attempt carries the same key (the client's, else
  *               "order-<id>"), and pspd answers a repeated key with the
- *               first charge.
+ *               first charge; paying an order already paid answers 200 with
+ *               its charge (a replay), not 409.
  * No database connection is held while waiting for the provider.
  */
 #include <stdio.h>
@@ -20,6 +21,7 @@ struct pay {
     const char *id;
     long total;
     long charge_id;
+    int replayed; /* idempotent: the order was already paid, reply with its charge */
 };
 
 static int tx_pay_read(PGconn *c, void *arg, struct reply *rp)
@@ -27,14 +29,21 @@ static int tx_pay_read(PGconn *c, void *arg, struct reply *rp)
     struct pay *py = arg;
     const char *p[1] = {py->id};
     PGresult *r = NULL;
-    int rc =
-        tx_from_db(db_exec(c, &r, "SELECT status, total_cents FROM orders WHERE id = $1", 1, p));
+    int rc = tx_from_db(db_exec(
+        c, &r, "SELECT status, total_cents, coalesce(charge_id, 0) FROM orders WHERE id = $1", 1,
+        p));
 
     if (rc != TX_OK)
         return rc;
     if (PQntuples(r) == 0) {
         reply_error(rp, 404, "no order %s", py->id);
         rc = TX_ABORT;
+    } else if (strcmp(PQgetvalue(r, 0, 0), "paid") == 0 && shop_cfg.payment == PAY_IDEMPOTENT) {
+        /* Paying a paid order again is a replay: same answer, no charge. */
+        py->replayed = 1;
+        reply_json(rp, 200,
+                   json_pack("{s:I,s:s,s:I,s:b}", "id", (json_int_t)atol(py->id), "status", "paid",
+                             "charge_id", (json_int_t)atol(PQgetvalue(r, 0, 2)), "replayed", 1));
     } else if (strcmp(PQgetvalue(r, 0, 0), "placed") != 0) {
         reply_error(rp, 409, "order %s is %s", py->id, PQgetvalue(r, 0, 0));
         rc = TX_ABORT;
@@ -122,7 +131,7 @@ out:
 
 void payment_post(const struct http_req *rq, char caps[][128], struct reply *rp)
 {
-    struct pay py = {caps[0], 0, 0};
+    struct pay py = {caps[0], 0, 0, 0};
     char key[160];
     const char *k = NULL;
 
@@ -135,7 +144,7 @@ void payment_post(const struct http_req *rq, char caps[][128], struct reply *rp)
         return;
     }
     tx_run(tx_pay_read, &py, rp);
-    if (rp->status != 200)
+    if (rp->status != 200 || py.replayed)
         return;
     if (shop_cfg.payment == PAY_IDEMPOTENT) {
         json_t *jk = rq->body ? json_object_get(rq->body, "idempotency_key") : NULL;
