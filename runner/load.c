@@ -16,6 +16,8 @@
 #include <strings.h>
 
 #define LOAD_FLUSH_BYTES (64 * 1024)
+/* ...or this old: history.jsonl shows a slow run's progress too. */
+#define LOAD_FLUSH_NS 250000000ull
 
 enum load_outcome { OUT_OK, OUT_FAIL, OUT_INFO };
 static const char *const load_type[] = {"ok", "fail", "info"};
@@ -47,6 +49,7 @@ struct load_user {
     FILE *hbuf;
     char *hbuf_data;
     size_t hbuf_size;
+    uint64_t flushed_ns;
 };
 
 struct load {
@@ -68,11 +71,15 @@ struct load {
  * ------------------------------------------------------------ */
 static void load_flush(struct load_user *u, int force)
 {
+    uint64_t now = util_now_ns();
     fflush(u->hbuf);
-    if (!u->hbuf_size || (!force && u->hbuf_size < LOAD_FLUSH_BYTES))
+    if (!u->hbuf_size ||
+        (!force && u->hbuf_size < LOAD_FLUSH_BYTES && now - u->flushed_ns < LOAD_FLUSH_NS))
         return;
+    u->flushed_ns = now;
     pthread_mutex_lock(&u->l->hist_mu);
     fwrite(u->hbuf_data, 1, u->hbuf_size, u->l->history);
+    fflush(u->l->history);
     pthread_mutex_unlock(&u->l->hist_mu);
     rewind(u->hbuf);
     fflush(u->hbuf);

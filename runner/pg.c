@@ -394,6 +394,9 @@ int pg_fresh_db(const char *admin_dsn, const char *name, char *dsn_out, size_t d
     }
     rc = pg_dsn_with_db(admin_dsn, name, dsn_out, dsnlen, err, errlen);
 out:
+    /* libpq's messages end in newlines (and hints after them): one line. */
+    for (size_t n = strlen(err); rc < 0 && n > 0 && (err[n - 1] == '\n' || err[n - 1] == '\t');)
+        err[--n] = '\0';
     PQclear(res);
     free(sql);
     PQfreemem(quoted);

@@ -83,6 +83,8 @@ static void run_err(struct rep *p, int code, const char *fmt, ...)
     if (vasprintf(&msg, fmt, ap) < 0)
         abort();
     va_end(ap);
+    for (size_t n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ');)
+        msg[--n] = '\0';
     fprintf(stderr, "wedge: %s\n", msg);
     if (!p->r.error) {
         p->r.error = msg;
@@ -493,6 +495,15 @@ static void run_builtin(struct rep *p, const char *name, int ok, const char *exp
     v->detail = detail;
 }
 
+/* Jobs that were stopped (by the interrupt) rather than finishing. */
+static int run_jobs_interrupted(const struct rep *p)
+{
+    int n = 0;
+    for (int i = 0; i < p->st->scn->njobs; i++)
+        n += p->jobs[i].stopped || (p->jobs[i].pid <= 0);
+    return n;
+}
+
 static void run_invariants(struct rep *p)
 {
     const struct scenario *s = p->st->scn;
@@ -535,6 +546,12 @@ static void run_invariants(struct rep *p)
         char *actual = util_fmt("%d of %d failed", bad, s->njobs);
         run_builtin(p, "jobs_succeeded", !bad, "every job exits 0", actual, detail);
         free(actual);
+        /* Jobs stopped by the interrupt did not fail: they were not judged. */
+        if (bad && p->interrupted && bad == run_jobs_interrupted(p)) {
+            p->r.inv[p->r.ninv - 1].status = INV_ERROR;
+            free(p->r.inv[p->r.ninv - 1].actual);
+            p->r.inv[p->r.ninv - 1].actual = util_fmt("interrupted before every job finished");
+        }
     }
 }
 
@@ -1049,32 +1066,17 @@ static void check_usage(FILE *f)
                "Exit: 0 valid, 2 invalid (the message names file:line[:col]).\n");
 }
 
-/* Rules of one process, as svc.c composes them, through the shim. */
+/* Rules of one process, composed as its run composes them, through the shim. */
 static int check_rules(const struct scenario *s, const char *what, int line, const char *rules,
                        const char *rules_file)
 {
-    char err[1024], *file_text = NULL, *text;
+    char err[1024], *text = svc_rules_text(s, rules, rules_file, err, sizeof(err));
     int rc = 0;
-    if (rules_file) {
-        char *path = rules_file[0] == '/' ? util_fmt("%s", rules_file)
-                                          : util_fmt("%s/%s", s->dir, rules_file);
-        file_text = util_read_file(path, NULL);
-        if (!file_text) {
-            fprintf(stderr, "wedge: %s:%d: %s: rules_file %s: %s\n", s->path, line, what, path,
-                    strerror(errno));
-            free(path);
-            return 2;
-        }
-        free(path);
-    }
-    text = util_fmt("%s\n%s\n%s", s->rules ? s->rules : "", rules ? rules : "",
-                    file_text ? file_text : "");
-    if (exec_check_rules(text, err, sizeof(err)) < 0) {
+    if (!text || (text[0] && exec_check_rules(text, err, sizeof(err)) < 0)) {
         fprintf(stderr, "wedge: %s:%d: %s: %s\n", s->path, line, what, err);
         rc = 2;
     }
     free(text);
-    free(file_text);
     return rc;
 }
 

@@ -159,8 +159,8 @@ static void env_set(struct svc_vec *env, char *kv)
 
 /* The rules a process runs with: the scenario's, then its own, then its
  * rules_file's text (relative to the scenario's directory). */
-static char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file,
-                            char *err, size_t errlen)
+char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file, char *err,
+                     size_t errlen)
 {
     char *file_text = NULL, *text;
     if (rules_file) {

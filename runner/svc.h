@@ -58,6 +58,13 @@ enum { SVC_OK = 0, SVC_CONFIG = 2, SVC_UNAVAILABLE = 3 };
 char **svc_argv(const char *cmd, const struct exp_ctx *ctx, char *err, size_t errlen);
 void svc_argv_free(char **argv);
 
+/* The rule text a process runs with: the scenario's rules, its own, then
+ * its rules_file's text (relative to the scenario's directory), joined with
+ * newlines.  malloc'd ("" when none); NULL with err when the file cannot be
+ * read. */
+char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file, char *err,
+                     size_t errlen);
+
 /* Start service number idx (p->port must be set).  SVC_OK, or an error
  * status with err. */
 int svc_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen);

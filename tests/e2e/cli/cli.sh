@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# Tests of the `wedge` command line itself (the scenarios here are not
+# races: they are the smallest inputs that exercise each path).
+#
+#   cli.sh CASE WEDGE WORK_DIR [PG_STATE_DIR]
+#
+# Cases:
+#   help      --help / --version of wedge and of every subcommand, each flag
+#             documented; unknown command or flag exits 2 with a hint
+#   pg        wedge pg start / env / stop: a working server, then no process
+#             and no directory left
+#   exec      exit status passed through (code, signal, 127), the seed
+#             printed, the trace shows a fire, bad rules exit 2 before main
+#   check     a valid scenario exits 0; a misspelled hook and an unknown
+#             ${variable} exit 2 naming file:line; --rules checks rules
+#   run       a complete run on the test server (--dsn): exit 0, every output
+#             file, the last line "N passed, N failed"; a failing job breaks
+#             jobs_succeeded (exit 1); a rejected rule exits 2; --repeat
+#   signal    SIGTERM and SIGINT mid-run on the embedded cluster: exit 3, a
+#             report of what completed, no process and no cluster left
+#
+# Every wait is bounded; CTest's TIMEOUT bounds the whole.
+set -uo pipefail
+
+case_name=${1:?usage: cli.sh CASE WEDGE WORK_DIR [PG_STATE_DIR]}
+wedge=${2:?wedge binary}
+work=${3:?work directory}
+pg_state=${4:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+fail() {
+    echo "cli: FAIL ($case_name): $*" >&2
+    exit 1
+}
+
+note() {
+    echo "cli: $case_name: $*"
+}
+
+rm -rf "$work"
+mkdir -p "$work"
+# The embedded cluster runs as an unprivileged user when we are root: the
+# directories wedge makes under TMPDIR must be reachable by it.
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
+
+# expect_rc WANT CMD...: run CMD, stdout to $work/out, stderr to $work/err.
+expect_rc() {
+    local want=$1
+    shift
+    "$@" >"$work/out" 2>"$work/err"
+    rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        echo "---- stdout ----" >&2
+        tail -n 30 "$work/out" >&2
+        echo "---- stderr ----" >&2
+        tail -n 30 "$work/err" >&2
+        fail "expected exit $want from '$*', got $rc"
+    fi
+}
+
+expect_in() {
+    grep -q -e "$2" "$1" || {
+        tail -n 30 "$1" >&2
+        fail "$1 does not contain '$2'"
+    }
+}
+
+test_dsn() {
+    [ -n "$pg_state" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '$pg_state'"
+    cat "$pg_state/dsn"
+}
+
+# No process of ours may outlive wedge: every process wedge starts carries
+# WEDGE_CTL=OUT/ctl in its environment, and postgres runs in TMPDIR.
+assert_nothing_left() {
+    local out=$1 p cwd
+    for p in /proc/[0-9]*; do
+        if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "WEDGE_CTL=$out/ctl"; then
+            fail "process ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline")) outlived wedge"
+        fi
+        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
+        case "$cwd" in
+        "$TMPDIR"/*) fail "process ${p#/proc/} still runs in $cwd" ;;
+        esac
+    done
+    if [ -n "$(ls -A "$TMPDIR")" ]; then
+        ls -la "$TMPDIR" >&2
+        fail "temporary files left in $TMPDIR"
+    fi
+}
+
+case_help() {
+    expect_rc 0 "$wedge" --help
+    for c in run exec check pg isolation; do expect_in "$work/out" "^  $c"; done
+    expect_rc 0 "$wedge" --version
+    grep -Eq '^wedge [0-9]+\.[0-9]+\.[0-9]+$' "$work/out" || fail "--version: $(cat "$work/out")"
+    expect_rc 0 "$wedge" -V
+    # Every flag each subcommand accepts appears in its --help.
+    expect_rc 0 "$wedge" run --help
+    for f in --seed --repeat --until-fail --duration --users --rate --iterations --max-tries \
+        --ready-timeout --dsn --out --quiet --help; do
+        expect_in "$work/out" -- "$f"
+    done
+    expect_rc 0 "$wedge" exec --help
+    for f in --rules --rules-file --seed --trace --ctl --quiet --help; do
+        expect_in "$work/out" -- "$f"
+    done
+    expect_rc 0 "$wedge" check --help
+    for f in --rules --rules-file --quiet --help; do expect_in "$work/out" -- "$f"; done
+    expect_rc 0 "$wedge" pg --help
+    for f in start stop env --state --quiet --help; do expect_in "$work/out" -- "$f"; done
+    # Mistakes: exit 2, a message that starts with "wedge:" and a hint.
+    expect_rc 2 "$wedge" frobnicate
+    expect_in "$work/err" "^wedge: unknown command 'frobnicate'"
+    expect_in "$work/err" "wedge --help"
+    expect_rc 2 "$wedge" run --bogus-flag x.scn
+    expect_in "$work/err" "wedge run --help"
+    expect_rc 2 "$wedge" run
+    expect_in "$work/err" "^wedge: run: no scenario"
+    expect_rc 2 "$wedge" run "$here/good.scn" --repeat 2 --until-fail
+    expect_rc 2 "$wedge" run "$here/good.scn" --users zero
+    expect_rc 2 "$wedge" exec
+    expect_rc 2 "$wedge" pg restart
+    expect_rc 2 "$wedge"
+}
+
+case_pg() {
+    local state="$work/pg.state" dsn dir pid
+    expect_rc 0 "$wedge" pg start --state "$state"
+    expect_in "$work/out" "^export WEDGE_DSN='host=127.0.0.1 port=[0-9]* user=wedge dbname=postgres'$"
+    dir=$(sed -n 's/^dir=//p' "$state")
+    pid=$(sed -n 's/^pid=//p' "$state")
+    case "$dir" in "$TMPDIR"/wedge-pg-*) ;; *) fail "cluster directory '$dir' not under TMPDIR" ;; esac
+    [ -d "/proc/$pid" ] || fail "postmaster $pid is not running"
+    # A second start finds the running one instead of starting another.
+    expect_rc 0 "$wedge" pg start --state "$state"
+    [ "$(sed -n 's/^pid=//p' "$state")" = "$pid" ] || fail "a second start replaced the cluster"
+    expect_rc 0 "$wedge" pg env --state "$state"
+    eval "$(cat "$work/out")"
+    [ "$(psql "$WEDGE_DSN" -Atc 'SELECT 40 + 2')" = 42 ] || fail "the cluster does not answer"
+    [ "$(psql -Atc 'SELECT current_user')" = wedge ] || fail "PG* variables do not reach it"
+    expect_rc 0 "$wedge" pg stop --state "$state"
+    [ ! -e "$state" ] || fail "state file left behind"
+    [ ! -d "/proc/$pid" ] || fail "postmaster $pid still runs after stop"
+    [ ! -e "$dir" ] || fail "cluster directory $dir left behind"
+    expect_rc 3 "$wedge" pg env --state "$state"
+    expect_in "$work/err" "no cluster running"
+    expect_rc 0 "$wedge" pg stop --state "$state" # nothing to stop: fine
+    assert_nothing_left "$work/none"
+}
+
+case_exec() {
+    local dsn
+    dsn=$(test_dsn)
+    expect_rc 7 "$wedge" exec -- sh -c 'exit 7'
+    expect_in "$work/err" '^wedge: seed [0-9][0-9]*$'
+    expect_rc 143 "$wedge" exec -q -- sh -c 'kill -TERM $$'
+    expect_rc 127 "$wedge" exec -- "$work/no-such-program"
+    expect_in "$work/err" "no-such-program"
+    # Under the shim with a rule: psql's status passes through, the trace
+    # shows the connect that fired, under the seed we gave.
+    expect_rc 0 "$wedge" exec --rules 'connect-seen: log on sock.connect' --seed 4242 \
+        --trace "$work/trace" -- psql "$dsn" -Atc 'SELECT 1'
+    expect_in "$work/err" '^wedge: seed 4242$'
+    cat "$work/trace"/trace.*.jsonl >"$work/trace.all"
+    expect_in "$work/trace.all" '"hook":"sock.connect","rule":"connect-seen","action":"log"'
+    expect_in "$work/trace.all" '"seed":4242'
+    expect_rc 1 "$wedge" exec --rules 'log on sock.connect' -- psql "$dsn" -Atc 'SELECT nonsense'
+    # The rules file form, and a delay that really holds the call.
+    printf 'slow: delay 300ms on pq.query\n' >"$work/rules"
+    start=$(date +%s%N)
+    expect_rc 0 "$wedge" exec --rules-file "$work/rules" -- psql "$dsn" -Atc 'SELECT 1'
+    elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+    [ "$elapsed_ms" -ge 300 ] || fail "delay 300ms on pq.query: the command took only ${elapsed_ms} ms"
+    # Bad rules stop the command before main: exit 2 and the position.
+    expect_rc 2 "$wedge" exec --rules 'delay 5ms on sock.sned' -- sh -c 'echo main ran'
+    expect_in "$work/err" "^wedge: rules:1:14: "
+    grep -q "main ran" "$work/out" && fail "the command ran although its rules were refused"
+    expect_rc 2 "$wedge" exec --rules x --rules-file "$work/rules" -- true
+    true
+}
+
+case_check() {
+    local line
+    expect_rc 0 "$wedge" check "$here/good.scn"
+    expect_in "$work/out" "ok (1 services, 1 jobs, 1 requests, 2 invariants)"
+    line=$(grep -n '^\[service idle\]' "$here/bad-rule.scn" | cut -d: -f1)
+    expect_rc 2 "$wedge" check "$here/bad-rule.scn"
+    expect_in "$work/err" "^wedge: .*bad-rule\.scn:$line: service idle: rules:1:14: unknown hook 'sock.sned'"
+    line=$(grep -n '^\[service idle\]' "$here/bad-var.scn" | cut -d: -f1)
+    expect_rc 2 "$wedge" check "$here/bad-var.scn"
+    expect_in "$work/err" "^wedge: .*bad-var\.scn:$line: command: .*prot"
+    expect_rc 0 "$wedge" check --rules 'barrier b 2 timeout 250ms after pq.query where sql ~ "SELECT"'
+    expect_rc 2 "$wedge" check --rules 'delay 5ms on sock.send; delay 5 on sock.recv'
+    expect_in "$work/err" "^wedge: rules:1:"
+    printf '# two rules\ndelay 1ms on sock.send\nfail EBOGUS on sock.recv\n' >"$work/r"
+    expect_rc 2 "$wedge" check --rules-file "$work/r"
+    expect_in "$work/err" "^wedge: $work/r:3:"
+    expect_rc 2 "$wedge" check "$work/missing.scn"
+    expect_rc 2 "$wedge" check
+}
+
+case_run() {
+    local dsn out
+    dsn=$(test_dsn)
+    out="$work/good"
+    expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 11 --out "$out"
+    for f in summary.json junit.xml report.md latency.hgrm history.jsonl; do
+        [ -s "$out/$f" ] || fail "$out/$f missing or empty"
+    done
+    for f in logs/idle.log logs/setup.log; do [ -e "$out/$f" ] || fail "$out/$f missing"; done
+    [ -d "$out/traces" ] || fail "no traces directory"
+    [ "$(tail -n 1 "$work/out")" = "4 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
+    expect_in "$work/out" "reproduce: wedge run .*good.scn --seed 11"
+    [ "$(grep -c '"type":"invoke"' "$out/history.jsonl")" -eq 20 ] || fail "20 invokes expected"
+    [ "$(grep -c '"type":"ok"' "$out/history.jsonl")" -eq 20 ] || fail "20 ok outcomes expected"
+    # The service ran under the shim with its rule and the run's seed.
+    grep -q '"rule":"rule1"' "$out"/traces/trace.*.jsonl 2>/dev/null ||
+        grep -q '"summary":true' "$out"/traces/trace.*.jsonl || fail "no shim trace from the service"
+    assert_nothing_left "$out"
+
+    out="$work/failing"
+    expect_rc 1 "$wedge" run "$here/failing-job.scn" --dsn "$dsn" --seed 12 --out "$out"
+    expect_in "$work/out" "FAIL  jobs_succeeded"
+    [ "$(tail -n 1 "$work/out")" = "1 passed, 1 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
+    [ "$(jq -r '.invariants[] | select(.name == "jobs_succeeded") | .status' "$out/summary.json")" = failed ] ||
+        fail "summary.json does not hold jobs_succeeded failed"
+    expect_in "$out/logs/broken.log" "about to fail"
+
+    out="$work/badrule"
+    expect_rc 2 "$wedge" run "$here/bad-rule.scn" --dsn "$dsn" --out "$out"
+    expect_in "$work/err" "bad-rule\.scn:[0-9]*: service idle: rules:1:14: unknown hook"
+    assert_nothing_left "$out"
+
+    out="$work/repeat"
+    expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 5 --repeat 3 --out "$out"
+    for k in 1 2 3; do [ -s "$out/run-$k/summary.json" ] || fail "no run-$k/summary.json"; done
+    [ "$(tail -n 1 "$work/out")" = "12 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
+    expect_in "$work/out" "3 runs, 0 found a violation"
+    [ "$(awk -F'\t' 'NR > 1 && $3 == 0' "$out/outcomes.tsv" | wc -l)" -eq 3 ] ||
+        fail "outcomes.tsv does not list 3 passing runs"
+    [ "$(awk -F'\t' 'NR == 2 {print $2}' "$out/outcomes.tsv")" = 5 ] || fail "run 1 must use the base seed"
+    [ "$(cut -f2 "$out/outcomes.tsv" | sort -u | wc -l)" -eq 4 ] || fail "seeds are not distinct"
+    assert_nothing_left "$out"
+}
+
+# signal_run SIG: interrupt a long run once its load runs.
+signal_run() {
+    local sig=$1 out="$work/$1" pid i
+    "$wedge" run "$here/long.scn" --seed 9 --out "$out" >"$work/$sig.log" 2>&1 &
+    pid=$!
+    for i in $(seq 600); do
+        [ -s "$out/history.jsonl" ] && grep -q '"type":"ok"' "$out/history.jsonl" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    grep -q '"type":"ok"' "$out/history.jsonl" 2>/dev/null || {
+        kill -KILL "$pid" 2>/dev/null
+        tail -n 30 "$work/$sig.log" >&2
+        fail "the load did not start within 60 s"
+    }
+    note "SIG$sig to wedge $pid"
+    kill -"$sig" "$pid"
+    for i in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        kill -KILL "$pid"
+        fail "wedge still ran 30 s after SIG$sig"
+    fi
+    wait "$pid"
+    rc=$?
+    [ "$rc" -eq 3 ] || {
+        tail -n 30 "$work/$sig.log" >&2
+        fail "expected exit 3 after SIG$sig, got $rc"
+    }
+    [ -s "$out/summary.json" ] || fail "no summary.json after SIG$sig"
+    [ "$(jq -r '.exit_code' "$out/summary.json")" = 3 ] || fail "summary.json exit_code is not 3"
+    expect_in "$work/$sig.log" "interrupted"
+    # one and service_alive pass; jobs_succeeded cannot be judged (the job
+    # was stopped by the signal): neither passed nor failed.
+    [ "$(tail -n 1 "$work/$sig.log")" = "2 passed, 0 failed" ] ||
+        fail "last line: $(tail -n 1 "$work/$sig.log")"
+    assert_nothing_left "$out"
+}
+
+case_signal() {
+    signal_run TERM
+    signal_run INT
+}
+
+case "$case_name" in
+help) case_help ;;
+pg) case_pg ;;
+exec) case_exec ;;
+check) case_check ;;
+run) case_run ;;
+signal) case_signal ;;
+*) fail "unknown case '$case_name'" ;;
+esac
+note "ok"
