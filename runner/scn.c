@@ -565,7 +565,7 @@ static void scn_invariant(struct scn_parse *p, const char *name, const char *val
 /* ---------------------------------------------------------------
  * Paths relative to the scenario file.
  * ------------------------------------------------------------ */
-static char *scn_resolve(struct scn_parse *p, const char *key, const char *v)
+static char *scn_resolve(struct scn_parse *p, const char *what, const char *v)
 {
     char *full = NULL;
     if (v[0] == '/')
@@ -573,7 +573,7 @@ static char *scn_resolve(struct scn_parse *p, const char *key, const char *v)
     else if (asprintf(&full, "%s/%s", p->s->dir, v) < 0)
         full = NULL, p->oom = 1;
     if (full && access(full, R_OK) != 0) {
-        scn_error(p, p->cur_line, "%s file '%s' not found (looked for %s)", key, v, full);
+        scn_error(p, p->cur_line, "%s '%s' not found (looked for %s)", what, v, full);
         free(full);
         return NULL;
     }
@@ -687,7 +687,7 @@ static void scn_key_scenario(struct scn_parse *p, const char *name, const char *
         scn_set_str(p, &s->description, v);
     } else if (strcmp(name, "seed") == 0) {
         if (scn_parse_u64(v, &s->seed))
-            scn_error(p, p->cur_line, "bad number '%s' for 'seed': expected a whole number", v);
+            scn_error(p, p->cur_line, "bad number '%s' for '%s': expected a whole number", v, name);
         else
             s->has_seed = 1;
     } else if (strcmp(name, "rules") == 0) {
@@ -701,7 +701,7 @@ static void scn_key_scenario(struct scn_parse *p, const char *name, const char *
 static void scn_key_database(struct scn_parse *p, const char *name, const char *v)
 {
     if (strcmp(name, "schema") == 0) {
-        char *full = scn_resolve(p, name, v);
+        char *full = scn_resolve(p, "schema file", v);
         if (full)
             scn_strv_push(p, &p->s->schema, full);
         free(full);
@@ -716,7 +716,8 @@ static void scn_key_service(struct scn_parse *p, struct scn_service *svc, const 
     if (strcmp(name, "command") == 0)
         scn_set_str(p, &svc->command, v);
     else if (strcmp(name, "ready") == 0) {
-        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "tcp:", 4) != 0)
+        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
+            strncmp(v, "tcp:", 4) != 0)
             scn_error(p, p->cur_line,
                       "expected ready = http://HOST:PORT/PATH or tcp:PORT (got '%s')", v);
         else
@@ -725,7 +726,7 @@ static void scn_key_service(struct scn_parse *p, struct scn_service *svc, const 
         scn_set_str(p, &svc->rules, v);
     else if (strcmp(name, "rules_file") == 0) {
         free(svc->rules_file);
-        svc->rules_file = scn_resolve(p, name, v);
+        svc->rules_file = scn_resolve(p, "rules file", v);
     } else if (strcmp(name, "env") == 0)
         scn_env(p, &svc->env, v);
     else if (strcmp(name, "stop_grace") == 0)
@@ -740,7 +741,7 @@ static void scn_key_job(struct scn_parse *p, struct scn_job *job, const char *na
         scn_set_str(p, &job->rules, v);
     else if (strcmp(name, "rules_file") == 0) {
         free(job->rules_file);
-        job->rules_file = scn_resolve(p, name, v);
+        job->rules_file = scn_resolve(p, "rules file", v);
     } else if (strcmp(name, "env") == 0)
         scn_env(p, &job->env, v);
     else if (strcmp(name, "timeout") == 0)

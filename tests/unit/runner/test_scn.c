@@ -467,6 +467,106 @@ static void test_distance(void **state)
     assert_int_equal(scn_distance("", "abc"), 3);
 }
 
+/* ---------------------------------------------------------------
+ * docs/scenarios.md lists every message the parser and the expander
+ * can give: each literal piece of each message format in scn.c and
+ * expand.c must appear in it.
+ * ------------------------------------------------------------ */
+static char *read_all(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text;
+    long n;
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return text;
+}
+
+/* The C string literal(s) at s (adjacent ones joined), unescaped. */
+static char *literal_at(const char *s)
+{
+    char *out = calloc(1, strlen(s) + 1), *o = out;
+    while (*s == '"') {
+        for (s++; *s && *s != '"'; s++) {
+            if (*s == '\\')
+                s++;
+            *o++ = *s;
+        }
+        s++;
+        while (*s == ' ' || *s == '\n')
+            s++;
+    }
+    return out;
+}
+
+/* Check every piece between format directives, of 6 characters or more. */
+static int check_pieces(const char *fmt, const char *docs, const char *where)
+{
+    char piece[512];
+    size_t n = 0;
+    int missing = 0;
+    for (const char *c = fmt;; c++) {
+        if (*c == '%' || !*c) {
+            piece[n] = '\0';
+            /* "%s:%d: message": the file:line prefix is documented once */
+            if (n >= 2 && piece[0] == ':' && piece[1] == ' ')
+                memmove(piece, piece + 2, n -= 2), piece[n] = '\0';
+            if (n >= 6 && !strstr(docs, piece)) {
+                fprintf(stderr, "docs/scenarios.md lacks \"%s\" (of \"%s\", %s)\n", piece, fmt,
+                        where);
+                missing++;
+            }
+            n = 0;
+            if (!*c)
+                break;
+            for (c++; *c && strchr("0123456789.-*l", *c); c++)
+                ;
+            continue;
+        }
+        if (n < sizeof(piece) - 1)
+            piece[n++] = *c;
+    }
+    return missing;
+}
+
+static int check_calls(const char *src, const char *call, const char *docs, int *count)
+{
+    int missing = 0;
+    for (const char *c = strstr(src, call); c; c = strstr(c + 1, call)) {
+        const char *q = strchr(c, '"');
+        char *fmt;
+        if (!q)
+            break;
+        fmt = literal_at(q);
+        if (fmt[0] && fmt[0] != ' ') {
+            missing += check_pieces(fmt, docs, call);
+            (*count)++;
+        }
+        free(fmt);
+    }
+    return missing;
+}
+
+static void test_docs_list_every_message(void **state)
+{
+    char *docs = read_all(WEDGE_DOCS_SCENARIOS), *scn = read_all(WEDGE_RUNNER_DIR "/scn.c"),
+         *exp = read_all(WEDGE_RUNNER_DIR "/expand.c");
+    int count = 0, missing = 0;
+    missing += check_calls(scn, "scn_error(p, ", docs, &count);
+    missing += check_calls(exp, "snprintf(err, errlen, ", docs, &count);
+    assert_true(count > 50); /* the scan found the messages */
+    assert_int_equal(missing, 0);
+    free(docs);
+    free(scn);
+    free(exp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -493,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_inline_semicolon_and_continuation),
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_distance),
+        cmocka_unit_test(test_docs_list_every_message),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
 }
