@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -186,13 +188,72 @@ void trace_mutex_wait(void *site, uint64_t waited_ns, int contended)
     /* table full: the site goes unprofiled */
 }
 
-/* "func+0x1f", "libfoo.so+0x1234" or "0x7f..." for a call site.  A
- * symbol is named only when the site lies inside it (dladdr alone names
- * the nearest exported symbol below, wrong for a static function). */
+/* The function of ELF file `path` that contains link-time address vaddr,
+ * from its .symtab (static functions too) or else its .dynsym.  0 when
+ * found.  Runs at exit only: maps the file, bounds-checks every table. */
+static int trace_elf_lookup(const char *path, uintptr_t vaddr, char *name, size_t len,
+                            uintptr_t *off)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC), rc = -1;
+    const char *map = MAP_FAILED;
+    struct stat st;
+    size_t size;
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(ElfW(Ehdr)))
+        goto out;
+    size = (size_t)st.st_size;
+    map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED)
+        goto out;
+    const ElfW(Ehdr) *eh = (const void *)map;
+    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
+        eh->e_shoff == 0 || eh->e_shoff > size ||
+        (size - eh->e_shoff) / sizeof(ElfW(Shdr)) < eh->e_shnum)
+        goto out;
+    const ElfW(Shdr) *sh = (const void *)(map + eh->e_shoff);
+    for (int pass = 0; pass < 2 && rc != 0; pass++) {
+        for (unsigned i = 0; i < eh->e_shnum && rc != 0; i++) {
+            const ElfW(Shdr) *tab = &sh[i], *strs;
+            if (tab->sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB) || tab->sh_link >= eh->e_shnum)
+                continue;
+            strs = &sh[tab->sh_link];
+            if (tab->sh_offset > size || tab->sh_size > size - tab->sh_offset ||
+                strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
+                continue;
+            const ElfW(Sym) *sym = (const void *)(map + tab->sh_offset);
+            for (size_t k = 0; k < tab->sh_size / sizeof *sym; k++) {
+                if ((sym[k].st_info & 0xf) != STT_FUNC || sym[k].st_name >= strs->sh_size ||
+                    vaddr < sym[k].st_value || vaddr - sym[k].st_value >= sym[k].st_size)
+                    continue;
+                const char *nm = map + strs->sh_offset + sym[k].st_name;
+                snprintf(name, len, "%.*s", (int)strnlen(nm, strs->sh_size - sym[k].st_name), nm);
+                *off = vaddr - sym[k].st_value;
+                rc = 0;
+                break;
+            }
+        }
+    }
+out:
+    if (map != MAP_FAILED)
+        munmap((void *)map, size);
+    syscall(SYS_close, fd);
+    return rc;
+}
+
+/* "func+0x1f", "libfoo.so+0x1234" or "0x7f..." for a call site.  dladdr
+ * alone names the nearest exported symbol below the site, wrong for a
+ * static function or an executable linked without -rdynamic: a symbol
+ * is taken only when the site lies inside it, else the object's own
+ * symbol table is read. */
 static void trace_symbolise(uintptr_t site, char *out, size_t len)
 {
     Dl_info info;
     const ElfW(Sym) *sym = NULL;
+    struct link_map *lm = NULL;
+    char name[200];
+    uintptr_t off;
 
     if (!dladdr1((void *)site, &info, (void **)&sym, RTLD_DL_SYMENT)) {
         snprintf(out, len, "0x%lx", (unsigned long)site);
@@ -200,6 +261,10 @@ static void trace_symbolise(uintptr_t site, char *out, size_t len)
                site - (uintptr_t)info.dli_saddr < (sym->st_size ? sym->st_size : 1)) {
         snprintf(out, len, "%s+0x%lx", info.dli_sname,
                  (unsigned long)(site - (uintptr_t)info.dli_saddr));
+    } else if (dladdr1((void *)site, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm &&
+               trace_elf_lookup(lm->l_name[0] ? lm->l_name : "/proc/self/exe",
+                                site - (uintptr_t)lm->l_addr, name, sizeof name, &off) == 0) {
+        snprintf(out, len, "%s+0x%lx", name, (unsigned long)off);
     } else {
         const char *base = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
         snprintf(out, len, "%s+0x%lx", base ? base + 1 : (info.dli_fname ? info.dli_fname : "?"),

@@ -268,6 +268,27 @@ void trace_site_b(void)
 {
 }
 
+/* Not exported: only the ELF symbol table names it. */
+static void trace_site_static(void) __attribute__((noinline, used));
+static void trace_site_static(void)
+{
+    __asm__ volatile("nop; nop; nop; nop; nop; nop; nop; nop" ::: "memory");
+}
+
+static void test_symbolise(void **state)
+{
+    char out[256];
+
+    trace_symbolise((uintptr_t)trace_site_a + 1, out, sizeof out);
+    assert_string_equal(out, "trace_site_a+0x1"); /* exported: dladdr */
+    trace_symbolise((uintptr_t)trace_site_static + 2, out, sizeof out);
+    assert_string_equal(out, "trace_site_static+0x2"); /* static: the ELF .symtab */
+    trace_symbolise((uintptr_t)printf + 3, out, sizeof out);
+    assert_non_null(strstr(out, "printf+0x3")); /* another object (printf or an alias) */
+    trace_symbolise(16, out, sizeof out);
+    assert_string_equal(out, "0x10"); /* no object at all */
+}
+
 static void test_summary(void **state)
 {
     struct wg_ruleset rs = parse("first: log on pq.query; delay 1ms on sock.send p=0.5");
@@ -324,7 +345,6 @@ static void test_summary(void **state)
     /* an address past the end of trace_site_b is not named after it */
     const char *far = json_string_value(json_object_get(json_array_get(m, 1), "site"));
     assert_null(strstr(far, "trace_site_b"));
-    assert_non_null(strstr(far, "test_trace+0x"));
     free_lines(l, 1);
     rules_free(&rs);
 }
@@ -407,10 +427,10 @@ static void test_redact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_fields), cmocka_unit_test(test_utf8_cut),
-        cmocka_unit_test(test_long_line),    cmocka_unit_test(test_concurrent_lines),
-        cmocka_unit_test(test_summary),      cmocka_unit_test(test_disabled_and_fork),
-        cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_event_fields),      cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_long_line),         cmocka_unit_test(test_concurrent_lines),
+        cmocka_unit_test(test_symbolise),         cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_disabled_and_fork), cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
