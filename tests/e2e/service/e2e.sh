@@ -79,7 +79,7 @@ assert_no_cluster_left() {
 }
 
 case_seeds() {
-    local variant=${1:?naive|safe} n=${2:?N} want out failed passed
+    local variant=${1:?naive|safe} n=${2:?N} want out failed passed rule released s
     out="$work/out"
     [ "$variant" = naive ] && want=1 || want=0
     run_wedge "$work/run.log" run "$scn_dir/rmw-$variant.scn" --repeat "$n" --seed 1 --out "$out"
@@ -87,7 +87,10 @@ case_seeds() {
         show_tail "$work/run.log"
         fail "expected exit $want for rmw-$variant.scn, got $rc"
     }
-    # Count the repetitions' verdicts from their own summaries.
+    # Count the repetitions' verdicts from their own summaries, and check
+    # that the shim really wedged the window in each: naive, the barrier
+    # after the read; safe, the one that sends two UPDATEs together.
+    [ "$variant" = naive ] && rule=read-stock || rule=write-stock
     failed=0 passed=0
     for s in $(find "$out" -name summary.json | sort); do
         case $(jq -r '.exit_code' "$s") in
@@ -95,6 +98,8 @@ case_seeds() {
         1) failed=$((failed + 1)) ;;
         *) show_tail "$work/run.log"; fail "$s: inconclusive repetition" ;;
         esac
+        released=$(jq --arg r "$rule" '[.injections.rules[] | select(.rule == $r) | .released] | add // 0' "$s")
+        [ "$released" -gt 0 ] || fail "$s: barrier $rule never released: nothing was wedged"
     done
     note "$variant: race found in $failed of $n seeds, passed in $passed of $n"
     if [ "$variant" = naive ]; then
