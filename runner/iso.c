@@ -13,6 +13,7 @@
  * isolation tester, and into the spec's check.
  */
 #include "iso.h"
+#include "hist.h"
 #include "iso_spec.h"
 #include "pg.h"
 #include "scn.h"
@@ -632,6 +633,7 @@ struct shop_stats {
     long planned, committed, attempts, failures, deadlocks, gave_up, errors;
     long initial, final, lost;
     double elapsed_s;
+    uint64_t p50_ns, p99_ns; /* per committed order, retries included */
     enum iso_outcome observed;
     char error[320];
 };
@@ -648,6 +650,7 @@ struct shop_worker {
     struct shop_gate *gate;
     uint64_t deadline;
     PGconn *conn;
+    struct hist *latency;
     long committed, attempts, failures, deadlocks, gave_up, errors;
     char err[256];
 };
@@ -727,6 +730,7 @@ static void *shop_worker_main(void *arg)
         return NULL;
     }
     for (i = 0; i < w->opts->orders && !w->err[0]; i++) {
+        uint64_t t0 = util_now_ns();
         for (tries = 0; tries < SHOP_MAX_TRIES; tries++) {
             char state[6];
             int rc;
@@ -738,6 +742,7 @@ static void *shop_worker_main(void *arg)
             rc = shop_order(w, state);
             if (rc == 0) {
                 w->committed++;
+                hist_record(w->latency, util_now_ns() - t0);
                 break;
             }
             if (rc < 0) {
@@ -800,6 +805,11 @@ static int shop_run(const char *dsn, enum iso_level level, const struct shop_opt
     snprintf(level_sql, sizeof level_sql,
              "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL %s", iso_level_sql(level));
     for (i = 0; i < o->users; i++) {
+        w[i].latency = hist_new();
+        if (!w[i].latency) {
+            snprintf(err, errlen, "out of memory");
+            goto out;
+        }
         w[i].conn = db_connect(dsn, err, errlen);
         if (!w[i].conn || db_exec(w[i].conn, level_sql, err, errlen) < 0)
             goto out;
@@ -831,9 +841,13 @@ static int shop_run(const char *dsn, enum iso_level level, const struct shop_opt
         st->deadlocks += w[i].deadlocks;
         st->gave_up += w[i].gave_up;
         st->errors += w[i].errors;
+        if (i > 0)
+            hist_merge(w[0].latency, w[i].latency);
         if (w[i].err[0] && !st->error[0])
             snprintf(st->error, sizeof st->error, "session %d: %s", i + 1, w[i].err);
     }
+    st->p50_ns = hist_percentile(w[0].latency, 50);
+    st->p99_ns = hist_percentile(w[0].latency, 99);
     st->final = shop_stock(ctl);
     if (st->final < 0) {
         snprintf(err, errlen, "cannot read the final stock: %s", PQerrorMessage(ctl));
@@ -852,8 +866,10 @@ static int shop_run(const char *dsn, enum iso_level level, const struct shop_opt
     err[0] = '\0';
     rc = 0;
 out:
-    for (i = 0; w && i < o->users; i++)
+    for (i = 0; w && i < o->users; i++) {
         PQfinish(w[i].conn);
+        hist_free(w[i].latency);
+    }
     PQfinish(ctl);
     free(w);
     free(tids);
@@ -934,6 +950,17 @@ static const char *cell_text(enum iso_outcome observed, enum iso_outcome expecte
     return buf;
 }
 
+/* Retries per committed order, and committed orders per second. */
+static double shop_retry_rate(const struct shop_stats *s)
+{
+    return s->committed ? (double)(s->failures + s->deadlocks) / (double)s->committed : 0.0;
+}
+
+static double shop_throughput(const struct shop_stats *s)
+{
+    return s->elapsed_s > 0 ? (double)s->committed / s->elapsed_s : 0.0;
+}
+
 static void print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
 {
     int width = (int)sizeof shop_row_name, i, l, any_shop = 0;
@@ -989,16 +1016,16 @@ static void print_matrix(FILE *f, const struct matrix *m, const struct iso_opts 
             "\nshop: naive stock update (SELECT stock, then UPDATE to the value read - 1), "
             "%d sessions x %d orders, retried on 40001/40P01\n",
             o->shop.users, o->shop.orders);
-    fprintf(f, "%-17s%10s%8s%10s%10s%8s%12s\n", "level", "committed", "lost", "40001", "40P01",
-            "retry", "orders/s");
+    fprintf(f, "%-17s%10s%8s%8s%8s%8s%10s%9s%9s\n", "level", "committed", "lost", "40001", "40P01",
+            "retry", "orders/s", "p50 ms", "p99 ms");
     for (l = 0; l < ISO_NLEVELS; l++) {
         const struct shop_stats *s = &m->shop[l];
         if (!m->shop_ran[l])
             continue;
-        fprintf(f, "%-17s%10ld%8ld%10ld%10ld%8.2f%12.0f\n", iso_level_name((enum iso_level)l),
-                s->committed, s->lost, s->failures, s->deadlocks,
-                s->committed ? (double)(s->failures + s->deadlocks) / (double)s->committed : 0.0,
-                s->elapsed_s > 0 ? (double)s->committed / s->elapsed_s : 0.0);
+        fprintf(f, "%-17s%10ld%8ld%8ld%8ld%8.2f%10.0f%9.2f%9.2f\n",
+                iso_level_name((enum iso_level)l), s->committed, s->lost, s->failures, s->deadlocks,
+                shop_retry_rate(s), shop_throughput(s), (double)s->p50_ns / 1e6,
+                (double)s->p99_ns / 1e6);
         if (s->observed != shop_expect[l])
             fprintf(f, "%s shop at %s: expected %s, observed %s%s%s\n",
                     s->observed == ISO_ERROR ? "error:" : "* differs:",
@@ -1011,17 +1038,16 @@ static json_t *shop_json(const struct shop_stats *s, enum iso_level l)
 {
     return json_pack(
         "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
-        "s:f, s:f, s:s?}",
+        "s:f, s:f, s:f, s:f, s:s?}",
         "expected", iso_outcome_name(shop_expect[l]), "observed", iso_outcome_name(s->observed),
         "as_expected", s->observed == shop_expect[l], "planned", (json_int_t)s->planned,
         "committed", (json_int_t)s->committed, "attempts", (json_int_t)s->attempts,
         "serialization_failures", (json_int_t)s->failures, "deadlocks", (json_int_t)s->deadlocks,
         "gave_up", (json_int_t)s->gave_up, "errors", (json_int_t)s->errors, "initial_stock",
         (json_int_t)s->initial, "final_stock", (json_int_t)s->final, "lost_updates",
-        (json_int_t)s->lost, "elapsed_s", s->elapsed_s, "retry_rate",
-        s->committed ? (double)(s->failures + s->deadlocks) / (double)s->committed : 0.0,
-        "throughput_per_s", s->elapsed_s > 0 ? (double)s->committed / s->elapsed_s : 0.0, "error",
-        s->error[0] ? s->error : NULL);
+        (json_int_t)s->lost, "elapsed_s", s->elapsed_s, "retry_rate", shop_retry_rate(s),
+        "throughput_per_s", shop_throughput(s), "latency_p50_ms", (double)s->p50_ns / 1e6,
+        "latency_p99_ms", (double)s->p99_ns / 1e6, "error", s->error[0] ? s->error : NULL);
 }
 
 static int write_summary(const char *path, const struct matrix *m, const struct iso_opts *o,
@@ -1121,17 +1147,17 @@ static int write_report(const char *path, const struct matrix *m, const struct i
             "updates = committed orders - stock taken.\n\n",
             o->shop.users, o->shop.orders, (double)o->shop.think_ns / 1e6, SHOP_MAX_TRIES);
     fprintf(f, "| level | committed | lost updates | 40001 | 40P01 | retries per order | "
-               "orders/s | outcome |\n|---|---|---|---|---|---|---|---|\n");
+               "orders/s | p50 / p99 ms per order | outcome |\n"
+               "|---|---|---|---|---|---|---|---|---|\n");
     for (l = 0; l < ISO_NLEVELS; l++) {
         const struct shop_stats *s = &m->shop[l];
         if (!m->shop_ran[l])
             continue;
-        fprintf(f, "| %s | %ld / %ld | %ld | %ld | %ld | %.2f | %.0f | %s%s%s |\n",
+        fprintf(f, "| %s | %ld / %ld | %ld | %ld | %ld | %.2f | %.0f | %.2f / %.2f | %s%s%s |\n",
                 iso_level_name((enum iso_level)l), s->committed, s->planned, s->lost, s->failures,
-                s->deadlocks,
-                s->committed ? (double)(s->failures + s->deadlocks) / (double)s->committed : 0.0,
-                s->elapsed_s > 0 ? (double)s->committed / s->elapsed_s : 0.0,
-                iso_outcome_name(s->observed), s->error[0] ? ": " : "", s->error);
+                s->deadlocks, shop_retry_rate(s), shop_throughput(s), (double)s->p50_ns / 1e6,
+                (double)s->p99_ns / 1e6, iso_outcome_name(s->observed), s->error[0] ? ": " : "",
+                s->error);
     }
     fprintf(f, "\n## Step logs\n");
     for (i = 0; i < m->nrows; i++) {
@@ -1389,6 +1415,22 @@ static char *join_command(int argc, char **argv)
     return out;
 }
 
+/* Server messages span lines ("...failed: Connection refused\n\tIs the
+ * server running"): one line for a wedge: message. */
+static char *one_line(char *s)
+{
+    char *p;
+    size_t n;
+
+    for (p = s; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
 /* Run every row at every chosen level, then the shop; the exit code. */
 static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
 {
@@ -1401,6 +1443,8 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
             int fatal;
             if (!o->level[l])
                 continue;
+            if (util_stop)
+                return ISO_EXIT_NODB;
             fatal = run_cell(&r->spec, (enum iso_level)l, dsn, &r->cell[l], err, sizeof err);
             r->ran[l] = 1;
             if (o->verbose)
@@ -1409,7 +1453,7 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
                         r->cell[l].log ? r->cell[l].log : "");
             if (fatal == ISO_EXIT_NODB) {
                 fprintf(stderr, "wedge: isolation: %s at %s: %s\n", r->spec.path,
-                        iso_level_name((enum iso_level)l), err);
+                        iso_level_name((enum iso_level)l), one_line(err));
                 return ISO_EXIT_NODB;
             }
             if (r->cell[l].observed == r->spec.expect[l])
@@ -1424,7 +1468,7 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
             continue;
         if (shop_run(dsn, (enum iso_level)l, &o->shop, &m->shop[l], err, sizeof err) != 0) {
             fprintf(stderr, "wedge: isolation: shop workload at %s: %s\n",
-                    iso_level_name((enum iso_level)l), err);
+                    iso_level_name((enum iso_level)l), one_line(err));
             return ISO_EXIT_NODB;
         }
         m->shop_ran[l] = 1;
@@ -1506,7 +1550,8 @@ int iso_main(int argc, char **argv)
         admin = o.dsn;
     } else {
         if (pg_cluster_start(&cluster, o.verbose, err, sizeof err) < 0) {
-            fprintf(stderr, "wedge: isolation: cannot start the embedded PostgreSQL: %s\n", err);
+            fprintf(stderr, "wedge: isolation: cannot start the embedded PostgreSQL: %s\n",
+                    one_line(err));
             code = ISO_EXIT_NODB;
             goto out;
         }
@@ -1515,7 +1560,10 @@ int iso_main(int argc, char **argv)
     }
     snprintf(db, sizeof db, "wedge_iso_%d", (int)getpid());
     if (pg_fresh_db(admin, db, dsn, sizeof dsn, err, sizeof err) < 0) {
-        fprintf(stderr, "wedge: isolation: cannot create database %s: %s\n", db, err);
+        /* The specs create and drop tables: they never run in a database
+         * of the user's, so a role that may not CREATE DATABASE stops here. */
+        fprintf(stderr, "wedge: isolation: cannot create database %s: %s%s\n", db, one_line(err),
+                strstr(err, "permission denied") ? " (the run needs a role with CREATEDB)" : "");
         db[0] = '\0';
         code = ISO_EXIT_NODB;
         goto out;
@@ -1539,6 +1587,8 @@ int iso_main(int argc, char **argv)
     fprintf(stderr, " on PostgreSQL %s%s\n", m.server, m.embedded ? " (embedded)" : "");
     code = run_all(&m, &o, dsn);
     m.elapsed_s = (double)(util_now_ns() - t0) / 1e9;
+    if (util_stop)
+        fprintf(stderr, "wedge: isolation: interrupted by signal %d\n", (int)util_stop);
     if (code == ISO_EXIT_NODB)
         goto out;
     {
