@@ -742,7 +742,9 @@ static int rules_peer(struct rules_ctx *c, struct wg_cond *cd)
         if (!rb || rb[1] != ':')
             goto bad;
         *rb = '\0';
-        snprintf(host, sizeof host, "%s", buf + 1);
+        if (strlen(buf + 1) >= sizeof host)
+            goto bad;
+        memcpy(host, buf + 1, strlen(buf + 1) + 1);
         colon = rb + 1;
     } else {
         colon = strrchr(buf, ':');
