@@ -405,13 +405,12 @@ static void rep_class_add(struct rep_hist_scan *hs, json_t *e, const char *type)
     long status = (long)json_integer_value(json_object_get(e, "status"));
     char text[160];
     int i;
-    if (status && error)
-        snprintf(text, sizeof(text), "%s %s: %ld %.80s", type, rep_str(e, "req"), status, error);
+    if (error) /* the runner's message names the status when there is one */
+        snprintf(text, sizeof(text), "%s %s: %.80s", type, rep_str(e, "req"), error);
     else if (status)
         snprintf(text, sizeof(text), "%s %s: HTTP %ld", type, rep_str(e, "req"), status);
     else
-        snprintf(text, sizeof(text), "%s %s: %.80s", type, rep_str(e, "req"),
-                 error ? error : "(no message)");
+        snprintf(text, sizeof(text), "%s %s: (no message)", type, rep_str(e, "req"));
     for (i = 0; i < hs->nclasses && strcmp(hs->classes[i].text, text) != 0; i++)
         ;
     if (i == hs->nclasses) {
@@ -467,6 +466,25 @@ static void rep_scan_history(const char *out_dir, struct rep_hist_scan *hs)
     }
     free(line);
     fclose(f);
+}
+
+/* Wall clock of t_ns = 0 in history.jsonl: as the runner says, else the
+ * history file's creation (it is created as the load starts), else the
+ * start of the run. */
+static double rep_load_start(const struct run_result *r)
+{
+    struct statx stx;
+    char path[4096];
+    double b;
+    if (r->load_start_unix > 0)
+        return r->load_start_unix;
+    snprintf(path, sizeof(path), "%s/history.jsonl", r->out_dir);
+    if (statx(AT_FDCWD, path, 0, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
+        b = (double)stx.stx_btime.tv_sec + stx.stx_btime.tv_nsec / 1e9;
+        if (b >= r->started_unix && b <= r->started_unix + 3600)
+            return b;
+    }
+    return r->started_unix;
 }
 
 /* Trace events into the window: realtime ts_ns onto the load's clock. */
@@ -561,6 +579,7 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
     json_object_set_new(o, "error", rep_jstr(r->error));
     json_object_set_new(o, "started", json_string(started));
     json_object_set_new(o, "started_unix", json_real(r->started_unix));
+    json_object_set_new(o, "load_start_unix", json_real(rep_load_start(r)));
     json_object_set_new(o, "duration_s", json_real(r->duration_s));
     json_object_set_new(totals, "requests", json_integer((json_int_t)r->requests));
     json_object_set_new(totals, "ok", json_integer((json_int_t)r->ok));
@@ -651,7 +670,7 @@ static int rep_write_summary(const struct run_result *r, const struct rep_inj *i
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     if (!text) {
         snprintf(err, errlen, "cannot encode summary.json");
     } else if (rep_open(&rf, r->out_dir, "summary.json", err, errlen) == 0) {
@@ -940,7 +959,7 @@ static const char *rep_anchor(const struct run_result *r, const struct rep_inj *
             return buf;
         }
     if (inj->total) {
-        *anchor = (int64_t)inj->last_ts_ns - (int64_t)llround(r->started_unix * 1e9);
+        *anchor = (int64_t)inj->last_ts_ns - (int64_t)llround(rep_load_start(r) * 1e9);
         snprintf(buf, len, "the last injection (no single request broke '%s')", first->name);
         return buf;
     }
@@ -967,7 +986,7 @@ static int rep_write_md(const struct run_result *r, const struct rep_inj *inj, c
     hs->win = why ? win : NULL;
     rep_scan_history(r->out_dir, hs);
     if (why) {
-        struct rep_trace_win tw = {win, r->started_unix};
+        struct rep_trace_win tw = {win, rep_load_start(r)};
         rep_each_event(r->out_dir, rep_trace_window, &tw);
     }
     if (rep_open(&rf, r->out_dir, "report.md", err, errlen))

@@ -65,6 +65,12 @@ struct run_result {
     struct sample *series; int nseries;
 
     struct inv_result *inv; int ninv;
+
+    /* Wall clock when the load started, the t_ns = 0 of history.jsonl;
+     * the report converts the traces' CLOCK_REALTIME ts_ns with it.
+     * 0: unknown (the report then takes the creation time of
+     * history.jsonl, else started_unix). */
+    double load_start_unix;
 };
 
 /* Write summary.json, junit.xml, report.md and latency.hgrm into

@@ -142,7 +142,10 @@ static void make_run(struct fixture *fx)
     fx->r.dsn_redacted = "host=127.0.0.1 port=5 user=wedge";
     fx->r.embedded_pg = 1;
     fx->r.exit_code = 1;
-    fx->r.started_unix = START_UNIX;
+    /* the run started 250 ms before its load: the traces are converted
+     * with the load's start, the zero of history.jsonl */
+    fx->r.started_unix = START_UNIX - 0.25;
+    fx->r.load_start_unix = START_UNIX;
     fx->r.duration_s = 2.0;
     fx->r.requests = 10, fx->r.ok = 8, fx->r.fail = 1, fx->r.info = 1;
     fx->r.latency = hist_new();
@@ -196,7 +199,8 @@ static void test_summary_json(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "verdict")), "failed");
     assert_true(json_is_null(json_object_get(j, "error")));
     assert_string_equal(json_string_value(json_object_get(j, "started")),
-                        "2023-11-14T22:13:20.500Z");
+                        "2023-11-14T22:13:20.250Z");
+    assert_true(json_real_value(json_object_get(j, "load_start_unix")) == START_UNIX);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "totals"), "fail")), 1);
     assert_true(json_real_value(json_object_get(j, "throughput")) == 5.0);
     e = json_object_get(j, "latency_ms");
