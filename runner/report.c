@@ -297,8 +297,12 @@ static uint64_t rep_count_new(int fd, off_t *off)
     ssize_t got;
     while ((got = pread(fd, buf, sizeof(buf) - 1, *off)) > 0) {
         char *end = memrchr(buf, '\n', (size_t)got), *p = buf;
-        if (!end)
+        if (!end && (size_t)got < sizeof(buf) - 1)
             break; /* a line still being written */
+        if (!end) {
+            *off += got; /* part of an over-long line (the exit summary): no fire */
+            continue;
+        }
         end[1] = '\0';
         while ((p = strstr(p, "\"outcome\"")) != NULL)
             n++, p += 9;

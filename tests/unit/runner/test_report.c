@@ -405,8 +405,20 @@ static void test_count_fires_incremental(void **state)
     assert_int_equal(report_count_fires(dir), 4);
     append("traces/trace.300.jsonl", "red\"}\n");
     assert_int_equal(report_count_fires(dir), 5);
+    /* an exit summary longer than the read buffer is skipped, not a stall */
+    {
+        size_t n = 200000;
+        char *big = malloc(n + 32);
+        strcpy(big, "{\"summary\":true,\"x\":\"");
+        memset(big + strlen(big), 'x', n);
+        strcpy(big + 20 + n, "\"}\n");
+        append("traces/trace.300.jsonl", big);
+        free(big);
+    }
+    trace_line("traces/trace.300.jsonl", 300, 8.0, "fired");
+    assert_int_equal(report_count_fires(dir), 6);
     assert_int_equal(report_count_fires("/nonexistent"), 0);
-    assert_int_equal(report_count_fires(dir), 5);
+    assert_int_equal(report_count_fires(dir), 6);
 }
 
 static void test_json_put_string(void **state)
