@@ -260,12 +260,17 @@ static void test_concurrent_lines(void **state)
     free_lines(l, n);
 }
 
-/* Exported functions whose addresses stand for lock call sites. */
+/* Exported functions whose addresses stand for lock call sites; their
+ * bodies are long enough for the offsets used, at any optimisation. */
+void trace_site_a(void) __attribute__((noinline));
 void trace_site_a(void)
 {
+    __asm__ volatile("nop; nop; nop; nop; nop; nop; nop; nop" ::: "memory");
 }
+void trace_site_b(void) __attribute__((noinline));
 void trace_site_b(void)
 {
+    __asm__ volatile("nop; nop; nop; nop; nop; nop; nop; nop; nop" ::: "memory");
 }
 
 /* Not exported: only the ELF symbol table names it. */
