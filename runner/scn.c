@@ -1150,7 +1150,7 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
     if (ini == -2)
         goto oom;
     if (ini > 0 && ini <= p.nlines)
-        scn_error(&p, ini, "expected '[section]' or 'key = value' (got '%s')",
+        scn_error(&p, ini, "expected '[section]' or 'key = value' (got '%.60s')",
                   scn_skip_space(p.lines[ini - 1]));
     if (!p.err_line)
         scn_finish(&p);

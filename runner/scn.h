@@ -124,6 +124,8 @@ struct scenario {
  * Load and validate a scenario file.  On error returns -1 and writes
  * "FILE:LINE: message" into err, the message saying what was expected
  * (with "did you mean 'users'?" for a near miss of a known key).
+ * Not thread-safe: it sets libinih's options, which are process globals
+ * (restored before it returns).
  */
 int scn_load(const char *path, struct scenario *out, char *err, size_t errlen);
 void scn_free(struct scenario *s);
