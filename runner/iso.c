@@ -448,6 +448,30 @@ static void close_sessions(struct run *r)
     }
 }
 
+/* A session setup that picks its own level (BEGIN ISOLATION LEVEL ...)
+ * would put a false cell in the matrix.  SHOW takes no snapshot, so asking
+ * does not move the start of a repeatable-read transaction. */
+static int check_level(struct run *r, int s)
+{
+    static const char *const shown[ISO_NLEVELS] = {"read committed", "repeatable read",
+                                                   "serializable"};
+    const struct iso_session *se = &r->spec->sessions[s];
+    PGresult *res = PQexec(r->conn[s], "SHOW transaction_isolation");
+    int rc = 0;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
+        rc = run_fail(r, conn_lost(r->conn[s]) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+                      "%s:%d: session %s: SHOW transaction_isolation failed: %s", r->spec->path,
+                      se->line, se->name, PQerrorMessage(r->conn[s]));
+    else if (strcmp(PQgetvalue(res, 0, 0), shown[r->level]) != 0)
+        rc = run_fail(r, ISO_EXIT_USAGE,
+                      "%s:%d: session %s runs at %s, not %s: its setup must not choose an "
+                      "isolation level (wedge isolation sets each level itself)",
+                      r->spec->path, se->line, se->name, PQgetvalue(res, 0, 0), shown[r->level]);
+    PQclear(res);
+    return rc;
+}
+
 /* Open the sessions at r->level and run their setups. */
 static int open_sessions(struct run *r)
 {
@@ -470,6 +494,8 @@ static int open_sessions(struct run *r)
         if (sp->sessions[s].setup && db_exec(r->conn[s], sp->sessions[s].setup, err, sizeof err))
             return run_fail(r, ISO_EXIT_USAGE, "%s:%d: setup of session %s failed: %s", sp->path,
                             sp->sessions[s].line, sp->sessions[s].name, err);
+        if (check_level(r, s) < 0)
+            return -1;
     }
     return 0;
 }
