@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# iso_check.sh WEDGE OUTDIR EXIT [--match REGEX] [--matrix FILE] -- ARGS...
+# iso_check.sh WEDGE OUTDIR EXIT [--match REGEX] [--matrix FILE] [--json JQ] -- ARGS...
 # Runs `WEDGE isolation ARGS` (@DSN@: the pg fixture's DSN from
 # $WEDGE_PG_STATE/dsn; @OUT@: OUTDIR, emptied first), then checks the exit
 # code, that some output line matches REGEX, and that the printed matrix
-# (from the "anomaly" header to the first blank line) equals FILE.
+# (from the "anomaly" header to the first blank line) equals FILE, and that
+# the jq expression JQ is true of OUTDIR/summary.json.
 set -u
 wedge=$1 out=$2 want=$3
 shift 3
-match="" matrix=""
+match="" matrix="" json=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
   --match) match=$2; shift 2 ;;
   --matrix) matrix=$2; shift 2 ;;
+  --json) json=$2; shift 2 ;;
   *) echo "iso_check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -47,5 +49,9 @@ if [ -n "$matrix" ]; then
   for f in summary.json report.md; do
     [ -s "$out/$f" ] || { echo "iso_check: $out/$f missing" >&2; fail=1; }
   done
+fi
+if [ -n "$json" ] && ! jq -e "$json" "$out/summary.json" >/dev/null; then
+  echo "iso_check: summary.json does not satisfy: $json" >&2
+  fail=1
 fi
 exit $fail
