@@ -926,7 +926,12 @@ static void rep_md_timeline(FILE *f, const struct run_result *r, struct rep_wind
 {
     fputs("## Timeline around the first violation\n\n", f);
     if (!why) {
-        fputs("No invariant broke.\n\n", f);
+        int passed, failed, errors;
+        rep_counts(r, &passed, &failed, &errors);
+        if (errors)
+            fprintf(f, "No invariant broke; %d could not be evaluated (see above).\n\n", errors);
+        else
+            fputs("No invariant broke.\n\n", f);
         return;
     }
     fprintf(f,
@@ -941,7 +946,34 @@ static void rep_md_timeline(FILE *f, const struct run_result *r, struct rep_wind
     for (int i = 0; i < w->nafter; i++)
         fprintf(f, "  %12.3f  %s\n", w->after[i].t_ns / 1e6, w->after[i].text);
     fputs("```\n\n", f);
-    (void)r;
+}
+
+/* t_ns of the first "info" outcome in the history (a service that died
+ * shows there first); 0 when there is none. */
+static int rep_first_info(const char *out_dir, int64_t *t)
+{
+    char path[4096], *line = NULL;
+    size_t cap = 0;
+    int found = 0;
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/history.jsonl", out_dir);
+    f = fopen(path, "r");
+    if (!f)
+        return 0;
+    while (!found && getline(&line, &cap, f) > 0) {
+        json_t *e;
+        if (!strstr(line, "\"info\""))
+            continue;
+        e = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+        if (json_is_object(e) && strcmp(rep_str(e, "type"), "info") == 0) {
+            *t = (int64_t)rep_u64(e, "t_ns");
+            found = 1;
+        }
+        json_decref(e);
+    }
+    free(line);
+    fclose(f);
+    return found;
 }
 
 /* Where the timeline looks: the request that broke the first failed
@@ -965,6 +997,13 @@ static const char *rep_anchor(const struct run_result *r, const struct rep_inj *
     if (inj->total) {
         *anchor = (int64_t)inj->last_ts_ns - (int64_t)llround(rep_load_start(r) * 1e9);
         snprintf(buf, len, "the last injection (no single request broke '%s')", first->name);
+        return buf;
+    }
+    if (rep_first_info(r->out_dir, anchor)) {
+        snprintf(buf, len,
+                 "the first request whose outcome is unknown (no single request broke '%s', "
+                 "no injection fired)",
+                 first->name);
         return buf;
     }
     *anchor = (int64_t)llround(r->duration_s * 1e9);

@@ -366,6 +366,31 @@ static void test_timeline_without_single_request(void **state)
                               "at 5.500 ms"));
     assert_non_null(strstr(m, ">>       5.500  pid 100    barrier rmw on pq.query: timeout"));
     free(m);
+    /* no injection fired: centred where outcomes became unknown (a crash) */
+    {
+        char sub[400], cmd[900];
+        snprintf(sub, sizeof(sub), "%s/noinj", tmpdir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+        snprintf(cmd, sizeof(cmd), "cp '%s/history.jsonl' '%s/'", tmpdir, sub);
+        assert_int_equal(system(cmd), 0);
+        fx.r.out_dir = sub;
+        assert_int_equal(report_write(&fx.r, err, sizeof(err)), 0);
+        fx.r.out_dir = tmpdir;
+        snprintf(cmd, sizeof(cmd), "noinj/report.md");
+        m = slurp(cmd);
+        assert_non_null(strstr(m, "Centred on the first request whose outcome is unknown"));
+        assert_non_null(strstr(m, ">>       6.900  user 0   seq 3     info   POST /take status 0 "
+                                  "0.900 ms timeout\n"));
+        free(m);
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sub);
+        assert_int_equal(system(cmd), 0);
+    }
+    /* only an invariant that could not be evaluated: no timeline, but said */
+    fx.inv[1].status = INV_PASSED;
+    assert_int_equal(report_write(&fx.r, err, sizeof(err)), 0);
+    m = slurp("report.md");
+    assert_non_null(strstr(m, "No invariant broke; 1 could not be evaluated (see above)."));
+    free(m);
     /* nothing broke: no timeline */
     fx.inv[1].status = INV_PASSED;
     fx.inv[2].status = INV_PASSED;
