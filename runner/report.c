@@ -31,11 +31,41 @@
 /* ---------------------------------------------------------------
  * JSON and XML text.
  * ------------------------------------------------------------ */
+/* Length of the well-formed UTF-8 sequence at s (1..4), 0 if it is not
+ * one (overlong forms, surrogates and stray bytes included). */
+static int rep_utf8_len(const unsigned char *s)
+{
+    int n = s[0] < 0x80                    ? 1
+            : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+            : (s[0] & 0xf0) == 0xe0        ? 3
+            : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                           : 0;
+    for (int i = 1; i < n; i++)
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+    if ((n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
+        (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
+        return 0;
+    return n;
+}
+
+/* Bytes that are not UTF-8 (a server message in another encoding) become
+ * U+FFFD, so every line stays readable by a JSON parser. */
 void json_put_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
+        if (c >= 0x80) {
+            int n = rep_utf8_len((const unsigned char *)s);
+            if (!n) {
+                fputs("\\ufffd", f);
+                continue;
+            }
+            fwrite(s, 1, (size_t)n, f);
+            s += n - 1;
+            continue;
+        }
         switch (c) {
         case '"':
             fputs("\\\"", f);

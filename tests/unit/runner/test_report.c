@@ -461,6 +461,17 @@ static void test_json_put_string(void **state)
     assert_string_equal(json_string_value(j), in);
     json_decref(j);
     free(text);
+    /* not UTF-8: a stray byte, a truncated sequence, an overlong '/', a surrogate */
+    text = NULL;
+    f = open_memstream(&text, &len);
+    json_put_string(f, "a\xff b\xc3 c\xc0\xaf d\xed\xa0\x80 e\xf0\x9f\x98\x80");
+    fclose(f);
+    assert_string_equal(text, "\"a\\ufffd b\\ufffd c\\ufffd\\ufffd d\\ufffd\\ufffd\\ufffd "
+                              "e\xf0\x9f\x98\x80\"");
+    j = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(j);
+    json_decref(j);
+    free(text);
 }
 
 int main(void)
