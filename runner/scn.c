@@ -1132,7 +1132,9 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
         goto out;
     }
-    if (scn_names(&p, path) || scn_split_lines(&p, text))
+    /* a UTF-8 byte order mark is not part of the first line */
+    if (scn_names(&p, path) ||
+        scn_split_lines(&p, text + (strncmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0)))
         goto oom;
     scn_description(&p);
     if (scn_scan_headers(&p))

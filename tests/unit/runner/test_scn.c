@@ -169,6 +169,9 @@ static void test_description(void **state)
     load_ok("\n#  Lost update.\n;\n; Second paragraph.\n\n; not part of it\n" WORK, &s);
     assert_string_equal(s.description, " Lost update.\n\nSecond paragraph.");
     scn_free(&s);
+    load_ok("\xef\xbb\xbf; After a byte order mark.\n" WORK, &s);
+    assert_string_equal(s.description, "After a byte order mark.");
+    scn_free(&s);
     load_ok("; comment\n[scenario]\ndescription = from the key\n" WORK, &s);
     assert_string_equal(s.description, "from the key");
     scn_free(&s);
