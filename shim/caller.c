@@ -19,7 +19,7 @@
 #include <link.h>
 #include <string.h>
 
-#define CALLER_MAX_FRAMES 32
+#define CALLER_MAX_FRAMES 34   /* 32 and the walk's own */
 #define CALLER_SLOTS      4096 /* power of two */
 #define CALLER_PROBES     16
 #define CALLER_ARENA      (256 * 1024)
@@ -31,6 +31,7 @@ struct caller_slot {
 };
 
 static struct caller_slot caller_cache[CALLER_SLOTS];
+static _Atomic unsigned long caller_slow_walks; /* how often a stack was new */
 static char caller_arena[CALLER_ARENA];
 static _Atomic size_t caller_arena_used;
 
@@ -142,15 +143,18 @@ static const char *caller_name(unw_cursor_t *cur, uintptr_t ip, char *buf, size_
     return buf;
 }
 
-/* Walk the stack, calling fn(name, arg) for each non-shim frame with a
- * name, innermost first, until fn returns nonzero.  Returns that value. */
-static int caller_walk(int (*fn)(const char *name, void *arg), void *arg)
+/* The slow walk: a libunwind cursor, which can name a frame that is not
+ * cached yet (and caches it).  Its own frame and caller_walk's are left
+ * out, as the fast walk leaves out caller_walk's. */
+static __attribute__((noinline)) int caller_walk_slow(int (*fn)(const char *name, void *arg),
+                                                      void *arg)
 {
     unw_context_t ctx;
     unw_cursor_t cur;
     char buf[CALLER_NAME_MAX];
     int rc = 0;
 
+    atomic_fetch_add_explicit(&caller_slow_walks, 1, memory_order_relaxed);
     if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
         return 0;
     for (int depth = 0; depth < CALLER_MAX_FRAMES; depth++) {
@@ -158,14 +162,57 @@ static int caller_walk(int (*fn)(const char *name, void *arg), void *arg)
         const char *name;
         if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
             break;
-        if (!caller_is_self((uintptr_t)ip)) {
+        if (depth >= 2 && !caller_is_self((uintptr_t)ip)) {
+            /* after fn is satisfied, go on naming frames: with the whole
+             * stack cached, the next call from it takes the fast walk */
             name = caller_name(&cur, (uintptr_t)ip, buf, sizeof buf);
-            if (name[0] && (rc = fn(name, arg)) != 0)
-                break;
+            if (!rc && name[0])
+                rc = fn(name, arg);
         }
         if (unw_step(&cur) <= 0)
             break;
     }
+    return rc;
+}
+
+/* The cached name of ip; NULL when it is not cached. */
+static const char *caller_cached(uintptr_t ip)
+{
+    uintptr_t i = caller_hash(ip);
+
+    for (int k = 0; k < CALLER_PROBES; k++) {
+        struct caller_slot *s = &caller_cache[(i + (uintptr_t)k) & (CALLER_SLOTS - 1)];
+        uintptr_t key = atomic_load_explicit(&s->ip, memory_order_acquire);
+        if (key == ip)
+            return atomic_load_explicit(&s->name, memory_order_acquire);
+        if (key == 0)
+            return NULL;
+    }
+    return NULL;
+}
+
+/* Walk the stack, calling fn(name, arg) for each non-shim frame with a
+ * name, innermost first, until fn returns nonzero.  Returns that value.
+ * The return addresses come from unw_backtrace (libunwind's fast trace,
+ * some 30 times quicker than stepping a cursor); only when one of them
+ * has no cached name yet does the slow walk run, once per new stack. */
+static __attribute__((noinline)) int caller_walk(int (*fn)(const char *name, void *arg), void *arg)
+{
+    void *ips[CALLER_MAX_FRAMES];
+    const char *names[CALLER_MAX_FRAMES];
+    int n = unw_backtrace(ips, CALLER_MAX_FRAMES), k = 0, rc = 0;
+
+    if (n <= 0)
+        return caller_walk_slow(fn, arg);
+    for (int i = 1; i < n; i++) { /* ips[0] is in caller_walk */
+        if (caller_is_self((uintptr_t)ips[i]))
+            continue;
+        if (!(names[k++] = caller_cached((uintptr_t)ips[i])))
+            return caller_walk_slow(fn, arg);
+    }
+    for (int i = 0; i < k && !rc; i++)
+        if (names[i][0])
+            rc = fn(names[i], arg);
     return rc;
 }
 
