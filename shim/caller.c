@@ -19,7 +19,8 @@
 #include <link.h>
 #include <string.h>
 
-#define CALLER_MAX_FRAMES 34   /* 32 and the walk's own */
+#define CALLER_MAX_FRAMES 32   /* frames of the application looked at */
+#define CALLER_MAX_RAW    64   /* frames unwound, the shim's own included */
 #define CALLER_SLOTS      4096 /* power of two */
 #define CALLER_PROBES     16
 #define CALLER_ARENA      (256 * 1024)
@@ -157,7 +158,7 @@ static __attribute__((noinline)) int caller_walk_slow(int (*fn)(const char *name
     atomic_fetch_add_explicit(&caller_slow_walks, 1, memory_order_relaxed);
     if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
         return 0;
-    for (int depth = 0; depth < CALLER_MAX_FRAMES; depth++) {
+    for (int depth = 0, seen = 0; depth < CALLER_MAX_RAW && seen < CALLER_MAX_FRAMES; depth++) {
         unw_word_t ip;
         const char *name;
         if (unw_get_reg(&cur, UNW_REG_IP, &ip) != 0 || ip == 0)
@@ -166,6 +167,7 @@ static __attribute__((noinline)) int caller_walk_slow(int (*fn)(const char *name
             /* after fn is satisfied, go on naming frames: with the whole
              * stack cached, the next call from it takes the fast walk */
             name = caller_name(&cur, (uintptr_t)ip, buf, sizeof buf);
+            seen++;
             if (!rc && name[0])
                 rc = fn(name, arg);
         }
@@ -198,13 +200,13 @@ static const char *caller_cached(uintptr_t ip)
  * has no cached name yet does the slow walk run, once per new stack. */
 static __attribute__((noinline)) int caller_walk(int (*fn)(const char *name, void *arg), void *arg)
 {
-    void *ips[CALLER_MAX_FRAMES];
+    void *ips[CALLER_MAX_RAW];
     const char *names[CALLER_MAX_FRAMES];
-    int n = unw_backtrace(ips, CALLER_MAX_FRAMES), k = 0, rc = 0;
+    int n = unw_backtrace(ips, CALLER_MAX_RAW), k = 0, rc = 0;
 
     if (n <= 0)
         return caller_walk_slow(fn, arg);
-    for (int i = 1; i < n; i++) { /* ips[0] is in caller_walk */
+    for (int i = 1; i < n && k < CALLER_MAX_FRAMES; i++) { /* ips[0] is in caller_walk */
         if (caller_is_self((uintptr_t)ips[i]))
             continue;
         if (!(names[k++] = caller_cached((uintptr_t)ips[i])))
