@@ -1,7 +1,7 @@
 /*
  * iso.c - `wedge isolation`: run isolation specs (iso_spec.h) at each level
  * on a real PostgreSQL, print the anomaly matrix, and race the shop's naive
- * stock update under each level.
+ * stock update (and its atomic twin) under each level.
  *
  * The driver keeps one libpq connection per session and a control
  * connection.  A step is sent with PQsendQuery; while it has no result the
@@ -638,13 +638,19 @@ out:
 }
 
 /* ---------------------------------------------------------------
- * The shop's naive stock update under each level.
+ * The shop's stock update under each level.
  *
  * N sessions each place a bounded number of orders with the naive strategy
  * of the shop (read the stock, write back the computed value), retrying on
  * 40001 / 40P01 like a correct client must.  Lost updates are committed
- * orders minus the stock actually taken.
+ * orders minus the stock actually taken.  The atomic strategy (UPDATE ...
+ * SET stock = stock - 1) is the twin that must lose nothing at any level,
+ * so a count that found losses everywhere would show itself.
  * ------------------------------------------------------------ */
+
+enum shop_strategy { SHOP_NAIVE, SHOP_ATOMIC, SHOP_NSTRATEGIES };
+
+static const char *const shop_strategy_name[SHOP_NSTRATEGIES] = {"naive", "atomic"};
 
 #define SHOP_MAX_TRIES  100
 #define SHOP_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
@@ -673,6 +679,7 @@ struct shop_gate {
 
 struct shop_worker {
     const struct shop_opts *opts;
+    enum shop_strategy strategy;
     struct shop_gate *gate;
     uint64_t deadline;
     PGconn *conn;
@@ -709,6 +716,22 @@ static int shop_order(struct shop_worker *w, char state[6])
     if (!(res = shop_exec(w->conn, "BEGIN", state)))
         goto out;
     PQclear(res);
+    if (w->strategy == SHOP_ATOMIC) {
+        util_sleep_ns(w->opts->think_ns);
+        res = shop_exec(w->conn,
+                        "UPDATE iso_inventory SET stock = stock - 1 WHERE sku = 'sku-1' "
+                        "AND stock > 0",
+                        state);
+        if (!res)
+            goto out;
+        stock = atol(PQcmdTuples(res));
+        PQclear(res);
+        if (stock != 1) {
+            snprintf(state, 6, "P0001");
+            goto out;
+        }
+        goto commit;
+    }
     if (!(res = shop_exec(w->conn, "SELECT stock FROM iso_inventory WHERE sku = 'sku-1'", state)))
         goto out;
     stock = PQntuples(res) == 1 ? atol(PQgetvalue(res, 0, 0)) : 0;
@@ -724,6 +747,7 @@ static int shop_order(struct shop_worker *w, char state[6])
     if (!(res = shop_exec(w->conn, sql, state)))
         goto out;
     PQclear(res);
+commit:
     if (!(res = shop_exec(w->conn, "COMMIT", state)))
         goto out;
     PQclear(res);
@@ -801,8 +825,8 @@ static long shop_stock(PGconn *c)
 }
 
 /* Run the workload at one level.  Returns 0, or ISO_EXIT_NODB with err. */
-static int shop_run(const char *dsn, enum iso_level level, const struct shop_opts *o,
-                    struct shop_stats *st, char *err, size_t errlen)
+static int shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level level,
+                    const struct shop_opts *o, struct shop_stats *st, char *err, size_t errlen)
 {
     struct shop_worker *w = calloc((size_t)o->users, sizeof *w);
     pthread_t *tids = calloc((size_t)o->users, sizeof *tids);
@@ -843,6 +867,7 @@ static int shop_run(const char *dsn, enum iso_level level, const struct shop_opt
     t0 = util_now_ns();
     for (i = 0; i < o->users; i++) {
         w[i].opts = o;
+        w[i].strategy = strategy;
         w[i].gate = &gate;
         w[i].deadline = t0 + SHOP_TIMEOUT_NS;
         if (pthread_create(&tids[i], NULL, shop_worker_main, &w[i]) != 0) {
@@ -925,8 +950,8 @@ struct iso_opts {
 struct matrix {
     struct row *rows;
     int nrows;
-    struct shop_stats shop[ISO_NLEVELS];
-    int shop_ran[ISO_NLEVELS];
+    struct shop_stats shop[SHOP_NSTRATEGIES][ISO_NLEVELS];
+    int shop_ran[SHOP_NSTRATEGIES][ISO_NLEVELS];
     char server[64];
     int embedded;
     char *command;
@@ -934,10 +959,14 @@ struct matrix {
     double elapsed_s;
 };
 
-/* The shop row's expectation: the naive update loses orders only at read
- * committed. */
-static const enum iso_outcome shop_expect[ISO_NLEVELS] = {ISO_OCCURS, ISO_PREVENTED, ISO_PREVENTED};
-static const char shop_row_name[] = "shop naive stock (P4)";
+/* The shop rows' expectations: the naive update loses orders only at read
+ * committed, the atomic one never. */
+static const enum iso_outcome shop_expect[SHOP_NSTRATEGIES][ISO_NLEVELS] = {
+    {ISO_OCCURS, ISO_PREVENTED, ISO_PREVENTED},
+    {ISO_PREVENTED, ISO_PREVENTED, ISO_PREVENTED},
+};
+static const char *const shop_row_name[SHOP_NSTRATEGIES] = {"shop naive stock (P4)",
+                                                            "shop atomic stock"};
 
 static int anomaly_rank(const char *a)
 {
@@ -989,7 +1018,7 @@ static double shop_throughput(const struct shop_stats *s)
 
 static void print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
 {
-    int width = (int)sizeof shop_row_name, i, l, any_shop = 0;
+    int width = (int)strlen(shop_row_name[SHOP_NAIVE]) + 2, i, l, k, any_shop = 0;
     char buf[32];
 
     for (i = 0; i < m->nrows; i++)
@@ -1011,15 +1040,19 @@ static void print_matrix(FILE *f, const struct matrix *m, const struct iso_opts 
                             : "-");
         fprintf(f, "\n");
     }
-    for (l = 0; l < ISO_NLEVELS; l++)
-        any_shop |= m->shop_ran[l];
-    if (any_shop) {
-        fprintf(f, "%-*s", width, shop_row_name);
+    for (k = 0; k < SHOP_NSTRATEGIES; k++) {
+        int ran = 0;
+        for (l = 0; l < ISO_NLEVELS; l++)
+            ran |= m->shop_ran[k][l];
+        if (!ran)
+            continue;
+        any_shop = 1;
+        fprintf(f, "%-*s", width, shop_row_name[k]);
         for (l = 0; l < ISO_NLEVELS; l++)
             if (o->level[l])
                 fprintf(f, " %-16s",
-                        m->shop_ran[l]
-                            ? cell_text(m->shop[l].observed, shop_expect[l], buf, sizeof buf)
+                        m->shop_ran[k][l]
+                            ? cell_text(m->shop[k][l].observed, shop_expect[k][l], buf, sizeof buf)
                             : "-");
         fprintf(f, "\n");
     }
@@ -1039,37 +1072,39 @@ static void print_matrix(FILE *f, const struct matrix *m, const struct iso_opts 
     if (!any_shop)
         return;
     fprintf(f,
-            "\nshop: naive stock update (SELECT stock, then UPDATE to the value read - 1), "
-            "%d sessions x %d orders, retried on 40001/40P01\n",
+            "\nshop: %d sessions x %d orders on one SKU, retried on 40001/40P01; naive: SELECT "
+            "stock, then UPDATE to the value read - 1; atomic: UPDATE stock = stock - 1\n",
             o->shop.users, o->shop.orders);
-    fprintf(f, "%-17s%10s%8s%8s%8s%8s%10s%9s%9s\n", "level", "committed", "lost", "40001", "40P01",
-            "retry", "orders/s", "p50 ms", "p99 ms");
-    for (l = 0; l < ISO_NLEVELS; l++) {
-        const struct shop_stats *s = &m->shop[l];
-        if (!m->shop_ran[l])
-            continue;
-        fprintf(f, "%-17s%10ld%8ld%8ld%8ld%8.2f%10.0f%9.2f%9.2f\n",
-                iso_level_name((enum iso_level)l), s->committed, s->lost, s->failures, s->deadlocks,
-                shop_retry_rate(s), shop_throughput(s), (double)s->p50_ns / 1e6,
-                (double)s->p99_ns / 1e6);
-        if (s->observed != shop_expect[l])
-            fprintf(f, "%s shop at %s: expected %s, observed %s%s%s\n",
-                    s->observed == ISO_ERROR ? "error:" : "* differs:",
-                    iso_level_name((enum iso_level)l), iso_outcome_name(shop_expect[l]),
-                    iso_outcome_name(s->observed), s->error[0] ? ": " : "", s->error);
+    fprintf(f, "%-8s%-17s%10s%6s%7s%7s%7s%10s%8s%8s\n", "stock", "level", "committed", "lost",
+            "40001", "40P01", "retry", "orders/s", "p50 ms", "p99 ms");
+    for (k = 0; k < SHOP_NSTRATEGIES; k++) {
+        for (l = 0; l < ISO_NLEVELS; l++) {
+            const struct shop_stats *s = &m->shop[k][l];
+            if (!m->shop_ran[k][l])
+                continue;
+            fprintf(f, "%-8s%-17s%10ld%6ld%7ld%7ld%7.2f%10.0f%8.2f%8.2f\n", shop_strategy_name[k],
+                    iso_level_name((enum iso_level)l), s->committed, s->lost, s->failures,
+                    s->deadlocks, shop_retry_rate(s), shop_throughput(s), (double)s->p50_ns / 1e6,
+                    (double)s->p99_ns / 1e6);
+            if (s->observed != shop_expect[k][l])
+                fprintf(f, "%s shop %s stock at %s: expected %s, observed %s%s%s\n",
+                        s->observed == ISO_ERROR ? "error:" : "* differs:", shop_strategy_name[k],
+                        iso_level_name((enum iso_level)l), iso_outcome_name(shop_expect[k][l]),
+                        iso_outcome_name(s->observed), s->error[0] ? ": " : "", s->error);
+        }
     }
 }
 
-static json_t *shop_json(const struct shop_stats *s, enum iso_level l)
+static json_t *shop_json(const struct shop_stats *s, enum iso_outcome expect)
 {
     return json_pack(
         "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
         "s:f, s:f, s:f, s:f, s:s?}",
-        "expected", iso_outcome_name(shop_expect[l]), "observed", iso_outcome_name(s->observed),
-        "as_expected", s->observed == shop_expect[l], "planned", (json_int_t)s->planned,
-        "committed", (json_int_t)s->committed, "attempts", (json_int_t)s->attempts,
-        "serialization_failures", (json_int_t)s->failures, "deadlocks", (json_int_t)s->deadlocks,
-        "gave_up", (json_int_t)s->gave_up, "errors", (json_int_t)s->errors, "initial_stock",
+        "expected", iso_outcome_name(expect), "observed", iso_outcome_name(s->observed),
+        "as_expected", s->observed == expect, "planned", (json_int_t)s->planned, "committed",
+        (json_int_t)s->committed, "attempts", (json_int_t)s->attempts, "serialization_failures",
+        (json_int_t)s->failures, "deadlocks", (json_int_t)s->deadlocks, "gave_up",
+        (json_int_t)s->gave_up, "errors", (json_int_t)s->errors, "initial_stock",
         (json_int_t)s->initial, "final_stock", (json_int_t)s->final, "lost_updates",
         (json_int_t)s->lost, "elapsed_s", s->elapsed_s, "retry_rate", shop_retry_rate(s),
         "throughput_per_s", shop_throughput(s), "latency_p50_ms", (double)s->p50_ns / 1e6,
@@ -1081,7 +1116,7 @@ static int write_summary(const char *path, const struct matrix *m, const struct 
 {
     json_t *root = json_object(), *specs = json_array(), *levels = json_array();
     json_t *shop = json_object();
-    int i, l, rc;
+    int i, l, k, rc;
 
     for (l = 0; l < ISO_NLEVELS; l++)
         if (o->level[l])
@@ -1108,10 +1143,14 @@ static int write_summary(const char *path, const struct matrix *m, const struct 
     json_object_set_new(shop, "users", json_integer(o->shop.users));
     json_object_set_new(shop, "orders_per_user", json_integer(o->shop.orders));
     json_object_set_new(shop, "think_ms", json_real((double)o->shop.think_ns / 1e6));
-    for (l = 0; l < ISO_NLEVELS; l++)
-        if (m->shop_ran[l])
-            json_object_set_new(shop, iso_level_name((enum iso_level)l),
-                                shop_json(&m->shop[l], (enum iso_level)l));
+    for (k = 0; k < SHOP_NSTRATEGIES; k++) {
+        json_t *levels_k = json_object();
+        for (l = 0; l < ISO_NLEVELS; l++)
+            if (m->shop_ran[k][l])
+                json_object_set_new(levels_k, iso_level_name((enum iso_level)l),
+                                    shop_json(&m->shop[k][l], shop_expect[k][l]));
+        json_object_set_new(shop, shop_strategy_name[k], levels_k);
+    }
     json_object_set_new(root, "command", json_string(m->command));
     json_object_set_new(root, "server_version", json_string(m->server));
     json_object_set_new(root, "embedded_pg", json_boolean(m->embedded));
@@ -1128,10 +1167,22 @@ static int write_summary(const char *path, const struct matrix *m, const struct 
     return rc;
 }
 
+/* One markdown cell: the outcome, bold with the expectation when it differs. */
+static void md_cell(FILE *f, int ran, enum iso_outcome observed, enum iso_outcome expected)
+{
+    if (!ran)
+        fprintf(f, " - |");
+    else if (observed == expected)
+        fprintf(f, " %s |", iso_outcome_name(observed));
+    else
+        fprintf(f, " **%s** (expected %s) |", iso_outcome_name(observed),
+                iso_outcome_name(expected));
+}
+
 static int write_report(const char *path, const struct matrix *m, const struct iso_opts *o)
 {
     FILE *f = fopen(path, "w");
-    int i, l;
+    int i, l, k;
 
     if (!f)
         return -1;
@@ -1153,37 +1204,41 @@ static int write_report(const char *path, const struct matrix *m, const struct i
     for (i = 0; i < m->nrows; i++) {
         const struct row *r = &m->rows[i];
         fprintf(f, "| %s | %s.spec |", r->spec.anomaly, r->spec.name);
-        for (l = 0; l < ISO_NLEVELS; l++) {
-            int same = r->cell[l].observed == r->spec.expect[l];
-            if (!o->level[l])
-                continue;
-            if (!r->ran[l])
-                fprintf(f, " - |");
-            else
-                fprintf(f, " %s%s%s%s%s |", same ? "" : "**", iso_outcome_name(r->cell[l].observed),
-                        same ? "" : "** (expected ",
-                        same ? "" : iso_outcome_name(r->spec.expect[l]), same ? "" : ")");
-        }
+        for (l = 0; l < ISO_NLEVELS; l++)
+            if (o->level[l])
+                md_cell(f, r->ran[l], r->cell[l].observed, r->spec.expect[l]);
         fprintf(f, "\n");
     }
-    fprintf(f, "\n## The shop's naive stock update under each level\n\n");
+    for (k = 0; k < SHOP_NSTRATEGIES && o->shop.orders > 0; k++) {
+        fprintf(f, "| %s | (workload) |", shop_row_name[k]);
+        for (l = 0; l < ISO_NLEVELS; l++)
+            if (o->level[l])
+                md_cell(f, m->shop_ran[k][l], m->shop[k][l].observed, shop_expect[k][l]);
+        fprintf(f, "\n");
+    }
+    fprintf(f, "\n## The shop's stock update under each level\n\n");
     fprintf(f,
-            "%d sessions each place %d orders: `SELECT stock`, think %.1f ms, `UPDATE ... SET "
-            "stock = <read - 1>`, `COMMIT`; retried on 40001/40P01 (at most %d tries). Lost "
-            "updates = committed orders - stock taken.\n\n",
+            "%d sessions each place %d orders on one SKU. naive: `SELECT stock`, think %.1f ms, "
+            "`UPDATE ... SET stock = <read - 1>`, `COMMIT`; atomic: think, `UPDATE ... SET stock "
+            "= stock - 1 WHERE stock > 0`, `COMMIT`. Retried on 40001/40P01 (at most %d tries). "
+            "Lost updates = committed orders - stock taken.\n\n",
             o->shop.users, o->shop.orders, (double)o->shop.think_ns / 1e6, SHOP_MAX_TRIES);
-    fprintf(f, "| level | committed | lost updates | 40001 | 40P01 | retries per order | "
+    fprintf(f, "| stock | level | committed | lost updates | 40001 | 40P01 | retries per order | "
                "orders/s | p50 / p99 ms per order | outcome |\n"
-               "|---|---|---|---|---|---|---|---|---|\n");
-    for (l = 0; l < ISO_NLEVELS; l++) {
-        const struct shop_stats *s = &m->shop[l];
-        if (!m->shop_ran[l])
-            continue;
-        fprintf(f, "| %s | %ld / %ld | %ld | %ld | %ld | %.2f | %.0f | %.2f / %.2f | %s%s%s |\n",
-                iso_level_name((enum iso_level)l), s->committed, s->planned, s->lost, s->failures,
-                s->deadlocks, shop_retry_rate(s), shop_throughput(s), (double)s->p50_ns / 1e6,
-                (double)s->p99_ns / 1e6, iso_outcome_name(s->observed), s->error[0] ? ": " : "",
-                s->error);
+               "|---|---|---|---|---|---|---|---|---|---|\n");
+    for (k = 0; k < SHOP_NSTRATEGIES; k++) {
+        for (l = 0; l < ISO_NLEVELS; l++) {
+            const struct shop_stats *s = &m->shop[k][l];
+            if (!m->shop_ran[k][l])
+                continue;
+            fprintf(f,
+                    "| %s | %s | %ld / %ld | %ld | %ld | %ld | %.2f | %.0f | %.2f / %.2f | %s%s%s "
+                    "|\n",
+                    shop_strategy_name[k], iso_level_name((enum iso_level)l), s->committed,
+                    s->planned, s->lost, s->failures, s->deadlocks, shop_retry_rate(s),
+                    shop_throughput(s), (double)s->p50_ns / 1e6, (double)s->p99_ns / 1e6,
+                    iso_outcome_name(s->observed), s->error[0] ? ": " : "", s->error);
+        }
     }
     fprintf(f, "\n## Step logs\n");
     for (i = 0; i < m->nrows; i++) {
@@ -1215,9 +1270,9 @@ static void usage(FILE *f)
             "\n"
             "Run each isolation spec's interleaving at each level on a real PostgreSQL and\n"
             "print the anomaly matrix (anomaly x level: occurs / prevented, '*' where it\n"
-            "differs from the spec's expectation); then race the shop's naive stock update\n"
-            "from several sessions at each level (lost updates, serialization failures,\n"
-            "retry rate, throughput).  See docs/isolation.md.\n"
+            "differs from the spec's expectation); then race the shop's stock update, naive\n"
+            "and atomic, from several sessions at each level (lost updates, serialization\n"
+            "failures, retry rate, throughput, latency).  See docs/isolation.md.\n"
             "\n"
             "  --dsn DSN         an existing server (default: a throwaway embedded cluster);\n"
             "                    the run uses a fresh database on it and drops it after\n"
@@ -1461,7 +1516,7 @@ static char *one_line(char *s)
 static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
 {
     char err[1024];
-    int i, l;
+    int i, l, k;
 
     for (i = 0; i < m->nrows; i++) {
         struct row *r = &m->rows[i];
@@ -1489,19 +1544,25 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
             m->errors += r->cell[l].observed == ISO_ERROR;
         }
     }
-    for (l = 0; l < ISO_NLEVELS && o->shop.orders > 0; l++) {
-        if (!o->level[l])
-            continue;
-        if (shop_run(dsn, (enum iso_level)l, &o->shop, &m->shop[l], err, sizeof err) != 0) {
-            fprintf(stderr, "wedge: isolation: shop workload at %s: %s\n",
-                    iso_level_name((enum iso_level)l), one_line(err));
-            return ISO_EXIT_NODB;
+    for (k = 0; k < SHOP_NSTRATEGIES && o->shop.orders > 0; k++) {
+        for (l = 0; l < ISO_NLEVELS; l++) {
+            struct shop_stats *st = &m->shop[k][l];
+            if (!o->level[l])
+                continue;
+            if (util_stop)
+                return ISO_EXIT_NODB;
+            if (shop_run(dsn, (enum shop_strategy)k, (enum iso_level)l, &o->shop, st, err,
+                         sizeof err) != 0) {
+                fprintf(stderr, "wedge: isolation: shop %s stock at %s: %s\n",
+                        shop_strategy_name[k], iso_level_name((enum iso_level)l), one_line(err));
+                return ISO_EXIT_NODB;
+            }
+            m->shop_ran[k][l] = 1;
+            if (st->observed == shop_expect[k][l])
+                m->passed++;
+            else
+                m->failed++;
         }
-        m->shop_ran[l] = 1;
-        if (m->shop[l].observed == shop_expect[l])
-            m->passed++;
-        else
-            m->failed++;
     }
     if (util_stop)
         return ISO_EXIT_NODB;
