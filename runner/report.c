@@ -199,7 +199,21 @@ static void rep_each_trace(const char *dir, void (*fn)(const char *path, void *a
 struct rep_lines {
     void (*fn)(json_t *ev, void *arg);
     void *arg;
+    /* cheap look at the raw line first: 0 skips parsing it; NULL: parse all */
+    int (*want)(const char *line, void *arg);
 };
+
+/* The integer after "key": in a compact JSON line, without parsing the
+ * line; 0 when the key is not there (the caller then parses the line). */
+static int rep_fast_i64(const char *line, const char *quoted_key, int64_t *v)
+{
+    const char *k = strstr(line, quoted_key);
+    char *end;
+    if (!k || k[strlen(quoted_key)] != ':')
+        return 0;
+    *v = strtoll(k + strlen(quoted_key) + 1, &end, 10);
+    return end != k + strlen(quoted_key) + 1;
+}
 
 static void rep_trace_lines(const char *path, void *arg)
 {
@@ -212,7 +226,7 @@ static void rep_trace_lines(const char *path, void *arg)
         return;
     while ((n = getline(&line, &cap, f)) > 0) {
         json_t *e;
-        if (!strstr(line, "\"outcome\""))
+        if (!strstr(line, "\"outcome\"") || (rl->want && !rl->want(line, rl->arg)))
             continue;
         e = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
         if (json_is_object(e))
@@ -223,9 +237,10 @@ static void rep_trace_lines(const char *path, void *arg)
     fclose(f);
 }
 
-static void rep_each_event(const char *out_dir, void (*fn)(json_t *ev, void *arg), void *arg)
+static void rep_each_event(const char *out_dir, void (*fn)(json_t *ev, void *arg),
+                           int (*want)(const char *line, void *arg), void *arg)
 {
-    struct rep_lines rl = {fn, arg};
+    struct rep_lines rl = {fn, arg, want};
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/traces", out_dir);
     rep_each_trace(dir, rep_trace_lines, &rl);
@@ -257,36 +272,41 @@ struct rep_inj {
     uint64_t last_ts_ns; /* realtime of the last fire */
 };
 
-static void rep_inj_event(json_t *e, void *arg)
+/* The row of a rule, added when new; NULL when the table is full. */
+static struct rep_rule *rep_inj_rule(struct rep_inj *inj, const char *rule, const char *action)
 {
-    struct rep_inj *inj = arg;
-    const char *rule = rep_str(e, "rule"), *outcome = rep_str(e, "outcome");
-    const char *detail = rep_str(e, "detail");
-    struct rep_rule *r = NULL;
-    uint64_t ts = rep_u64(e, "ts_ns");
+    struct rep_rule *r;
+    for (int i = 0; i < inj->nrules; i++)
+        if (strcmp(inj->rules[i].name, rule) == 0)
+            return &inj->rules[i];
+    if (inj->nrules == REP_MAX_RULES)
+        return NULL;
+    r = &inj->rules[inj->nrules++];
+    snprintf(r->name, sizeof(r->name), "%s", rule);
+    snprintf(r->action, sizeof(r->action), "%s", action);
+    return r;
+}
 
+/* Count one fire; detail NULL: not looked at (the rule has its examples). */
+static void rep_inj_add(struct rep_inj *inj, const char *rule, const char *action, const char *hook,
+                        const char *outcome, uint64_t waited_ns, uint64_t ts, const char *detail)
+{
+    struct rep_rule *r;
     inj->total++;
     if (ts > inj->last_ts_ns)
         inj->last_ts_ns = ts;
-    for (int i = 0; i < inj->nrules && !r; i++)
-        if (strcmp(inj->rules[i].name, rule) == 0)
-            r = &inj->rules[i];
-    if (!r && inj->nrules == REP_MAX_RULES)
+    r = rep_inj_rule(inj, rule, action);
+    if (!r)
         return;
-    if (!r) {
-        r = &inj->rules[inj->nrules++];
-        snprintf(r->name, sizeof(r->name), "%s", rule);
-        snprintf(r->action, sizeof(r->action), "%s", rep_str(e, "action"));
-    }
-    if (!strstr(r->hook, rep_str(e, "hook")) && strlen(r->hook) < 40)
+    if (!strstr(r->hook, hook) && strlen(r->hook) < 40)
         snprintf(r->hook + strlen(r->hook), sizeof(r->hook) - strlen(r->hook), "%s%s",
-                 r->hook[0] ? "," : "", rep_str(e, "hook"));
+                 r->hook[0] ? "," : "", hook);
     r->fires++;
     r->released += strcmp(outcome, "released") == 0;
     r->timeout += strcmp(outcome, "timeout") == 0;
     r->error += strcmp(outcome, "error") == 0;
-    r->waited_ns += rep_u64(e, "waited_ns");
-    if (*detail && r->nexamples < REP_MAX_EXAMPLES) {
+    r->waited_ns += waited_ns;
+    if (detail && *detail && r->nexamples < REP_MAX_EXAMPLES) {
         for (int i = 0; i < r->nexamples; i++)
             if (strcmp(r->examples[i], detail) == 0)
                 return;
@@ -294,6 +314,51 @@ static void rep_inj_event(json_t *e, void *arg)
         if (r->examples[r->nexamples])
             r->nexamples++;
     }
+}
+
+static void rep_inj_event(json_t *e, void *arg)
+{
+    rep_inj_add(arg, rep_str(e, "rule"), rep_str(e, "action"), rep_str(e, "hook"),
+                rep_str(e, "outcome"), rep_u64(e, "waited_ns"), rep_u64(e, "ts_ns"),
+                rep_str(e, "detail"));
+}
+
+/* The string after "key": when it holds no escape (names, outcomes). */
+static int rep_fast_str(const char *line, const char *quoted_key, char *out, size_t len)
+{
+    const char *k = strstr(line, quoted_key), *v, *end;
+    if (!k || k[strlen(quoted_key)] != ':' || k[strlen(quoted_key) + 1] != '"')
+        return 0;
+    v = k + strlen(quoted_key) + 2;
+    end = strpbrk(v, "\\\"");
+    if (!end || *end != '"' || (size_t)(end - v) >= len)
+        return 0;
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+    return 1;
+}
+
+/* Most trace lines are counted from the raw text (a trace can hold
+ * 10^5 fires); a line is parsed only for an example detail, or when it
+ * is not in the shim's compact form. */
+static int rep_inj_wanted(const char *line, void *arg)
+{
+    struct rep_inj *inj = arg;
+    char rule[64], action[32], hook[64], outcome[32];
+    int64_t waited, ts;
+    struct rep_rule *r;
+    if (!rep_fast_str(line, "\"rule\"", rule, sizeof(rule)) ||
+        !rep_fast_str(line, "\"action\"", action, sizeof(action)) ||
+        !rep_fast_str(line, "\"hook\"", hook, sizeof(hook)) ||
+        !rep_fast_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
+        !rep_fast_i64(line, "\"waited_ns\"", &waited) || !rep_fast_i64(line, "\"ts_ns\"", &ts))
+        return 1;
+    r = rep_inj_rule(inj, rule, action);
+    /* examples come from the first fires of a rule */
+    if (r && r->nexamples < REP_MAX_EXAMPLES && r->fires < 1000 && !strstr(line, "\"detail\":null"))
+        return 1;
+    rep_inj_add(inj, rule, action, hook, outcome, (uint64_t)waited, (uint64_t)ts, NULL);
+    return 0;
 }
 
 static void rep_inj_free(struct rep_inj *inj)
@@ -404,6 +469,14 @@ struct rep_window {
     int nbefore, nafter;
 };
 
+/* Would an event at t enter the window? */
+static int rep_window_wants(const struct rep_window *w, int64_t t)
+{
+    if (t <= w->anchor)
+        return w->nbefore < REP_BEFORE || t > w->before[0].t_ns;
+    return w->nafter < REP_AFTER || t < w->after[REP_AFTER - 1].t_ns;
+}
+
 static void rep_window_add(struct rep_window *w, int64_t t, const char *text)
 {
     struct rep_event *arr = t <= w->anchor ? w->before : w->after;
@@ -493,7 +566,13 @@ static void rep_scan_history(const char *out_dir, struct rep_hist_scan *hs)
     if (!f)
         return;
     while ((n = getline(&line, &cap, f)) > 0) {
-        json_t *e = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
+        json_t *e;
+        int64_t t;
+        /* parse only the errors and the lines the timeline would take */
+        if (!strstr(line, "\"type\":\"fail\"") && !strstr(line, "\"type\":\"info\"") &&
+            (!hs->win || (rep_fast_i64(line, "\"t_ns\"", &t) && !rep_window_wants(hs->win, t))))
+            continue;
+        e = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
         if (json_is_object(e))
             rep_hist_line(hs, e);
         json_decref(e);
@@ -527,11 +606,23 @@ struct rep_trace_win {
     double start_unix;
 };
 
+static int64_t rep_trace_t(const struct rep_trace_win *tw, int64_t ts_ns)
+{
+    return ts_ns - (int64_t)llround(tw->start_unix * 1e9);
+}
+
+static int rep_trace_wanted(const char *line, void *arg)
+{
+    struct rep_trace_win *tw = arg;
+    int64_t ts;
+    return !rep_fast_i64(line, "\"ts_ns\"", &ts) || rep_window_wants(tw->win, rep_trace_t(tw, ts));
+}
+
 static void rep_trace_window(json_t *e, void *arg)
 {
     struct rep_trace_win *tw = arg;
     char text[REP_TEXT];
-    int64_t t = (int64_t)rep_u64(e, "ts_ns") - (int64_t)llround(tw->start_unix * 1e9);
+    int64_t t = rep_trace_t(tw, (int64_t)rep_u64(e, "ts_ns"));
     snprintf(text, sizeof(text), "pid %-6lld %s %s on %s: %s (%.3f ms) %.80s",
              (long long)json_integer_value(json_object_get(e, "pid")), rep_str(e, "action"),
              rep_str(e, "rule"), rep_str(e, "hook"), rep_str(e, "outcome"),
@@ -1060,7 +1151,7 @@ static int rep_write_md(const struct run_result *r, const struct rep_inj *inj, c
     rep_scan_history(r->out_dir, hs);
     if (why) {
         struct rep_trace_win tw = {win, rep_load_start(r)};
-        rep_each_event(r->out_dir, rep_trace_window, &tw);
+        rep_each_event(r->out_dir, rep_trace_window, rep_trace_wanted, &tw);
     }
     if (rep_open(&rf, r->out_dir, "report.md", err, errlen))
         goto out;
@@ -1102,7 +1193,7 @@ int report_write(const struct run_result *r, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    rep_each_event(r->out_dir, rep_inj_event, inj);
+    rep_each_event(r->out_dir, rep_inj_event, rep_inj_wanted, inj);
     if (rep_write_summary(r, inj, err, errlen) || rep_write_junit(r, err, errlen) ||
         rep_write_md(r, inj, err, errlen) || rep_write_hgrm(r, err, errlen))
         goto out;

@@ -446,6 +446,63 @@ static void test_count_fires_incremental(void **state)
     assert_int_equal(report_count_fires(dir), 6);
 }
 
+/* Many fires: most lines are counted from the raw text, a few parsed
+ * (examples, escapes, a line not in the shim's compact form); the table
+ * must not depend on which path a line took. */
+static void test_injection_table_many_fires(void **state)
+{
+    char sub[400], line[512], cmd[900];
+    struct fixture fx;
+    char err[256] = "";
+    json_t *j, *rules;
+    FILE *f;
+    snprintf(sub, sizeof(sub), "%s/many", tmpdir);
+    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/traces'", sub);
+    assert_int_equal(system(cmd), 0);
+    snprintf(line, sizeof(line), "%s/traces/trace.7.jsonl", sub);
+    f = fopen(line, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 3000; i++)
+        fprintf(f,
+                "{\"ts_ns\":%llu,\"pid\":7,\"tid\":8,\"hook\":\"sock.send\",\"rule\":\"slow\","
+                "\"action\":\"delay\",\"outcome\":\"fired\",\"waited_ns\":1000,\"hit\":%d,"
+                "\"detail\":%s}\n",
+                (unsigned long long)(START_NS + (uint64_t)i * 1000), i,
+                i % 3   ? "null"
+                : i % 2 ? "\"fd 5\""
+                        : "\"fd \\\"6\\\"\"");
+    fputs("{\"ts_ns\":1,\"rule\":\"we\\\"ird\",\"action\":\"log\",\"hook\":\"pq.query\","
+          "\"outcome\":\"fired\",\"waited_ns\":0}\n"
+          "{ \"ts_ns\": 2, \"rule\": \"slow\", \"action\": \"delay\", \"hook\": \"sock.recv\", "
+          "\"outcome\": \"fired\", \"waited_ns\": 1000, \"detail\": null }\n",
+          f);
+    fclose(f);
+    make_run(&fx);
+    fx.r.out_dir = sub;
+    if (report_write(&fx.r, err, sizeof(err)))
+        fail_msg("%s", err);
+    snprintf(line, sizeof(line), "%s/summary.json", sub);
+    j = json_load_file(line, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "injections"), "total")),
+                     3002);
+    rules = json_object_get(json_object_get(j, "injections"), "rules");
+    assert_int_equal(json_array_size(rules), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 0), "rule")),
+                        "slow");
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(rules, 0), "fires")), 3001);
+    assert_true(json_real_value(json_object_get(json_array_get(rules, 0), "waited_ms")) == 3.001);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 0), "hooks")),
+                        "sock.send,sock.recv");
+    assert_int_equal(json_array_size(json_object_get(json_array_get(rules, 0), "examples")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rules, 1), "rule")),
+                        "we\"ird");
+    json_decref(j);
+    free_run(&fx);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", sub);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_json_put_string(void **state)
 {
     char *text = NULL;
@@ -484,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_timeline_without_single_request),
         cmocka_unit_test(test_no_tmp_files_left),
         cmocka_unit_test(test_count_fires_incremental),
+        cmocka_unit_test(test_injection_table_many_fires),
         cmocka_unit_test(test_json_put_string),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
