@@ -25,11 +25,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TRACE_LINE_MAX    4096
-#define TRACE_DETAIL_MAX  512
-#define TRACE_STACK_MAX   16
-#define TRACE_MUTEX_SLOTS 1024 /* power of two */
-#define TRACE_MUTEX_TOP   20
+#define TRACE_LINE_MAX           4096
+#define TRACE_DETAIL_MAX         512 /* escaped at most 6x: with the fixed fields, fits a line */
+#define TRACE_STACK_MAX          16
+#define TRACE_MUTEX_SLOTS        1024 /* power of two */
+#define TRACE_MUTEX_TOP          20
+#define TRACE_SUMMARY_MUTEX_ROOM (TRACE_MUTEX_TOP * 400 + 64) /* bytes kept for the profile */
 
 static _Atomic int trace_fd = -1;
 static int trace_pid;
@@ -366,7 +367,7 @@ void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls)
 {
     static char line[256 * 1024]; /* once, at exit */
     struct trace_buf b = {line, 0, sizeof line, 0};
-    int first = 1, saved = errno;
+    int first = 1, saved = errno, truncated = 0;
     unsigned char taken[TRACE_MUTEX_SLOTS] = {0};
 
     if (!trace_enabled())
@@ -384,12 +385,18 @@ void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls)
     tb_printf(&b, "},\"rules\":[");
     for (int i = 0; rs && i < rs->n; i++) {
         const struct wg_rule *r = &rs->rules[i];
+        /* keep room for the mutex profile: thousands of rules shorten the
+         * list (and say so), they never cost the whole line */
+        if (b.len + 1024 + TRACE_SUMMARY_MUTEX_ROOM > b.cap) {
+            truncated = 1;
+            break;
+        }
         tb_printf(&b, "%s{\"rule\":", i ? "," : "");
         tb_json_str(&b, r->name, WG_NAME_MAX);
         tb_printf(&b, ",\"hits\":%llu,\"fires\":%llu}", (unsigned long long)atomic_load(&r->hits),
                   (unsigned long long)atomic_load(&r->fires));
     }
-    tb_printf(&b, "],\"mutex\":[");
+    tb_printf(&b, "]%s,\"mutex\":[", truncated ? ",\"rules_truncated\":true" : "");
     /* top sites by time waited: repeated selection, no allocation */
     for (int k = 0; k < TRACE_MUTEX_TOP; k++) {
         int best = -1;

@@ -40,20 +40,22 @@ static void trace_path(pid_t pid, char *buf, size_t len)
 /* Parse every line of pid's trace; returns how many, fills lines[]. */
 static int read_lines(pid_t pid, json_t **lines, int max)
 {
-    char path[256], buf[8192];
+    char path[256], *buf = NULL;
+    size_t cap = 0;
+    ssize_t len;
     FILE *f;
     int n = 0;
 
     trace_path(pid, path, sizeof path);
     f = fopen(path, "r");
     assert_non_null(f);
-    while (fgets(buf, sizeof buf, f)) {
+    while ((len = getline(&buf, &cap, f)) > 0) {
         json_error_t e;
         json_t *j;
-        assert_true(strlen(buf) > 0 && buf[strlen(buf) - 1] == '\n'); /* whole lines */
+        assert_true(buf[len - 1] == '\n'); /* whole lines */
         j = json_loads(buf, 0, &e);
         if (!j)
-            print_error("bad JSON (%s): %s\n", e.text, buf);
+            print_error("bad JSON (%s): %.300s\n", e.text, buf);
         assert_non_null(j);
         if (n < max)
             lines[n] = j;
@@ -61,6 +63,7 @@ static int read_lines(pid_t pid, json_t **lines, int max)
             json_decref(j);
         n++;
     }
+    free(buf);
     fclose(f);
     return n;
 }
@@ -354,6 +357,34 @@ static void test_summary(void **state)
     rules_free(&rs);
 }
 
+/* Thousands of rules with long names: the summary stays one valid line,
+ * the rule list shortened and marked. */
+static void test_summary_many_rules(void **state)
+{
+    enum { N = 3000 };
+    char *text = malloc(N * 100), path[256];
+    size_t len = 0;
+    json_t *l[2];
+
+    assert_non_null(text);
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(text + len, "r%061d: log on pq.query\n", i);
+    struct wg_ruleset rs = parse(text);
+    assert_int_equal(rs.n, N);
+    trace_path(getpid(), path, sizeof path);
+    unlink(path);
+    assert_int_equal(trace_open(tmpdir), 0);
+    trace_summary(&rs, NULL);
+    assert_int_equal(read_lines(getpid(), l, 2), 1);
+    assert_true(json_is_true(json_object_get(l[0], "rules_truncated")));
+    size_t listed = json_array_size(json_object_get(l[0], "rules"));
+    assert_true(listed > 1000 && listed < N);
+    assert_true(json_is_array(json_object_get(l[0], "mutex")));
+    free_lines(l, 1);
+    rules_free(&rs);
+    free(text);
+}
+
 static void test_disabled_and_fork(void **state)
 {
     char path[256];
@@ -432,10 +463,15 @@ static void test_redact(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_fields),      cmocka_unit_test(test_utf8_cut),
-        cmocka_unit_test(test_long_line),         cmocka_unit_test(test_concurrent_lines),
-        cmocka_unit_test(test_symbolise),         cmocka_unit_test(test_summary),
-        cmocka_unit_test(test_disabled_and_fork), cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_event_fields),
+        cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_concurrent_lines),
+        cmocka_unit_test(test_symbolise),
+        cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_summary_many_rules),
+        cmocka_unit_test(test_disabled_and_fork),
+        cmocka_unit_test(test_redact),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
