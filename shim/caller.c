@@ -1,11 +1,13 @@
 /*
  * caller.c - `caller ~ "re"`: a function on the current call stack.
  *
- * libunwind local unwinding; each frame's function name is cached per
- * instruction pointer in a fixed-size, lock-free open-addressing table
- * (CAS on the key) whose names live in a static arena (atomic bump
- * pointer).  When the table or the arena is full, names are looked up
- * uncached: slower, never wrong.  The shim's own frames (the wrapper,
+ * libunwind local unwinding.  Each frame's function name is cached per
+ * return address in a fixed-size, lock-free open-addressing table (CAS on
+ * the key) whose names live in a static arena (atomic bump pointer).  A
+ * walk takes the return addresses with unw_backtrace and their names from
+ * the cache; only a stack with an address not seen before is stepped with
+ * a cursor, which can name it.  When the table or the arena is full,
+ * names are looked up uncached: slower, never wrong.  The shim's own frames (the wrapper,
  * the engine, this file) are skipped so that `caller ~ "send"` means the
  * application's send, not the shim's wrapper of it.
  *
