@@ -246,28 +246,63 @@ static int inv_upper_bound(enum scn_op op)
     return op == SCN_LT || op == SCN_LE || op == SCN_EQ;
 }
 
-static void inv_count_line(const struct scenario *s, struct inv_count *counts, json_t *e)
+/* The members of a history line that the counts use. */
+struct inv_line {
+    const char *type, *req;
+    int64_t t_ns, user, seq;
+};
+
+static void inv_count(const struct scenario *s, struct inv_count *counts, const struct inv_line *l)
 {
-    const char *type = json_string_value(json_object_get(e, "type"));
-    const char *req = json_string_value(json_object_get(e, "req"));
-    if (!type || !req)
-        return;
     for (int i = 0; i < s->ninvariants; i++) {
         const struct scn_invariant *inv = &s->invariants[i];
         struct inv_count *c = &counts[i];
-        if (inv->kind != SCN_INV_HISTORY || !inv_matches(inv, type, req))
+        if (inv->kind != SCN_INV_HISTORY || !inv_matches(inv, l->type, l->req))
             continue;
         c->n++;
         if (!c->has_at && inv_upper_bound(inv->op) &&
             inv_cmp((double)(c->n - 1), inv->op, inv->number) &&
             !inv_cmp((double)c->n, inv->op, inv->number)) {
             c->has_at = 1;
-            c->at_t_ns = (uint64_t)json_integer_value(json_object_get(e, "t_ns"));
-            c->at_user = (long)json_integer_value(json_object_get(e, "user"));
-            c->at_seq = (long long)json_integer_value(json_object_get(e, "seq"));
-            c->at_req = strdup(req);
+            c->at_t_ns = (uint64_t)l->t_ns;
+            c->at_user = (long)l->user;
+            c->at_seq = (long long)l->seq;
+            c->at_req = strdup(l->req);
         }
     }
+}
+
+/* Count one line: read from the raw text when it is in the runner's
+ * compact form (a history can hold millions of lines), else parsed.
+ * 0 when the line is not a JSON object (a partial last line). */
+static int inv_count_line(const struct scenario *s, struct inv_count *counts, const char *line,
+                          size_t n)
+{
+    char type[16], req[512];
+    struct inv_line l = {type, req, 0, 0, 0};
+    json_t *e;
+    if (n >= 2 && line[n - 1] == '\n' && line[n - 2] == '}' &&
+        json_peek_str(line, "\"type\"", type, sizeof(type)) &&
+        json_peek_str(line, "\"req\"", req, sizeof(req)) &&
+        json_peek_i64(line, "\"t_ns\"", &l.t_ns) && json_peek_i64(line, "\"user\"", &l.user) &&
+        json_peek_i64(line, "\"seq\"", &l.seq)) {
+        inv_count(s, counts, &l);
+        return 1;
+    }
+    e = json_loadb(line, n, JSON_DISABLE_EOF_CHECK, NULL);
+    if (!json_is_object(e)) {
+        json_decref(e);
+        return 0;
+    }
+    l.type = json_string_value(json_object_get(e, "type"));
+    l.req = json_string_value(json_object_get(e, "req"));
+    l.t_ns = json_integer_value(json_object_get(e, "t_ns"));
+    l.user = json_integer_value(json_object_get(e, "user"));
+    l.seq = json_integer_value(json_object_get(e, "seq"));
+    if (l.type && l.req)
+        inv_count(s, counts, &l);
+    json_decref(e);
+    return 1;
 }
 
 /* One pass over history.jsonl; -1 with err when it cannot be read. */
@@ -282,16 +317,9 @@ static int inv_scan_history(const struct scenario *s, const char *path, struct i
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    while ((n = getline(&line, &cap, f)) > 0) {
-        json_t *e = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
-        if (!json_is_object(e)) {
-            /* a run killed mid-write leaves a partial last line */
-            *bad_lines += n > 1;
-        } else {
-            inv_count_line(s, counts, e);
-        }
-        json_decref(e);
-    }
+    while ((n = getline(&line, &cap, f)) > 0)
+        if (!inv_count_line(s, counts, line, (size_t)n))
+            *bad_lines += n > 1; /* a run killed mid-write leaves a partial last line */
     free(line);
     fclose(f);
     return 0;

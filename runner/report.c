@@ -92,6 +92,30 @@ void json_put_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+int json_peek_i64(const char *line, const char *quoted_key, int64_t *v)
+{
+    const char *k = strstr(line, quoted_key);
+    char *end;
+    if (!k || k[strlen(quoted_key)] != ':')
+        return 0;
+    *v = strtoll(k + strlen(quoted_key) + 1, &end, 10);
+    return end != k + strlen(quoted_key) + 1;
+}
+
+int json_peek_str(const char *line, const char *quoted_key, char *out, size_t len)
+{
+    const char *k = strstr(line, quoted_key), *v, *end;
+    if (!k || k[strlen(quoted_key)] != ':' || k[strlen(quoted_key) + 1] != '"')
+        return 0;
+    v = k + strlen(quoted_key) + 2;
+    end = strpbrk(v, "\\\"");
+    if (!end || *end != '"' || (size_t)(end - v) >= len)
+        return 0;
+    memcpy(out, v, (size_t)(end - v));
+    out[end - v] = '\0';
+    return 1;
+}
+
 /* XML 1.0 text or attribute value: markup escaped, control characters
  * (not allowed in XML 1.0) replaced by '?'. */
 static void rep_xml(FILE *f, const char *s)
@@ -203,18 +227,6 @@ struct rep_lines {
     int (*want)(const char *line, void *arg);
 };
 
-/* The integer after "key": in a compact JSON line, without parsing the
- * line; 0 when the key is not there (the caller then parses the line). */
-static int rep_fast_i64(const char *line, const char *quoted_key, int64_t *v)
-{
-    const char *k = strstr(line, quoted_key);
-    char *end;
-    if (!k || k[strlen(quoted_key)] != ':')
-        return 0;
-    *v = strtoll(k + strlen(quoted_key) + 1, &end, 10);
-    return end != k + strlen(quoted_key) + 1;
-}
-
 static void rep_trace_lines(const char *path, void *arg)
 {
     struct rep_lines *rl = arg;
@@ -323,21 +335,6 @@ static void rep_inj_event(json_t *e, void *arg)
                 rep_str(e, "detail"));
 }
 
-/* The string after "key": when it holds no escape (names, outcomes). */
-static int rep_fast_str(const char *line, const char *quoted_key, char *out, size_t len)
-{
-    const char *k = strstr(line, quoted_key), *v, *end;
-    if (!k || k[strlen(quoted_key)] != ':' || k[strlen(quoted_key) + 1] != '"')
-        return 0;
-    v = k + strlen(quoted_key) + 2;
-    end = strpbrk(v, "\\\"");
-    if (!end || *end != '"' || (size_t)(end - v) >= len)
-        return 0;
-    memcpy(out, v, (size_t)(end - v));
-    out[end - v] = '\0';
-    return 1;
-}
-
 /* Most trace lines are counted from the raw text (a trace can hold
  * 10^5 fires); a line is parsed only for an example detail, or when it
  * is not in the shim's compact form. */
@@ -347,11 +344,11 @@ static int rep_inj_wanted(const char *line, void *arg)
     char rule[64], action[32], hook[64], outcome[32];
     int64_t waited, ts;
     struct rep_rule *r;
-    if (!rep_fast_str(line, "\"rule\"", rule, sizeof(rule)) ||
-        !rep_fast_str(line, "\"action\"", action, sizeof(action)) ||
-        !rep_fast_str(line, "\"hook\"", hook, sizeof(hook)) ||
-        !rep_fast_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
-        !rep_fast_i64(line, "\"waited_ns\"", &waited) || !rep_fast_i64(line, "\"ts_ns\"", &ts))
+    if (!json_peek_str(line, "\"rule\"", rule, sizeof(rule)) ||
+        !json_peek_str(line, "\"action\"", action, sizeof(action)) ||
+        !json_peek_str(line, "\"hook\"", hook, sizeof(hook)) ||
+        !json_peek_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
+        !json_peek_i64(line, "\"waited_ns\"", &waited) || !json_peek_i64(line, "\"ts_ns\"", &ts))
         return 1;
     r = rep_inj_rule(inj, rule, action);
     /* examples come from the first fires of a rule */
@@ -570,7 +567,7 @@ static void rep_scan_history(const char *out_dir, struct rep_hist_scan *hs)
         int64_t t;
         /* parse only the errors and the lines the timeline would take */
         if (!strstr(line, "\"type\":\"fail\"") && !strstr(line, "\"type\":\"info\"") &&
-            (!hs->win || (rep_fast_i64(line, "\"t_ns\"", &t) && !rep_window_wants(hs->win, t))))
+            (!hs->win || (json_peek_i64(line, "\"t_ns\"", &t) && !rep_window_wants(hs->win, t))))
             continue;
         e = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
         if (json_is_object(e))
@@ -615,7 +612,7 @@ static int rep_trace_wanted(const char *line, void *arg)
 {
     struct rep_trace_win *tw = arg;
     int64_t ts;
-    return !rep_fast_i64(line, "\"ts_ns\"", &ts) || rep_window_wants(tw->win, rep_trace_t(tw, ts));
+    return !json_peek_i64(line, "\"ts_ns\"", &ts) || rep_window_wants(tw->win, rep_trace_t(tw, ts));
 }
 
 static void rep_trace_window(json_t *e, void *arg)

@@ -103,4 +103,12 @@ void inv_results_free(struct inv_result *r, int n);
 /* Minimal JSON string escaping into a FILE (shared by every JSON writer). */
 void json_put_string(FILE *f, const char *s);
 
+/* Read one member of a compact JSON line ("key":value, no spaces, as the
+ * runner and the shim write them) without parsing the line: the string
+ * after "key" when it holds no escape (copied into out), or the integer.
+ * quoted_key includes the quotes: "\"t_ns\"".  0 when the member is not
+ * there in that form: the caller then parses the line. */
+int json_peek_str(const char *line, const char *quoted_key, char *out, size_t len);
+int json_peek_i64(const char *line, const char *quoted_key, int64_t *v);
+
 #endif

@@ -74,17 +74,21 @@ static void write_history(void)
                 "\"status\":%d,\"latency_ns\":500,\"tries\":1,\"error\":null}\n",
                 i * 1000 + 500, i % 2, i, i == 2 ? "fail" : "ok", i == 2 ? 409 : 201);
     }
-    fputs("{\"t_ns\":7000,\"user\":2,\"seq\":0,\"type\":\"invoke\",\"req\":\"GET /items/7\"}\n"
-          "{\"t_ns\":7100,\"user\":2,\"seq\":0,\"type\":\"ok\",\"req\":\"GET /items/7\","
-          "\"status\":200}\n"
-          "{\"t_ns\":8000,\"user\":2,\"seq\":1,\"type\":\"invoke\",\"req\":\"GET /items/8\"}\n"
-          "{\"t_ns\":9000,\"user\":2,\"seq\":1,\"type\":\"info\",\"req\":\"GET /items/8\","
-          "\"status\":0,\"error\":\"timeout\"}\n"
-          "{\"t_ns\":9500,\"user\":3,\"seq\":0,\"type\":\"invoke\",\"req\":\"sql:UPDATE x\"}\n"
-          "{\"t_ns\":9600,\"user\":3,\"seq\":0,\"type\":\"ok\",\"req\":\"sql:UPDATE x\"}\n"
-          "{\"t_ns\":9700,\"user\":3,\"seq\":1,\"type\":\"ok\",\"req\":\"POSTAL /x\"}\n"
-          "{\"t_ns\":9800,\"user\":3,\"seq\":1,\"typ", /* cut short by a kill */
-          f);
+    fputs(
+        "{\"t_ns\":7000,\"user\":2,\"seq\":0,\"type\":\"invoke\",\"req\":\"GET /items/7\"}\n"
+        "{\"t_ns\":7100,\"user\":2,\"seq\":0,\"type\":\"ok\",\"req\":\"GET /items/7\","
+        "\"status\":200}\n"
+        "{\"t_ns\":8000,\"user\":2,\"seq\":1,\"type\":\"invoke\",\"req\":\"GET /items/8\"}\n"
+        "{\"t_ns\":9000,\"user\":2,\"seq\":1,\"type\":\"info\",\"req\":\"GET /items/8\","
+        "\"status\":0,\"error\":\"timeout\"}\n"
+        "{\"t_ns\":9500,\"user\":3,\"seq\":0,\"type\":\"invoke\",\"req\":\"sql:UPDATE x\"}\n"
+        "{\"t_ns\":9600,\"user\":3,\"seq\":0,\"type\":\"ok\",\"req\":\"sql:UPDATE x\"}\n"
+        "{\"t_ns\":9700,\"user\":3,\"seq\":1,\"type\":\"ok\",\"req\":\"POSTAL /x\"}\n"
+        /* not in the compact form, and an escape: both parsed as JSON */
+        "{ \"t_ns\": 9900, \"user\": 4, \"seq\": 0, \"type\": \"ok\", \"req\": \"GET /items/9\" }\n"
+        "{\"t_ns\":9950,\"user\":4,\"seq\":1,\"type\":\"ok\",\"req\":\"GET /items/\\\"q\\\"\"}\n"
+        "{\"t_ns\":9800,\"user\":3,\"seq\":1,\"typ", /* cut short by a kill */
+        f);
     fclose(f);
 }
 
@@ -105,9 +109,11 @@ static void test_history_counts(void **state)
              "items_info = history: info GET /items >= 1\n"
              "items_prefix = history: ok GET /items/7 == 1\n"
              "post_only = history: ok POST > 5\n"
-             "any_path = history: ok /take != 0\n");
+             "any_path = history: ok /take != 0\n"
+             "items_all_ok = history: ok GET /items == 3\n");
     assert_int_equal(inv_eval_all(&s, NULL, histpath, &r, &n, err, sizeof(err)), 0);
-    assert_int_equal(n, 9);
+    assert_int_equal(n, 10);
+    expect(find(r, n, "items_all_ok"), INV_PASSED, "ok GET /items == 3", "3");
 
     v = find(r, n, "ok_take");
     expect(v, INV_FAILED, "ok POST /take <= 3", "5");
