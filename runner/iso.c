@@ -1569,6 +1569,44 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
     return m->errors ? ISO_EXIT_USAGE : m->failed ? ISO_EXIT_DIFFERS : ISO_EXIT_OK;
 }
 
+/* steps/NAME.LEVEL.log: each cell's step log alone, deterministic for a
+ * given server version, so it can be compared with an expected file as
+ * PostgreSQL's isolation tester does. */
+static int write_step_logs(const struct matrix *m, const char *out)
+{
+    char *dir = util_fmt("%s/steps", out);
+    int i, l, rc = 0;
+
+    if (util_mkdir_p(dir, 0755) < 0) {
+        fprintf(stderr, "wedge: isolation: %s: %s\n", dir, strerror(errno));
+        free(dir);
+        return -1;
+    }
+    for (i = 0; i < m->nrows && rc == 0; i++) {
+        for (l = 0; l < ISO_NLEVELS && rc == 0; l++) {
+            const struct row *r = &m->rows[i];
+            char *path;
+            FILE *f;
+            if (!r->ran[l])
+                continue;
+            path = util_fmt("%s/%s.%s.log", dir, r->spec.name, iso_level_name((enum iso_level)l));
+            f = fopen(path, "w");
+            if (f) {
+                int bad = fputs(r->cell[l].log ? r->cell[l].log : "", f) < 0;
+                if (fclose(f) != 0 || bad)
+                    f = NULL;
+            }
+            if (!f) {
+                fprintf(stderr, "wedge: isolation: cannot write %s: %s\n", path, strerror(errno));
+                rc = -1;
+            }
+            free(path);
+        }
+    }
+    free(dir);
+    return rc;
+}
+
 static int write_outputs(const struct matrix *m, const struct iso_opts *o, int code)
 {
     char *path;
@@ -1590,6 +1628,8 @@ static int write_outputs(const struct matrix *m, const struct iso_opts *o, int c
         rc = -1;
     }
     free(path);
+    if (write_step_logs(m, o->out) < 0)
+        rc = -1;
     return rc;
 }
 

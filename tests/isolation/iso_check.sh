@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# iso_check.sh WEDGE OUTDIR EXIT [--match REGEX] [--matrix FILE] [--json JQ] -- ARGS...
+# iso_check.sh WEDGE OUTDIR EXIT [--match REGEX] [--matrix FILE] [--json JQ] [--logs DIR] -- ARGS...
 # Runs `WEDGE isolation ARGS` (@DSN@: the pg fixture's DSN from
 # $WEDGE_PG_STATE/dsn; @OUT@: OUTDIR, emptied first), then checks the exit
 # code, that some output line matches REGEX, and that the printed matrix
 # (from the "anomaly" header to the first blank line) equals FILE, and that
-# the jq expression JQ is true of OUTDIR/summary.json.
+# the jq expression JQ is true of OUTDIR/summary.json, and that every step
+# log in OUTDIR/steps equals its namesake in DIR (and has one there).
 set -u
 wedge=$1 out=$2 want=$3
 shift 3
-match="" matrix="" json=""
+match="" matrix="" json="" logs=""
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case $1 in
   --match) match=$2; shift 2 ;;
   --matrix) matrix=$2; shift 2 ;;
   --json) json=$2; shift 2 ;;
+  --logs) logs=$2; shift 2 ;;
   *) echo "iso_check: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -53,5 +55,24 @@ fi
 if [ -n "$json" ] && ! jq -e "$json" "$out/summary.json" >/dev/null; then
   echo "iso_check: summary.json does not satisfy: $json" >&2
   fail=1
+fi
+if [ -n "$logs" ]; then
+  n=0
+  for f in "$out"/steps/*.log; do
+    [ -e "$f" ] || continue
+    n=$((n + 1))
+    name=$(basename "$f")
+    if [ ! -f "$logs/$name" ]; then
+      echo "iso_check: no expected step log $logs/$name" >&2
+      fail=1
+    elif ! diff -u "$logs/$name" "$f" >&2; then
+      echo "iso_check: step log $name differs from $logs/$name" >&2
+      fail=1
+    fi
+  done
+  if [ "$n" -eq 0 ]; then
+    echo "iso_check: no step log in $out/steps" >&2
+    fail=1
+  fi
 fi
 exit $fail
