@@ -122,6 +122,24 @@ static void log_sql(FILE *f, const char *sql)
     }
 }
 
+/* Server messages span lines ("...failed: Connection refused\n\tIs the
+ * server running"): one line for a wedge: message. */
+static char *one_line(char *s)
+{
+    char *p;
+    size_t n;
+
+    if (!s)
+        return s;
+    for (p = s; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        s[--n] = '\0';
+    return s;
+}
+
 /* ---------------------------------------------------------------
  * Connections.
  * ------------------------------------------------------------ */
@@ -135,8 +153,9 @@ static void quiet_notice(void *arg, const char *message)
 
 static PGconn *db_connect(const char *dsn, char *err, size_t errlen)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {dsn, "10", "wedge isolation", NULL};
+    /* Defaults first: the DSN, expanded last, overrides them. */
+    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *vals[] = {"10", "wedge isolation", dsn, NULL};
     PGconn *c = PQconnectdbParams(keys, vals, 1);
 
     if (PQstatus(c) != CONNECTION_OK) {
@@ -290,6 +309,9 @@ static void collect(struct run *r, int s, int step)
             fprintf(f, "  ERROR %s: %s\n", out->sqlstate, out->errmsg ? out->errmsg : "");
             if (!strcmp(out->sqlstate, "40001") || !strcmp(out->sqlstate, "40P01"))
                 r->aborts++;
+            if (!state && conn_lost(r->conn[s]))
+                run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s",
+                         r->spec->steps[step].name, out->errmsg ? out->errmsg : "");
         }
         PQclear(res);
     }
@@ -614,12 +636,14 @@ static int run_cell(const struct iso_spec *sp, enum iso_level level, const char 
     }
     c->observed = r.fatal ? ISO_ERROR : occurred ? ISO_OCCURS : ISO_PREVENTED;
     c->why = util_fmt("%s", r.fatal     ? r.err
-                            : occurred  ? "the check found the anomaly"
+                            : occurred  ? (sp->check ? "the check found the anomaly"
+                                                     : "no check, and no transaction was aborted")
                             : c->aborts ? "the server aborted a transaction (40001/40P01)"
                                         : "the check found no anomaly");
 out:
     if (r.fatal && !c->why)
         c->why = util_fmt("%s", r.err);
+    one_line(c->why);
     c->observed = r.fatal ? ISO_ERROR : c->observed;
     if (r.log)
         fclose(r.log);
@@ -1494,22 +1518,6 @@ static char *join_command(int argc, char **argv)
         fprintf(m, strpbrk(argv[i], " \t'\"$") ? " '%s'" : " %s", argv[i]);
     fclose(m);
     return out;
-}
-
-/* Server messages span lines ("...failed: Connection refused\n\tIs the
- * server running"): one line for a wedge: message. */
-static char *one_line(char *s)
-{
-    char *p;
-    size_t n;
-
-    for (p = s; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ')
-        s[--n] = '\0';
-    return s;
 }
 
 /* Run every row at every chosen level, then the shop; the exit code. */
