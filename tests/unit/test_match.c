@@ -7,6 +7,7 @@
 #include "../../shim/match.c"
 #include "../../shim/rules.c"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -267,12 +268,40 @@ static void test_caller(void **state)
     caller_skip_self = 0;
 }
 
+/* The lock-free cache under 4 threads filling and reading it at once:
+ * every answer stays right. */
+static void *caller_thread(void *arg)
+{
+    long wrong = 0;
+    for (int i = 0; i < 300; i++) {
+        wrong += !match_probe_outer("log on * where caller ~ \"^caller_thread$\"");
+        wrong += match_probe_outer("log on * where caller ~ \"^test_caller$\"");
+    }
+    return (void *)wrong;
+}
+
+static void test_caller_threads(void **state)
+{
+    pthread_t t[4];
+
+    caller_skip_self = 0;
+    memset(caller_cache, 0, sizeof caller_cache); /* start cold: threads race to fill */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, caller_thread, NULL), 0);
+    for (int i = 0; i < 4; i++) {
+        void *wrong;
+        pthread_join(t[i], &wrong);
+        assert_int_equal((long)wrong, 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cheap_first),     cmocka_unit_test(test_sql),
         cmocka_unit_test(test_port_and_peer),   cmocka_unit_test(test_peer_ipv6),
         cmocka_unit_test(test_thread_and_proc), cmocka_unit_test(test_caller),
+        cmocka_unit_test(test_caller_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
