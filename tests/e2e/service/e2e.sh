@@ -8,6 +8,8 @@
 # Cases:
 #   seeds NAIVE_OR_SAFE N   rmw-NAIVE_OR_SAFE.scn --repeat N: naive must fail
 #                           (exit 1) for N of N seeds, safe pass for N of N
+#   demo N                  scenarios/demo: counter-naive.scn found and
+#                           counter-safe.scn passing for N of N seeds
 #   typo                    exit 2 and "typo.scn:LINE:" naming the bad key
 #   crash                   exit 1, service_alive failed in summary.json
 #   junit                   a failing run's junit.xml holds the seed and the
@@ -78,35 +80,53 @@ assert_no_cluster_left() {
     fi
 }
 
-case_seeds() {
-    local variant=${1:?naive|safe} n=${2:?N} want out failed passed rule released s
-    out="$work/out"
-    [ "$variant" = naive ] && want=1 || want=0
-    run_wedge "$work/run.log" run "$scn_dir/rmw-$variant.scn" --repeat "$n" --seed 1 --out "$out"
+# check_repeat SCENARIO WANT N RULE: `wedge run SCENARIO --repeat N` must
+# exit WANT (1: a race found, 0: none), every one of the N repetitions must
+# have that verdict, and in each the barrier RULE must have released (the
+# shim really wedged the window: a find or a pass cannot come from a run
+# where nothing was injected).
+check_repeat() {
+    local scn=$1 want=$2 n=$3 rule=$4 name out failed=0 passed=0 released s
+    name=$(basename "$scn" .scn)
+    out="$work/out-$name"
+    run_wedge "$work/$name.log" run "$scn" --repeat "$n" --seed 1 --out "$out"
     [ "$rc" -eq "$want" ] || {
-        show_tail "$work/run.log"
-        fail "expected exit $want for rmw-$variant.scn, got $rc"
+        show_tail "$work/$name.log"
+        fail "expected exit $want for $name.scn, got $rc"
     }
-    # Count the repetitions' verdicts from their own summaries, and check
-    # that the shim really wedged the window in each: naive, the barrier
-    # after the read; safe, the one that sends two UPDATEs together.
-    [ "$variant" = naive ] && rule=read-stock || rule=write-stock
-    failed=0 passed=0
     for s in $(find "$out" -name summary.json | sort); do
         case $(jq -r '.exit_code' "$s") in
         0) passed=$((passed + 1)) ;;
         1) failed=$((failed + 1)) ;;
-        *) show_tail "$work/run.log"; fail "$s: inconclusive repetition" ;;
+        *) show_tail "$work/$name.log"; fail "$s: inconclusive repetition" ;;
         esac
         released=$(jq --arg r "$rule" '[.injections.rules[] | select(.rule == $r) | .released] | add // 0' "$s")
         [ "$released" -gt 0 ] || fail "$s: barrier $rule never released: nothing was wedged"
     done
-    note "$variant: race found in $failed of $n seeds, passed in $passed of $n"
-    if [ "$variant" = naive ]; then
-        [ "$failed" -eq "$n" ] && [ "$passed" -eq 0 ] || fail "race found for $failed of $n seeds"
+    note "$name: race found in $failed of $n seeds, passed in $passed of $n"
+    if [ "$want" -eq 1 ]; then
+        [ "$failed" -eq "$n" ] || fail "$name: race found for only $failed of $n seeds"
     else
-        [ "$passed" -eq "$n" ] && [ "$failed" -eq 0 ] || fail "safe variant failed for $failed of $n seeds"
+        [ "$passed" -eq "$n" ] || fail "$name: passed for only $passed of $n seeds"
     fi
+}
+
+case_seeds() {
+    local variant=${1:?naive|safe} n=${2:?N}
+    if [ "$variant" = naive ]; then
+        check_repeat "$scn_dir/rmw-naive.scn" 1 "$n" read-stock
+    else
+        check_repeat "$scn_dir/rmw-safe.scn" 0 "$n" write-stock
+    fi
+    assert_no_cluster_left
+}
+
+# The demo's scenarios (scenario directory: scenarios/demo) keep doing what
+# scripts/demo and docs/demo.md say.
+case_demo() {
+    local n=${1:?N}
+    check_repeat "$scn_dir/counter-naive.scn" 1 "$n" read-stock
+    check_repeat "$scn_dir/counter-safe.scn" 0 "$n" write-stock
     assert_no_cluster_left
 }
 
@@ -228,6 +248,7 @@ case_sigint() {
 
 case "$case_name" in
 seeds) case_seeds "$@" ;;
+demo) case_demo "$@" ;;
 typo) case_typo ;;
 crash) case_crash ;;
 junit) case_junit ;;
