@@ -543,7 +543,7 @@ static enum iso_outcome run_permutation(struct run *r, const struct iso_perm *p)
     for (i = 0; i < sp->nsetup; i++) {
         if (db_exec(r->ctl, sp->setup[i], err, sizeof err) < 0) {
             run_fail(r, conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
-                     "%s: setup block %d failed: %s", sp->path, i + 1, err);
+                     "%s:%d: setup failed: %s", sp->path, sp->setup_line[i], err);
             goto teardown;
         }
     }
@@ -594,8 +594,8 @@ out:
     close_sessions(r);
 teardown:
     if (sp->teardown && db_exec(r->ctl, sp->teardown, err, sizeof err) < 0) {
-        run_fail(r, conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE, "%s: teardown failed: %s",
-                 sp->path, err);
+        run_fail(r, conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+                 "%s:%d: teardown failed: %s", sp->path, sp->teardown_line, err);
         out = ISO_ERROR;
     }
     fprintf(r->log, "\n");

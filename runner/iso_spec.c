@@ -633,15 +633,20 @@ static int parse_setup_teardown(struct parser *ps, int cur)
         return -1;
     if (!setup) {
         s->teardown = sql;
+        s->teardown_line = line;
         return 0;
     }
     {
         char **g = realloc(s->setup, sizeof *g * (size_t)(s->nsetup + 1));
-        if (!g) {
+        int *gl = g ? realloc(s->setup_line, sizeof *gl * (size_t)(s->nsetup + 1)) : NULL;
+        if (g)
+            s->setup = g;
+        if (!gl) {
             free(sql);
             return oom(ps);
         }
-        s->setup = g;
+        s->setup_line = gl;
+        s->setup_line[s->nsetup] = line;
         s->setup[s->nsetup++] = sql;
     }
     return 0;
@@ -812,6 +817,7 @@ void iso_spec_free(struct iso_spec *s)
     for (i = 0; i < s->nsetup; i++)
         free(s->setup[i]);
     free(s->setup);
+    free(s->setup_line);
     free(s->teardown);
     for (i = 0; i < s->nsessions; i++) {
         free(s->sessions[i].name);

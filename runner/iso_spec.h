@@ -57,8 +57,10 @@ struct iso_spec {
     char *anomaly;     /* "G2-item" */
     char *description; /* may be NULL */
     char **setup;      /* nsetup blocks, in order */
+    int *setup_line;   /* the line of each */
     int nsetup;
     char *teardown; /* NULL: none */
+    int teardown_line;
     struct iso_session *sessions;
     int nsessions;
     struct iso_step *steps;

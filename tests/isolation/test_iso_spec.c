@@ -56,7 +56,10 @@ static void test_good_spec(void **state)
     assert_int_equal(s.expect[ISO_SERIALIZABLE], ISO_PREVENTED);
     assert_int_equal(s.nsetup, 2);
     assert_string_equal(s.setup[1], "INSERT INTO t VALUES (1);");
+    assert_int_equal(s.setup_line[0], 7);
+    assert_int_equal(s.setup_line[1], 8);
     assert_string_equal(s.teardown, "DROP TABLE t;");
+    assert_int_equal(s.teardown_line, 9);
     assert_int_equal(s.nsessions, 2);
     assert_string_equal(s.sessions[0].name, "a");
     assert_string_equal(s.sessions[0].setup, "BEGIN;");
