@@ -1577,6 +1577,105 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
     return m->errors ? ISO_EXIT_USAGE : m->failed ? ISO_EXIT_DIFFERS : ISO_EXIT_OK;
 }
 
+/* ---------------------------------------------------------------
+ * junit.xml: one testcase per cell, so a CI shows which cell changed.
+ * ------------------------------------------------------------ */
+
+static void xml_put(FILE *f, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            /* XML 1.0 has no place for other control characters */
+            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
+                fputc(*s, f);
+        }
+    }
+}
+
+/* One testcase; body (the why and the step log) only when it differs. */
+static void junit_case(FILE *f, const char *classname, const char *name, double ms,
+                       enum iso_outcome observed, enum iso_outcome expected, const char *why,
+                       const char *log)
+{
+    fputs("    <testcase classname=\"", f);
+    xml_put(f, classname);
+    fputs("\" name=\"", f);
+    xml_put(f, name);
+    fprintf(f, "\" time=\"%.3f\"", ms / 1000.0);
+    if (observed == expected) {
+        fputs("/>\n", f);
+        return;
+    }
+    fprintf(f, ">\n      <%s message=\"expected %s, observed %s\" type=\"isolation\">",
+            observed == ISO_ERROR ? "error" : "failure", iso_outcome_name(expected),
+            iso_outcome_name(observed));
+    xml_put(f, why);
+    fputs("\n", f);
+    xml_put(f, log);
+    fprintf(f, "</%s>\n    </testcase>\n", observed == ISO_ERROR ? "error" : "failure");
+}
+
+static int write_junit(const char *path, const struct matrix *m)
+{
+    FILE *f = fopen(path, "w");
+    int i, l, k, errors = 0;
+
+    if (!f)
+        return -1;
+    for (i = 0; i < m->nrows; i++)
+        for (l = 0; l < ISO_NLEVELS; l++)
+            errors += m->rows[i].ran[l] && m->rows[i].cell[l].observed == ISO_ERROR;
+    for (k = 0; k < SHOP_NSTRATEGIES; k++)
+        for (l = 0; l < ISO_NLEVELS; l++)
+            errors += m->shop_ran[k][l] && m->shop[k][l].observed == ISO_ERROR;
+    fprintf(f,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+            "  <testsuite name=\"wedge.isolation\" tests=\"%d\" failures=\"%d\" "
+            "errors=\"%d\" time=\"%.3f\">\n",
+            m->passed + m->failed, m->failed - errors, errors, m->elapsed_s);
+    for (i = 0; i < m->nrows; i++) {
+        const struct row *r = &m->rows[i];
+        char *classname = util_fmt("wedge.isolation.%s", r->spec.name);
+        for (l = 0; l < ISO_NLEVELS; l++)
+            if (r->ran[l])
+                junit_case(f, classname, iso_level_name((enum iso_level)l), r->cell[l].ms,
+                           r->cell[l].observed, r->spec.expect[l], r->cell[l].why, r->cell[l].log);
+        free(classname);
+    }
+    for (k = 0; k < SHOP_NSTRATEGIES; k++) {
+        char *classname = util_fmt("wedge.isolation.shop.%s", shop_strategy_name[k]);
+        for (l = 0; l < ISO_NLEVELS; l++) {
+            const struct shop_stats *s = &m->shop[k][l];
+            char *why;
+            if (!m->shop_ran[k][l])
+                continue;
+            why = util_fmt("%ld of %ld orders committed, %ld lost updates, %ld serialization "
+                           "failures, %ld deadlocks%s%s",
+                           s->committed, s->planned, s->lost, s->failures, s->deadlocks,
+                           s->error[0] ? "; " : "", s->error);
+            junit_case(f, classname, iso_level_name((enum iso_level)l), s->elapsed_s * 1000.0,
+                       s->observed, shop_expect[k][l], why, "");
+            free(why);
+        }
+        free(classname);
+    }
+    fputs("  </testsuite>\n</testsuites>\n", f);
+    return fclose(f);
+}
+
 /* steps/NAME.LEVEL.log: each cell's step log alone, deterministic for a
  * given server version, so it can be compared with an expected file as
  * PostgreSQL's isolation tester does. */
@@ -1632,6 +1731,12 @@ static int write_outputs(const struct matrix *m, const struct iso_opts *o, int c
     free(path);
     path = util_fmt("%s/report.md", o->out);
     if (write_report(path, m, o) != 0) {
+        fprintf(stderr, "wedge: isolation: cannot write %s: %s\n", path, strerror(errno));
+        rc = -1;
+    }
+    free(path);
+    path = util_fmt("%s/junit.xml", o->out);
+    if (write_junit(path, m) != 0) {
         fprintf(stderr, "wedge: isolation: cannot write %s: %s\n", path, strerror(errno));
         rc = -1;
     }
