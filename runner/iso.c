@@ -968,6 +968,7 @@ struct iso_opts {
     int nspecs;
     const char *out;
     int verbose;
+    int check_only; /* --check: parse the specs, run nothing */
     struct shop_opts shop;
 };
 
@@ -1290,7 +1291,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: wedge isolation [--dsn DSN] [--level L,...] [--spec FILE|DIR]... [--out DIR]\n"
             "                       [--shop-users N] [--shop-orders N] [--shop-think D] "
-            "[--verbose]\n"
+            "[--verbose] [--check]\n"
             "\n"
             "Run each isolation spec's interleaving at each level on a real PostgreSQL and\n"
             "print the anomaly matrix (anomaly x level: occurs / prevented, '*' where it\n"
@@ -1307,6 +1308,7 @@ static void usage(FILE *f)
             "  --shop-users N    concurrent sessions of the shop workload (default 4)\n"
             "  --shop-orders N   orders per session (default 50; 0 skips the workload)\n"
             "  --shop-think D    time between reading and writing the stock (default 1ms)\n"
+            "  --check           parse the specs and print their expectations; run nothing\n"
             "  -v, --verbose     print every step log on stderr\n"
             "  -h, --help        this text\n"
             "\n"
@@ -1431,12 +1433,17 @@ static int parse_count(const char *opt, const char *text, int min, int *out)
  * (-1 for --help). */
 static int parse_args(int argc, char **argv, struct iso_opts *o)
 {
-    static const struct option longopts[] = {
-        {"dsn", required_argument, NULL, 'd'},        {"level", required_argument, NULL, 'l'},
-        {"spec", required_argument, NULL, 's'},       {"out", required_argument, NULL, 'o'},
-        {"verbose", no_argument, NULL, 'v'},          {"help", no_argument, NULL, 'h'},
-        {"shop-users", required_argument, NULL, 'U'}, {"shop-orders", required_argument, NULL, 'O'},
-        {"shop-think", required_argument, NULL, 'T'}, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"dsn", required_argument, NULL, 'd'},
+                                             {"level", required_argument, NULL, 'l'},
+                                             {"spec", required_argument, NULL, 's'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"check", no_argument, NULL, 'c'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"shop-users", required_argument, NULL, 'U'},
+                                             {"shop-orders", required_argument, NULL, 'O'},
+                                             {"shop-think", required_argument, NULL, 'T'},
+                                             {NULL, 0, NULL, 0}};
     int c, l;
 
     for (l = 0; l < ISO_NLEVELS; l++)
@@ -1468,6 +1475,9 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
             break;
         case 'v':
             o->verbose = 1;
+            break;
+        case 'c':
+            o->check_only = 1;
             break;
         case 'U':
             if (parse_count("--shop-users", optarg, 1, &o->shop.users) < 0)
@@ -1784,6 +1794,18 @@ int iso_main(int argc, char **argv)
         if (add_specs(&m, o.specs[i], err, sizeof err) < 0)
             goto spec_error;
     qsort(m.rows, (size_t)m.nrows, sizeof *m.rows, row_cmp);
+    if (o.check_only) {
+        printf("%-24s %-16s %-16s %-16s %s\n", "anomaly (expected)", "read-committed",
+               "repeatable-read", "serializable", "file");
+        for (i = 0; i < m.nrows; i++)
+            printf("%-24s %-16s %-16s %-16s %s\n", m.rows[i].spec.anomaly,
+                   iso_outcome_name(m.rows[i].spec.expect[ISO_READ_COMMITTED]),
+                   iso_outcome_name(m.rows[i].spec.expect[ISO_REPEATABLE_READ]),
+                   iso_outcome_name(m.rows[i].spec.expect[ISO_SERIALIZABLE]), m.rows[i].spec.path);
+        printf("%d specs parse\n", m.nrows);
+        code = ISO_EXIT_OK;
+        goto out;
+    }
 
     util_install_signals();
     if (o.dsn) {
