@@ -968,7 +968,8 @@ struct iso_opts {
     int nspecs;
     const char *out;
     int verbose;
-    int check_only; /* --check: parse the specs, run nothing */
+    int check_only;          /* --check: parse the specs, run nothing */
+    const char *permutation; /* --permutation: replaces the spec's own */
     struct shop_opts shop;
 };
 
@@ -1292,6 +1293,7 @@ static void usage(FILE *f)
             "usage: wedge isolation [--dsn DSN] [--level L,...] [--spec FILE|DIR]... [--out DIR]\n"
             "                       [--shop-users N] [--shop-orders N] [--shop-think D] "
             "[--verbose] [--check]\n"
+            "                       [--permutation \"STEP STEP ...\"]\n"
             "\n"
             "Run each isolation spec's interleaving at each level on a real PostgreSQL and\n"
             "print the anomaly matrix (anomaly x level: occurs / prevented, '*' where it\n"
@@ -1308,6 +1310,8 @@ static void usage(FILE *f)
             "  --shop-users N    concurrent sessions of the shop workload (default 4)\n"
             "  --shop-orders N   orders per session (default 50; 0 skips the workload)\n"
             "  --shop-think D    time between reading and writing the stock (default 1ms)\n"
+            "  --permutation \"S1 S2 ...\"  with one --spec: run this interleaving of its steps\n"
+            "                    instead of the spec's own\n"
             "  --check           parse the specs and print their expectations; run nothing\n"
             "  -v, --verbose     print every step log on stderr\n"
             "  -h, --help        this text\n"
@@ -1429,6 +1433,48 @@ static int parse_count(const char *opt, const char *text, int min, int *out)
     return 0;
 }
 
+/* --permutation "S1 S2 ...": run this interleaving of the one spec instead of
+ * its own, to explore another window or to show that its check can fire. */
+static int override_permutation(struct iso_spec *sp, const char *text)
+{
+    struct iso_perm perm = {0};
+    const char *p = text;
+    int i;
+
+    while (*p) {
+        size_t n;
+        int step, *g;
+        p += strspn(p, " \t,");
+        n = strcspn(p, " \t,");
+        if (n == 0)
+            break;
+        step = iso_spec_find_step(sp, p, n);
+        if (step < 0) {
+            fprintf(stderr, "wedge: isolation: --permutation: no step '%.*s' in %s\n", (int)n, p,
+                    sp->path);
+            free(perm.steps);
+            return -1;
+        }
+        g = realloc(perm.steps, sizeof *g * (size_t)(perm.nsteps + 1));
+        if (!g) {
+            free(perm.steps);
+            return -1;
+        }
+        perm.steps = g;
+        perm.steps[perm.nsteps++] = step;
+        p += n;
+    }
+    if (perm.nsteps == 0) {
+        fprintf(stderr, "wedge: isolation: --permutation: expected step names\n");
+        return -1;
+    }
+    for (i = 0; i < sp->nperms; i++)
+        free(sp->perms[i].steps);
+    sp->perms[0] = perm;
+    sp->nperms = 1;
+    return 0;
+}
+
 /* Parse the command line into o; ISO_EXIT_OK, or the exit code to return
  * (-1 for --help). */
 static int parse_args(int argc, char **argv, struct iso_opts *o)
@@ -1439,6 +1485,7 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
                                              {"out", required_argument, NULL, 'o'},
                                              {"verbose", no_argument, NULL, 'v'},
                                              {"check", no_argument, NULL, 'c'},
+                                             {"permutation", required_argument, NULL, 'p'},
                                              {"help", no_argument, NULL, 'h'},
                                              {"shop-users", required_argument, NULL, 'U'},
                                              {"shop-orders", required_argument, NULL, 'O'},
@@ -1478,6 +1525,9 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
             break;
         case 'c':
             o->check_only = 1;
+            break;
+        case 'p':
+            o->permutation = optarg;
             break;
         case 'U':
             if (parse_count("--shop-users", optarg, 1, &o->shop.users) < 0)
@@ -1794,6 +1844,20 @@ int iso_main(int argc, char **argv)
         if (add_specs(&m, o.specs[i], err, sizeof err) < 0)
             goto spec_error;
     qsort(m.rows, (size_t)m.nrows, sizeof *m.rows, row_cmp);
+    if (o.permutation) {
+        if (m.nrows != 1) {
+            fprintf(stderr,
+                    "wedge: isolation: --permutation needs exactly one spec (--spec FILE), "
+                    "not %d\n",
+                    m.nrows);
+            code = ISO_EXIT_USAGE;
+            goto out;
+        }
+        if (override_permutation(&m.rows[0].spec, o.permutation) < 0) {
+            code = ISO_EXIT_USAGE;
+            goto out;
+        }
+    }
     if (o.check_only) {
         printf("%-24s %-16s %-16s %-16s %s\n", "anomaly (expected)", "read-committed",
                "repeatable-read", "serializable", "file");
