@@ -145,7 +145,7 @@ case_typo() {
 }
 
 case_crash() {
-    local out="$work/out"
+    local out="$work/out" pid
     run_wedge "$work/run.log" run "$scn_dir/crash.scn" --seed 3 --out "$out"
     [ "$rc" -eq 1 ] || {
         show_tail "$work/run.log"
@@ -160,6 +160,13 @@ case_crash() {
         fail "jobs_succeeded did not pass: the killer job failed"
     [ "$(inv_status "$out/summary.json" no_negative_stock)" = passed ] ||
         fail "no_negative_stock did not pass: the crash must be the only failure"
+    # The report names the process the job killed, how it died, and the
+    # tail of its log.
+    pid=$(cat "$out/counterd.pid") || fail "counterd wrote no pid file"
+    grep -q "(pid $pid) exited with status 137" "$out/report.md" ||
+        fail "report.md does not say that pid $pid died of SIGKILL (status 137)"
+    grep -q "counterd: listening on .* pid $pid\$" "$out/report.md" ||
+        fail "report.md does not quote the tail of counterd's log"
     assert_no_cluster_left
 }
 
