@@ -155,8 +155,24 @@ static char *trimmed_copy(const char *s, size_t n)
     return out;
 }
 
-/* A { SQL } block: braces nest; quotes and comments are skipped so that a
- * '}' inside them does not end the block. */
+/* Length of the dollar-quote tag at p ("$$", "$body$"), or 0 ($1, ${x}). */
+static size_t dollar_tag(const char *p)
+{
+    size_t i = 1;
+
+    if (p[0] != '$')
+        return 0;
+    if (p[1] == '$')
+        return 2;
+    if (!isalpha((unsigned char)p[1]) && p[1] != '_')
+        return 0;
+    while (isalnum((unsigned char)p[i]) || p[i] == '_')
+        i++;
+    return p[i] == '$' ? i + 1 : 0;
+}
+
+/* A { SQL } block: braces nest; quotes, dollar quotes and comments are
+ * skipped so that a '}' inside them does not end the block. */
 static int lex_sql(struct parser *ps, struct tok *t)
 {
     const char *start = ++ps->p;
@@ -176,6 +192,14 @@ static int lex_sql(struct parser *ps, struct tok *t)
             if (!*q)
                 break;
             ps->p = q;
+        } else if (c == '$' && dollar_tag(ps->p) > 0) {
+            size_t n = dollar_tag(ps->p);
+            const char *q = ps->p + n;
+            while (*q && strncmp(q, ps->p, n) != 0)
+                ps->line += *q++ == '\n';
+            if (!*q)
+                break;
+            ps->p = q + n - 1;
         } else if (c == '-' && ps->p[1] == '-') {
             while (ps->p[1] && ps->p[1] != '\n')
                 ps->p++;

@@ -83,6 +83,30 @@ static void test_good_spec(void **state)
     iso_spec_free(&s);
 }
 
+/* Dollar quotes may hold braces; $1 and ${x} are not dollar quotes. */
+static void test_dollar_quotes(void **state)
+{
+    struct iso_spec s;
+    char err[512] = "";
+    const char *text = "anomaly \"X\"\n" EXPECTS "session a\n"
+                       "step a1 { DO $body$ BEGIN PERFORM '}'; END $body$; }\n"
+                       "step a2 { SELECT $$ } \n } $$, ${x} }\n"
+                       "step a3 { PREPARE q AS SELECT $1::int; }\n"
+                       "permutation a1 a2 a3\n";
+
+    (void)state;
+    assert_int_equal(iso_spec_parse(text, "d.spec", &s, err, sizeof err), 0);
+    assert_string_equal(s.steps[0].sql, "DO $body$ BEGIN PERFORM '}'; END $body$;");
+    assert_string_equal(s.steps[1].sql, "SELECT $$ } \n } $$, ${x}");
+    assert_string_equal(s.steps[2].sql, "PREPARE q AS SELECT $1::int;");
+    assert_int_equal(s.steps[2].line, 9);
+    assert_int_equal(s.perms[0].line, 10);
+    iso_spec_free(&s);
+    assert_int_equal(iso_spec_parse("setup { SELECT $x$ } \n", "d.spec", &s, err, sizeof err), -1);
+    assert_string_equal(err, "d.spec:1: unterminated SQL block: expected '}' to close the '{' "
+                             "opened here");
+}
+
 static void test_refs(void **state)
 {
     struct iso_spec s;
@@ -282,9 +306,10 @@ static void test_shipped_specs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_spec),   cmocka_unit_test(test_refs),
-        cmocka_unit_test(test_levels),      cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_load_errors), cmocka_unit_test(test_shipped_specs),
+        cmocka_unit_test(test_good_spec),     cmocka_unit_test(test_dollar_quotes),
+        cmocka_unit_test(test_refs),          cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_errors),        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_shipped_specs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
