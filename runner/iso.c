@@ -1564,6 +1564,26 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
     return ISO_EXIT_OK;
 }
 
+/* A DSN's password (password=..., or the :...@ of a URI) masked, so the
+ * command can go into reports; malloc'd. */
+static char *redact_dsn(const char *arg)
+{
+    char *s = util_fmt("%s", arg), *p = strstr(s, "password="), *at;
+
+    if (p)
+        for (p += 9; *p && *p != ' '; p++)
+            *p = '*';
+    p = strstr(s, "://");
+    at = p ? strchr(p + 3, '@') : NULL;
+    if (at) {
+        char *colon = memchr(p + 3, ':', (size_t)(at - (p + 3)));
+        for (p = colon ? colon + 1 : at; p < at; p++)
+            *p = '*';
+    }
+    return s;
+}
+
+/* The command line as typed, for reports (passwords masked). */
 static char *join_command(int argc, char **argv)
 {
     char *out = NULL;
@@ -1574,8 +1594,11 @@ static char *join_command(int argc, char **argv)
     if (!m)
         return NULL;
     fprintf(m, "wedge");
-    for (i = 0; i < argc; i++)
-        fprintf(m, strpbrk(argv[i], " \t'\"$") ? " '%s'" : " %s", argv[i]);
+    for (i = 0; i < argc; i++) {
+        char *a = redact_dsn(argv[i]);
+        fprintf(m, strpbrk(a, " \t'\"$") ? " '%s'" : " %s", a);
+        free(a);
+    }
     fclose(m);
     return out;
 }
