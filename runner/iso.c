@@ -712,8 +712,8 @@ struct shop_worker {
     char err[256];
 };
 
-/* Run sql in the worker's transaction; NULL-free PGresult or NULL with the
- * SQLSTATE in state. */
+/* Run sql in the worker's transaction: its result, or NULL with the
+ * SQLSTATE in state (08006 when the connection is gone). */
 static PGresult *shop_exec(PGconn *c, const char *sql, char state[6])
 {
     PGresult *res = PQexec(c, sql);
@@ -1307,7 +1307,7 @@ static void usage(FILE *f)
             "  --spec FILE|DIR   spec files, or directories of *.spec (repeatable; default\n"
             "                    the scenarios/isolation directory, or $WEDGE_ISOLATION_DIR)\n"
             "  --out DIR         write summary.json and report.md there\n"
-            "  --shop-users N    concurrent sessions of the shop workload (default 4)\n"
+            "  --shop-users N    concurrent sessions of the shop workload (default 4, at most 64)\n"
             "  --shop-orders N   orders per session (default 50; 0 skips the workload)\n"
             "  --shop-think D    time between reading and writing the stock (default 1ms)\n"
             "  --permutation \"S1 S2 ...\"  with one --spec: run this interleaving of its steps\n"
@@ -1417,16 +1417,16 @@ static int parse_levels(const char *text, int level[ISO_NLEVELS])
     return 0;
 }
 
-static int parse_count(const char *opt, const char *text, int min, int *out)
+static int parse_count(const char *opt, const char *text, int min, int max, int *out)
 {
     char *end;
     long v;
 
     errno = 0;
     v = strtol(text, &end, 10);
-    if (errno || *end || end == text || v < min || v > 100000) {
-        fprintf(stderr, "wedge: isolation: %s '%s': expected a whole number from %d to 100000\n",
-                opt, text, min);
+    if (errno || *end || end == text || v < min || v > max) {
+        fprintf(stderr, "wedge: isolation: %s '%s': expected a whole number from %d to %d\n", opt,
+                text, min, max);
         return -1;
     }
     *out = (int)v;
@@ -1530,11 +1530,11 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
             o->permutation = optarg;
             break;
         case 'U':
-            if (parse_count("--shop-users", optarg, 1, &o->shop.users) < 0)
+            if (parse_count("--shop-users", optarg, 1, 64, &o->shop.users) < 0)
                 return ISO_EXIT_USAGE;
             break;
         case 'O':
-            if (parse_count("--shop-orders", optarg, 0, &o->shop.orders) < 0)
+            if (parse_count("--shop-orders", optarg, 0, 100000, &o->shop.orders) < 0)
                 return ISO_EXIT_USAGE;
             break;
         case 'T':
