@@ -10,6 +10,8 @@
 #                           (exit 1) for N of N seeds, safe pass for N of N
 #   demo N                  scenarios/demo: counter-naive.scn found and
 #                           counter-safe.scn passing for N of N seeds
+#   dsn STATE N             rmw-naive.scn --dsn (the pg fixture's server):
+#                           found for N of N seeds, no throwaway cluster
 #   typo                    exit 2 and "typo.scn:LINE:" naming the bad key
 #   crash                   exit 1, service_alive failed in summary.json
 #   junit                   a failing run's junit.xml holds the seed and the
@@ -118,6 +120,25 @@ case_seeds() {
     else
         check_repeat "$scn_dir/rmw-safe.scn" 0 "$n" write-stock
     fi
+    assert_no_cluster_left
+}
+
+# --dsn: the same hunt on a server the user runs (the CTest fixture "pg"),
+# a fresh database per repetition, no throwaway cluster.
+case_dsn() {
+    local state=${1:?pg fixture state directory} n=${2:?N} dsn s
+    dsn=$(cat "$state/dsn") || fail "no DSN in $state/dsn (is the pg fixture up?)"
+    run_wedge "$work/run.log" run "$scn_dir/rmw-naive.scn" --dsn "$dsn" --repeat "$n" --seed 11 \
+        --out "$work/out"
+    [ "$rc" -eq 1 ] || {
+        show_tail "$work/run.log"
+        fail "expected exit 1 on --dsn, got $rc"
+    }
+    for s in $(find "$work/out" -name summary.json | sort); do
+        [ "$(jq -r .exit_code "$s")" = 1 ] || fail "$s: race not found"
+        [ "$(jq -r .embedded_pg "$s")" = false ] || fail "$s: ran on a throwaway cluster despite --dsn"
+    done
+    [ "$(find "$work/out" -name summary.json | wc -l)" -eq "$n" ] || fail "expected $n summaries"
     assert_no_cluster_left
 }
 
@@ -256,6 +277,7 @@ case_sigint() {
 case "$case_name" in
 seeds) case_seeds "$@" ;;
 demo) case_demo "$@" ;;
+dsn) case_dsn "$@" ;;
 typo) case_typo ;;
 crash) case_crash ;;
 junit) case_junit ;;
