@@ -5,8 +5,24 @@ set -euo pipefail
 : "${WEDGE_PG_STATE:?}" "${SHIM_PRELOAD:?}"
 bindir=${WEDGE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 export PATH="$bindir:$PATH"
-base_dsn=$(cat "$WEDGE_PG_STATE/dsn")
+# gssencmode=disable: libpq would otherwise probe Kerberos on every connect
+# (trust auth on loopback never needs it), and under the ASan runtime that
+# probe deadlocks inside glibc's glob/locale code, with or without the shim.
+base_dsn="$(cat "$WEDGE_PG_STATE/dsn") gssencmode=disable"
 port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base_dsn")
+
+# skip_if_runtime_breaks CMD...: exit 77 (CTest: skipped) when the
+# sanitizer runtime that SHIM_PRELOAD puts first breaks CMD on its own,
+# without wedge.  (Debian 12: psql and pgbench hang at exit in
+# libp11-kit's destructor with only libasan preloaded.)
+skip_if_runtime_breaks() {
+  local rt=${SHIM_PRELOAD%:*}
+  [ "$rt" != "$SHIM_PRELOAD" ] || return 0
+  if ! timeout 10 env LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0 "$@" >/dev/null 2>&1; then
+    echo "SKIP: '$*' fails or hangs with only $rt preloaded (no wedge): not testable in this build"
+    exit 77
+  fi
+}
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -25,8 +41,8 @@ trap 'rm -rf "$trace"' EXIT
 # under RULES CMD...: run CMD under the shim with RULES, tracing into $trace.
 under() {
   local rules=$1; shift
-  env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES="$rules" WEDGE_TRACE="$trace" WEDGE_SEED=42 \
-      ASAN_OPTIONS=detect_leaks=0 "$@"
+  timeout 120 env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES="$rules" WEDGE_TRACE="$trace" \
+      WEDGE_SEED=42 ASAN_OPTIONS=detect_leaks=0 "$@"
 }
 
 # events [JQ-FILTER]: trace events (not summaries) matching the filter.

@@ -9,6 +9,8 @@
 #                        injection is traced
 here=$(dirname "$0")
 . "$here/pg_common.sh"
+echo 'SELECT 1' >"$trace/probe.sql"
+skip_if_runtime_breaks pgbench -n -t 1 -f "$trace/probe.sql" "$base_dsn"
 
 case ${1:?mode} in
 builtin)

@@ -6,6 +6,7 @@
 #                      psql reports the server's error, the row is unchanged
 here=$(dirname "$0")
 . "$here/pg_common.sh"
+skip_if_runtime_breaks psql -X "$base_dsn" -c "SELECT 1"
 
 case ${1:?mode} in
 script)
