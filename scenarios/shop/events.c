@@ -9,9 +9,13 @@
  *                back the aggregate's later events (order broken).
  *   skip-locked  in one transaction, claim rows with FOR UPDATE SKIP LOCKED
  *                (a row another dispatcher holds is skipped, never shared),
- *                only the oldest pending event of each aggregate (so events
- *                of one aggregate go out in sequence), POST, mark processed,
- *                COMMIT.  A failed delivery stays pending for a later round.
+ *                only the oldest pending event of each aggregate: holding
+ *                that head row owns the aggregate, so the same transaction
+ *                then locks the aggregate's later pending events too (no
+ *                other dispatcher can claim them: they are not heads) and
+ *                delivers them in sequence; POST, mark processed, COMMIT.
+ *                A failed delivery stays pending, and the aggregate's later
+ *                events wait for it.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -31,6 +35,13 @@ static const char SQL_CLAIM_LOCKED[] =
     EV_COLS "WHERE processed_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox p "
             "WHERE p.aggregate = o.aggregate AND p.seq < o.seq AND p.processed_at IS NULL) "
             "ORDER BY id LIMIT " EV_BATCH " FOR UPDATE OF o SKIP LOCKED";
+/* The claimed heads' aggregates, in sequence order (the barrier rule of the
+ * events scenarios aims at the claim, "^SELECT id, aggregate", not here). */
+static const char SQL_FOLLOW[] =
+    "SELECT f.id, f.aggregate, f.seq, f.event_type, f.payload FROM outbox f "
+    "WHERE f.processed_at IS NULL AND f.aggregate IN "
+    "(SELECT aggregate FROM outbox WHERE id = ANY($1::bigint[])) "
+    "ORDER BY f.aggregate, f.seq LIMIT 200 FOR UPDATE";
 static const char SQL_DONE[] = "UPDATE outbox SET processed_at = clock_timestamp(), "
                                "attempts = attempts + 1 WHERE id = $1";
 
@@ -75,35 +86,78 @@ static int deliver(PGresult *r, int i)
     return rc;
 }
 
+/* POST the rows of r and mark each one the consumer accepted.  With
+ * `ordered` (rows sorted by aggregate, seq), a failure holds back the rest of
+ * its aggregate.  0, or -1 on a database error; *failed counts refusals. */
+static int deliver_rows(PGconn *c, PGresult *r, int ordered, int *failed)
+{
+    const char *held = NULL;
+
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *p[1] = {PQgetvalue(r, i, 0)};
+
+        if (held && strcmp(held, PQgetvalue(r, i, 1)) == 0)
+            continue;
+        if (deliver(r, i) != 0) {
+            (*failed)++;
+            held = ordered ? PQgetvalue(r, i, 1) : NULL;
+            continue;
+        }
+        if (db_exec(c, NULL, SQL_DONE, 1, p) != DB_OK)
+            return -1;
+    }
+    return 0;
+}
+
+/* "{1,2,3}": the ids of r's rows as an array literal (numbers only). */
+static char *id_array(PGresult *r)
+{
+    size_t cap = 2 + (size_t)PQntuples(r) * 21, len = 0;
+    char *a = malloc(cap);
+
+    if (!a)
+        return NULL;
+    a[len++] = '{';
+    for (int i = 0; i < PQntuples(r); i++)
+        len += (size_t)snprintf(a + len, cap - len, "%s%s", i ? "," : "", PQgetvalue(r, i, 0));
+    snprintf(a + len, cap - len, "}");
+    return a;
+}
+
 /* One round: returns rows claimed (>= 0) or -1 on a database error;
  * *failed counts the deliveries the consumer did not accept. */
 static int round_once(PGconn *c, int *failed)
 {
-    PGresult *r = NULL;
-    int n = -1, locked = ev.mode == EV_SKIP_LOCKED;
+    PGresult *heads = NULL, *rows = NULL;
+    char *ids = NULL;
+    int n = -1;
 
     *failed = 0;
-    if (locked && db_exec(c, NULL, "BEGIN", 0, NULL) != DB_OK)
+    if (ev.mode == EV_NAIVE) {
+        if (db_exec(c, &heads, SQL_CLAIM_NAIVE, 0, NULL) == DB_OK)
+            n = deliver_rows(c, heads, 0, failed) == 0 ? PQntuples(heads) : -1;
+        PQclear(heads);
+        return n;
+    }
+    if (db_exec(c, NULL, "BEGIN", 0, NULL) != DB_OK)
         return -1;
-    if (db_exec(c, &r, locked ? SQL_CLAIM_LOCKED : SQL_CLAIM_NAIVE, 0, NULL) != DB_OK)
+    if (db_exec(c, &heads, SQL_CLAIM_LOCKED, 0, NULL) != DB_OK)
         goto out;
-    n = PQntuples(r);
-    for (int i = 0; i < n; i++) {
-        const char *p[1] = {PQgetvalue(r, i, 0)};
-
-        if (deliver(r, i) != 0) {
-            (*failed)++;
-            continue;
-        }
-        if (db_exec(c, NULL, SQL_DONE, 1, p) != DB_OK) {
+    n = PQntuples(heads);
+    if (n == 0)
+        goto out;
+    ids = id_array(heads);
+    {
+        const char *p[1] = {ids};
+        if (!ids || db_exec(c, &rows, SQL_FOLLOW, 1, p) != DB_OK ||
+            deliver_rows(c, rows, 1, failed) != 0)
             n = -1;
-            goto out;
-        }
     }
 out:
-    PQclear(r);
-    if (locked)
-        db_exec(c, NULL, n >= 0 ? "COMMIT" : "ROLLBACK", 0, NULL);
+    free(ids);
+    PQclear(rows);
+    PQclear(heads);
+    db_exec(c, NULL, n >= 0 ? "COMMIT" : "ROLLBACK", 0, NULL);
     return n;
 }
 
@@ -177,6 +231,8 @@ void events_stop(long drain_ms)
     atomic_store(&ev.stopping, 1);
     for (int i = 0; i < ev.n; i++)
         pthread_join(ev.th[i], NULL);
+    fprintf(stderr, "shopd: dispatchers stopped%s\n",
+            past_deadline() ? " at the drain deadline, events may be pending" : ", outbox drained");
     free(ev.th);
     free(ev.dsn);
     free(ev.url);

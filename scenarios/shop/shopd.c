@@ -158,7 +158,7 @@ static long parse_flags(int argc, char **argv)
         {"psp", 1, 0, 'u'},        {"consumer", 1, 0, 'c'},    {"psp-timeout", 1, 0, 't'},
         {"psp-tries", 1, 0, 'r'},  {"tx-tries", 1, 0, 'x'},    {"drain", 1, 0, 'D'},
         {"stats-file", 1, 0, 'S'}, {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
-    long drain = 3000;
+    long drain = 5000;
     int ch, k;
 
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {

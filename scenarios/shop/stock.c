@@ -80,40 +80,32 @@ static int take_read_then_write(PGconn *c, const char *sku, long qty, int *src, 
         return TX_OK;
     }
     p[0] = sku;
-    switch (shop_cfg.stock) {
-    case STOCK_NAIVE:
-        /* The value was computed from a read that may already be stale. */
-        snprintf(s_new, sizeof s_new, "%ld", stock - qty);
-        snprintf(s_ver, sizeof s_ver, "%ld", ver + 1);
-        p[1] = s_new;
-        p[2] = s_ver;
-        rc = update_returning(c,
-                              "UPDATE inventory SET stock = $2, version = $3 WHERE sku = $1 "
-                              "RETURNING version",
-                              3, p, &rows, version, NULL);
-        break;
-    case STOCK_PESSIMISTIC:
+    if (shop_cfg.stock == STOCK_PESSIMISTIC) {
         snprintf(s_qty, sizeof s_qty, "%ld", qty);
         p[1] = s_qty;
         rc = update_returning(c,
                               "UPDATE inventory SET stock = stock - $2, version = version + 1 "
                               "WHERE sku = $1 RETURNING version",
                               2, p, &rows, version, NULL);
-        break;
-    default: /* STOCK_OPTIMISTIC */
+    } else {
+        /* Both write the value computed from the read.  naive trusts the
+         * read; optimistic writes only if the version is still the one read. */
+        int cas = shop_cfg.stock == STOCK_OPTIMISTIC;
+
         snprintf(s_new, sizeof s_new, "%ld", stock - qty);
-        snprintf(s_ver, sizeof s_ver, "%ld", ver);
+        snprintf(s_ver, sizeof s_ver, "%ld", cas ? ver : ver + 1);
         p[1] = s_new;
         p[2] = s_ver;
         rc = update_returning(c,
-                              "UPDATE inventory SET stock = $2, version = version + 1 "
-                              "WHERE sku = $1 AND version = $3 RETURNING version",
+                              cas ? "UPDATE inventory SET stock = $2, version = version + 1 "
+                                    "WHERE sku = $1 AND version = $3 RETURNING version"
+                                  : "UPDATE inventory SET stock = $2, version = $3 WHERE sku = $1 "
+                                    "RETURNING version",
                               3, p, &rows, version, NULL);
-        if (rc == TX_OK && rows == 0) {
+        if (cas && rc == TX_OK && rows == 0) {
             STAT_ADD(optimistic_conflicts, 1);
             return TX_RETRY;
         }
-        break;
     }
     if (rc != TX_OK)
         return rc;
