@@ -65,8 +65,9 @@ struct rep {
     struct load *load;
     struct run_result r;
     int interrupted, timed_out;
-    char *died;     /* "counter: killed by signal 9" lines */
-    int died_early; /* a service died before any interrupt */
+    int load_started; /* invariants judge a run only once its load began */
+    char *died;       /* "counter: killed by signal 9" lines */
+    int died_early;   /* a service died before any interrupt */
 };
 
 /* ---------------------------------------------------------------
@@ -398,6 +399,7 @@ static int run_load(struct rep *p, const struct svc_ctx *ctx, uint64_t run_deadl
     cfg.iterations = s->iterations;
     cfg.history_path = history;
 
+    p->load_started = 1;
     if (load_start(&p->load, &cfg, err, sizeof(err)) < 0) {
         run_err(p, 3, "load: %s", err);
         rc = -1;
@@ -682,7 +684,7 @@ stop:
     run_stop_all(p);
     if (util_stop)
         p->interrupted = 1;
-    if (p->r.exit_code != 2)
+    if (p->load_started && p->r.exit_code != 2)
         run_invariants(p);
 report:
     if (p->interrupted && !p->r.error) {
@@ -828,8 +830,8 @@ static int run_overrides(const struct run_opts *o, struct scenario *s)
         fprintf(stderr, "wedge: %s: the workload needs a duration or iterations\n", s->path);
         return -1;
     }
-    if (s->rate > 0 && s->users < 4)
-        s->users = 16; /* the open model's pool: arrivals must not wait for a user */
+    if (s->rate > 0 && s->users <= 1 && !o->users)
+        s->users = 16; /* the open model's pool, unless set: arrivals should not queue */
     return 0;
 }
 

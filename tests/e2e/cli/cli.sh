@@ -15,7 +15,8 @@
 #             ${variable} exit 2 naming file:line; --rules checks rules
 #   run       a complete run on the test server (--dsn): exit 0, every output
 #             file, the last line "N passed, N failed"; a failing job breaks
-#             jobs_succeeded (exit 1); a rejected rule exits 2; --repeat
+#             jobs_succeeded (exit 1); a rejected rule exits 2; a service that
+#             cannot start is inconclusive (exit 3); --repeat
 #   signal    SIGTERM and SIGINT mid-run on the embedded cluster: exit 3, a
 #             report of what completed, no process and no cluster left
 #
@@ -233,6 +234,13 @@ case_run() {
     out="$work/badrule"
     expect_rc 2 "$wedge" run "$here/bad-rule.scn" --dsn "$dsn" --out "$out"
     expect_in "$work/err" "bad-rule\.scn:[0-9]*: service idle: rules:1:14: unknown hook"
+    assert_nothing_left "$out"
+
+    out="$work/nostart"
+    expect_rc 3 "$wedge" run "$here/nostart.scn" --dsn "$dsn" --out "$out"
+    expect_in "$work/err" "service broken exited (status 4) before it was ready"
+    expect_in "$work/err" "^cannot start$"
+    [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
     assert_nothing_left "$out"
 
     out="$work/repeat"
