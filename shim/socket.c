@@ -70,14 +70,27 @@ static int sock_is_socket(int fd)
     return fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/* What the trace shows for a socket call: the address it connects to, or
+ * the peer, or (a listening socket) the local address. */
+static void sock_detail(struct sock_call *sc, int fd, const struct sockaddr *addr, socklen_t alen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+
+    if (addr)
+        wg_format_addr(addr, alen, sc->detail, sizeof sc->detail);
+    else if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
+    else if (fd >= 0 && (sl = sizeof ss, getsockname(fd, (struct sockaddr *)&ss, &sl) == 0))
+        wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
+}
+
 /* Evaluate the `before` rules.  Returns 0 when the call is not a socket
  * call after all (read on a file): the wrapper then just calls through. */
 static int sock_before(struct sock_call *sc, int hook, int fd, int check,
                        const struct sockaddr *addr, socklen_t addrlen)
 {
     struct wg_verdict v;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
     int saved = errno;
 
     if (check && !sock_is_socket(fd))
@@ -89,12 +102,10 @@ static int sock_before(struct sock_call *sc, int hook, int fd, int check,
     sc->clip = -1;
     sc->orig = NULL;
     sc->detail[0] = '\0';
-    if (addr)
-        wg_format_addr(addr, addrlen, sc->detail, sizeof sc->detail);
-    else if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
-        wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
-    else if (fd >= 0 && (sl = sizeof ss, getsockname(fd, (struct sockaddr *)&ss, &sl) == 0))
-        wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
+    /* The address is only shown in the trace: no syscall for it otherwise
+     * (match.c asks for the peer itself when a rule has port/peer). */
+    if (trace_enabled())
+        sock_detail(sc, fd, addr, addrlen);
     sc->c.detail = sc->detail[0] ? sc->detail : NULL;
     errno = saved;
 

@@ -1,0 +1,81 @@
+/*
+ * bench_loop.c - the loops scripts/bench times with and without the shim.
+ *
+ *   bench_loop mutex N     N x (pthread_mutex_lock + pthread_mutex_unlock)
+ *   bench_loop sock N      N x (send 1 byte + recv 1 byte) on a socketpair
+ *   bench_loop pq N        N x PQexec("SELECT 1") ($WEDGE_BENCH_DSN)
+ *
+ * Prints "<mode> <ns per iteration> <hooked calls per iteration>".  The
+ * binary is the same in every configuration; only LD_PRELOAD and the rules
+ * in its environment change.
+ */
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int die(const char *what)
+{
+    fprintf(stderr, "bench_loop: %s\n", what);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3)
+        return die("usage: bench_loop mutex|sock|pq N");
+    const char *mode = argv[1];
+    long n = atol(argv[2]);
+    uint64_t t0 = 0, t1 = 0;
+    int per = 2;
+
+    if (!strcmp(mode, "mutex")) {
+        static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+        t0 = now_ns();
+        for (long i = 0; i < n; i++) {
+            pthread_mutex_lock(&m);
+            pthread_mutex_unlock(&m);
+        }
+        t1 = now_ns();
+    } else if (!strcmp(mode, "sock")) {
+        int sv[2];
+        char c = 'x';
+        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+            return die("socketpair");
+        t0 = now_ns();
+        for (long i = 0; i < n; i++)
+            if (send(sv[0], &c, 1, 0) != 1 || recv(sv[1], &c, 1, 0) != 1)
+                return die("send/recv");
+        t1 = now_ns();
+    } else if (!strcmp(mode, "pq")) {
+        const char *dsn = getenv("WEDGE_BENCH_DSN");
+        PGconn *conn = PQconnectdb(dsn ? dsn : "");
+        if (PQstatus(conn) != CONNECTION_OK)
+            return die(PQerrorMessage(conn));
+        per = 1;
+        t0 = now_ns();
+        for (long i = 0; i < n; i++) {
+            PGresult *r = PQexec(conn, "SELECT 1");
+            if (PQresultStatus(r) != PGRES_TUPLES_OK)
+                return die(PQerrorMessage(conn));
+            PQclear(r);
+        }
+        t1 = now_ns();
+        PQfinish(conn);
+    } else {
+        return die("unknown mode");
+    }
+    printf("%s %.2f %d\n", mode, (double)(t1 - t0) / (double)n, per);
+    return 0;
+}
