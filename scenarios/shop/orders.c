@@ -138,7 +138,7 @@ static int tx_order(PGconn *c, void *arg, struct reply *rp)
             goto out;
         pl = json_pack("{s:s,s:I,s:I}", "sku", o->lines[i].sku, "qty", (json_int_t)o->lines[i].qty,
                        "price_cents", (json_int_t)o->lines[i].price);
-        json_array_append(out_lines, pl);
+        json_array_append_new(out_lines, pl); /* the array owns pl from here */
         json_object_set_new(pl, "order_id", json_integer(atol(s_id)));
         payload = json_dumps(pl, JSON_COMPACT);
         q[2] = payload;
