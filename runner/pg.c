@@ -221,13 +221,21 @@ int pg_cluster_start(struct pg_cluster *c, int verbose, char *err, size_t errlen
         pid = pg_spawn(argv, log, err, errlen);
         if (pid < 0)
             goto out;
-        int w = util_wait_pid(pid, PG_INITDB_NS, &status);
+        uint64_t deadline = util_now_ns() + PG_INITDB_NS;
+        int w;
+        /* In slices, so a Ctrl-C during initdb is not kept waiting. */
+        while ((w = util_wait_pid(pid, 100000000ull, &status)) == 0 && !util_stop &&
+               util_now_ns() < deadline)
+            ;
         if (w != 1 || util_exit_code(status) != 0) {
             if (w == 0) {
-                kill(pid, SIGKILL);
+                kill(-pid, SIGKILL); /* its session: initdb and the postgres it runs */
                 util_wait_pid(pid, 5000000000ull, &status);
+                snprintf(err, errlen, "%s %s", exe, util_stop ? "interrupted" : "timed out");
+            } else {
+                snprintf(err, errlen, "%s failed (exit %d)", exe,
+                         w == 1 ? util_exit_code(status) : -1);
             }
-            snprintf(err, errlen, "%s failed (exit %d)", exe, w == 1 ? util_exit_code(status) : -1);
             pg_log_tail(log, err, errlen);
             goto out;
         }
