@@ -106,15 +106,19 @@ static int pth_after(struct wg_call *c, int r)
       REAL(pthread_create)(t, a, fn, arg))
 
 #define PTH_WRAP(name, hook, params, args, realcall)                                              \
-    __attribute__((visibility("default"))) int name params                                        \
+    WG_SLOW_PATH int pth_slow_##name params                                                       \
     {                                                                                             \
-        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
-            return REAL(name) args;                                                               \
         struct wg_call call;                                                                      \
         int early = pth_before(&call, WG_HOOK_##hook);                                            \
         if (early >= 0)                                                                           \
             return early;                                                                         \
         return pth_after(&call, realcall);                                                        \
+    }                                                                                             \
+    __attribute__((visibility("default"))) int name params                                        \
+    {                                                                                             \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
+            return REAL(name) args;                                                               \
+        return pth_slow_##name args;                                                              \
     }
 
 PTH_WRAPPERS(PTH_WRAP)

@@ -126,10 +126,15 @@ WG_REAL_ALL(WG_REAL_DECLARE)
  * that cannot be found is fatal with a message; so is a libpq one (the
  * wrapper would not have been called without libpq loaded).
  */
-#define REAL(name)                                                                \
-    (__builtin_expect(__atomic_load_n(&real_##name, __ATOMIC_RELAXED) != NULL, 1) \
-         ? __atomic_load_n(&real_##name, __ATOMIC_RELAXED)                        \
-         : real_slow_##name())
+#define REAL(name)                                                               \
+    ({                                                                           \
+        real_##name##_t wg_p_ = __atomic_load_n(&real_##name, __ATOMIC_RELAXED); \
+        __builtin_expect(wg_p_ != NULL, 1) ? wg_p_ : real_slow_##name();         \
+    })
+
+/* The slow half of a wrapper lives in its own function, so the fast half
+ * needs no stack frame beyond the tail call. */
+#define WG_SLOW_PATH static __attribute__((noinline))
 
 /* Resolve every symbol once (idempotent, thread-safe).  Called by the
  * constructor and by the first wrapper that finds its pointer unset. */

@@ -252,10 +252,8 @@ static void sock_unclip_msg(struct sock_call *sc)
     X(close, SOCK_CLOSE, 1, fd, NULL, 0, int, (int fd), (fd), CLIP_NONE, POST_NONE)
 
 #define SOCK_WRAP(name, hook, check, fdexpr, addr, addrlen, ret, params, args, clipstmt, post)    \
-    __attribute__((visibility("default"))) ret name params                                        \
+    WG_SLOW_PATH ret sock_slow_##name params                                                      \
     {                                                                                             \
-        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
-            return REAL(name) args;                                                               \
         struct sock_call sc;                                                                      \
         if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                      \
             return REAL(name) args;                                                               \
@@ -268,6 +266,12 @@ static void sock_unclip_msg(struct sock_call *sc)
         ret wg_r_ = REAL(name) args;                                                              \
         post;                                                                                     \
         return (ret)sock_after(&sc, (long)wg_r_);                                                 \
+    }                                                                                             \
+    __attribute__((visibility("default"))) ret name params                                        \
+    {                                                                                             \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
+            return REAL(name) args;                                                               \
+        return sock_slow_##name args;                                                             \
     }
 
 SOCK_WRAPPERS(SOCK_WRAP)
