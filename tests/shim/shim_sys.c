@@ -17,9 +17,16 @@
  *                                      pthread_cond_wait with if / while
  *   shim_sys fork-trace                the child has its own trace file
  *                                      and counters
+ *   shim_sys signal MIN_MS             a signal lands during an injected
+ *                                      delay: its handler's own hooked call
+ *                                      passes straight through (no rule,
+ *                                      no deadlock) and the delay resumes
+ *                                      with its remainder
  */
 #include <pthread.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -253,6 +260,44 @@ static int fork_trace(void)
     return 0;
 }
 
+/* ---------------------------------------------------------------
+ * Signals: rule `delay MIN_MS on sock.send`.
+ * ------------------------------------------------------------ */
+static int sig_fd;
+static volatile sig_atomic_t sig_wrote = -2;
+
+static void sig_handler(int signo)
+{
+    (void)signo;
+    sig_wrote = (sig_atomic_t)write(sig_fd, "h", 1); /* sock.send, from a handler */
+}
+
+static int signal_test(long min_ms)
+{
+    int sv[2], hv[2];
+    struct sigaction sa;
+    struct itimerval it = {{0, 0}, {0, 50000}}; /* 50 ms into the delay */
+
+    pair(sv);
+    pair(hv);
+    sig_fd = hv[0];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = sig_handler; /* no SA_RESTART: the sleep sees EINTR */
+    sigemptyset(&sa.sa_mask);
+    CHECK(sigaction(SIGALRM, &sa, NULL) == 0, "sigaction");
+    CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0, "setitimer");
+    uint64_t t0 = t_now_ns();
+    CHECK(send(sv[0], "x", 1, 0) == 1, "send: %s", strerror(errno));
+    uint64_t ms = (t_now_ns() - t0) / 1000000;
+    CHECK(sig_wrote == 1, "the handler's write returned %d", (int)sig_wrote);
+    CHECK(ms >= (uint64_t)min_ms, "send took %llu ms: the delay did not resume after the signal",
+          (unsigned long long)ms);
+    int n = t_trace_count(getpid(), "\"action\":\"delay\"", NULL);
+    CHECK(n == 1, "%d delays traced: the handler's write must pass through", n);
+    printf("signal: ok (%llu ms)\n", (unsigned long long)ms);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -276,6 +321,8 @@ int main(int argc, char **argv)
         return cond_test(!strcmp(a, "while"), !strcmp(argv[3], "broken"));
     if (!strcmp(m, "fork-trace"))
         return fork_trace();
+    if (!strcmp(m, "signal"))
+        return signal_test(atol(a));
     CHECK(0, "unknown mode %s", m);
     return 1;
 }
