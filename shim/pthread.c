@@ -25,6 +25,10 @@ static uint64_t pth_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The caller's address, for the profile: set by the fast half (whose
+ * return address is the program's call site) before the slow half runs. */
+static __thread void *pth_site __attribute__((tls_model("initial-exec")));
+
 /* The real lock, with the contention profile: try first; only a lock that
  * was busy is timed (as mutrace does).  `site` is the caller's address. */
 static int pth_lock_profiled(pthread_mutex_t *m, void *site)
@@ -80,29 +84,28 @@ static int pth_after(struct wg_call *c, int r)
 }
 
 /* X(name, HOOK, params, args, the real call) */
-#define PTH_WRAPPERS(X)                                                                          \
-    X(pthread_mutex_lock, MUTEX_LOCK, (pthread_mutex_t * m), (m),                                \
-      pth_lock_profiled(m, __builtin_return_address(0)))                                         \
-    X(pthread_mutex_trylock, MUTEX_TRYLOCK, (pthread_mutex_t * m), (m),                          \
-      REAL(pthread_mutex_trylock)(m))                                                            \
-    X(pthread_mutex_unlock, MUTEX_UNLOCK, (pthread_mutex_t * m), (m),                            \
-      REAL(pthread_mutex_unlock)(m))                                                             \
-    X(pthread_rwlock_rdlock, RWLOCK_RDLOCK, (pthread_rwlock_t * l), (l),                         \
-      REAL(pthread_rwlock_rdlock)(l))                                                            \
-    X(pthread_rwlock_wrlock, RWLOCK_WRLOCK, (pthread_rwlock_t * l), (l),                         \
-      REAL(pthread_rwlock_wrlock)(l))                                                            \
-    X(pthread_rwlock_unlock, RWLOCK_UNLOCK, (pthread_rwlock_t * l), (l),                         \
-      REAL(pthread_rwlock_unlock)(l))                                                            \
-    X(pthread_cond_wait, COND_WAIT, (pthread_cond_t * c, pthread_mutex_t * m), (c, m),           \
-      REAL(pthread_cond_wait)(c, m))                                                             \
-    X(pthread_cond_timedwait, COND_WAIT,                                                         \
-      (pthread_cond_t * c, pthread_mutex_t * m, const struct timespec *ts), (c, m, ts),          \
-      REAL(pthread_cond_timedwait)(c, m, ts))                                                    \
-    X(pthread_cond_signal, COND_SIGNAL, (pthread_cond_t * c), (c), REAL(pthread_cond_signal)(c)) \
-    X(pthread_cond_broadcast, COND_SIGNAL, (pthread_cond_t * c), (c),                            \
-      REAL(pthread_cond_broadcast)(c))                                                           \
-    X(pthread_create, THREAD_CREATE,                                                             \
-      (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg), \
+#define PTH_WRAPPERS(X)                                                                           \
+    X(pthread_mutex_lock, MUTEX_LOCK, (pthread_mutex_t * m), (m), pth_lock_profiled(m, pth_site)) \
+    X(pthread_mutex_trylock, MUTEX_TRYLOCK, (pthread_mutex_t * m), (m),                           \
+      REAL(pthread_mutex_trylock)(m))                                                             \
+    X(pthread_mutex_unlock, MUTEX_UNLOCK, (pthread_mutex_t * m), (m),                             \
+      REAL(pthread_mutex_unlock)(m))                                                              \
+    X(pthread_rwlock_rdlock, RWLOCK_RDLOCK, (pthread_rwlock_t * l), (l),                          \
+      REAL(pthread_rwlock_rdlock)(l))                                                             \
+    X(pthread_rwlock_wrlock, RWLOCK_WRLOCK, (pthread_rwlock_t * l), (l),                          \
+      REAL(pthread_rwlock_wrlock)(l))                                                             \
+    X(pthread_rwlock_unlock, RWLOCK_UNLOCK, (pthread_rwlock_t * l), (l),                          \
+      REAL(pthread_rwlock_unlock)(l))                                                             \
+    X(pthread_cond_wait, COND_WAIT, (pthread_cond_t * c, pthread_mutex_t * m), (c, m),            \
+      REAL(pthread_cond_wait)(c, m))                                                              \
+    X(pthread_cond_timedwait, COND_WAIT,                                                          \
+      (pthread_cond_t * c, pthread_mutex_t * m, const struct timespec *ts), (c, m, ts),           \
+      REAL(pthread_cond_timedwait)(c, m, ts))                                                     \
+    X(pthread_cond_signal, COND_SIGNAL, (pthread_cond_t * c), (c), REAL(pthread_cond_signal)(c))  \
+    X(pthread_cond_broadcast, COND_SIGNAL, (pthread_cond_t * c), (c),                             \
+      REAL(pthread_cond_broadcast)(c))                                                            \
+    X(pthread_create, THREAD_CREATE,                                                              \
+      (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg),  \
       REAL(pthread_create)(t, a, fn, arg))
 
 #define PTH_WRAP(name, hook, params, args, realcall)                                              \
