@@ -16,7 +16,8 @@
 #   run       a complete run on the test server (--dsn): exit 0, every output
 #             file, the last line "N passed, N failed"; a failing job breaks
 #             jobs_succeeded (exit 1); a rejected rule exits 2; a service that
-#             cannot start is inconclusive (exit 3); --repeat
+#             cannot start is inconclusive (exit 3); the open model's
+#             arrivals (exactly rate x duration, none early); --repeat
 #   signal    SIGTERM and SIGINT mid-run on the embedded cluster: exit 3, a
 #             report of what completed, no process and no cluster left
 #
@@ -235,6 +236,14 @@ case_run() {
     expect_rc 2 "$wedge" run "$here/bad-rule.scn" --dsn "$dsn" --out "$out"
     expect_in "$work/err" "bad-rule\.scn:[0-9]*: service idle: rules:1:14: unknown hook"
     assert_nothing_left "$out"
+
+    out="$work/open"
+    expect_rc 0 "$wedge" run "$here/open.scn" --dsn "$dsn" --out "$out"
+    # Arrival k is due at k * 20 ms: the last of the 50 is not sent before 980 ms.
+    last=$(jq -s 'map(select(.type == "invoke") | .t_ns) | max' "$out/history.jsonl")
+    [ "$last" -ge 980000000 ] || fail "open model: the last arrival was sent at $last ns, before it was due"
+    [ "$(jq -s 'map(select(.type == "invoke")) | length' "$out/history.jsonl")" -eq 50 ] ||
+        fail "open model: not exactly 50 arrivals"
 
     out="$work/nostart"
     expect_rc 3 "$wedge" run "$here/nostart.scn" --dsn "$dsn" --out "$out"
