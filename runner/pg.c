@@ -433,10 +433,11 @@ static int pg_state_read(const char *path, struct pg_cluster *c)
         return -1;
     while (fgets(line, sizeof(line), f)) {
         line[strcspn(line, "\n")] = '\0';
-        if (!strncmp(line, "dir=", 4))
-            snprintf(c->dir, sizeof(c->dir), "%s", line + 4);
-        else if (!strncmp(line, "dsn=", 4))
-            snprintf(c->dsn, sizeof(c->dsn), "%s", line + 4);
+        /* A value too long for its field is not one we wrote: reject it. */
+        if (!strncmp(line, "dir=", 4) && strlen(line + 4) < sizeof(c->dir))
+            memcpy(c->dir, line + 4, strlen(line + 4) + 1);
+        else if (!strncmp(line, "dsn=", 4) && strlen(line + 4) < sizeof(c->dsn))
+            memcpy(c->dsn, line + 4, strlen(line + 4) + 1);
         else if (!strncmp(line, "port=", 5))
             c->port = atoi(line + 5);
         else if (!strncmp(line, "pid=", 4))

@@ -366,7 +366,7 @@ static int run_load(struct rep *p, const struct svc_ctx *ctx, uint64_t run_deadl
 {
     const struct scenario *s = p->st->scn;
     struct load_cfg cfg;
-    struct load_progress lp;
+    struct load_progress lp = {0};
     char err[1024], *url = NULL, *traces = util_fmt("%s/traces", p->out_dir);
     char *history = util_fmt("%s/history.jsonl", p->out_dir);
     uint64_t t0, next_sample, next_progress, fires = 0, last_fires = 0, last_sample;
