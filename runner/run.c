@@ -292,7 +292,7 @@ static int run_jobs_wait(struct rep *p, enum scn_when when)
                 break;
             }
         }
-        svc_stop(j, 0); /* reap what it left in its group */
+        svc_stop(j, 0); /* backstop: nothing of it keeps running */
         if (svc_rules_rejected(j, msg, sizeof(msg))) {
             run_err(p, 2, "%s:%d: %s", s->path, s->jobs[i].line, msg);
             return -1;

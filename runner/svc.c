@@ -396,14 +396,22 @@ out:
 /* ---------------------------------------------------------------
  * Liveness and stopping.
  * ------------------------------------------------------------ */
+/* The leader is reaped: end what it left in its process group now, while
+ * the group id cannot yet belong to anyone else. */
+static void svc_reaped(struct svc_proc *p)
+{
+    p->exited = 1;
+    p->ended_ns = util_now_ns();
+    kill(-p->pid, SIGKILL);
+}
+
 int svc_poll(struct svc_proc *p)
 {
     if (p->pid <= 0 || p->exited)
         return 0;
     if (util_wait_pid(p->pid, 0, &p->status) != 1)
         return 0;
-    p->exited = 1;
-    p->ended_ns = util_now_ns();
+    svc_reaped(p);
     return 1;
 }
 
@@ -413,8 +421,7 @@ int svc_wait(struct svc_proc *p, uint64_t timeout_ns)
         return 1;
     if (util_wait_pid(p->pid, timeout_ns, &p->status) != 1)
         return 0;
-    p->exited = 1;
-    p->ended_ns = util_now_ns();
+    svc_reaped(p);
     return 1;
 }
 
@@ -422,16 +429,14 @@ void svc_stop(struct svc_proc *p, uint64_t grace_ns)
 {
     if (p->pid <= 0)
         return;
-    if (!p->exited) {
-        p->stopped = 1;
-        kill(-p->pid, SIGTERM);
-        if (!svc_wait(p, grace_ns)) {
-            kill(-p->pid, SIGKILL);
-            svc_wait(p, 5000000000ull);
-        }
+    if (p->exited)
+        return; /* its group was ended when it was reaped */
+    p->stopped = 1;
+    kill(-p->pid, SIGTERM);
+    if (!svc_wait(p, grace_ns)) {
+        kill(-p->pid, SIGKILL);
+        svc_wait(p, 5000000000ull);
     }
-    /* Whatever it left in its process group (children of a shell). */
-    kill(-p->pid, SIGKILL);
 }
 
 int svc_rules_rejected(const struct svc_proc *p, char *msg, size_t len)

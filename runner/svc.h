@@ -78,7 +78,8 @@ int job_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err,
 int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeout_ns, char *err,
                    size_t errlen);
 
-/* Reap p if it has exited; 1 when it exited just now, else 0. */
+/* Reap p if it has exited; 1 when it exited just now, else 0.  Reaping
+ * also SIGKILLs what is left in its process group (children of a shell). */
 int svc_poll(struct svc_proc *p);
 /* Wait for p to exit for at most timeout_ns; 1 exited, 0 still running. */
 int svc_wait(struct svc_proc *p, uint64_t timeout_ns);
