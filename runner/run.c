@@ -95,9 +95,37 @@ static void run_err(struct rep *p, int code, const char *fmt, ...)
     }
 }
 
+/* path, single-quoted for a shell when it needs it. */
+static char *run_shell_word(const char *w)
+{
+    size_t n = 0;
+    char *q;
+    if (*w &&
+        strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+=:,@") ==
+            strlen(w))
+        return util_fmt("%s", w);
+    q = malloc(strlen(w) * 4 + 3);
+    if (!q)
+        abort();
+    q[n++] = '\'';
+    for (; *w; w++) {
+        if (*w == '\'') {
+            memcpy(q + n, "'\\''", 4);
+            n += 4;
+        } else {
+            q[n++] = *w;
+        }
+    }
+    q[n++] = '\'';
+    q[n] = '\0';
+    return q;
+}
+
 static char *run_reproduce(const struct run_opts *o, uint64_t seed)
 {
-    char *s = util_fmt("wedge run %s --seed %" PRIu64, o->path, seed), *t;
+    char *path = run_shell_word(o->path);
+    char *s = util_fmt("wedge run %s --seed %" PRIu64, path, seed), *t;
+    free(path);
     const char *flags[] = {"--duration",  o->duration, "--users",      o->users,
                            "--rate",      o->rate,     "--iterations", o->iterations,
                            "--max-tries", o->max_tries};
@@ -1040,6 +1068,19 @@ int run_main(int argc, char **argv)
     if (rc != 2)
         printf("%u passed, %u failed\n", st.passed, st.failed);
 out:
+    if (!o.dsn && st.cluster.dir[0] && out) {
+        /* The server's log outlives its cluster: deadlocks, errors, crashes. */
+        char *src = util_fmt("%s/server.log", st.cluster.dir), *text = util_read_file(src, NULL);
+        char *dst = util_fmt("%s/postgres.log", out);
+        FILE *f = text ? fopen(dst, "we") : NULL;
+        if (f) {
+            fputs(text, f);
+            fclose(f);
+        }
+        free(src);
+        free(dst);
+        free(text);
+    }
     if (!o.dsn)
         pg_cluster_stop(&st.cluster);
     if (loaded)
