@@ -588,36 +588,52 @@ static void run_invariants(struct rep *p)
 /* ---------------------------------------------------------------
  * One repetition.
  * ------------------------------------------------------------ */
+/* The verdict on stdout: in full for a single run, one line per run when
+ * repeating (the table at the end lists every seed). */
 static void run_summary(struct rep *p)
 {
-    const struct run_opts *o = p->st->o;
+    int brief = p->index >= 0;
     unsigned passed = 0, failed = 0;
+    const char *why = p->r.error ? p->r.error : "";
+    int whylen = (int)strcspn(why, "\n");
+
+    for (int i = 0; i < p->r.ninv; i++) {
+        passed += p->r.inv[i].status == INV_PASSED;
+        failed += p->r.inv[i].status == INV_FAILED;
+    }
+    p->st->passed += passed;
+    p->st->failed += failed;
+    if (brief) {
+        printf("wedge: run %d seed %" PRIu64 ": %s", p->index + 1, p->seed,
+               failed           ? "FAILED"
+               : p->r.exit_code ? "inconclusive"
+                                : "passed");
+        for (int i = 0, n = 0; i < p->r.ninv; i++)
+            if (p->r.inv[i].status == INV_FAILED)
+                printf("%s%s", n++ ? ", " : " (", p->r.inv[i].name);
+        printf("%s", failed ? ")" : "");
+        if (!failed && p->r.error)
+            printf(" (%.*s)", whylen, why);
+        printf("  %s/report.md\n", p->out_dir);
+        fflush(stdout);
+        return;
+    }
     printf("wedge: %s  seed %" PRIu64 "  %.1fs  %" PRIu64 " requests (%" PRIu64 " ok, %" PRIu64
            " fail, %" PRIu64 " info, %" PRIu64 " retries)\n",
            p->st->scn->name, p->seed, p->r.duration_s, p->r.requests, p->r.ok, p->r.fail, p->r.info,
            p->r.retries);
     for (int i = 0; i < p->r.ninv; i++) {
         const struct inv_result *v = &p->r.inv[i];
-        const char *st = v->status == INV_PASSED   ? "PASS"
-                         : v->status == INV_FAILED ? "FAIL"
-                                                   : "ERROR";
-        if (v->status == INV_PASSED) {
-            passed++;
+        if (v->status == INV_PASSED)
             printf("  PASS  %s\n", v->name);
-        } else {
-            failed += v->status == INV_FAILED;
-            printf("  %-5s %s: expected %s, got %s\n", st, v->name, v->expected ? v->expected : "?",
-                   v->actual ? v->actual : "?");
-        }
+        else
+            printf("  %-5s %s: expected %s, got %s\n", v->status == INV_FAILED ? "FAIL" : "ERROR",
+                   v->name, v->expected ? v->expected : "?", v->actual ? v->actual : "?");
     }
     if (p->r.error)
-        printf("  inconclusive: %s\n", p->r.error);
+        printf("  inconclusive: %.*s\n", whylen, why);
     printf("wedge: report: %s/report.md\n", p->out_dir);
     printf("wedge: reproduce: %s\n", p->r.reproduce);
-    if (o->quiet)
-        (void)0;
-    p->st->passed += passed;
-    p->st->failed += failed;
     fflush(stdout);
 }
 
@@ -1062,6 +1078,14 @@ int run_main(int argc, char **argv)
         if (f)
             fclose(f);
         free(tsv);
+        for (unsigned k = 0; k < done; k++) {
+            if (codes[k] != 1)
+                continue;
+            char *cmd = run_reproduce(&o, seeds[k]);
+            printf("wedge: reproduce run %u: %s\n", k + 1, cmd);
+            free(cmd);
+            break;
+        }
         if (rc != 1 && rc != 2 && util_stop)
             rc = 3;
     }
