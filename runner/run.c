@@ -920,7 +920,7 @@ int run_main(int argc, char **argv)
     struct run_state st;
     struct scenario scn;
     char err[4096], shim[PATH_MAX], *out = NULL;
-    unsigned reps, failed_reps = 0, done = 0;
+    unsigned reps, failed_reps = 0, done = 0, inconclusive_row = 0;
     uint64_t v, *seeds = NULL;
     int *codes = NULL, opt, rc = 2, loaded = 0;
 
@@ -1056,8 +1056,14 @@ int run_main(int argc, char **argv)
             failed_reps++;
         if (code == 1 || (code > rc && rc != 1))
             rc = code;
-        if (code == 2 || (o.until_fail && code == 1) || code == 3)
+        /* A configuration error repeats identically; a run that could not
+         * judge may be a hiccup, but three in a row mean the set-up is broken. */
+        inconclusive_row = code == 3 ? inconclusive_row + 1 : 0;
+        if (code == 2 || (o.until_fail && code == 1) || inconclusive_row == 3) {
+            if (inconclusive_row == 3 && k + 1 < reps)
+                fprintf(stderr, "wedge: 3 inconclusive runs in a row: stopping\n");
             break;
+        }
     }
     if (done > 1 || o.until_fail) {
         char *tsv = util_fmt("%s/outcomes.tsv", out);
