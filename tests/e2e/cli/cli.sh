@@ -18,6 +18,8 @@
 #             jobs_succeeded (exit 1); a rejected rule exits 2; a service that
 #             cannot start is inconclusive (exit 3); the open model's
 #             arrivals (exactly rate x duration, none early); --repeat
+#   mix       a weighted HTTP mix on counterd, ready by tcp:PORT: the weights
+#             hold, the same seed replays a user's choices, another does not
 #   signal    SIGTERM and SIGINT mid-run on the embedded cluster: exit 3, a
 #             report of what completed, no process and no cluster left
 #
@@ -264,6 +266,30 @@ case_run() {
     assert_nothing_left "$out"
 }
 
+case_mix() {
+    local dsn out a b gets
+    dsn=$(test_dsn)
+    [ -x "$(dirname "$wedge")/counterd" ] || fail "counterd is not built next to wedge"
+    out="$work/mix1"
+    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" --seed 21 --out "$out"
+    # Weights 3:1 over 400 requests: 300 GETs expected, 5 sigma is +-44.
+    gets=$(jq -r '.requests[] | select(.label == "GET /health") | .ok' "$out/summary.json")
+    [ "$gets" -ge 256 ] && [ "$gets" -le 344 ] || fail "weights 3:1 gave $gets GETs of 400"
+    # The same seed replays each user's sequence of choices.
+    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" --seed 21 --out "$work/mix2"
+    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" --seed 22 --out "$work/mix3"
+    seq_of() {
+        jq -r 'select(.type == "invoke" and .user == 0 and .seq < 25) | "\(.seq) \(.req)"' \
+            "$1/history.jsonl" | sort -n
+    }
+    a=$(seq_of "$work/mix1")
+    b=$(seq_of "$work/mix2")
+    [ "$(wc -l <<<"$a")" -ge 25 ] || fail "user 0 sent fewer than 25 requests"
+    [ "$a" = "$b" ] || fail "seed 21 did not replay user 0's choices"
+    [ "$a" != "$(seq_of "$work/mix3")" ] || fail "seeds 21 and 22 made the same 25 choices"
+    assert_nothing_left "$out"
+}
+
 # signal_run SIG: interrupt a long run once its load runs.
 signal_run() {
     local sig=$1 out="$work/$1" pid i
@@ -316,6 +342,7 @@ pg) case_pg ;;
 exec) case_exec ;;
 check) case_check ;;
 run) case_run ;;
+mix) case_mix ;;
 signal) case_signal ;;
 *) fail "unknown case '$case_name'" ;;
 esac
