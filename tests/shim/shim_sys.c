@@ -10,6 +10,9 @@
  *   shim_sys barrier-fork together|apart
  *                                      the early caller returns only after
  *                                      the late one arrived (together)
+ *   shim_sys meet-print 0|1            one side of a barrier between two
+ *                                      separately started processes
+ *                                      (WEDGE_CTL): prints "arrive leave"
  *   shim_sys barrier-timeout MIN_MS    a lone caller is released after the
  *                                      timeout, and the trace says so
  *   shim_sys cond if|while broken|correct
@@ -315,6 +318,14 @@ int main(int argc, char **argv)
         return barrier_threads(!strcmp(a, "together"));
     if (!strcmp(m, "barrier-fork"))
         return barrier_fork(!strcmp(a, "together"));
+    if (!strcmp(m, "meet-print")) {
+        static struct meet mp;
+        int who = atoi(a) == 1;
+        meet_call(&mp, who);
+        printf("%llu %llu\n", (unsigned long long)mp.arrive[who],
+               (unsigned long long)mp.leave[who]);
+        return 0;
+    }
     if (!strcmp(m, "barrier-timeout"))
         return barrier_timeout(atol(a));
     if (!strcmp(m, "cond") && argc == 4)
