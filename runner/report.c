@@ -941,6 +941,20 @@ static void rep_md_head(FILE *f, const struct run_result *r)
     fprintf(f, "| started | %s |\n| load | %.2f s |\n\n", started, r->duration_s);
 }
 
+/* A code fence longer than any run of backticks in text (a service's log
+ * may hold Markdown), at least three. */
+#define REP_TICKS "````````````````"
+static int rep_fence(const char *text)
+{
+    int run = 0, longest = 0;
+    for (; *text; text++) {
+        run = *text == '`' ? run + 1 : 0;
+        longest = run > longest ? run : longest;
+    }
+    longest = longest < 3 ? 3 : longest + 1;
+    return longest > (int)strlen(REP_TICKS) ? (int)strlen(REP_TICKS) : longest;
+}
+
 static void rep_md_invariants(FILE *f, const struct run_result *r)
 {
     fputs("## Invariants\n\n| invariant | status | expected | actual |\n|---|---|---|---|\n", f);
@@ -964,8 +978,9 @@ static void rep_md_invariants(FILE *f, const struct run_result *r)
         const struct inv_result *v = &r->inv[i];
         if (v->status == INV_PASSED || !v->detail || !*v->detail)
             continue;
-        fprintf(f, "### %s\n\n```\n%s%s```\n\n", v->name ? v->name : "", v->detail,
-                v->detail[strlen(v->detail) - 1] == '\n' ? "" : "\n");
+        int fence = rep_fence(v->detail);
+        fprintf(f, "### %s\n\n%.*s\n%s%s%.*s\n\n", v->name ? v->name : "", fence, REP_TICKS,
+                v->detail, v->detail[strlen(v->detail) - 1] == '\n' ? "" : "\n", fence, REP_TICKS);
     }
 }
 

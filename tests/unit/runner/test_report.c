@@ -320,6 +320,7 @@ static void test_report_md(void **state)
         strstr(m, "| reproduce | `wedge run tests/t.scn --seed 18446744073709551615` |"));
     assert_non_null(strstr(m, "| units | **FAILED** | true | false |"));
     assert_non_null(strstr(m, "| bad | **ERROR** | no rows | error |"));
+    assert_non_null(strstr(m, "### units\n\n```\nrows <&>\"' \x01 quoted\n```\n"));
     /* latency: overall and per request; '|' in a label escaped */
     assert_non_null(strstr(m, "| **all** | 10 | 8 | 1 | 1 | 0 | 5.0 |"));
     assert_non_null(strstr(m, "| sql:SELECT \\| 1 | 0 |"));
@@ -387,8 +388,11 @@ static void test_timeline_without_single_request(void **state)
     }
     /* only an invariant that could not be evaluated: no timeline, but said */
     fx.inv[1].status = INV_PASSED;
+    fx.inv[2].detail = "log:\n```\nmarkdown in a log\n````\n";
     assert_int_equal(report_write(&fx.r, err, sizeof(err)), 0);
     m = slurp("report.md");
+    /* the fence outlasts the backticks inside */
+    assert_non_null(strstr(m, "### bad\n\n`````\nlog:\n```\nmarkdown in a log\n````\n`````\n"));
     assert_non_null(strstr(m, "No invariant broke; 1 could not be evaluated (see above)."));
     free(m);
     /* nothing broke: no timeline */
