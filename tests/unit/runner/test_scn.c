@@ -13,6 +13,8 @@
 
 #include "runner_test.h"
 
+#include <ctype.h>
+
 static char scnpath[512];
 
 static int setup(void **state)
@@ -42,6 +44,14 @@ static void load_ok(const char *text, struct scenario *s)
 }
 
 #define WORK "[workload]\nsql = SELECT 1\n"
+
+static uint64_t exp_rng_next_for_test(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
 
 /* ---------------------------------------------------------------
  * Valid files.
@@ -470,6 +480,75 @@ static void test_distance(void **state)
     assert_int_equal(scn_distance("", "abc"), 3);
 }
 
+/* Mutations of a valid file (bytes changed, lines dropped or doubled,
+ * cut short) never crash the parser, and every error names file:line. */
+static void test_mutations_give_file_line_errors(void **state)
+{
+    FILE *f = fopen(FIXTURES "/full.scn", "r");
+    char orig[8192], text[16384], err[1024], prefix[600];
+    size_t n;
+    uint64_t rng = 2024;
+    int errors = 0;
+    assert_non_null(f);
+    n = fread(orig, 1, sizeof(orig) - 1, f);
+    fclose(f);
+    orig[n] = '\0';
+    snprintf(prefix, sizeof(prefix), "%s:", scnpath);
+    /* the schema lines name files next to the fixture */
+    rt_write_file(scnpath, "");
+    {
+        char cmd[2048];
+        snprintf(cmd, sizeof(cmd),
+                 "cp '%s/schema.sql' '%s/' && mkdir -p '%s/sub' && "
+                 "cp '%s/sub/more.sql' '%s/sub/'",
+                 FIXTURES, tmpdir, tmpdir, FIXTURES, tmpdir);
+        assert_int_equal(system(cmd), 0);
+    }
+    for (int iter = 0; iter < 1500; iter++) {
+        struct scenario sc;
+        size_t len = n, pos;
+        memcpy(text, orig, n + 1);
+        for (int k = 0; k < 1 + iter % 4; k++) {
+            uint64_t r = exp_rng_next_for_test(&rng);
+            pos = (size_t)(r % len);
+            switch ((r >> 32) % 4) {
+            case 0: /* change a byte to one of the characters that matter */
+                text[pos] = "[]=:;#\n $\x01 a0"[(r >> 40) % 14];
+                break;
+            case 1: /* drop a line */ {
+                char *nl = strchr(text + pos, '\n');
+                if (nl)
+                    memmove(text + pos, nl + 1, strlen(nl + 1) + 1);
+                break;
+            }
+            case 2: /* double the rest of a line */ {
+                char *nl = strchr(text + pos, '\n');
+                size_t l = nl ? (size_t)(nl - (text + pos)) + 1 : 0;
+                if (l && len + l < sizeof(text) - 1) {
+                    memmove(text + pos + l, text + pos, strlen(text + pos) + 1);
+                }
+                break;
+            }
+            default: /* cut short */
+                text[pos] = '\0';
+            }
+            len = strlen(text);
+            if (!len)
+                break;
+        }
+        rt_write_file(scnpath, text);
+        if (scn_load(scnpath, &sc, err, sizeof(err)) == 0) {
+            scn_free(&sc);
+            continue;
+        }
+        errors++;
+        if (strncmp(err, prefix, strlen(prefix)) != 0 ||
+            !isdigit((unsigned char)err[strlen(prefix)]))
+            fail_msg("iteration %d: '%s'", iter, err);
+    }
+    assert_true(errors > 500); /* the mutations did break files */
+}
+
 /* ---------------------------------------------------------------
  * docs/scenarios.md lists every message the parser and the expander
  * can give: each literal piece of each message format in scn.c and
@@ -597,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_distance),
         cmocka_unit_test(test_docs_list_every_message),
+        cmocka_unit_test(test_mutations_give_file_line_errors),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
 }
