@@ -64,6 +64,10 @@ static int past_deadline(void)
            (now.tv_sec == ev.deadline.tv_sec && now.tv_nsec >= ev.deadline.tv_nsec);
 }
 
+/* Each dispatcher keeps one connection to the consumer (keep-alive): a new
+ * connection per event costs the consumer a thread and a database session. */
+static _Thread_local void *consumer;
+
 /* POST one claimed row (row i of r) to the consumer; 0 when accepted. */
 static int deliver(PGresult *r, int i)
 {
@@ -76,7 +80,7 @@ static int deliver(PGresult *r, int i)
     long status = 0;
     int timed_out = 0, rc = -1;
 
-    if (body && http_post_json(ev.url, body, 1000, &status, &resp, &timed_out) == 0 &&
+    if (body && http_post_json(&consumer, ev.url, body, 1000, &status, &resp, &timed_out) == 0 &&
         status >= 200 && status < 300)
         rc = 0;
     json_decref(resp);
@@ -194,6 +198,8 @@ static void *dispatcher_main(void *arg)
         if (n <= 0 || failed > 0) /* idle, or the consumer is struggling */
             shop_sleep_ms(EV_IDLE_MS);
     }
+    http_client_free(consumer);
+    consumer = NULL;
     PQfinish(c);
     return NULL;
 }

@@ -236,10 +236,16 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return add;
 }
 
-int http_post_json(const char *url, json_t *body, long timeout_ms, long *status, json_t **resp,
-                   int *timed_out)
+void http_client_free(void *keep)
 {
-    CURL *h = NULL;
+    if (keep)
+        curl_easy_cleanup(keep);
+}
+
+int http_post_json(void **keep, const char *url, json_t *body, long timeout_ms, long *status,
+                   json_t **resp, int *timed_out)
+{
+    CURL *h = keep ? *keep : NULL;
     struct curl_slist *hdr = NULL;
     struct sink k = {NULL, 0};
     char *text = NULL;
@@ -250,7 +256,12 @@ int http_post_json(const char *url, json_t *body, long timeout_ms, long *status,
     *resp = NULL;
     *timed_out = 0;
     text = json_dumps(body, JSON_COMPACT);
-    h = curl_easy_init();
+    if (!h)
+        h = curl_easy_init();
+    else
+        curl_easy_reset(h); /* keeps the live connection, drops the options */
+    if (keep)
+        *keep = h;
     if (!text || !h)
         goto out;
     hdr = curl_slist_append(hdr, "Content-Type: application/json");
@@ -272,7 +283,7 @@ int http_post_json(const char *url, json_t *body, long timeout_ms, long *status,
     rc = 0;
 out:
     curl_slist_free_all(hdr);
-    if (h)
+    if (h && !keep)
         curl_easy_cleanup(h);
     free(text);
     free(k.buf);

@@ -106,7 +106,8 @@ static int charge(struct pay *py, const char *key, struct reply *rp)
         if (attempt > 1)
             STAT_ADD(psp_retries, 1);
         STAT_ADD(psp_calls, 1);
-        if (http_post_json(url, req, shop_cfg.psp_timeout_ms, &status, &resp, &timed_out) != 0) {
+        if (http_post_json(NULL, url, req, shop_cfg.psp_timeout_ms, &status, &resp, &timed_out) !=
+            0) {
             if (timed_out)
                 STAT_ADD(psp_timeouts, 1);
             continue;

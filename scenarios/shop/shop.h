@@ -69,10 +69,13 @@ void reply_error(struct reply *rp, unsigned status, const char *fmt, ...)
  * POST body as JSON to url with a total timeout.  Returns 0 when an HTTP
  * response arrived (*status set; *resp its parsed body or NULL), -1 on a
  * transport error or timeout (*timed_out set when it was the timeout).
- * Thread-safe (one easy handle per call).
+ * keep NULL: a fresh connection for this call.  keep non-NULL: *keep is a
+ * client handle created on first use and reused (keep-alive) by the calling
+ * thread only; release it with http_client_free.  Thread-safe otherwise.
  */
-int http_post_json(const char *url, json_t *body, long timeout_ms, long *status, json_t **resp,
-                   int *timed_out);
+int http_post_json(void **keep, const char *url, json_t *body, long timeout_ms, long *status,
+                   json_t **resp, int *timed_out);
+void http_client_free(void *keep);
 
 /* ---------------------------------------------------------------
  * Database (db.c).
