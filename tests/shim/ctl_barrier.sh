@@ -2,7 +2,7 @@
 # ctl_barrier.sh PROGRAM together|apart: two processes started separately
 # (not forked) share a barrier through the control file WEDGE_CTL.  The
 # early one (sends at once) may leave only after the late one (sends
-# 100 ms later) has arrived.  `apart` runs without the rule (the twin).
+# 250 ms later) has arrived.  `apart` runs without the rule (the twin).
 set -euo pipefail
 prog=${1:?program}; want=${2:?together|apart}
 : "${SHIM_PRELOAD:?}"

@@ -9,8 +9,9 @@
  *                                   next statement gets 25P02, the row is
  *                                   unchanged after ROLLBACK; none: it commits
  *   shim_pq disconnect inject|none  SELECT 42 drops the connection
- *   shim_pq order A|B               which of two threads' statements
- *                                   completes first (B starts 20 ms earlier)
+ *   shim_pq order A|B [HEAD_MS]     which of two threads' statements the
+ *                                   server runs first (B starts HEAD_MS,
+ *                                   default 20, earlier)
  *   shim_pq prepared N              PQprepare + PQexecPrepared N times: the
  *                                   trace attributes each to its SQL
  *
@@ -227,12 +228,13 @@ static int mode_disconnect(int inject)
  * value of a shared sequence. */
 static long order_pos[2];
 static PGconn *order_conn[2];
+static long order_head_ms = 20;
 
 static void *order_thread(void *arg)
 {
     int who = (int)(intptr_t)arg; /* 0: A, 1: B */
     if (who == 0)
-        t_sleep_ms(20); /* B reaches its statement first */
+        t_sleep_ms(order_head_ms); /* B reaches its statement first */
     order_pos[who] = query_long(order_conn[who], who == 0 ? "SELECT nextval('wedge_order'), 'A'"
                                                           : "SELECT nextval('wedge_order'), 'B'");
     return NULL;
@@ -300,8 +302,11 @@ int main(int argc, char **argv)
         return mode_sqlstate(argv[2], !strcmp(argv[3], "inject"));
     if (!strcmp(argv[1], "disconnect") && argc == 3)
         return mode_disconnect(!strcmp(argv[2], "inject"));
-    if (!strcmp(argv[1], "order") && argc == 3)
+    if (!strcmp(argv[1], "order") && (argc == 3 || argc == 4)) {
+        if (argc == 4)
+            order_head_ms = atol(argv[3]);
         return mode_order(argv[2]);
+    }
     if (!strcmp(argv[1], "prepared") && argc == 3)
         return mode_prepared(atoi(argv[2]));
     CHECK(0, "unknown mode %s", argv[1]);
