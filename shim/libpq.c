@@ -170,6 +170,12 @@ static void pq_pop(struct pq_conn *pc)
     pc->n--;
 }
 
+static void pq_forget(struct pq_conn *pc)
+{
+    while (pc && pc->n)
+        pq_pop(pc);
+}
+
 static void pq_prep_set(struct pq_conn *pc, const char *name, const char *sql)
 {
     if (!pc || !sql)
@@ -430,6 +436,10 @@ static PGresult *pq_sync(PGconn *conn, int hook, int query, const char *sql, pq_
         if (v.action == WG_ACT_FAIL_DISCONNECT)
             pq_disconnect(conn);
     }
+    /* PQexec* first discards whatever results are still pending (outside
+     * pipeline mode): forget those statements too. */
+    if (REAL(PQpipelineStatus)(conn) == PQ_PIPELINE_OFF)
+        pq_forget(pq_conn_get(conn, 0));
     pq_depth++;
     res = run(conn, args);
     pq_depth--;
