@@ -393,11 +393,11 @@ static void pq_disconnect(const PGconn *conn)
 static void pq_call(struct wg_call *c, int hook, const PGconn *conn, const char *sql,
                     const char *detail)
 {
-    c->hook = hook;
-    c->fd = conn ? REAL(PQsocket)(conn) : -1; /* port = / peer = work on pq hooks */
-    c->sql = sql;
-    c->conn = conn;
-    c->detail = detail;
+    *c = (struct wg_call){.hook = hook,
+                          .fd = conn ? REAL(PQsocket)(conn) : -1, /* port = / peer = on pq hooks */
+                          .sql = sql,
+                          .conn = conn,
+                          .detail = detail};
 }
 
 /* Evaluate hooks a and b (b may be -1) at `when`; the first verdict wins. */

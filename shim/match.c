@@ -11,8 +11,9 @@
 #include <string.h>
 #include <netinet/in.h>
 
-/* The peer of c->fd, fetched once per call.  0 when c->fd is not a
- * connected AF_INET/AF_INET6 socket.  IPv4-mapped IPv6 peers are
+/* The peer of the call, fetched once per call: the address sock.connect
+ * is given, else getpeername(c->fd).  0 when that is no AF_INET/AF_INET6
+ * address.  IPv4-mapped IPv6 peers are
  * returned as AF_INET so that `peer = 127.0.0.1:80` matches them. */
 static int match_peer(const struct wg_call *c, struct sockaddr_storage *ss, int *state)
 {
@@ -22,8 +23,15 @@ static int match_peer(const struct wg_call *c, struct sockaddr_storage *ss, int 
     if (*state)
         return *state > 0;
     *state = -1;
-    rc = c->fd < 0 ? -1 : getpeername(c->fd, (struct sockaddr *)ss, &len);
-    errno = saved; /* a failed getpeername must not leak ENOTSOCK to the caller */
+    if (c->addr) {
+        if (c->addrlen < sizeof(sa_family_t) || c->addrlen > sizeof *ss)
+            return 0;
+        memcpy(ss, c->addr, c->addrlen);
+        rc = 0;
+    } else {
+        rc = c->fd < 0 ? -1 : getpeername(c->fd, (struct sockaddr *)ss, &len);
+        errno = saved; /* a failed getpeername must not leak ENOTSOCK to the caller */
+    }
     if (rc != 0)
         return 0;
     if (ss->ss_family == AF_INET6) {

@@ -58,11 +58,7 @@ static int pth_before(struct wg_call *c, int hook)
 {
     struct wg_verdict v;
 
-    c->hook = hook;
-    c->fd = -1;
-    c->sql = NULL;
-    c->conn = NULL;
-    c->detail = NULL;
+    *c = (struct wg_call){.hook = hook, .fd = -1};
     if (!wg_eval(c, WG_BEFORE, &v))
         return -1;
     if (v.action == WG_ACT_FAIL_ERRNO)

@@ -98,6 +98,8 @@ static int sock_before(struct sock_call *sc, int hook, int fd, int check,
     memset(&sc->c, 0, sizeof sc->c);
     sc->c.hook = hook;
     sc->c.fd = fd;
+    sc->c.addr = addr; /* connect: port = / peer = match where it goes */
+    sc->c.addrlen = addrlen;
     sc->fail = 0;
     sc->clip = -1;
     sc->orig = NULL;

@@ -78,23 +78,23 @@ enum wg_cmp { WG_CMP_EQ, WG_CMP_NE, WG_CMP_MATCH, WG_CMP_NOMATCH };
 struct wg_cond {
     enum wg_cond_kind kind;
     enum wg_cmp cmp;
-    char *text;       /* the literal as written (regex source, address) */
-    regex_t re;       /* compiled when cmp is MATCH / NOMATCH */
-    long num;         /* port, thread */
+    char *text;                   /* the literal as written (regex source, address) */
+    regex_t re;                   /* compiled when cmp is MATCH / NOMATCH */
+    long num;                     /* port, thread */
     struct sockaddr_storage addr; /* peer */
     socklen_t addrlen;
 };
 
-#define WG_MAX_CONDS 8
-#define WG_NAME_MAX 64
+#define WG_MAX_CONDS          8
+#define WG_NAME_MAX           64
 #define WG_DEFAULT_TIMEOUT_NS 1000000000ull /* every wait: 1 s unless told */
 
 enum wg_when { WG_BEFORE = 0, WG_AFTER = 1 };
 
 struct wg_rule {
-    int index;                 /* 0-based position in the rule set */
-    char name[WG_NAME_MAX];    /* "NAME:" prefix, or "rule<N>" (1-based) */
-    int line, col;             /* where the rule starts in its text */
+    int index;              /* 0-based position in the rule set */
+    char name[WG_NAME_MAX]; /* "NAME:" prefix, or "rule<N>" (1-based) */
+    int line, col;          /* where the rule starts in its text */
     enum wg_action action;
 
     /* action arguments */
@@ -114,12 +114,12 @@ struct wg_rule {
 
     /* frequency; 0 / absent means "no constraint" */
     int has_p;
-    double p;        /* p=0.2 */
-    uint64_t nth;    /* nth 3: only the 3rd hit */
-    uint64_t every;  /* every 5: hits 5, 10, 15 ... */
-    uint64_t first;  /* first 10: hits 1..10 */
-    uint64_t after;  /* after 100: hits 101 ... */
-    uint64_t times;  /* times 1: at most this many fires in the process */
+    double p;       /* p=0.2 */
+    uint64_t nth;   /* nth 3: only the 3rd hit */
+    uint64_t every; /* every 5: hits 5, 10, 15 ... */
+    uint64_t first; /* first 10: hits 1..10 */
+    uint64_t after; /* after 100: hits 101 ... */
+    uint64_t times; /* times 1: at most this many fires in the process */
 
     /* per-process runtime counters (reset in a forked child) */
     _Atomic uint64_t hits;  /* calls whose hook and conditions matched */
@@ -167,11 +167,16 @@ uint64_t decide_delay_ns(const struct wg_rule *r, uint64_t seed, uint64_t hit);
  * Calls and matching (match.c, caller.c).
  * ------------------------------------------------------------ */
 struct wg_call {
-    int hook;          /* WG_HOOK_x */
-    int fd;            /* socket hooks; -1 otherwise */
-    const char *sql;   /* pq hooks: statement text, NULL if none */
-    const void *conn;  /* pq hooks: the PGconn */
-    const char *detail;/* what the trace line shows in "detail" (redacted) */
+    int hook;           /* WG_HOOK_x */
+    int fd;             /* socket hooks; -1 otherwise */
+    const char *sql;    /* pq hooks: statement text, NULL if none */
+    const void *conn;   /* pq hooks: the PGconn */
+    const char *detail; /* what the trace line shows in "detail" (redacted) */
+    /* sock.connect: the address being connected to.  When set, port = and
+     * peer = match it instead of getpeername(fd), which has no answer
+     * before the connect (and none after a failed one). */
+    const struct sockaddr *addr;
+    socklen_t addrlen;
 };
 
 /* 1 if every condition of r holds for call c. */
@@ -235,12 +240,12 @@ enum coord_outcome coord_wait(const char *name, uint64_t timeout_ns, uint64_t *w
 struct wg_event {
     int hook;
     const struct wg_rule *rule;
-    const char *action;   /* "delay", "barrier", "fail", ... */
-    const char *outcome;  /* "fired", "released", "timeout", "error" */
-    uint64_t waited_ns;   /* planned delay, or time held at a barrier/wait */
-    uint64_t hit;         /* the rule's hit counter the decision used */
-    const char *detail;   /* SQL text, peer address, errno name...; may be NULL */
-    int with_stack;       /* add "stack":[...] (caller_stack) */
+    const char *action;  /* "delay", "barrier", "fail", ... */
+    const char *outcome; /* "fired", "released", "timeout", "error" */
+    uint64_t waited_ns;  /* planned delay, or time held at a barrier/wait */
+    uint64_t hit;        /* the rule's hit counter the decision used */
+    const char *detail;  /* SQL text, peer address, errno name...; may be NULL */
+    int with_stack;      /* add "stack":[...] (caller_stack) */
 };
 
 /* Open trace.PID.jsonl in dir (again in a forked child); dir NULL: off. */

@@ -6,6 +6,11 @@
  *   shim_sys sock-short inject|none    send/sendmsg of 10 bytes move 3
  *   shim_sys sock-delay MIN_MS         recv takes >= MIN_MS
  *   shim_sys sock-nonsock              write to a pipe is not sock.send
+ *   shim_sys connect-port MIN_MS       re-executes itself with the rule
+ *                                      `delay MIN_MS on sock.connect where
+ *                                      port = P` (P a fresh listener): the
+ *                                      connect to P is delayed, one to
+ *                                      another listener is not
  *   shim_sys barrier-threads together|apart
  *   shim_sys barrier-fork together|apart
  *                                      the early caller returns only after
@@ -26,6 +31,8 @@
  *                                      no deadlock) and the delay resumes
  *                                      with its remainder
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -101,6 +108,68 @@ static int sock_nonsock(void)
     errno = 0;
     CHECK(write(sv[0], "abc", 3) == -1 && errno == EIO, "write to a socket must fail EIO");
     printf("sock-nonsock: ok\n");
+    return 0;
+}
+
+/* ---------------------------------------------------------------
+ * port = on sock.connect `before`: the socket has no peer yet, the rule
+ * must match the address being connected to.
+ * ------------------------------------------------------------ */
+static int listener(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0,
+          "listen: %s", strerror(errno));
+    CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname");
+    return ntohs(a.sin_port);
+}
+
+static uint64_t connect_ms(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    uint64_t t0 = t_now_ns();
+
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect to %d: %s", port,
+          strerror(errno));
+    return (t_now_ns() - t0) / 1000000;
+}
+
+/* The listeners stay open across exec (no CLOEXEC): the child connects. */
+static int connect_port(const char *min_ms)
+{
+    char rule[128], pa[16], pb[16];
+    int a = listener(), b = listener();
+
+    snprintf(rule, sizeof rule, "delay %sms on sock.connect where port = %d", min_ms, a);
+    snprintf(pa, sizeof pa, "%d", a);
+    snprintf(pb, sizeof pb, "%d", b);
+    CHECK(setenv("WEDGE_RULES", rule, 1) == 0, "setenv");
+    execl("/proc/self/exe", "shim_sys", "connect-port-child", min_ms, pa, pb, (char *)NULL);
+    CHECK(0, "exec: %s", strerror(errno));
+    return 1;
+}
+
+static int connect_port_child(long min_ms, int a, int b)
+{
+    char da[64], db[64];
+    uint64_t ms = connect_ms(a);
+
+    CHECK(ms >= (uint64_t)min_ms, "connect to port %d took %llu ms, expected >= %ld", a,
+          (unsigned long long)ms, min_ms);
+    connect_ms(b);
+    snprintf(da, sizeof da, "\"127.0.0.1:%d\"", a);
+    snprintf(db, sizeof db, "\"127.0.0.1:%d\"", b);
+    CHECK(t_trace_count(getpid(), "\"sock.connect\"", "\"delay\"", da, NULL) == 1,
+          "the trace must show one delayed connect to %d", a);
+    CHECK(t_trace_count(getpid(), "\"sock.connect\"", db, NULL) == 0,
+          "the connect to %d must not be injected", b);
+    printf("connect-port: ok (%llu ms)\n", (unsigned long long)ms);
     return 0;
 }
 
@@ -314,6 +383,10 @@ int main(int argc, char **argv)
         return sock_delay(atol(a));
     if (!strcmp(m, "sock-nonsock"))
         return sock_nonsock();
+    if (!strcmp(m, "connect-port"))
+        return connect_port(argc > 2 ? a : "100");
+    if (!strcmp(m, "connect-port-child") && argc == 5)
+        return connect_port_child(atol(a), atoi(argv[3]), atoi(argv[4]));
     if (!strcmp(m, "barrier-threads"))
         return barrier_threads(!strcmp(a, "together"));
     if (!strcmp(m, "barrier-fork"))

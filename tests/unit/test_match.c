@@ -39,7 +39,7 @@ static int matches(const char *text, const struct wg_call *c)
  * (the caller cache stays empty). */
 static void test_cheap_first(void **state)
 {
-    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+    struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
 
     caller_skip_self = 0;
     stub_thread_index = 1;
@@ -53,9 +53,9 @@ static void test_cheap_first(void **state)
 
 static void test_sql(void **state)
 {
-    struct wg_call c = {WG_HOOK_PQ_QUERY, -1, "SELECT stock FROM inventory WHERE sku = $1", NULL,
-                        NULL};
-    struct wg_call none = {WG_HOOK_PQ_QUERY, -1, NULL, NULL, NULL};
+    struct wg_call c = {
+        .hook = WG_HOOK_PQ_QUERY, .fd = -1, .sql = "SELECT stock FROM inventory WHERE sku = $1"};
+    struct wg_call none = {.hook = WG_HOOK_PQ_QUERY, .fd = -1};
 
     assert_true(matches("log on pq.query where sql ~ \"SELECT stock\"", &c));
     assert_true(matches("log on pq.query where sql ~ \"^select\"", &c) == 0); /* case matters */
@@ -92,8 +92,8 @@ static void test_port_and_peer(void **state)
     ss = accept(ls, NULL, NULL);
     assert_true(ss >= 0);
 
-    struct wg_call client = {WG_HOOK_SOCK_SEND, cs, NULL, NULL, NULL};
-    struct wg_call server = {WG_HOOK_SOCK_RECV, ss, NULL, NULL, NULL};
+    struct wg_call client = {.hook = WG_HOOK_SOCK_SEND, .fd = cs};
+    struct wg_call server = {.hook = WG_HOOK_SOCK_RECV, .fd = ss};
 
     snprintf(text, sizeof text, "log on sock.* where port = %u", port);
     assert_true(matches(text, &client));
@@ -110,13 +110,31 @@ static void test_port_and_peer(void **state)
     snprintf(text, sizeof text, "log on sock.* where peer = 127.0.0.1:%u", port == 1 ? 2 : 1);
     assert_false(matches(text, &client));
 
+    /* sock.connect: the address being connected to, not the (absent) peer */
+    struct sockaddr_in to = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int fresh = socket(AF_INET, SOCK_STREAM, 0);
+    struct wg_call conn = {.hook = WG_HOOK_SOCK_CONNECT,
+                           .fd = fresh,
+                           .addr = (struct sockaddr *)&to,
+                           .addrlen = sizeof to};
+    snprintf(text, sizeof text, "log on sock.connect where port = %u", port);
+    assert_true(matches(text, &conn));
+    snprintf(text, sizeof text, "log on sock.connect where peer = 127.0.0.1:%u", port);
+    assert_true(matches(text, &conn));
+    to.sin_port = htons((uint16_t)(port == 1 ? 2 : port - 1));
+    snprintf(text, sizeof text, "log on sock.connect where port = %u", port);
+    assert_false(matches(text, &conn));
+    close(fresh);
+
     /* not a socket, or not connected: the condition fails both ways,
      * and errno is left as it was */
     assert_int_equal(pipe(pfd), 0);
     unconnected = socket(AF_INET, SOCK_STREAM, 0);
-    struct wg_call calls[] = {{WG_HOOK_SOCK_SEND, pfd[1], NULL, NULL, NULL},
-                              {WG_HOOK_SOCK_SEND, unconnected, NULL, NULL, NULL},
-                              {WG_HOOK_SOCK_SEND, -1, NULL, NULL, NULL}};
+    struct wg_call calls[] = {{.hook = WG_HOOK_SOCK_SEND, .fd = pfd[1]},
+                              {.hook = WG_HOOK_SOCK_SEND, .fd = unconnected},
+                              {.hook = WG_HOOK_SOCK_SEND, .fd = -1}};
     for (int i = 0; i < 3; i++) {
         errno = 1234;
         snprintf(text, sizeof text, "log on sock.* where port = %u", port);
@@ -153,7 +171,7 @@ static void test_peer_ipv6(void **state)
     cs = socket(AF_INET6, SOCK_STREAM, 0);
     assert_int_equal(connect(cs, (struct sockaddr *)&a, sizeof a), 0);
     ss = accept(ls, NULL, NULL);
-    struct wg_call client = {WG_HOOK_SOCK_SEND, cs, NULL, NULL, NULL};
+    struct wg_call client = {.hook = WG_HOOK_SOCK_SEND, .fd = cs};
     snprintf(text, sizeof text, "log on sock.* where peer = [::1]:%u", ntohs(a.sin6_port));
     assert_true(matches(text, &client));
     snprintf(text, sizeof text, "log on sock.* where peer = 127.0.0.1:%u", ntohs(a.sin6_port));
@@ -167,7 +185,7 @@ static void test_peer_ipv6(void **state)
 
 static void test_thread_and_proc(void **state)
 {
-    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+    struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
 
     stub_thread_index = 2;
     assert_true(matches("log on * where thread = 2", &c));
@@ -192,7 +210,7 @@ int match_probe_stack(const char **names, int max) __attribute__((noinline));
 
 int match_probe_inner(const char *text)
 {
-    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+    struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
     int m = matches(text, &c);
     __asm__ volatile("" ::: "memory"); /* not a tail call: keep this frame */
     return m;
@@ -234,7 +252,7 @@ static void test_caller(void **state)
     assert_true(match_probe_outer("log on * where caller !~ \"^no_such_function$\""));
     assert_false(match_probe_outer("log on * where caller !~ \"^match_probe_outer$\""));
     /* not on the stack when called from elsewhere */
-    struct wg_call c = {WG_HOOK_MUTEX_LOCK, -1, NULL, NULL, NULL};
+    struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
     assert_false(matches("log on * where caller ~ \"^match_probe_outer$\"", &c));
     /* through the cache the answers stay the same, and a stack seen before
      * (the same call sites: one loop) needs no slow walk */
