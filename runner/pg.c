@@ -144,13 +144,15 @@ static int pg_write_conf(const struct pg_cluster *c, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
+    /* No unix socket: wedge connects over TCP, and a socket path under a
+     * long $TMPDIR would pass sun_path's 107 bytes and stop the server. */
     fprintf(f,
             "\n# wedge: a throwaway cluster\n"
-            "listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\n"
+            "listen_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = ''\n"
             "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
             "max_connections = 200\nmax_prepared_transactions = 10\n"
             "log_min_messages = warning\n",
-            c->port, c->dir);
+            c->port);
     fclose(f);
     return 0;
 }

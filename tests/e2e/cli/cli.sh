@@ -9,6 +9,8 @@
 #             documented; unknown command or flag exits 2 with a hint
 #   pg        wedge pg start / env / stop: a working server, then no process
 #             and no directory left
+#   longtmp   the same under a $TMPDIR far longer than a unix socket path
+#             may be (108 bytes): the cluster still starts and answers
 #   exec      exit status passed through (code, signal, 127), the seed
 #             printed, the trace shows a fire, bad rules exit 2 before main
 #   check     a valid scenario exits 0; a misspelled hook and an unknown
@@ -153,6 +155,20 @@ case_pg() {
     expect_rc 3 "$wedge" pg env --state "$state"
     expect_in "$work/err" "no cluster running"
     expect_rc 0 "$wedge" pg stop --state "$state" # nothing to stop: fine
+    assert_nothing_left "$work/none"
+}
+
+case_longtmp() {
+    local state="$work/pg.state" long
+    long="$TMPDIR/$(printf 'x%.0s' $(seq 120))"
+    mkdir -p "$long"
+    chmod 1777 "$long"
+    expect_rc 0 env TMPDIR="$long" "$wedge" pg start --state "$state"
+    case "$(sed -n 's/^dir=//p' "$state")" in "$long"/wedge-pg-*) ;; *) fail "cluster not under $long" ;; esac
+    eval "$(grep '^export WEDGE_DSN=' "$work/out")"
+    [ "$(psql "$WEDGE_DSN" -Atc 'SELECT 40 + 2')" = 42 ] || fail "the cluster does not answer"
+    expect_rc 0 "$wedge" pg stop --state "$state"
+    rmdir "$long"
     assert_nothing_left "$work/none"
 }
 
@@ -339,6 +355,7 @@ case_signal() {
 case "$case_name" in
 help) case_help ;;
 pg) case_pg ;;
+longtmp) case_longtmp ;;
 exec) case_exec ;;
 check) case_check ;;
 run) case_run ;;
