@@ -16,6 +16,7 @@
 #include "hist.h"
 #include "iso_spec.h"
 #include "pg.h"
+#include "report.h"
 #include "scn.h"
 #include "util.h"
 
@@ -1305,7 +1306,8 @@ static void usage(FILE *f)
             "                    the run uses a fresh database on it and drops it after\n"
             "  --level L,...     read-committed, repeatable-read, serializable (default all)\n"
             "  --spec FILE|DIR   spec files, or directories of *.spec (repeatable; default\n"
-            "                    the scenarios/isolation directory, or $WEDGE_ISOLATION_DIR)\n"
+            "                    $WEDGE_ISOLATION_DIR, else scenarios/isolation of the source\n"
+            "                    tree, or DATADIR/wedge/scenarios/isolation when installed)\n"
             "  --out DIR         write summary.json and report.md there\n"
             "  --shop-users N    concurrent sessions of the shop workload (default 4, at most 64)\n"
             "  --shop-orders N   orders per session (default 50; 0 skips the workload)\n"
@@ -1327,18 +1329,26 @@ static int is_dir(const char *path)
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* $WEDGE_ISOLATION_DIR; the source tree's specs when this wedge is the
+ * build tree's; else the installed ones: DATADIR/wedge next to the binary
+ * (a relocated install), then the configured one. */
 static const char *default_spec_dir(char *buf, size_t len)
 {
     const char *env = getenv("WEDGE_ISOLATION_DIR");
+    char self[PATH_MAX], build[PATH_MAX];
 
     if (env && *env)
         return env;
-#ifdef WEDGE_SOURCE_DIR
-    snprintf(buf, len, "%s/scenarios/isolation", WEDGE_SOURCE_DIR);
+    if (realpath(util_self_dir(), self) && realpath(WEDGE_BUILD_BIN, build) &&
+        !strcmp(self, build)) {
+        snprintf(buf, len, "%s/scenarios/isolation", WEDGE_SOURCE_DIR);
+        if (is_dir(buf))
+            return buf;
+    }
+    snprintf(buf, len, "%s/../share/wedge/scenarios/isolation", util_self_dir());
     if (is_dir(buf))
         return buf;
-#endif
-    snprintf(buf, len, "%s/../share/wedge/scenarios/isolation", util_self_dir());
+    snprintf(buf, len, "%s/scenarios/isolation", WEDGE_INSTALL_DATADIR);
     return buf;
 }
 
@@ -1564,25 +1574,6 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
     return ISO_EXIT_OK;
 }
 
-/* A DSN's password (password=..., or the :...@ of a URI) masked, so the
- * command can go into reports; malloc'd. */
-static char *redact_dsn(const char *arg)
-{
-    char *s = util_fmt("%s", arg), *p = strstr(s, "password="), *at;
-
-    if (p)
-        for (p += 9; *p && *p != ' '; p++)
-            *p = '*';
-    p = strstr(s, "://");
-    at = p ? strchr(p + 3, '@') : NULL;
-    if (at) {
-        char *colon = memchr(p + 3, ':', (size_t)(at - (p + 3)));
-        for (p = colon ? colon + 1 : at; p < at; p++)
-            *p = '*';
-    }
-    return s;
-}
-
 /* The command line as typed, for reports (passwords masked). */
 static char *join_command(int argc, char **argv)
 {
@@ -1595,8 +1586,9 @@ static char *join_command(int argc, char **argv)
         return NULL;
     fprintf(m, "wedge");
     for (i = 0; i < argc; i++) {
-        char *a = redact_dsn(argv[i]);
-        fprintf(m, strpbrk(a, " \t'\"$") ? " '%s'" : " %s", a);
+        char *a = util_redact_dsn(argv[i]), *w = util_shell_word(a);
+        fprintf(m, " %s", w);
+        free(w);
         free(a);
     }
     fclose(m);
@@ -1664,39 +1656,15 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
  * junit.xml: one testcase per cell, so a CI shows which cell changed.
  * ------------------------------------------------------------ */
 
-static void xml_put(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        default:
-            /* XML 1.0 has no place for other control characters */
-            if ((unsigned char)*s >= 0x20 || *s == '\n' || *s == '\t')
-                fputc(*s, f);
-        }
-    }
-}
-
 /* One testcase; body (the why and the step log) only when it differs. */
 static void junit_case(FILE *f, const char *classname, const char *name, double ms,
                        enum iso_outcome observed, enum iso_outcome expected, const char *why,
                        const char *log)
 {
     fputs("    <testcase classname=\"", f);
-    xml_put(f, classname);
+    xml_put_string(f, classname);
     fputs("\" name=\"", f);
-    xml_put(f, name);
+    xml_put_string(f, name);
     fprintf(f, "\" time=\"%.3f\"", ms / 1000.0);
     if (observed == expected) {
         fputs("/>\n", f);
@@ -1705,9 +1673,9 @@ static void junit_case(FILE *f, const char *classname, const char *name, double 
     fprintf(f, ">\n      <%s message=\"expected %s, observed %s\" type=\"isolation\">",
             observed == ISO_ERROR ? "error" : "failure", iso_outcome_name(expected),
             iso_outcome_name(observed));
-    xml_put(f, why);
+    xml_put_string(f, why);
     fputs("\n", f);
-    xml_put(f, log);
+    xml_put_string(f, log);
     fprintf(f, "</%s>\n    </testcase>\n", observed == ISO_ERROR ? "error" : "failure");
 }
 

@@ -57,6 +57,7 @@ struct load {
     const struct scenario *scn;
     unsigned wsum; /* total weight of the mix */
     uint64_t t0, deadline;
+    double t0_unix;            /* the wall clock read together with t0 */
     atomic_uint_fast64_t next; /* next iteration / arrival number */
     atomic_int stop;
     FILE *history;
@@ -398,6 +399,9 @@ int load_start(struct load **out, const struct load_cfg *cfg, char *err, size_t 
         snprintf(err, errlen, "%s: %s", cfg->history_path, strerror(errno));
         return -1;
     }
+    /* t_ns = 0 of history.jsonl, on both clocks: the report places the
+     * shim's CLOCK_REALTIME trace times on the load's timeline with it. */
+    l->t0_unix = util_wall_s();
     l->t0 = util_now_ns();
     l->deadline = l->t0 + cfg->duration_ns;
     if (!nreq)
@@ -524,6 +528,7 @@ void load_collect(struct load *l, struct run_result *r)
     }
     r->requests = r->ok + r->fail + r->info;
     r->duration_s = (double)(util_now_ns() - l->t0) / 1e9;
+    r->load_start_unix = l->t0_unix;
 }
 
 void load_free(struct load *l)

@@ -57,7 +57,8 @@ void load_stop(struct load *l);
 int load_join(struct load *l, uint64_t timeout_ns);
 void load_interval(struct load *l, struct load_progress *p);
 /* Move the totals into r: requests, ok, fail, info, retries, latency,
- * per_req (r owns them afterwards), duration_s.  After load_join. */
+ * per_req (r owns them afterwards), duration_s, load_start_unix.  After
+ * load_join. */
 void load_collect(struct load *l, struct run_result *r);
 void load_free(struct load *l);
 

@@ -116,9 +116,7 @@ int json_peek_str(const char *line, const char *quoted_key, char *out, size_t le
     return 1;
 }
 
-/* XML 1.0 text or attribute value: markup escaped, control characters
- * (not allowed in XML 1.0) replaced by '?'. */
-static void rep_xml(FILE *f, const char *s)
+void xml_put_string(FILE *f, const char *s)
 {
     for (; s && *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -578,23 +576,11 @@ static void rep_scan_history(const char *out_dir, struct rep_hist_scan *hs)
     fclose(f);
 }
 
-/* Wall clock of t_ns = 0 in history.jsonl: as the runner says, else the
- * history file's creation (it is created as the load starts), else the
- * start of the run. */
+/* Wall clock of t_ns = 0 in history.jsonl, as the load took it; the
+ * start of the run when no load began. */
 static double rep_load_start(const struct run_result *r)
 {
-    struct statx stx;
-    char path[4096];
-    double b;
-    if (r->load_start_unix > 0)
-        return r->load_start_unix;
-    snprintf(path, sizeof(path), "%s/history.jsonl", r->out_dir);
-    if (statx(AT_FDCWD, path, 0, STATX_BTIME, &stx) == 0 && (stx.stx_mask & STATX_BTIME)) {
-        b = (double)stx.stx_btime.tv_sec + stx.stx_btime.tv_nsec / 1e9;
-        if (b >= r->started_unix && b <= r->started_unix + 3600)
-            return b;
-    }
-    return r->started_unix;
+    return r->load_start_unix > 0 ? r->load_start_unix : r->started_unix;
 }
 
 /* Trace events into the window: realtime ts_ns onto the load's clock. */
@@ -811,17 +797,17 @@ static int rep_write_summary(const struct run_result *r, const struct rep_inj *i
 static void rep_junit_body(FILE *f, const struct run_result *r, const struct inv_result *v)
 {
     fputs("expected: ", f);
-    rep_xml(f, v->expected ? v->expected : "");
+    xml_put_string(f, v->expected ? v->expected : "");
     fputs("\nactual: ", f);
-    rep_xml(f, v->actual ? v->actual : "");
+    xml_put_string(f, v->actual ? v->actual : "");
     fputc('\n', f);
     if (v->detail) {
-        rep_xml(f, v->detail);
+        xml_put_string(f, v->detail);
         if (v->detail[0] && v->detail[strlen(v->detail) - 1] != '\n')
             fputc('\n', f);
     }
     fprintf(f, "seed: %llu\nreproduce: ", (unsigned long long)r->seed);
-    rep_xml(f, r->reproduce ? r->reproduce : "");
+    xml_put_string(f, r->reproduce ? r->reproduce : "");
     fputc('\n', f);
 }
 
@@ -842,20 +828,20 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
     started[19] = '\0'; /* JUnit timestamps carry no zone or fraction */
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", rf.f);
     fputs("  <testsuite name=\"", rf.f);
-    rep_xml(rf.f, name);
+    xml_put_string(rf.f, name);
     fprintf(rf.f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\" timestamp=\"%s\">\n",
             tests, failed, errors, r->duration_s, started);
     fprintf(rf.f, "    <properties>\n      <property name=\"seed\" value=\"%llu\"/>\n",
             (unsigned long long)r->seed);
     fputs("      <property name=\"reproduce\" value=\"", rf.f);
-    rep_xml(rf.f, r->reproduce ? r->reproduce : "");
+    xml_put_string(rf.f, r->reproduce ? r->reproduce : "");
     fputs("\"/>\n    </properties>\n", rf.f);
     for (int i = 0; i < r->ninv; i++) {
         const struct inv_result *v = &r->inv[i];
         fputs("    <testcase classname=\"wedge.", rf.f);
-        rep_xml(rf.f, name);
+        xml_put_string(rf.f, name);
         fputs("\" name=\"", rf.f);
-        rep_xml(rf.f, v->name ? v->name : "");
+        xml_put_string(rf.f, v->name ? v->name : "");
         if (v->status == INV_PASSED) {
             fputs("\"/>\n", rf.f);
             continue;
@@ -863,12 +849,12 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
         fprintf(rf.f, "\">\n      <%s message=\"", v->status == INV_FAILED ? "failure" : "error");
         if (v->status == INV_FAILED) {
             fputs("expected ", rf.f);
-            rep_xml(rf.f, v->expected ? v->expected : "");
+            xml_put_string(rf.f, v->expected ? v->expected : "");
             fputs(", got ", rf.f);
-            rep_xml(rf.f, v->actual ? v->actual : "");
+            xml_put_string(rf.f, v->actual ? v->actual : "");
         } else {
             fputs("could not evaluate: ", rf.f);
-            rep_xml(rf.f, v->detail ? v->detail : "unknown error");
+            xml_put_string(rf.f, v->detail ? v->detail : "unknown error");
         }
         fprintf(rf.f, "\" type=\"%s\">", v->status == INV_FAILED ? "invariant" : "error");
         rep_junit_body(rf.f, r, v);
@@ -876,12 +862,12 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
     }
     if (r->error) {
         fputs("    <testcase classname=\"wedge.", rf.f);
-        rep_xml(rf.f, name);
+        xml_put_string(rf.f, name);
         fputs("\" name=\"run\">\n      <error message=\"", rf.f);
-        rep_xml(rf.f, r->error);
+        xml_put_string(rf.f, r->error);
         fprintf(rf.f,
                 "\" type=\"inconclusive\">seed: %llu\nreproduce: ", (unsigned long long)r->seed);
-        rep_xml(rf.f, r->reproduce ? r->reproduce : "");
+        xml_put_string(rf.f, r->reproduce ? r->reproduce : "");
         fputs("\n</error>\n    </testcase>\n", rf.f);
     }
     fputs("  </testsuite>\n</testsuites>\n", rf.f);
@@ -936,6 +922,8 @@ static void rep_md_head(FILE *f, const struct run_result *r)
     fprintf(f, "| scenario file | `%s` |\n", r->scn && r->scn->path ? r->scn->path : "-");
     fprintf(f, "| seed | %llu |\n", (unsigned long long)r->seed);
     fprintf(f, "| reproduce | `%s` |\n", r->reproduce ? r->reproduce : "-");
+    if (r->reproduce_note)
+        fprintf(f, "| | %s |\n", r->reproduce_note);
     fprintf(f, "| database | %s%s |\n", r->embedded_pg ? "throwaway cluster " : "",
             r->dsn_redacted ? r->dsn_redacted : "");
     fprintf(f, "| started | %s |\n| load | %.2f s |\n\n", started, r->duration_s);

@@ -52,6 +52,7 @@ struct run_result {
     char *out_dir;
     uint64_t seed;
     char *reproduce;        /* the exact command that replays this run */
+    const char *reproduce_note; /* NULL, or what to fill in (a masked password) */
     char *dsn_redacted;
     int embedded_pg;        /* 1 on the throwaway cluster */
     int exit_code;          /* 0 / 1 / 3 (2 never gets this far) */
@@ -66,10 +67,10 @@ struct run_result {
 
     struct inv_result *inv; int ninv;
 
-    /* Wall clock when the load started, the t_ns = 0 of history.jsonl;
-     * the report converts the traces' CLOCK_REALTIME ts_ns with it.
-     * 0: unknown (the report then takes the creation time of
-     * history.jsonl, else started_unix). */
+    /* Wall clock when the load started, the t_ns = 0 of history.jsonl
+     * (load_collect sets it); the report converts the traces'
+     * CLOCK_REALTIME ts_ns with it.  0: no load began (the report then
+     * takes started_unix). */
     double load_start_unix;
 };
 
@@ -102,6 +103,11 @@ void inv_results_free(struct inv_result *r, int n);
 
 /* Minimal JSON string escaping into a FILE (shared by every JSON writer). */
 void json_put_string(FILE *f, const char *s);
+/* XML 1.0 text or attribute value into a FILE (every junit.xml writer):
+ * markup and quotes escaped, control characters (not allowed in XML 1.0)
+ * but tab, newline and carriage return replaced by '?'.  NULL writes
+ * nothing. */
+void xml_put_string(FILE *f, const char *s);
 
 /* Read one member of a compact JSON line ("key":value, no spaces, as the
  * runner and the shim write them) without parsing the line: the string

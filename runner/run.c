@@ -95,37 +95,33 @@ static void run_err(struct rep *p, int code, const char *fmt, ...)
     }
 }
 
-/* path, single-quoted for a shell when it needs it. */
-static char *run_shell_word(const char *w)
+#define RUN_MASKED_NOTE \
+    "the password in --dsn is masked as ***: put it back, or drop it and set PGPASSWORD"
+
+/* 1 when --dsn holds a password that reports mask. */
+static int run_dsn_masked(const struct run_opts *o)
 {
-    size_t n = 0;
-    char *q;
-    if (*w &&
-        strspn(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+=:,@") ==
-            strlen(w))
-        return util_fmt("%s", w);
-    q = malloc(strlen(w) * 4 + 3);
-    if (!q)
-        abort();
-    q[n++] = '\'';
-    for (; *w; w++) {
-        if (*w == '\'') {
-            memcpy(q + n, "'\\''", 4);
-            n += 4;
-        } else {
-            q[n++] = *w;
-        }
-    }
-    q[n++] = '\'';
-    q[n] = '\0';
-    return q;
+    char *r = o->dsn ? util_redact_dsn(o->dsn) : NULL;
+    int masked = r && strcmp(r, o->dsn) != 0;
+    free(r);
+    return masked;
 }
 
+/* The command that replays a run; its --dsn (when the run had one) with
+ * the password masked as *** (RUN_MASKED_NOTE says so where it is). */
 static char *run_reproduce(const struct run_opts *o, uint64_t seed)
 {
-    char *path = run_shell_word(o->path);
+    char *path = util_shell_word(o->path);
     char *s = util_fmt("wedge run %s --seed %" PRIu64, path, seed), *t;
     free(path);
+    if (o->dsn) {
+        char *dsn = util_redact_dsn(o->dsn), *w = util_shell_word(dsn);
+        t = util_fmt("%s --dsn %s", s, w);
+        free(dsn);
+        free(w);
+        free(s);
+        s = t;
+    }
     const char *flags[] = {"--duration",  o->duration, "--users",      o->users,
                            "--rate",      o->rate,     "--iterations", o->iterations,
                            "--max-tries", o->max_tries};
@@ -146,15 +142,6 @@ static void run_db_name(const char *scn_name, int k, char *out, size_t len)
     for (const char *c = scn_name; *c && n < 36; c++)
         out[n++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '_';
     snprintf(out + n, len - (size_t)n, "_%ld_%d", (long)getpid(), k < 0 ? 0 : k);
-}
-
-static char *run_redact(const char *dsn)
-{
-    char *s = util_fmt("%s", dsn), *p = strstr(s, "password=");
-    if (p)
-        for (p += 9; *p && *p != ' '; p++)
-            *p = '*';
-    return s;
 }
 
 static long run_rss_kb(pid_t pid)
@@ -634,6 +621,8 @@ static void run_summary(struct rep *p)
         printf("  inconclusive: %.*s\n", whylen, why);
     printf("wedge: report: %s/report.md\n", p->out_dir);
     printf("wedge: reproduce: %s\n", p->r.reproduce);
+    if (p->r.reproduce_note)
+        printf("wedge: (%s)\n", p->r.reproduce_note);
     fflush(stdout);
 }
 
@@ -669,6 +658,8 @@ static int run_once(struct run_state *st, uint64_t seed, int index, const char *
     p->r.out_dir = p->out_dir;
     p->r.seed = seed;
     p->r.reproduce = run_reproduce(st->o, seed);
+    if (run_dsn_masked(st->o))
+        p->r.reproduce_note = RUN_MASKED_NOTE;
     p->r.embedded_pg = !st->o->dsn;
     p->r.started_unix = util_wall_s();
     p->svcs = calloc((size_t)s->nservices + 1, sizeof(*p->svcs));
@@ -699,7 +690,7 @@ static int run_once(struct run_state *st, uint64_t seed, int index, const char *
 
     if (run_database(p) != 0)
         goto report;
-    p->r.dsn_redacted = run_redact(p->dsn);
+    p->r.dsn_redacted = util_redact_dsn(p->dsn);
     for (int i = 0; i < s->nservices; i++) {
         p->ports[i] = util_free_port(err, sizeof(err));
         if (p->ports[i] < 0) {
@@ -1089,6 +1080,8 @@ int run_main(int argc, char **argv)
                 continue;
             char *cmd = run_reproduce(&o, seeds[k]);
             printf("wedge: reproduce run %u: %s\n", k + 1, cmd);
+            if (run_dsn_masked(&o))
+                printf("wedge: (%s)\n", RUN_MASKED_NOTE);
             free(cmd);
             break;
         }

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +199,86 @@ char *util_fmt(const char *fmt, ...)
         abort();
     va_end(ap);
     return s;
+}
+
+char *util_shell_word(const char *w)
+{
+    static const char plain[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._-+=:,@";
+    size_t n = 0;
+    char *q;
+    if (*w && strspn(w, plain) == strlen(w))
+        return util_fmt("%s", w);
+    q = malloc(strlen(w) * 4 + 3);
+    if (!q)
+        abort();
+    q[n++] = '\'';
+    for (; *w; w++) {
+        if (*w == '\'') {
+            memcpy(q + n, "'\\''", 4);
+            n += 4;
+        } else {
+            q[n++] = *w;
+        }
+    }
+    q[n++] = '\'';
+    q[n] = '\0';
+    return q;
+}
+
+/* End of a password value at v: a quoted one ends after its closing quote
+ * (backslash escapes inside), a bare one at a blank or a URI's '&'. */
+static const char *util_dsn_value_end(const char *v)
+{
+    if (*v != '\'')
+        return v + strcspn(v, " \t\n&");
+    for (v++; *v && *v != '\''; v++)
+        if (*v == '\\' && v[1])
+            v++;
+    return *v ? v + 1 : v;
+}
+
+char *util_redact_dsn(const char *dsn)
+{
+    const char *p = dsn, *scheme = strstr(dsn, "://");
+    char *out = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&out, &len);
+    if (!m)
+        abort();
+    if (scheme) {
+        /* postgresql://user:PASSWORD@host/db */
+        const char *auth = scheme + 3, *end = auth + strcspn(auth, "/?");
+        const char *at = memchr(auth, '@', (size_t)(end - auth));
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon) {
+            fwrite(dsn, 1, (size_t)(colon + 1 - dsn), m);
+            fputs("***", m);
+            p = at;
+        }
+    }
+    for (;;) {
+        const char *k = strstr(p, "password"), *v;
+        if (!k) {
+            fputs(p, m);
+            break;
+        }
+        v = k + 8;
+        while (*v == ' ')
+            v++;
+        if (*v != '=' || (k > dsn && (isalnum((unsigned char)k[-1]) || k[-1] == '_'))) {
+            fwrite(p, 1, (size_t)(k + 8 - p), m);
+            p = k + 8;
+            continue;
+        }
+        for (v++; *v == ' ';)
+            v++;
+        fwrite(p, 1, (size_t)(v - p), m);
+        fputs("***", m);
+        p = util_dsn_value_end(v);
+    }
+    fclose(m);
+    return out;
 }
 
 /* ---------------------------------------------------------------

@@ -36,6 +36,14 @@ char *util_read_file(const char *path, size_t *len);
 int util_file_contains(const char *path, const char *needle);
 /* asprintf that aborts on out-of-memory. */
 char *util_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* w as one word for a POSIX shell: as it is when it needs no quoting,
+ * else single-quoted ('\'' for a quote inside).  malloc'd. */
+char *util_shell_word(const char *w);
+/* A connection string with its password shown as ***, for reports and
+ * commands printed to users: the value of password=... (key/value form,
+ * quoted or not; or a URI's query) and the :PASSWORD@ of a URI.
+ * malloc'd; the rest of the text is unchanged. */
+char *util_redact_dsn(const char *dsn);
 
 /* Directory of the running wedge binary (/proc/self/exe). */
 const char *util_self_dir(void);
