@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -81,6 +82,25 @@ static const char *engine_outcome(enum coord_outcome o)
     }
 }
 
+/* Rule r fired where the wrapper cannot apply it (c->no_sqlstate): say
+ * so in the trace, once on stderr, and do not count it as fired, so the
+ * summary's fires are the injections that really happened. */
+static void engine_skip(const struct wg_rule *r, const struct wg_call *c, uint64_t hit)
+{
+    static atomic_int warned;
+    struct wg_call why = *c;
+    char detail[512];
+
+    snprintf(detail, sizeof detail, "%s%s%s", c->no_sqlstate, c->detail ? ": " : "",
+             c->detail ? c->detail : "");
+    why.detail = detail;
+    engine_trace(&why, r, "skipped", 0, hit);
+    atomic_fetch_sub_explicit(&((struct wg_rule *)r)->fires, 1, memory_order_relaxed);
+    if (!atomic_exchange_explicit(&warned, 1, memory_order_relaxed))
+        fprintf(stderr, "wedge: rule %s (%d:%d): fail sqlstate not injected: %s\n", r->name,
+                r->line, r->col, c->no_sqlstate);
+}
+
 /* Carry out rule r, which fired for call c.  Returns 1 when the verdict
  * holds an action the wrapper must apply. */
 static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t hit,
@@ -115,8 +135,13 @@ static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t
     case WG_ACT_LOG:
         engine_trace(c, r, "fired", 0, hit);
         return 0;
-    case WG_ACT_FAIL_ERRNO:
     case WG_ACT_FAIL_SQLSTATE:
+        if (c->no_sqlstate) {
+            engine_skip(r, c, hit);
+            return 0;
+        }
+        /* fall through */
+    case WG_ACT_FAIL_ERRNO:
     case WG_ACT_FAIL_DISCONNECT:
     case WG_ACT_SHORT:
     case WG_ACT_SPURIOUS:

@@ -40,9 +40,18 @@ static __thread int pq_depth __attribute__((tls_model("initial-exec")));
                        * connections gets no per-statement attribution
                        * for the extra ones */
 
+/* What libpq queued on the connection, in order; each gets its results
+ * from PQgetResult: a statement or describe its results and a NULL, a
+ * sync one PGRES_PIPELINE_SYNC and no NULL. */
+enum pq_kind {
+    PQ_OTHER, /* Parse (PQsendPrepare), Describe, or our own DO block */
+    PQ_QUERY, /* a statement: pq.query fires `after` at its NULL */
+    PQ_SYNC,  /* PQpipelineSync */
+};
+
 struct pq_stmt {
     char *sql;
-    int is_query; /* 0: a Parse (PQsendPrepare) or our own DO block */
+    enum pq_kind kind;
 };
 
 struct pq_prep {
@@ -140,7 +149,7 @@ static void pq_conn_drop(const PGconn *conn)
         pq_conn_free(pc);
 }
 
-static void pq_push(struct pq_conn *pc, const char *sql, int is_query)
+static void pq_push(struct pq_conn *pc, const char *sql, enum pq_kind kind)
 {
     if (!pc)
         return;
@@ -151,7 +160,7 @@ static void pq_push(struct pq_conn *pc, const char *sql, int is_query)
     }
     struct pq_stmt *st = &pc->fifo[(pc->head + pc->n) % PQ_FIFO];
     st->sql = sql ? strdup(sql) : NULL;
-    st->is_query = is_query;
+    st->kind = kind;
     pc->n++;
 }
 
@@ -474,7 +483,7 @@ static int pq_send(PGconn *conn, int query, const char *sql, pq_send_fn run, con
         if (v.action == WG_ACT_FAIL_SQLSTATE) {
             ok = pq_send_raise(conn, v.sqlstate);
             if (ok)
-                pq_push(pc, sql, query);
+                pq_push(pc, sql, query ? PQ_QUERY : PQ_OTHER);
             return ok;
         }
         if (v.action == WG_ACT_FAIL_DISCONNECT)
@@ -484,7 +493,7 @@ static int pq_send(PGconn *conn, int query, const char *sql, pq_send_fn run, con
     ok = run(conn, args);
     pq_depth--;
     if (ok)
-        pq_push(pc, sql, query);
+        pq_push(pc, sql, query ? PQ_QUERY : PQ_OTHER);
     if (pq_eval2(&ca, NULL, WG_AFTER, &v) && v.action == WG_ACT_FAIL_DISCONNECT)
         pq_disconnect(conn);
     return ok;
@@ -664,13 +673,61 @@ PQ_EXPORT int PQsendQueryPrepared(PGconn *conn, const char *name, int n, const c
     return pq_send(conn, 1, sql, pq_run_send_prepared, &a);
 }
 
+/* A Describe has a result and a NULL of its own: it takes a place in the
+ * FIFO (pq.send, not pq.query), or its NULL would finish the statement
+ * queued after it. */
+static int pq_run_describe_prepared(PGconn *c, const void *p)
+{
+    const struct pq_args *a = p;
+    return REAL(PQsendDescribePrepared)(c, a->name);
+}
+static int pq_run_describe_portal(PGconn *c, const void *p)
+{
+    const struct pq_args *a = p;
+    return REAL(PQsendDescribePortal)(c, a->name);
+}
+
+PQ_EXPORT int PQsendDescribePrepared(PGconn *conn, const char *name)
+{
+    PQ_FAST(PQ_SEND, REAL(PQsendDescribePrepared)(conn, name))
+    struct pq_args a = {.name = name};
+    const char *sql = pq_prep_sql(pq_conn_get(conn, 0), name);
+    return pq_send(conn, 0, sql, pq_run_describe_prepared, &a);
+}
+
+PQ_EXPORT int PQsendDescribePortal(PGconn *conn, const char *name)
+{
+    PQ_FAST(PQ_SEND, REAL(PQsendDescribePortal)(conn, name))
+    struct pq_args a = {.name = name};
+    return pq_send(conn, 0, NULL, pq_run_describe_portal, &a);
+}
+
+/* A sync's result (PGRES_PIPELINE_SYNC) comes without a NULL: its place
+ * in the FIFO keeps it from being taken for the next statement's.  No
+ * hook: nothing is sent on its own (PQsendFlushRequest, which produces
+ * no result, needs no place and no wrapper). */
+PQ_EXPORT int PQpipelineSync(PGconn *conn)
+{
+    PQ_FAST(PQ_SEND, REAL(PQpipelineSync)(conn))
+    int ok = REAL(PQpipelineSync)(conn);
+    if (ok)
+        pq_push(pq_conn_get(conn, 1), NULL, PQ_SYNC);
+    return ok;
+}
+
 /*
  * PQgetResult: pq.result before/after, for the statement at the front of
  * the connection's FIFO; when it returns NULL that statement is complete
  * and pq.query `after` fires.  An `after` fail sqlstate sends the raising
- * block then and hands back its error before the final NULL (outside
- * pipeline mode, where nothing may be sent in between).
+ * block then and hands back its error before the final NULL.  In pipeline
+ * mode that is not possible: a block sent now would run after every
+ * statement already queued (and after their sync, in another transaction),
+ * so the rule is traced "skipped" with this reason instead.
  */
+#define PQ_NO_AFTER_IN_PIPELINE                                                               \
+    "pipeline mode: a raising block sent now would run after the statements already queued, " \
+    "not in this one's place (use fail sqlstate before pq.query)"
+
 PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
 {
     PQ_FAST(PQ_RESULT, REAL(PQgetResult)(conn))
@@ -688,14 +745,25 @@ PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
     res = REAL(PQgetResult)(conn);
     pq_depth--;
 
-    if (!res && st) {
-        int is_query = st->is_query, verdict = 0;
+    if (res && st && REAL(PQresultStatus)(res) == PGRES_PIPELINE_SYNC) {
+        /* A sync ends the run of what was queued before it (all of it
+         * done, or skipped after an error): drop up to the sync. */
+        enum pq_kind k;
+        do {
+            k = pq_front(pc)->kind;
+            pq_pop(pc);
+        } while (k != PQ_SYNC && pq_front(pc));
+        sql = NULL; /* freed with its entry */
+        cr.sql = cr.detail = NULL;
+    } else if (!res && st && st->kind != PQ_SYNC) {
+        int is_query = st->kind == PQ_QUERY, verdict = 0;
         pq_call(&cq, WG_HOOK_PQ_QUERY, conn, sql, sql);
+        if (REAL(PQpipelineStatus)(conn) != PQ_PIPELINE_OFF)
+            cq.no_sqlstate = PQ_NO_AFTER_IN_PIPELINE;
         if (is_query && (wg_after_hooks >> WG_HOOK_PQ_QUERY & 1))
             verdict = wg_eval(&cq, WG_AFTER, &v);
-        if (verdict && v.action == WG_ACT_FAIL_SQLSTATE &&
-            REAL(PQpipelineStatus)(conn) == PQ_PIPELINE_OFF && pq_send_raise(conn, v.sqlstate)) {
-            pq_push(pc, sql, 0); /* the raising block's own NULL pops it */
+        if (verdict && v.action == WG_ACT_FAIL_SQLSTATE && pq_send_raise(conn, v.sqlstate)) {
+            pq_push(pc, sql, PQ_OTHER); /* the raising block's own NULL pops it */
             pq_depth++;
             res = REAL(PQgetResult)(conn);
             pq_depth--;

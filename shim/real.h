@@ -100,6 +100,9 @@
     X(int, PQsendPrepare, (PGconn *, const char *, const char *, int, const Oid *))             \
     X(int, PQsendQueryPrepared,                                                                 \
       (PGconn *, const char *, int, const char *const *, const int *, const int *, int))        \
+    X(int, PQsendDescribePrepared, (PGconn *, const char *))                                    \
+    X(int, PQsendDescribePortal, (PGconn *, const char *))                                      \
+    X(int, PQpipelineSync, (PGconn *))                                                          \
     X(PGresult *, PQgetResult, (PGconn *))                                                      \
     X(void, PQfinish, (PGconn *))
 #define WG_REAL_PQ_HELPERS(X)                             \

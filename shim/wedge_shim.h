@@ -177,6 +177,10 @@ struct wg_call {
      * before the connect (and none after a failed one). */
     const struct sockaddr *addr;
     socklen_t addrlen;
+    /* Set by a wrapper that cannot apply `fail sqlstate` at this call (an
+     * `after pq.query` in pipeline mode): such a rule is traced with
+     * outcome "skipped" and this reason, and not counted as fired. */
+    const char *no_sqlstate;
 };
 
 /* 1 if every condition of r holds for call c. */

@@ -14,6 +14,16 @@
  *                                   default 20, earlier)
  *   shim_pq prepared N              PQprepare + PQexecPrepared N times: the
  *                                   trace attributes each to its SQL
+ *   shim_pq pipeline-mix            a pipeline of prepare, describe, query,
+ *                                   flush request, describe portal, syncs
+ *                                   (rules/pipeline_mix.rules): after each
+ *                                   item's results, the trace holds exactly
+ *                                   the `after pq.query` lines of the
+ *                                   statements finished so far
+ *   shim_pq after-pipeline          `fail sqlstate after pq.query` in a
+ *                                   pipeline: traced "skipped" with its
+ *                                   reason, the UPDATE commits; outside the
+ *                                   pipeline the same rule injects
  *
  * Each mode uses its own table, so tests can run in parallel.
  */
@@ -292,6 +302,105 @@ static int mode_prepared(int n)
     return 0;
 }
 
+/* ---------------------------------------------------------------- */
+static int trace_done(const char *what)
+{
+    return t_trace_count(getpid(), "\"rule\":\"done\"", what, NULL);
+}
+
+/* Read one queued item's results: `want` (PGRES_PIPELINE_SYNC: that
+ * result alone), else results of status want and then the NULL. */
+static void take(PGconn *c, ExecStatusType want, const char *what)
+{
+    PGresult *r = PQgetResult(c);
+    ExecStatusType st = PQresultStatus(r);
+
+    CHECK(r && st == want, "%s: %s, expected %s (%s)", what, r ? PQresStatus(st) : "NULL",
+          PQresStatus(want), PQerrorMessage(c));
+    PQclear(r);
+    if (want == PGRES_PIPELINE_SYNC)
+        return;
+    while ((r = PQgetResult(c))) {
+        CHECK(PQresultStatus(r) == want, "%s: a second result %s", what,
+              PQresStatus(PQresultStatus(r)));
+        PQclear(r);
+    }
+}
+
+static int mode_pipeline_mix(void)
+{
+    PGconn *c = connect_or_die();
+
+    CHECK(PQenterPipelineMode(c), "pipeline: %s", PQerrorMessage(c));
+    CHECK(PQsendPrepare(c, "mix_s", "SELECT 1 AS mix_one", 0, NULL), "prepare");
+    CHECK(PQsendDescribePrepared(c, "mix_s"), "describe prepared");
+    CHECK(PQsendQueryPrepared(c, "mix_s", 0, NULL, NULL, NULL, 0), "query prepared");
+    CHECK(PQsendFlushRequest(c), "flush request");
+    CHECK(PQsendQueryParams(c, "SELECT 2 AS mix_two", 0, NULL, NULL, NULL, NULL, 0), "query");
+    CHECK(PQsendDescribePortal(c, ""), "describe portal");
+    CHECK(PQpipelineSync(c), "sync");
+    CHECK(PQsendQueryParams(c, "SELECT 3 AS mix_three", 0, NULL, NULL, NULL, NULL, 0), "query");
+    CHECK(PQpipelineSync(c), "sync");
+
+    take(c, PGRES_COMMAND_OK, "prepare");
+    CHECK(trace_done("") == 0, "a prepare finished no statement");
+    take(c, PGRES_COMMAND_OK, "describe prepared");
+    CHECK(trace_done("") == 0, "a describe finished no statement, the trace shows %d",
+          trace_done(""));
+    take(c, PGRES_TUPLES_OK, "query prepared");
+    CHECK(trace_done("mix_one") == 1 && trace_done("") == 1, "mix_one done: %d of %d",
+          trace_done("mix_one"), trace_done(""));
+    take(c, PGRES_TUPLES_OK, "mix_two");
+    CHECK(trace_done("mix_two") == 1 && trace_done("") == 2, "mix_two done: %d of %d",
+          trace_done("mix_two"), trace_done(""));
+    take(c, PGRES_COMMAND_OK, "describe portal");
+    take(c, PGRES_PIPELINE_SYNC, "first sync");
+    CHECK(trace_done("") == 2, "describe and sync finished no statement: %d", trace_done(""));
+    take(c, PGRES_TUPLES_OK, "mix_three");
+    CHECK(trace_done("mix_three") == 1 && trace_done("") == 3, "mix_three done: %d of %d",
+          trace_done("mix_three"), trace_done(""));
+    take(c, PGRES_PIPELINE_SYNC, "second sync");
+    CHECK(trace_done("") == 3, "three statements, %d done", trace_done(""));
+    /* mix_three's result and NULL, not the first sync before them */
+    int res = t_trace_count(getpid(), "\"rule\":\"res\"", NULL);
+    CHECK(res == 2, "pq.result attributed to mix_three %d times, expected 2", res);
+    CHECK(PQexitPipelineMode(c), "exit pipeline: %s", PQerrorMessage(c));
+    PQfinish(c);
+    printf("pipeline-mix: ok\n");
+    return 0;
+}
+
+/* Rule: fail sqlstate 40001 after pq.query where sql ~ "^UPDATE". */
+static int mode_after_pipeline(void)
+{
+    PGconn *c = connect_or_die();
+    const char *up = "UPDATE t_after_pipeline SET v = v + 1 WHERE id = 1";
+    char state[8];
+    PGresult *r;
+
+    setup_table(c, "t_after_pipeline");
+    CHECK(PQenterPipelineMode(c), "pipeline: %s", PQerrorMessage(c));
+    CHECK(PQsendQueryParams(c, up, 0, NULL, NULL, NULL, NULL, 0), "send");
+    CHECK(PQpipelineSync(c), "sync");
+    drain(c, state, sizeof state);
+    CHECK(!state[0], "in a pipeline the UPDATE must not fail, got %s", state);
+    r = PQgetResult(c);
+    CHECK(PQresultStatus(r) == PGRES_PIPELINE_SYNC, "expected the sync");
+    PQclear(r);
+    CHECK(PQexitPipelineMode(c), "exit pipeline: %s", PQerrorMessage(c));
+    CHECK(query_long(c, "SELECT v FROM t_after_pipeline WHERE id = 1") == 1, "not committed");
+    CHECK(t_trace_count(getpid(), "\"outcome\":\"skipped\"", "pipeline mode", "UPDATE", NULL) == 1,
+          "the trace must show the skipped injection and why");
+    CHECK(t_trace_count(getpid(), "\"outcome\":\"fired\"", NULL) == 0, "nothing fired yet");
+
+    r = PQexec(c, up); /* outside the pipeline the rule injects */
+    CHECK(!strcmp(sqlstate_of(r), "40001"), "outside a pipeline: '%s'", sqlstate_of(r));
+    PQclear(r);
+    PQfinish(c);
+    printf("after-pipeline: ok\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -307,6 +416,10 @@ int main(int argc, char **argv)
             order_head_ms = atol(argv[3]);
         return mode_order(argv[2]);
     }
+    if (!strcmp(argv[1], "pipeline-mix"))
+        return mode_pipeline_mix();
+    if (!strcmp(argv[1], "after-pipeline"))
+        return mode_after_pipeline();
     if (!strcmp(argv[1], "prepared") && argc == 3)
         return mode_prepared(atoi(argv[2]));
     CHECK(0, "unknown mode %s", argv[1]);

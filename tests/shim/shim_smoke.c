@@ -341,6 +341,23 @@ static int smoke_PQsendQueryPrepared(void)
     drain(c);
     return 1;
 }
+static int smoke_PQsendDescribePrepared(void)
+{
+    PGconn *c = pq();
+    result_ok(c, PQprepare(c, "s", "SELECT 1", 0, NULL));
+    CHECK(PQsendDescribePrepared(c, "s"), "send");
+    drain(c);
+    return 1;
+}
+static int smoke_PQsendDescribePortal(void)
+{
+    PGconn *c = pq();
+    result_ok(c, PQexec(c, "BEGIN"));
+    result_ok(c, PQexec(c, "DECLARE cur CURSOR FOR SELECT 1"));
+    CHECK(PQsendDescribePortal(c, "cur"), "send");
+    drain(c);
+    return 1;
+}
 static int smoke_PQgetResult(void)
 {
     PGconn *c = pq();
