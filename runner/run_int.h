@@ -1,0 +1,55 @@
+/*
+ * run_int.h - what the parts of `wedge run` share: the options, the state
+ * of a set of repetitions, and one run (run.c) for the repetitions and
+ * the verdict table (run_repeat.c).  Internal to the runner.
+ */
+#ifndef WEDGE_RUN_INT_H
+#define WEDGE_RUN_INT_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "pg.h"
+#include "scn.h"
+
+#define RUN_READY_NS_DEFAULT 10000000000ull
+#define RUN_UNTIL_FAIL_MAX   10000u
+#define RUN_MASKED_NOTE \
+    "the password in --dsn is masked as ***: put it back, or drop it and set PGPASSWORD"
+
+struct run_opts {
+    const char *path;
+    uint64_t seed;
+    int has_seed;
+    unsigned repeat;
+    int until_fail;
+    const char *duration, *users, *rate, *iterations, *max_tries; /* as given */
+    const char *dsn;
+    const char *out;
+    int quiet;
+    uint64_t ready_ns;
+};
+
+/* What a run owns while it runs: released on every exit path. */
+struct run_state {
+    const struct run_opts *o;
+    struct scenario *scn;
+    struct pg_cluster cluster;
+    const char *admin_dsn;
+    char preload[3 * PATH_MAX];
+    unsigned passed, failed; /* invariants, over every repetition */
+};
+
+/* One run of st->scn with seed into out_dir (index: 0-based repetition,
+ * -1 when not repeating): database, services, load, invariants, report,
+ * a verdict on stdout.  Adds its invariants to st->passed / st->failed.
+ * Returns the run's exit code (0 / 1 / 2 / 3). */
+int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir);
+/* The command that replays a run with seed; malloc'd.  Its --dsn (when
+ * the run had one) has the password masked as *** (see run_dsn_masked). */
+char *run_reproduce(const struct run_opts *o, uint64_t seed);
+/* 1 when o->dsn holds a password that run_reproduce masks (RUN_MASKED_NOTE
+ * then goes with the command). */
+int run_dsn_masked(const struct run_opts *o);
+
+#endif

@@ -1,0 +1,362 @@
+/*
+ * run_repeat.c - `wedge run`: its options, the repetitions over seeds
+ * (--repeat, --until-fail), the table of outcomes and outcomes.tsv.
+ */
+#include "pg.h"
+#include "run.h"
+#include "run_int.h"
+#include "scn.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------
+ * wedge run
+ * ------------------------------------------------------------ */
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: wedge run SCENARIO [OPTIONS]\n"
+            "\n"
+            "Set up a fresh database, start the scenario's services under the shim, fire\n"
+            "the workload, stop, check the invariants and write the report.\n"
+            "  -s, --seed N          seed of the run (default: the scenario's, else random);\n"
+            "                        the same seed replays the same injection decisions\n"
+            "  -n, --repeat N        N runs, each with a fresh database and services and a\n"
+            "                        seed derived from the base seed; outputs in OUT/run-K\n"
+            "  -U, --until-fail      repeat until an invariant fails (at most %u runs)\n"
+            "  -d, --duration D      load duration (250ms, 5s, 1m), overrides the scenario\n"
+            "                        (and its iteration cap, unless --iterations is given)\n"
+            "  -u, --users N         virtual users (closed model), overrides the scenario\n"
+            "  -r, --rate R          arrivals per second (open model), overrides the scenario\n"
+            "  -i, --iterations N    requests in total, overrides the scenario\n"
+            "  -m, --max-tries N     tries of a SQL transaction on 40001/40P01\n"
+            "      --ready-timeout D how long a service may take to become ready (10s)\n"
+            "  -D, --dsn DSN         use this PostgreSQL server (a fresh wedge_* database\n"
+            "                        per run) instead of a throwaway cluster\n"
+            "  -o, --out DIR         output directory (default\n"
+            "                        ./wedge-out/SCENARIO-NAME-YYYYmmdd-HHMMSS)\n"
+            "  -q, --quiet           no progress on stderr\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "Outputs in DIR: summary.json, junit.xml, report.md, latency.hgrm,\n"
+            "history.jsonl, traces/, logs/.  The last line printed is 'N passed, N failed'.\n"
+            "Exit: 0 every invariant held, 1 one was violated, 2 usage or scenario error,\n"
+            "3 inconclusive (database or service unavailable, timeout, interrupted).\n",
+            RUN_UNTIL_FAIL_MAX);
+}
+
+static int run_parse_u64(const char *flag, const char *v, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtoull(v, &end, 0);
+    if (errno || *end || !*v || v[0] == '-') {
+        fprintf(stderr, "wedge: run: %s '%s': expected a non-negative number\n", flag, v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Apply the command line's overrides to the loaded scenario. */
+static int run_overrides(const struct run_opts *o, struct scenario *s)
+{
+    uint64_t v;
+    if (o->duration) {
+        if (scn_parse_duration(o->duration, &s->duration_ns) < 0) {
+            fprintf(stderr, "wedge: run: --duration '%s': expected a duration like 5s\n",
+                    o->duration);
+            return -1;
+        }
+    }
+    if (o->users) {
+        if (run_parse_u64("--users", o->users, &v) < 0 || !v || v > 10000) {
+            fprintf(stderr, "wedge: run: --users: expected 1..10000\n");
+            return -1;
+        }
+        s->users = (unsigned)v;
+    }
+    if (o->rate) {
+        char *end;
+        s->rate = strtod(o->rate, &end);
+        if (*end || s->rate < 0) {
+            fprintf(stderr, "wedge: run: --rate '%s': expected requests per second\n", o->rate);
+            return -1;
+        }
+    }
+    if (o->iterations) {
+        if (run_parse_u64("--iterations", o->iterations, &v) < 0)
+            return -1;
+        s->iterations = v;
+    } else if (o->duration) {
+        /* "run this long": the scenario's iteration cap would cut it short */
+        s->iterations = 0;
+    }
+    if (o->max_tries) {
+        if (run_parse_u64("--max-tries", o->max_tries, &v) < 0 || !v) {
+            fprintf(stderr, "wedge: run: --max-tries: expected 1 or more\n");
+            return -1;
+        }
+        s->max_tries = (unsigned)v;
+    }
+    if (s->nrequests && !s->duration_ns && !s->iterations) {
+        fprintf(stderr, "wedge: %s: the workload needs a duration or iterations\n", s->path);
+        return -1;
+    }
+    if (s->rate > 0 && s->users <= 1 && !o->users)
+        s->users = 16; /* the open model's pool, unless set: arrivals should not queue */
+    return 0;
+}
+
+static char *run_default_out(const char *name)
+{
+    char stamp[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    char *dir;
+    localtime_r(&t, &tm);
+    strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+    dir = util_fmt("wedge-out/%s-%s", name, stamp);
+    for (int k = 2; access(dir, F_OK) == 0 && k < 100; k++) {
+        free(dir);
+        dir = util_fmt("wedge-out/%s-%s-%d", name, stamp, k);
+    }
+    return dir;
+}
+
+static void run_cleanup_atexit(void)
+{
+    pg_cluster_stop_all();
+}
+
+int run_main(int argc, char **argv)
+{
+    static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
+                                         {"repeat", required_argument, NULL, 'n'},
+                                         {"until-fail", no_argument, NULL, 'U'},
+                                         {"duration", required_argument, NULL, 'd'},
+                                         {"users", required_argument, NULL, 'u'},
+                                         {"rate", required_argument, NULL, 'r'},
+                                         {"iterations", required_argument, NULL, 'i'},
+                                         {"max-tries", required_argument, NULL, 'm'},
+                                         {"ready-timeout", required_argument, NULL, 'R'},
+                                         {"dsn", required_argument, NULL, 'D'},
+                                         {"out", required_argument, NULL, 'o'},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    struct run_opts o;
+    struct run_state st;
+    struct scenario scn;
+    char err[4096], shim[PATH_MAX], *out = NULL;
+    unsigned reps, failed_reps = 0, done = 0, inconclusive_row = 0;
+    uint64_t v, *seeds = NULL;
+    int *codes = NULL, opt, rc = 2, loaded = 0;
+
+    memset(&o, 0, sizeof(o));
+    memset(&st, 0, sizeof(st));
+    memset(&scn, 0, sizeof(scn));
+    o.repeat = 1;
+    o.ready_ns = RUN_READY_NS_DEFAULT;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "s:n:Ud:u:r:i:m:D:o:qh", opts, NULL)) != -1) {
+        switch (opt) {
+        case 's':
+            if (run_parse_u64("--seed", optarg, &o.seed) < 0)
+                return 2;
+            o.has_seed = 1;
+            break;
+        case 'n':
+            if (run_parse_u64("--repeat", optarg, &v) < 0 || !v || v > 100000) {
+                fprintf(stderr, "wedge: run: --repeat: expected 1..100000\n");
+                return 2;
+            }
+            o.repeat = (unsigned)v;
+            break;
+        case 'U':
+            o.until_fail = 1;
+            break;
+        case 'd':
+            o.duration = optarg;
+            break;
+        case 'u':
+            o.users = optarg;
+            break;
+        case 'r':
+            o.rate = optarg;
+            break;
+        case 'i':
+            o.iterations = optarg;
+            break;
+        case 'm':
+            o.max_tries = optarg;
+            break;
+        case 'R':
+            if (scn_parse_duration(optarg, &o.ready_ns) < 0) {
+                fprintf(stderr, "wedge: run: --ready-timeout '%s': expected a duration\n", optarg);
+                return 2;
+            }
+            break;
+        case 'D':
+            o.dsn = optarg;
+            break;
+        case 'o':
+            o.out = optarg;
+            break;
+        case 'q':
+            o.quiet = 1;
+            break;
+        case 'h':
+            run_usage(stdout);
+            return 0;
+        default:
+            fprintf(stderr, "wedge: run: see 'wedge run --help'\n");
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, optind >= argc ? "wedge: run: no scenario file given\n"
+                                       : "wedge: run: one scenario file expected\n");
+        fprintf(stderr, "usage: wedge run SCENARIO [OPTIONS]; see 'wedge run --help'\n");
+        return 2;
+    }
+    if (o.until_fail && o.repeat > 1) {
+        fprintf(stderr, "wedge: run: --repeat and --until-fail exclude each other\n");
+        return 2;
+    }
+    o.path = argv[optind];
+    if (scn_load(o.path, &scn, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wedge: %s\n", err);
+        return 2;
+    }
+    loaded = 1;
+    if (run_overrides(&o, &scn) < 0)
+        goto out;
+    st.o = &o;
+    st.scn = &scn;
+    if (util_find_shim(shim, sizeof(shim), err, sizeof(err)) < 0 ||
+        util_preload_value(shim, st.preload, sizeof(st.preload)) < 0) {
+        fprintf(stderr, "wedge: %s\n", err);
+        goto out;
+    }
+    if (!o.has_seed) {
+        o.seed = scn.has_seed ? scn.seed : util_random_seed();
+        o.has_seed = 1;
+    }
+    out = o.out ? util_fmt("%s", o.out) : run_default_out(scn.name);
+
+    util_install_signals();
+    atexit(run_cleanup_atexit);
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (o.dsn) {
+        st.admin_dsn = o.dsn;
+    } else {
+        if (pg_cluster_start(&st.cluster, !o.quiet, err, sizeof(err)) < 0) {
+            fprintf(stderr, "wedge: postgres: %s\n", err);
+            rc = 3;
+            goto out;
+        }
+        st.admin_dsn = st.cluster.dsn;
+    }
+
+    reps = o.until_fail ? RUN_UNTIL_FAIL_MAX : o.repeat;
+    seeds = calloc(reps, sizeof(*seeds));
+    codes = calloc(reps, sizeof(*codes));
+    if (!seeds || !codes)
+        abort();
+    rc = 0;
+    for (unsigned k = 0; k < reps && !util_stop; k++) {
+        int code;
+        char *dir;
+        seeds[k] = k == 0 ? o.seed : (util_mix(o.seed, k) & 0x7fffffffull) + 1;
+        if (reps > 1) {
+            dir = util_fmt("%s/run-%u", out, k + 1);
+            if (!o.quiet)
+                fprintf(stderr, "wedge: run %u%s%u: seed %" PRIu64 "\n", k + 1,
+                        o.until_fail ? " (until fail), max " : "/", reps, seeds[k]);
+        } else {
+            dir = util_fmt("%s", out);
+        }
+        code = run_once(&st, seeds[k], reps > 1 ? (int)k : -1, dir);
+        free(dir);
+        codes[k] = code;
+        done++;
+        if (code == 1)
+            failed_reps++;
+        if (code == 1 || (code > rc && rc != 1))
+            rc = code;
+        /* A configuration error repeats identically; a run that could not
+         * judge may be a hiccup, but three in a row mean the set-up is broken. */
+        inconclusive_row = code == 3 ? inconclusive_row + 1 : 0;
+        if (code == 2 || (o.until_fail && code == 1) || inconclusive_row == 3) {
+            if (inconclusive_row == 3 && k + 1 < reps)
+                fprintf(stderr, "wedge: 3 inconclusive runs in a row: stopping\n");
+            break;
+        }
+    }
+    if (done > 1 || o.until_fail) {
+        char *tsv = util_fmt("%s/outcomes.tsv", out);
+        FILE *f = fopen(tsv, "we");
+        printf("\nwedge: %u runs, %u found a violation\n  run  seed         outcome\n", done,
+               failed_reps);
+        if (f)
+            fprintf(f, "run\tseed\texit\n");
+        for (unsigned k = 0; k < done; k++) {
+            const char *what = codes[k] == 0   ? "passed"
+                               : codes[k] == 1 ? "FAILED (invariant violated)"
+                               : codes[k] == 2 ? "configuration error"
+                                               : "inconclusive";
+            printf("  %-4u %-12" PRIu64 " %s\n", k + 1, seeds[k], what);
+            if (f)
+                fprintf(f, "%u\t%" PRIu64 "\t%d\n", k + 1, seeds[k], codes[k]);
+        }
+        if (f)
+            fclose(f);
+        free(tsv);
+        for (unsigned k = 0; k < done; k++) {
+            if (codes[k] != 1)
+                continue;
+            char *cmd = run_reproduce(&o, seeds[k]);
+            printf("wedge: reproduce run %u: %s\n", k + 1, cmd);
+            if (run_dsn_masked(&o))
+                printf("wedge: (%s)\n", RUN_MASKED_NOTE);
+            free(cmd);
+            break;
+        }
+        if (rc != 1 && rc != 2 && util_stop)
+            rc = 3;
+    }
+    if (rc != 2)
+        printf("%u passed, %u failed\n", st.passed, st.failed);
+out:
+    if (!o.dsn && st.cluster.dir[0] && out) {
+        /* The server's log outlives its cluster: deadlocks, errors, crashes. */
+        char *src = util_fmt("%s/server.log", st.cluster.dir), *text = util_read_file(src, NULL);
+        char *dst = util_fmt("%s/postgres.log", out);
+        FILE *f = text ? fopen(dst, "we") : NULL;
+        if (f) {
+            fputs(text, f);
+            fclose(f);
+        }
+        free(src);
+        free(dst);
+        free(text);
+    }
+    if (!o.dsn)
+        pg_cluster_stop(&st.cluster);
+    if (loaded)
+        scn_free(&scn);
+    free(seeds);
+    free(codes);
+    free(out);
+    return rc;
+}
