@@ -399,14 +399,21 @@ static void pq_disconnect(const PGconn *conn)
 /* ---------------------------------------------------------------
  * Evaluation helpers.
  * ------------------------------------------------------------ */
+/* fail sqlstate runs in a statement's place: on these hooks there is none. */
+#define PQ_NO_STATEMENT "no statement to fail in place of on this hook (use pq.query)"
+
 static void pq_call(struct wg_call *c, int hook, const PGconn *conn, const char *sql,
                     const char *detail)
 {
+    int stmt = hook == WG_HOOK_PQ_QUERY || hook == WG_HOOK_PQ_EXEC || hook == WG_HOOK_PQ_PREPARE ||
+               hook == WG_HOOK_PQ_SEND;
+
     *c = (struct wg_call){.hook = hook,
                           .fd = conn ? REAL(PQsocket)(conn) : -1, /* port = / peer = on pq hooks */
                           .sql = sql,
                           .conn = conn,
-                          .detail = detail};
+                          .detail = detail,
+                          .no_sqlstate = stmt ? NULL : PQ_NO_STATEMENT};
 }
 
 /* Evaluate hooks a and b (b may be -1) at `when`; the first verdict wins. */
@@ -494,6 +501,7 @@ static int pq_send(PGconn *conn, int query, const char *sql, pq_send_fn run, con
     pq_depth--;
     if (ok)
         pq_push(pc, sql, query ? PQ_QUERY : PQ_OTHER);
+    ca.no_sqlstate = "after pq.send the statement is only queued (use after pq.query)";
     if (pq_eval2(&ca, NULL, WG_AFTER, &v) && v.action == WG_ACT_FAIL_DISCONNECT)
         pq_disconnect(conn);
     return ok;
