@@ -2,6 +2,7 @@
  * wedge_shim.h - the shim's internal contract between its parts.
  *
  *   rules.c   text -> struct wg_ruleset            (rules_parse)
+ *             with rules_lex.c, rules_check.c      (rules_int.h)
  *   decide.c  seeded, deterministic fire decisions (decide_*)
  *   match.c   conditions of a rule against a call  (match_rule)
  *   caller.c  caller ~ via libunwind, cached per return address
