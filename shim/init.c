@@ -142,6 +142,7 @@ static void init_atfork_child(void)
 {
     wg_in_shim++;
     wg_engine_atfork_child();
+    wg_pq_atfork_child();
     /* The coordination mapping is shared and stays; the trace is per pid. */
     if (init_trace_dir)
         trace_open(init_trace_dir);

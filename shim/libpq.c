@@ -108,6 +108,13 @@ out:
     return pc;
 }
 
+/* In a forked child only the forking thread is left: a table lock that
+ * another thread held at the fork would never be released. */
+void wg_pq_atfork_child(void)
+{
+    pq_table_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}
+
 static void pq_conn_free(struct pq_conn *pc)
 {
     for (unsigned i = 0; i < pc->n; i++)

@@ -171,6 +171,8 @@ void wg_sleep_ns(uint64_t ns);
 
 /* Reset the per-process counters in a forked child (engine.c). */
 void wg_engine_atfork_child(void);
+/* Re-initialise libpq.c's table lock in a forked child (libpq.c). */
+void wg_pq_atfork_child(void);
 
 /* Short "a.b.c.d:port" / "[::1]:port" / "unix" text of an address into buf. */
 void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);

@@ -93,8 +93,10 @@ static int sock_before(struct sock_call *sc, int hook, int fd, int check,
     struct wg_verdict v;
     int saved = errno;
 
-    if (check && !sock_is_socket(fd))
+    if (check && !sock_is_socket(fd)) {
+        errno = saved; /* fstat of a bad fd must not set it: the real call does */
         return 0;
+    }
     memset(&sc->c, 0, sizeof sc->c);
     sc->c.hook = hook;
     sc->c.fd = fd;
@@ -130,6 +132,10 @@ static long sock_after(struct sock_call *sc, long r)
 
     if ((wg_after_hooks >> sc->c.hook & 1) && wg_eval(&sc->c, WG_AFTER, &v) &&
         v.action == WG_ACT_FAIL_ERRNO) {
+        /* An accepted connection the caller never sees would leak its fd
+         * (and hold the peer open): close it, as a reset connection. */
+        if (sc->c.hook == WG_HOOK_SOCK_ACCEPT && r >= 0)
+            REAL(close)((int)r);
         errno = v.err;
         return -1;
     }

@@ -11,6 +11,10 @@
  *                                      port = P` (P a fresh listener): the
  *                                      connect to P is delayed, one to
  *                                      another listener is not
+ *   shim_sys accept-after              rule `fail ECONNRESET after
+ *                                      sock.accept`: accept fails, and the
+ *                                      connection it took is closed (the
+ *                                      client reads EOF, no fd leaks)
  *   shim_sys barrier-threads together|apart
  *   shim_sys barrier-fork together|apart
  *                                      the early caller returns only after
@@ -33,6 +37,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -170,6 +175,27 @@ static int connect_port_child(long min_ms, int a, int b)
     CHECK(t_trace_count(getpid(), "\"sock.connect\"", db, NULL) == 0,
           "the connect to %d must not be injected", b);
     printf("connect-port: ok (%llu ms)\n", (unsigned long long)ms);
+    return 0;
+}
+
+static int accept_after(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0), cs = socket(AF_INET, SOCK_STREAM, 0);
+    char buf[4];
+
+    CHECK(ls >= 0 && cs >= 0 && bind(ls, (struct sockaddr *)&a, sizeof a) == 0 &&
+              listen(ls, 4) == 0 && getsockname(ls, (struct sockaddr *)&a, &len) == 0,
+          "listen: %s", strerror(errno));
+    CHECK(connect(cs, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s", strerror(errno));
+    errno = 0;
+    CHECK(accept(ls, NULL, NULL) == -1 && errno == ECONNRESET, "accept must fail ECONNRESET");
+    struct pollfd p = {.fd = cs, .events = POLLIN};
+    CHECK(poll(&p, 1, 5000) == 1, "the accepted connection was not closed (fd leaked)");
+    ssize_t n = recv(cs, buf, sizeof buf, 0);
+    CHECK(n == 0 || (n < 0 && errno == ECONNRESET), "client read %zd: expected EOF", n);
+    printf("accept-after: ok\n");
     return 0;
 }
 
@@ -383,6 +409,8 @@ int main(int argc, char **argv)
         return sock_delay(atol(a));
     if (!strcmp(m, "sock-nonsock"))
         return sock_nonsock();
+    if (!strcmp(m, "accept-after"))
+        return accept_after();
     if (!strcmp(m, "connect-port"))
         return connect_port(argc > 2 ? a : "100");
     if (!strcmp(m, "connect-port-child") && argc == 5)
