@@ -1,0 +1,205 @@
+/*
+ * scn_scan.c - the pre-scan of a scenario file: its lines, the opening
+ * comment (the scenario's description) and every section header, so that
+ * an empty or unknown section is reported before inih sees the file.
+ */
+#include "scn.h"
+#include "scn_int.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------
+ * The pre-scan: lines, the opening comment, section headers.
+ * ------------------------------------------------------------ */
+int scn_split_lines(struct scn_parse *p, char *text)
+{
+    char *s = text;
+    while (*s) {
+        char *nl = strchr(s, '\n'), **nv;
+        size_t n = nl ? (size_t)(nl - s) : strlen(s);
+        if (n && s[n - 1] == '\r')
+            s[n - 1] = '\0';
+        if (nl)
+            *nl = '\0';
+        nv = realloc(p->lines, (size_t)(p->nlines + 1) * sizeof(char *));
+        if (!nv)
+            return -1;
+        p->lines = nv;
+        p->lines[p->nlines++] = s;
+        if (n > SCN_MAX_LINE)
+            scn_error(p, p->nlines, "line longer than %d characters", SCN_MAX_LINE);
+        if (!nl)
+            break;
+        s = nl + 1;
+    }
+    return 0;
+}
+
+/* The opening ';' / '#' comment lines, markers stripped, joined by '\n'. */
+void scn_description(struct scn_parse *p)
+{
+    size_t len = 0;
+    char *d = NULL;
+    for (int i = 0; i < p->nlines; i++) {
+        const char *l = scn_skip_space(p->lines[i]);
+        size_t n;
+        char *nd;
+        if (!*l && !d)
+            continue; /* blank lines before the comment */
+        if (*l != ';' && *l != '#')
+            break;
+        while (*l == ';' || *l == '#')
+            l++;
+        if (*l == ' ')
+            l++;
+        n = strlen(l);
+        while (n && scn_is_space(l[n - 1]))
+            n--;
+        nd = realloc(d, len + n + 2);
+        if (!nd) {
+            p->oom = 1;
+            break;
+        }
+        d = nd;
+        if (len)
+            d[len++] = '\n';
+        memcpy(d + len, l, n);
+        len += n;
+        d[len] = '\0';
+    }
+    if (d && !*d)
+        free(d), d = NULL;
+    p->s->description = d;
+}
+
+static int scn_find_sec(struct scn_parse *p, enum scn_sec_kind k, const char *name)
+{
+    for (int i = 0; i < p->nsecs; i++)
+        if (p->secs[i].kind == k && (!name || strcmp(p->secs[i].name, name) == 0))
+            return i;
+    return -1;
+}
+
+static void scn_unknown_section(struct scn_parse *p, int line, const char *word, const char *hdr)
+{
+    char buf[64];
+    const char *hint = scn_suggest(word, scn_sec_names, 6, buf, sizeof(buf));
+    if (hint)
+        scn_error(p, line, "unknown section '[%s]' (did you mean '[%s%s]'?)", hdr, hint,
+                  hdr + strlen(word));
+    else
+        scn_error(p, line,
+                  "unknown section '[%s]' (expected [scenario], [database], [service NAME], "
+                  "[job NAME], [workload] or [invariants])",
+                  hdr);
+}
+
+/* A section header: check it and add it to p->secs (and services/jobs). */
+static int scn_header(struct scn_parse *p, int line, const char *hdr)
+{
+    struct scenario *s = p->s;
+    char word[SCN_MAX_SECTION + 1];
+    const char *rest;
+    int kind = -1, other;
+    struct scn_sec *sec, *ns;
+
+    if (strlen(hdr) > SCN_MAX_SECTION) {
+        scn_error(p, line, "section name longer than %d characters", SCN_MAX_SECTION);
+        return 0;
+    }
+    snprintf(word, sizeof(word), "%.*s", (int)strcspn(hdr, " \t"), hdr);
+    rest = scn_skip_space(hdr + strlen(word));
+    for (int i = 0; i < 6; i++)
+        if (strcmp(word, scn_sec_names[i]) == 0)
+            kind = i;
+    if (kind < 0) {
+        scn_unknown_section(p, line, word, hdr);
+        return 0;
+    }
+    if ((kind == SEC_SERVICE || kind == SEC_JOB) && !scn_is_name(rest)) {
+        scn_error(p, line,
+                  "section [%s] needs a name of letters, digits, '_', '-' or '.': [%s NAME]", hdr,
+                  word);
+        return 0;
+    }
+    if (kind != SEC_SERVICE && kind != SEC_JOB && *rest) {
+        scn_error(p, line, "section [%s] takes no name (got '%s')", word, rest);
+        return 0;
+    }
+    other = scn_find_sec(p, SEC_SERVICE, *rest ? rest : NULL);
+    if (other < 0)
+        other = scn_find_sec(p, SEC_JOB, *rest ? rest : NULL);
+    if (!*rest)
+        other = scn_find_sec(p, (enum scn_sec_kind)kind, NULL);
+    if (other >= 0) {
+        if (*rest)
+            scn_error(p, line, "duplicate name '%s' (first at line %d)", rest, p->secs[other].line);
+        else
+            scn_error(p, line, "duplicate section [%s] (first at line %d)", word,
+                      p->secs[other].line);
+        return 0;
+    }
+    ns = realloc(p->secs, (size_t)(p->nsecs + 1) * sizeof(*ns));
+    if (!ns)
+        return -1;
+    p->secs = ns;
+    sec = &ns[p->nsecs++];
+    memset(sec, 0, sizeof(*sec));
+    sec->kind = (enum scn_sec_kind)kind;
+    sec->line = line;
+    sec->name = scn_strdup(p, rest);
+    if (kind == SEC_SERVICE) {
+        struct scn_service *nv = realloc(s->services, (size_t)(s->nservices + 1) * sizeof(*nv));
+        if (!nv)
+            return -1;
+        s->services = nv;
+        memset(&nv[s->nservices], 0, sizeof(*nv));
+        nv[s->nservices].name = scn_strdup(p, rest);
+        nv[s->nservices].line = line;
+        nv[s->nservices].stop_grace_ns = 2000000000ull;
+        sec->index = s->nservices++;
+    } else if (kind == SEC_JOB) {
+        struct scn_job *nv = realloc(s->jobs, (size_t)(s->njobs + 1) * sizeof(*nv));
+        if (!nv)
+            return -1;
+        s->jobs = nv;
+        memset(&nv[s->njobs], 0, sizeof(*nv));
+        nv[s->njobs].name = scn_strdup(p, rest);
+        nv[s->njobs].line = line;
+        sec->index = s->njobs++;
+    } else if (kind == SEC_WORKLOAD) {
+        p->workload_line = line;
+    } else if (kind == SEC_SCENARIO) {
+        p->scenario_line = line;
+    }
+    return 0;
+}
+
+/* Mirror inih: a line whose first non-blank is '[' is a header. */
+int scn_scan_headers(struct scn_parse *p)
+{
+    char hdr[256]; /* longer names are refused in scn_header */
+    for (int i = 0; i < p->nlines; i++) {
+        const char *l = scn_skip_space(p->lines[i]), *end;
+        if (*l != '[')
+            continue;
+        end = strchr(l, ']');
+        if (!end) {
+            scn_error(p, i + 1, "expected ']' to close the section header");
+            continue;
+        }
+        snprintf(hdr, sizeof(hdr), "%.*s", (int)(end - l - 1), l + 1);
+        if (scn_header(p, i + 1, hdr))
+            return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,386 @@
+/*
+ * scn_value.c - values of a scenario file: numbers, durations, the
+ * workload's requests and the invariants (SQL, and history checks with
+ * their small grammar).  Errors go through scn_error with file:line:col.
+ */
+#include "scn.h"
+#include "scn_int.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---------------------------------------------------------------
+ * Numbers and durations.
+ * ------------------------------------------------------------ */
+int scn_parse_duration(const char *text, uint64_t *ns)
+{
+    static const struct {
+        const char *unit;
+        double mult;
+    } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+    const char *s = text;
+    char num[64];
+    size_t n = 0;
+    int dots = 0;
+    double v;
+
+    if (!text)
+        return -1;
+    while ((*s >= '0' && *s <= '9') || *s == '.') {
+        dots += *s == '.';
+        s++;
+    }
+    n = (size_t)(s - text);
+    if (n == 0 || n >= sizeof(num) || dots > 1 || (n == 1 && dots))
+        return -1;
+    memcpy(num, text, n);
+    num[n] = '\0';
+    v = strtod(num, NULL);
+    if (*s == '\0') { /* a bare number: only 0 needs no unit */
+        if (v != 0)
+            return -1;
+        *ns = 0;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+        if (strcmp(s, units[i].unit) == 0) {
+            v *= units[i].mult;
+            if (!(v < 1.8e19))
+                return -1;
+            *ns = (uint64_t)llround(v);
+            return 0;
+        }
+    return -1;
+}
+
+int scn_parse_u64(const char *text, uint64_t *out)
+{
+    char *end;
+    int base = 10;
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+        base = 16;
+    if (!(*text >= '0' && *text <= '9'))
+        return -1;
+    errno = 0;
+    *out = strtoull(text, &end, base);
+    return (*end || errno) ? -1 : 0;
+}
+
+int scn_parse_double(const char *text, double *out)
+{
+    char *end;
+    if (!(*text >= '0' && *text <= '9') && *text != '.' && *text != '-' && *text != '+')
+        return -1;
+    errno = 0;
+    *out = strtod(text, &end);
+    return (*end || errno || !isfinite(*out)) ? -1 : 0;
+}
+
+static void scn_bad_duration(struct scn_parse *p, const char *key, const char *v)
+{
+    scn_error(p, p->cur_line,
+              "bad duration '%s' for '%s': expected a number and a unit (ns, us, ms, s, m, h), "
+              "e.g. 250ms",
+              v, key);
+}
+
+int scn_duration(struct scn_parse *p, const char *key, const char *v, uint64_t *ns)
+{
+    if (scn_parse_duration(v, ns) == 0)
+        return 0;
+    scn_bad_duration(p, key, v);
+    return -1;
+}
+
+/* A whole number in [min, max]. */
+int scn_whole(struct scn_parse *p, const char *key, const char *v, uint64_t min, uint64_t max,
+              uint64_t *out)
+{
+    if (scn_parse_u64(v, out)) {
+        scn_error(p, p->cur_line, "bad number '%s' for '%s': expected a whole number", v, key);
+        return -1;
+    }
+    if (*out < min || *out > max) {
+        scn_error(p, p->cur_line, "'%s' must be between %llu and %llu (got %s)", key,
+                  (unsigned long long)min, (unsigned long long)max, v);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------
+ * Requests and history invariants.
+ * ------------------------------------------------------------ */
+static const char *const scn_methods[] = {"GET",   "HEAD",   "POST",    "PUT",
+                                          "PATCH", "DELETE", "OPTIONS", NULL};
+
+/* Take a leading "WEIGHT " off *v; 1 when there is none. */
+static int scn_weight(struct scn_parse *p, const char **v, unsigned *weight)
+{
+    const char *s = *v, *e = s;
+    uint64_t w;
+    char tok[32];
+    *weight = 1;
+    if (!(*s >= '0' && *s <= '9'))
+        return 0;
+    while (*e && !scn_is_space(*e))
+        e++;
+    snprintf(tok, sizeof(tok), "%.*s", (int)(e - s), s);
+    if (scn_parse_u64(tok, &w) || w < 1 || w > 1000000) {
+        scn_error(p, p->cur_line, "bad weight '%s': expected a whole number from 1 to 1000000",
+                  tok);
+        return -1;
+    }
+    while (scn_is_space(*e))
+        e++;
+    *weight = (unsigned)w;
+    *v = e;
+    return 0;
+}
+
+static struct scn_request *scn_new_request(struct scn_parse *p)
+{
+    struct scenario *s = p->s;
+    struct scn_request *nr = realloc(s->requests, (size_t)(s->nrequests + 1) * sizeof(*nr));
+    if (!nr) {
+        p->oom = 1;
+        return NULL;
+    }
+    s->requests = nr;
+    memset(&nr[s->nrequests], 0, sizeof(*nr));
+    nr[s->nrequests].line = p->cur_line;
+    return &nr[s->nrequests++];
+}
+
+void scn_http_request(struct scn_parse *p, const char *v)
+{
+    const char *m, *me, *path, *pe;
+    struct scn_request *r;
+    unsigned weight;
+    int known = 0;
+    char method[16];
+
+    if (scn_weight(p, &v, &weight))
+        return;
+    m = v;
+    for (me = m; *me && !scn_is_space(*me); me++)
+        ;
+    snprintf(method, sizeof(method), "%.*s", (int)(me - m), m);
+    for (int i = 0; scn_methods[i]; i++)
+        known |= (size_t)(me - m) == strlen(scn_methods[i]) && strcmp(method, scn_methods[i]) == 0;
+    if (!known) {
+        scn_error(p, p->cur_line,
+                  "expected [WEIGHT] METHOD PATH [BODY] with METHOD one of GET, HEAD, POST, PUT, "
+                  "PATCH, DELETE, OPTIONS (got '%.*s')",
+                  (int)(me - m), m);
+        return;
+    }
+    for (path = me; scn_is_space(*path); path++)
+        ;
+    if (*path != '/') {
+        scn_error(p, p->cur_line, "expected a PATH starting with '/' after '%s'", method);
+        return;
+    }
+    for (pe = path; *pe && !scn_is_space(*pe); pe++)
+        ;
+    r = scn_new_request(p);
+    if (!r)
+        return;
+    r->kind = SCN_REQ_HTTP;
+    r->weight = weight;
+    r->method = scn_strdup(p, method);
+    r->path = strndup(path, (size_t)(pe - path));
+    while (scn_is_space(*pe))
+        pe++;
+    r->body = *pe ? scn_strdup(p, pe) : NULL;
+    if (asprintf(&r->label, "%s %s", method, r->path ? r->path : "") < 0)
+        r->label = NULL;
+    if (!r->path || !r->label)
+        p->oom = 1;
+}
+
+void scn_sql_request(struct scn_parse *p, const char *v)
+{
+    struct scn_request *r;
+    unsigned weight;
+    if (scn_weight(p, &v, &weight))
+        return;
+    if (!*v) {
+        scn_error(p, p->cur_line, "expected [WEIGHT] STATEMENT[; STATEMENT...] after 'sql ='");
+        return;
+    }
+    r = scn_new_request(p);
+    if (!r)
+        return;
+    r->kind = SCN_REQ_SQL;
+    r->weight = weight;
+    r->sql = scn_strdup(p, v);
+    if (asprintf(&r->label, "sql:%.40s", v) < 0) {
+        r->label = NULL;
+        p->oom = 1;
+    }
+}
+
+/* Column (1-based) of value offset off on the current raw line. */
+static int scn_col(struct scn_parse *p, size_t off)
+{
+    const char *raw = p->lines[p->cur_line - 1];
+    size_t d = strcspn(raw, "=:");
+    if (raw[d])
+        d++;
+    while (raw[d] == ' ' || raw[d] == '\t')
+        d++;
+    return (int)(d + off) + 1;
+}
+
+struct scn_tok {
+    const char *s;
+    size_t n;
+};
+
+/* Next token of a history invariant: an operator, or a run up to a
+ * space or an operator character. */
+static struct scn_tok scn_lex(const char **pos)
+{
+    const char *s = *pos;
+    struct scn_tok t;
+    while (scn_is_space(*s))
+        s++;
+    t.s = s;
+    if (strchr("<>=!", *s) && *s) {
+        s += (s[1] == '=') ? 2 : 1;
+    } else {
+        while (*s && !scn_is_space(*s) && !strchr("<>=!", *s))
+            s++;
+    }
+    t.n = (size_t)(s - t.s);
+    *pos = s;
+    return t;
+}
+
+static int scn_tok_is(struct scn_tok t, const char *w)
+{
+    return t.n == strlen(w) && strncmp(t.s, w, t.n) == 0;
+}
+
+static int scn_is_method(struct scn_tok t)
+{
+    if (!t.n)
+        return 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (!(t.s[i] >= 'A' && t.s[i] <= 'Z'))
+            return 0;
+    return 1;
+}
+
+static void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *value)
+{
+    static const char *const outcomes[] = {"ok", "fail", "info", "all"};
+    static const char *const ops[] = {"<", "<=", "==", "!=", ">=", ">"};
+    const char *pos = value + strlen("history:");
+    struct scn_tok t = scn_lex(&pos);
+    int found = -1;
+    char num[64];
+    char *end;
+
+    inv->kind = SCN_INV_HISTORY;
+    for (int i = 0; i < 4; i++)
+        if (scn_tok_is(t, outcomes[i]))
+            found = i;
+    if (found < 0) {
+        if (t.n)
+            scn_error(p, p->cur_line, "%s:%d: expected ok, fail, info or all (got '%.*s')", p->path,
+                      scn_col(p, (size_t)(t.s - value)), (int)t.n, t.s);
+        else
+            scn_error(p, p->cur_line, "%s:%d: expected ok, fail, info or all after 'history:'",
+                      p->path, scn_col(p, (size_t)(t.s - value)));
+        return;
+    }
+    inv->outcome = (enum scn_outcome)found;
+    t = scn_lex(&pos);
+    if (scn_is_method(t)) {
+        inv->method = strndup(t.s, t.n);
+        t = scn_lex(&pos);
+    }
+    if (t.n && t.s[0] == '/') {
+        inv->path = strndup(t.s, t.n);
+        t = scn_lex(&pos);
+    }
+    found = -1;
+    for (int i = 0; i < 6; i++)
+        if (scn_tok_is(t, ops[i]))
+            found = i;
+    if (found < 0) {
+        scn_error(p, p->cur_line, "%s:%d: expected %san operator (< <= == != >= >), got '%.*s'%s",
+                  p->path, scn_col(p, (size_t)(t.s - value)),
+                  inv->path     ? ""
+                  : inv->method ? "a PATH or "
+                                : "METHOD, PATH or ",
+                  (int)t.n, t.s, scn_tok_is(t, "=") ? " (did you mean '=='?)" : "");
+        return;
+    }
+    inv->op = (enum scn_op)found;
+    t = scn_lex(&pos);
+    snprintf(num, sizeof(num), "%.*s", (int)t.n, t.s);
+    errno = 0;
+    inv->number = strtod(num, &end);
+    if (!t.n || *end || errno || !isfinite(inv->number)) {
+        scn_error(p, p->cur_line, "%s:%d: expected a number after '%s', got '%s'", p->path,
+                  scn_col(p, (size_t)(t.s - value)), ops[found], num);
+        return;
+    }
+    t = scn_lex(&pos);
+    if (t.n)
+        scn_error(p, p->cur_line, "%s:%d: unexpected '%.*s' after the number", p->path,
+                  scn_col(p, (size_t)(t.s - value)), (int)t.n, t.s);
+}
+
+void scn_invariant(struct scn_parse *p, const char *name, const char *value)
+{
+    struct scenario *s = p->s;
+    struct scn_invariant *ni, *inv;
+
+    if (!scn_is_name(name)) {
+        scn_error(p, p->cur_line,
+                  "invariant name '%s' may hold only letters, digits, '_', '-' and '.'", name);
+        return;
+    }
+    if (strcmp(name, "service_alive") == 0 || strcmp(name, "jobs_succeeded") == 0) {
+        scn_error(p, p->cur_line, "invariant '%s' is built in: choose another name", name);
+        return;
+    }
+    for (int i = 0; i < s->ninvariants; i++)
+        if (strcmp(s->invariants[i].name, name) == 0) {
+            scn_error(p, p->cur_line, "duplicate invariant '%s' (first at line %d)", name,
+                      s->invariants[i].line);
+            return;
+        }
+    if (!*value) {
+        scn_error(p, p->cur_line, "invariant '%s' needs an SQL query or 'history: ...'", name);
+        return;
+    }
+    ni = realloc(s->invariants, (size_t)(s->ninvariants + 1) * sizeof(*ni));
+    if (!ni) {
+        p->oom = 1;
+        return;
+    }
+    s->invariants = ni;
+    inv = &ni[s->ninvariants++];
+    memset(inv, 0, sizeof(*inv));
+    inv->line = p->cur_line;
+    inv->name = scn_strdup(p, name);
+    if (strncmp(value, "history:", 8) == 0) {
+        scn_history(p, inv, value);
+    } else {
+        inv->kind = SCN_INV_SQL;
+        inv->sql = scn_strdup(p, value);
+    }
+}
