@@ -117,6 +117,7 @@ static int pth_after(struct wg_call *c, int r)
     {                                                                                             \
         if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
             return REAL(name) args;                                                               \
+        pth_site = __builtin_return_address(0); /* the program's call site */                     \
         return pth_slow_##name args;                                                              \
     }
 

@@ -15,6 +15,9 @@
  *                                      sock.accept`: accept fails, and the
  *                                      connection it took is closed (the
  *                                      client reads EOF, no fd leaks)
+ *   shim_sys mutex-profile             a forked child contends on a mutex
+ *                                      and exits: its trace summary lists
+ *                                      the contended lock call site
  *   shim_sys barrier-threads together|apart
  *   shim_sys barrier-fork together|apart
  *                                      the early caller returns only after
@@ -196,6 +199,39 @@ static int accept_after(void)
     ssize_t n = recv(cs, buf, sizeof buf, 0);
     CHECK(n == 0 || (n < 0 && errno == ECONNRESET), "client read %zd: expected EOF", n);
     printf("accept-after: ok\n");
+    return 0;
+}
+
+static pthread_mutex_t prof_m = PTHREAD_MUTEX_INITIALIZER;
+
+static void *prof_holder(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&prof_m);
+    t_sleep_ms(200);
+    pthread_mutex_unlock(&prof_m);
+    return NULL;
+}
+
+static int mutex_profile(void)
+{
+    int status;
+    pid_t pid = fork();
+
+    CHECK(pid >= 0, "fork");
+    if (pid == 0) { /* exit, not _exit: the summary is written at exit */
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, prof_holder, NULL) == 0, "thread");
+        t_sleep_ms(50);
+        pthread_mutex_lock(&prof_m); /* waits for the holder */
+        pthread_mutex_unlock(&prof_m);
+        pthread_join(t, NULL);
+        exit(0);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && !WEXITSTATUS(status), "child");
+    CHECK(t_trace_count(pid, "\"mutex\":[{\"site\":\"", "\"contended\":1,", NULL) == 1,
+          "the child's summary must list the contended lock site");
+    printf("mutex-profile: ok\n");
     return 0;
 }
 
@@ -409,6 +445,8 @@ int main(int argc, char **argv)
         return sock_delay(atol(a));
     if (!strcmp(m, "sock-nonsock"))
         return sock_nonsock();
+    if (!strcmp(m, "mutex-profile"))
+        return mutex_profile();
     if (!strcmp(m, "accept-after"))
         return accept_after();
     if (!strcmp(m, "connect-port"))
