@@ -25,9 +25,24 @@ static uint64_t pth_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The caller's address, for the profile: set by the fast half (whose
- * return address is the program's call site) before the slow half runs. */
+/* The caller's address, for the profile: set by the slow half (see
+ * pth_caller) before the real call. */
 static __thread void *pth_site __attribute__((tls_model("initial-exec")));
+
+/* The program's call site, from a slow half.  The fast half tail-jumps
+ * to it in an optimised build, so its return address is the program's;
+ * without optimisation the fast half calls it, the return address lies in
+ * the wrapper `fast`, and the program's is one frame up (frame pointers
+ * are on everywhere: -fno-omit-frame-pointer).  Taking it in the fast
+ * half instead would cost every idle call a stack frame. */
+static inline void *pth_caller(void *ra, void *fast, void *frame)
+{
+    void **up = frame ? ((void **)frame)[0] : NULL;
+
+    if ((uintptr_t)ra - (uintptr_t)fast < 256 && up)
+        return up[1];
+    return ra;
+}
 
 /* The real lock, with the contention profile: try first; only a lock that
  * was busy is timed (as mutrace does).  `site` is the caller's address. */
@@ -108,6 +123,8 @@ static int pth_after(struct wg_call *c, int r)
     WG_SLOW_PATH int pth_slow_##name params                                                       \
     {                                                                                             \
         struct wg_call call;                                                                      \
+        pth_site =                                                                                \
+            pth_caller(__builtin_return_address(0), (void *)name, __builtin_frame_address(0));    \
         int early = pth_before(&call, WG_HOOK_##hook);                                            \
         if (early >= 0)                                                                           \
             return early;                                                                         \
@@ -117,7 +134,6 @@ static int pth_after(struct wg_call *c, int r)
     {                                                                                             \
         if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
             return REAL(name) args;                                                               \
-        pth_site = __builtin_return_address(0); /* the program's call site */                     \
         return pth_slow_##name args;                                                              \
     }
 
