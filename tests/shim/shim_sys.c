@@ -123,7 +123,8 @@ static int sock_nonsock(void)
  * port = on sock.connect `before`: the socket has no peer yet, the rule
  * must match the address being connected to.
  * ------------------------------------------------------------ */
-static int listener(void)
+/* A loopback listener on a fresh port; returns its port, its fd in *fd_out. */
+static int listener(int *fd_out)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
@@ -132,19 +133,29 @@ static int listener(void)
     CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 4) == 0,
           "listen: %s", strerror(errno));
     CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0, "getsockname");
+    if (fd_out)
+        *fd_out = fd;
     return ntohs(a.sin_port);
 }
 
-static uint64_t connect_ms(int port)
+/* A socket connected to 127.0.0.1:port. */
+static int connected(int port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    uint64_t t0 = t_now_ns();
 
     CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect to %d: %s", port,
           strerror(errno));
+    return fd;
+}
+
+static uint64_t connect_ms(int port)
+{
+    uint64_t t0 = t_now_ns();
+
+    connected(port);
     return (t_now_ns() - t0) / 1000000;
 }
 
@@ -152,7 +163,7 @@ static uint64_t connect_ms(int port)
 static int connect_port(const char *min_ms)
 {
     char rule[128], pa[16], pb[16];
-    int a = listener(), b = listener();
+    int a = listener(NULL), b = listener(NULL);
 
     snprintf(rule, sizeof rule, "delay %sms on sock.connect where port = %d", min_ms, a);
     snprintf(pa, sizeof pa, "%d", a);
@@ -183,15 +194,9 @@ static int connect_port_child(long min_ms, int a, int b)
 
 static int accept_after(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    int ls = socket(AF_INET, SOCK_STREAM, 0), cs = socket(AF_INET, SOCK_STREAM, 0);
+    int ls, cs = connected(listener(&ls));
     char buf[4];
 
-    CHECK(ls >= 0 && cs >= 0 && bind(ls, (struct sockaddr *)&a, sizeof a) == 0 &&
-              listen(ls, 4) == 0 && getsockname(ls, (struct sockaddr *)&a, &len) == 0,
-          "listen: %s", strerror(errno));
-    CHECK(connect(cs, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s", strerror(errno));
     errno = 0;
     CHECK(accept(ls, NULL, NULL) == -1 && errno == ECONNRESET, "accept must fail ECONNRESET");
     struct pollfd p = {.fd = cs, .events = POLLIN};
