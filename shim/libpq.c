@@ -773,10 +773,11 @@ PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
     } else if (!res && st && st->kind != PQ_SYNC) {
         int is_query = st->kind == PQ_QUERY, verdict = 0;
         pq_call(&cq, WG_HOOK_PQ_QUERY, conn, sql, sql);
-        if (REAL(PQpipelineStatus)(conn) != PQ_PIPELINE_OFF)
-            cq.no_sqlstate = PQ_NO_AFTER_IN_PIPELINE;
-        if (is_query && (wg_after_hooks >> WG_HOOK_PQ_QUERY & 1))
+        if (is_query && (wg_after_hooks >> WG_HOOK_PQ_QUERY & 1)) {
+            if (REAL(PQpipelineStatus)(conn) != PQ_PIPELINE_OFF)
+                cq.no_sqlstate = PQ_NO_AFTER_IN_PIPELINE;
             verdict = wg_eval(&cq, WG_AFTER, &v);
+        }
         if (verdict && v.action == WG_ACT_FAIL_SQLSTATE && pq_send_raise(conn, v.sqlstate)) {
             pq_push(pc, sql, PQ_OTHER); /* the raising block's own NULL pops it */
             pq_depth++;
