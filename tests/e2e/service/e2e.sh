@@ -9,7 +9,9 @@
 #   seeds NAIVE_OR_SAFE N   rmw-NAIVE_OR_SAFE.scn --repeat N: naive must fail
 #                           (exit 1) for N of N seeds, safe pass for N of N
 #   demo N                  scenarios/demo: counter-naive.scn found and
-#                           counter-safe.scn passing for N of N seeds
+#                           counter-safe.scn passing for N of N seeds; in
+#                           the naive runs' timelines barrier releases come
+#                           before the responses they held
 #   dsn STATE N             rmw-naive.scn --dsn (the pg fixture's server):
 #                           found for N of N seeds, no throwaway cluster
 #   typo                    exit 2 and "typo.scn:LINE:" naming the bad key
@@ -142,11 +144,35 @@ case_dsn() {
     assert_no_cluster_left
 }
 
+# Barrier releases come before the responses they let go: on the load's
+# clock (summary.json's load_start_unix converts the shim's wall-clock
+# ts_ns), the first history line after a run of releases is the held
+# requests' outcome, not the next invoke.  The paced demo leaves ~50 ms
+# between pairs, so at least 80% of the runs must show it; a load start
+# taken from the wrong clock puts each release after its own responses.
+check_release_order() {
+    local dir=$1 start runs good
+    start=$(jq -r .load_start_unix "$dir/summary.json")
+    read -r runs good < <({
+        cat "$dir"/traces/trace.*.jsonl |
+            jq -r --argjson s "$start" 'select(.outcome == "released") | "\(.ts_ns / 1e6 - $s * 1e3) r"'
+        jq -r '"\(.t_ns / 1e6) \(if .type == "invoke" then "i" else "o" end)"' "$dir/history.jsonl"
+    } | sort -g | awk '
+        $2 == "r" { inrun = 1; next }
+        inrun { runs++; good += ($2 == "o"); inrun = 0 }
+        END { if (inrun) runs++; print runs + 0, good + 0 }')
+    note "$dir: $good of $runs barrier releases followed by a response"
+    [ "$runs" -gt 0 ] || fail "$dir: no barrier release in the traces"
+    [ $((good * 10)) -ge $((runs * 8)) ] ||
+        fail "$dir: only $good of $runs barrier releases precede the responses they held"
+}
+
 # The demo's scenarios (scenario directory: scenarios/demo) keep doing what
 # scripts/demo and docs/demo.md say.
 case_demo() {
-    local n=${1:?N}
+    local n=${1:?N} d
     check_repeat "$scn_dir/counter-naive.scn" 1 "$n" read-stock
+    for d in "$work"/out-counter-naive/run-*; do check_release_order "$d"; done
     check_repeat "$scn_dir/counter-safe.scn" 0 "$n" write-stock
     assert_no_cluster_left
 }
