@@ -9,12 +9,16 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* How long the shim may take to accept or reject a rule text. */
+#define EXEC_CHECK_NS 10000000000ull
 
 static void exec_usage(FILE *f)
 {
@@ -167,8 +171,14 @@ int exec_check_rules(const char *text, char *err, size_t errlen)
     }
     close(fds[1]);
     fds[1] = -1;
-    for (;;) {
-        ssize_t r = read(fds[0], buf + n, sizeof(buf) - 1 - n);
+    /* Read the shim's message until EOF, but no longer than the wait below
+     * allows: a child that hangs with the pipe open must not hang us. */
+    for (uint64_t deadline = util_now_ns() + EXEC_CHECK_NS; util_now_ns() < deadline;) {
+        struct pollfd pfd = {fds[0], POLLIN, 0};
+        ssize_t r;
+        if (poll(&pfd, 1, (int)((deadline - util_now_ns()) / 1000000 + 1)) == 0)
+            break;
+        r = read(fds[0], buf + n, sizeof(buf) - 1 - n);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -178,7 +188,7 @@ int exec_check_rules(const char *text, char *err, size_t errlen)
             break;
     }
     buf[n] = '\0';
-    if (util_wait_pid(pid, 10000000000ull, &status) != 1) {
+    if (util_wait_pid(pid, EXEC_CHECK_NS, &status) != 1) {
         kill(pid, SIGKILL);
         util_wait_pid(pid, 2000000000ull, &status);
         snprintf(err, errlen, "the rules check did not finish");

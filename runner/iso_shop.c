@@ -198,7 +198,7 @@ int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level le
     struct shop_worker *w = calloc((size_t)o->users, sizeof *w);
     pthread_t *tids = calloc((size_t)o->users, sizeof *tids);
     struct shop_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-    char sql[256], level_sql[128];
+    char sql[256], level_sql[192];
     PGconn *ctl = NULL;
     uint64_t t0;
     int i, started = 0, rc = ISO_EXIT_NODB;
@@ -219,8 +219,12 @@ int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level le
              st->initial);
     if (iso_db_exec(ctl, sql, err, errlen) < 0)
         goto out;
+    /* statement_timeout: a statement stuck past the workload's own deadline
+     * fails (counted as an error) instead of hanging the join below. */
     snprintf(level_sql, sizeof level_sql,
-             "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL %s", iso_level_sql(level));
+             "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL %s; "
+             "SET statement_timeout = '%llus'",
+             iso_level_sql(level), (unsigned long long)(SHOP_TIMEOUT_NS / 1000000000ull));
     for (i = 0; i < o->users; i++) {
         w[i].latency = hist_new();
         if (!w[i].latency) {
