@@ -11,10 +11,10 @@
 #include <string.h>
 #include <netinet/in.h>
 
-/* The peer of the call, fetched once per call: the address sock.connect
- * is given, else getpeername(c->fd).  0 when that is no AF_INET/AF_INET6
- * address.  IPv4-mapped IPv6 peers are
- * returned as AF_INET so that `peer = 127.0.0.1:80` matches them. */
+/* The peer of the call, fetched once per call: the address the call is
+ * given (connect, sendto), else getpeername(c->fd).  0 when that is no
+ * AF_INET/AF_INET6 address.  IPv4-mapped IPv6 peers are returned as
+ * AF_INET so that `peer = 127.0.0.1:80` matches them. */
 static int match_peer(const struct wg_call *c, struct sockaddr_storage *ss, int *state)
 {
     socklen_t len = sizeof *ss;

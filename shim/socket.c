@@ -100,7 +100,7 @@ static int sock_before(struct sock_call *sc, int hook, int fd, int check,
     memset(&sc->c, 0, sizeof sc->c);
     sc->c.hook = hook;
     sc->c.fd = fd;
-    sc->c.addr = addr; /* connect: port = / peer = match where it goes */
+    sc->c.addr = addr; /* connect, sendto: port = / peer = match where it goes */
     sc->c.addrlen = addrlen;
     sc->fail = 0;
     sc->clip = -1;
@@ -210,7 +210,7 @@ static void sock_unclip_msg(struct sock_call *sc)
       CLIP_NONE, POST_NONE)                                                                        \
     X(send, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len, int flags),  \
       (fd, buf, len, flags), CLIP_LEN(len), POST_NONE)                                             \
-    X(sendto, SOCK_SEND, 0, fd, NULL, 0, ssize_t,                                                  \
+    X(sendto, SOCK_SEND, 0, fd, to, tl, ssize_t,                                                   \
       (int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl),   \
       (fd, buf, len, flags, to, tl), CLIP_LEN(len), POST_NONE)                                     \
     X(sendmsg, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const struct msghdr *msg, int flags),  \

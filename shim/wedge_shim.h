@@ -173,9 +173,9 @@ struct wg_call {
     const char *sql;    /* pq hooks: statement text, NULL if none */
     const void *conn;   /* pq hooks: the PGconn */
     const char *detail; /* what the trace line shows in "detail" (redacted) */
-    /* sock.connect: the address being connected to.  When set, port = and
-     * peer = match it instead of getpeername(fd), which has no answer
-     * before the connect (and none after a failed one). */
+    /* sock.connect, sendto: the address the call goes to.  When set,
+     * port = and peer = match it instead of getpeername(fd), which has no
+     * answer before a connect (nor on an unconnected datagram socket). */
     const struct sockaddr *addr;
     socklen_t addrlen;
     /* Set by a wrapper that cannot apply `fail sqlstate` at this call (an
