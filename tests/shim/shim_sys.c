@@ -10,7 +10,8 @@
  *                                      `delay MIN_MS on sock.connect where
  *                                      port = P` (P a fresh listener): the
  *                                      connect to P is delayed, one to
- *                                      another listener is not
+ *                                      another listener is not; likewise a
+ *                                      UDP sendto matches by destination
  *   shim_sys accept-after              rule `fail ECONNRESET after
  *                                      sock.accept`: accept fails, and the
  *                                      connection it took is closed (the
@@ -162,10 +163,12 @@ static uint64_t connect_ms(int port)
 /* The listeners stay open across exec (no CLOEXEC): the child connects. */
 static int connect_port(const char *min_ms)
 {
-    char rule[128], pa[16], pb[16];
+    char rule[192], pa[16], pb[16];
     int a = listener(NULL), b = listener(NULL);
 
-    snprintf(rule, sizeof rule, "delay %sms on sock.connect where port = %d", min_ms, a);
+    snprintf(rule, sizeof rule,
+             "delay %sms on sock.connect where port = %d; log on sock.send where port = %d", min_ms,
+             a, a);
     snprintf(pa, sizeof pa, "%d", a);
     snprintf(pb, sizeof pb, "%d", b);
     CHECK(setenv("WEDGE_RULES", rule, 1) == 0, "setenv");
@@ -188,6 +191,18 @@ static int connect_port_child(long min_ms, int a, int b)
           "the trace must show one delayed connect to %d", a);
     CHECK(t_trace_count(getpid(), "\"sock.connect\"", db, NULL) == 0,
           "the connect to %d must not be injected", b);
+    /* sendto on an unconnected datagram socket: its destination counts */
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    for (int i = 0; i < 2; i++) {
+        struct sockaddr_in to = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)(i ? b : a)),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        CHECK(sendto(u, "x", 1, 0, (struct sockaddr *)&to, sizeof to) == 1, "sendto: %s",
+              strerror(errno));
+    }
+    CHECK(t_trace_count(getpid(), "\"sock.send\"", da, NULL) == 1 &&
+              t_trace_count(getpid(), "\"sock.send\"", db, NULL) == 0,
+          "only the sendto to %d matches port = %d", a, a);
     printf("connect-port: ok (%llu ms)\n", (unsigned long long)ms);
     return 0;
 }
