@@ -480,7 +480,7 @@ int iso_main(int argc, char **argv)
     char err[1024], dirbuf[PATH_MAX], dsn[1024], db[64] = "";
     const char *admin = NULL;
     uint64_t t0 = util_now_ns();
-    int code, i, l;
+    int code, i, l, counted = 0;
 
     code = parse_args(argc, argv, &o);
     if (code != ISO_EXIT_OK) {
@@ -524,6 +524,7 @@ int iso_main(int argc, char **argv)
     }
 
     util_install_signals();
+    counted = 1;
     if (o.dsn) {
         admin = o.dsn;
     } else {
@@ -590,12 +591,15 @@ int iso_main(int argc, char **argv)
     }
     if (o.out && iso_write_outputs(&m, &o, code) < 0 && code == ISO_EXIT_OK)
         code = ISO_EXIT_USAGE;
-    printf("\n%d passed, %d failed\n", m.passed, m.failed);
     goto out;
 spec_error:
     fprintf(stderr, "wedge: %s\n", err);
     code = ISO_EXIT_USAGE;
 out:
+    /* The last line, once the matrix was to run: also when the server was
+     * unavailable or the run was interrupted (3). */
+    if (counted)
+        printf("\n%d passed, %d failed\n", m.passed, m.failed);
     fflush(stdout);
     if (db[0])
         drop_db(admin, db);

@@ -335,9 +335,10 @@ int run_main(int argc, char **argv)
         if (rc != 1 && rc != 2 && util_stop)
             rc = 3;
     }
+out:
+    /* The last line, also when the throwaway cluster did not start (3). */
     if (rc != 2)
         printf("%u passed, %u failed\n", st.passed, st.failed);
-out:
     if (!o.dsn && st.cluster.dir[0] && out) {
         /* The server's log outlives its cluster: deadlocks, errors, crashes. */
         char *src = util_fmt("%s/server.log", st.cluster.dir), *text = util_read_file(src, NULL);
