@@ -74,6 +74,24 @@ expect_in() {
     }
 }
 
+# libpq's Kerberos probe deadlocks inside glibc under the ASan runtime (with
+# or without wedge; a sanitizer build preloads that runtime before the shim
+# into what wedge runs): loopback trust auth never needs it.
+export PGGSSENCMODE=disable
+
+# skip_if_runtime_breaks CMD...: exit 77 (CTest: skipped) when the sanitizer
+# runtime wedge was built with breaks CMD on its own, without wedge (Debian
+# 12: psql can hang with only libasan preloaded).
+skip_if_runtime_breaks() {
+    local rt
+    rt=$(ldd "$wedge" 2>/dev/null | sed -n 's/.*=> *\([^ ]*lib[at]san\.so[^ ]*\).*/\1/p' | head -n 1)
+    [ -n "$rt" ] || return 0
+    if ! timeout 10 env LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0 "$@" >/dev/null 2>&1; then
+        note "SKIP: '$*' fails or hangs with only $rt preloaded (no wedge): not testable in this build"
+        exit 77
+    fi
+}
+
 test_dsn() {
     [ -n "$pg_state" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '$pg_state'"
     cat "$pg_state/dsn"
@@ -175,6 +193,7 @@ case_longtmp() {
 case_exec() {
     local dsn
     dsn=$(test_dsn)
+    skip_if_runtime_breaks psql "$dsn" -Atc 'SELECT 1'
     expect_rc 7 "$wedge" exec -- sh -c 'exit 7'
     expect_in "$work/err" '^wedge: seed [0-9][0-9]*$'
     expect_rc 143 "$wedge" exec -q -- sh -c 'kill -TERM $$'
@@ -226,6 +245,7 @@ case_check() {
 case_run() {
     local dsn out
     dsn=$(test_dsn)
+    skip_if_runtime_breaks psql "$dsn" -Atc 'SELECT 1'
     out="$work/good"
     expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 11 --out "$out"
     for f in summary.json junit.xml report.md latency.hgrm history.jsonl; do
@@ -235,6 +255,8 @@ case_run() {
     [ -d "$out/traces" ] || fail "no traces directory"
     [ "$(tail -n 1 "$work/out")" = "4 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
     expect_in "$work/out" "reproduce: wedge run .*good.scn --seed 11"
+    # ... on the same server: the reproduce command carries --dsn.
+    grep -qF -- "--seed 11 --dsn '$dsn'" "$work/out" || fail "reproduce lacks --dsn: $(grep reproduce "$work/out")"
     [ "$(grep -c '"type":"invoke"' "$out/history.jsonl")" -eq 20 ] || fail "20 invokes expected"
     [ "$(grep -c '"type":"ok"' "$out/history.jsonl")" -eq 20 ] || fail "20 ok outcomes expected"
     # The service ran under the shim with its rule and the run's seed.
