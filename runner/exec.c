@@ -175,9 +175,12 @@ int exec_check_rules(const char *text, char *err, size_t errlen)
      * allows: a child that hangs with the pipe open must not hang us. */
     for (uint64_t deadline = util_now_ns() + EXEC_CHECK_NS; util_now_ns() < deadline;) {
         struct pollfd pfd = {fds[0], POLLIN, 0};
+        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / 1000000 + 1));
         ssize_t r;
-        if (poll(&pfd, 1, (int)((deadline - util_now_ns()) / 1000000 + 1)) == 0)
+        if (ready == 0)
             break;
+        if (ready < 0)
+            continue; /* EINTR: the deadline is checked again */
         r = read(fds[0], buf + n, sizeof(buf) - 1 - n);
         if (r < 0 && errno == EINTR)
             continue;
