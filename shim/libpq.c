@@ -407,7 +407,7 @@ static void pq_disconnect(const PGconn *conn)
  * Evaluation helpers.
  * ------------------------------------------------------------ */
 /* fail sqlstate runs in a statement's place: on these hooks there is none. */
-#define PQ_NO_STATEMENT "no statement to fail in place of on this hook (use pq.query)"
+#define PQ_NO_STATEMENT "this hook has no statement to put the error in place of (use pq.query)"
 
 static void pq_call(struct wg_call *c, int hook, const PGconn *conn, const char *sql,
                     const char *detail)
