@@ -160,24 +160,27 @@ static int run_database(struct rep *p)
         goto out;
     }
     PQclear(PQexec(c, "SET client_min_messages = warning"));
-    for (char **f = s->schema; f && *f; f++) {
-        char *text = util_read_file(*f, NULL);
+    /* A schema or fixture the server rejects is the scenario's fault: name
+     * the line that gave it. */
+    for (int i = 0; s->schema && s->schema[i]; i++) {
+        char *text = util_read_file(s->schema[i], NULL);
         if (!text) {
-            run_err(p, 2, "schema %s: %s", *f, strerror(errno));
+            run_err(p, 2, "%s:%d: schema %s: %s", s->path, s->schema_lines[i], s->schema[i],
+                    strerror(errno));
             rc = 2;
             goto out;
         }
-        if (run_sql(c, text, *f, err, sizeof(err)) < 0) {
+        if (run_sql(c, text, s->schema[i], err, sizeof(err)) < 0) {
             free(text);
-            run_err(p, 2, "schema %s", err);
+            run_err(p, 2, "%s:%d: schema %s", s->path, s->schema_lines[i], err);
             rc = 2;
             goto out;
         }
         free(text);
     }
-    for (char **f = s->fixtures; f && *f; f++) {
-        if (run_sql(c, *f, "fixture", err, sizeof(err)) < 0) {
-            run_err(p, 2, "%s: %s", s->path, err);
+    for (int i = 0; s->fixtures && s->fixtures[i]; i++) {
+        if (run_sql(c, s->fixtures[i], "fixture", err, sizeof(err)) < 0) {
+            run_err(p, 2, "%s:%d: %s", s->path, s->fixture_lines[i], err);
             rc = 2;
             goto out;
         }

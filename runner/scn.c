@@ -292,15 +292,30 @@ static void scn_key_scenario(struct scn_parse *p, const char *name, const char *
     }
 }
 
+/* Record the current line for the element just pushed onto v. */
+static void scn_line_push(struct scn_parse *p, int **lines, char **v)
+{
+    int n = 0, *nl;
+    while (v && v[n])
+        n++;
+    nl = realloc(*lines, (size_t)(n ? n : 1) * sizeof(int));
+    if (!nl) {
+        p->oom = 1;
+        return;
+    }
+    nl[n - 1] = p->cur_line;
+    *lines = nl;
+}
+
 static void scn_key_database(struct scn_parse *p, const char *name, const char *v)
 {
     if (strcmp(name, "schema") == 0) {
         char *full = scn_resolve(p, "schema file", v);
-        if (full)
-            scn_strv_push(p, &p->s->schema, full);
+        if (full && scn_strv_push(p, &p->s->schema, full) == 0)
+            scn_line_push(p, &p->s->schema_lines, p->s->schema);
         free(full);
-    } else {
-        scn_strv_push(p, &p->s->fixtures, v);
+    } else if (scn_strv_push(p, &p->s->fixtures, v) == 0) {
+        scn_line_push(p, &p->s->fixture_lines, p->s->fixtures);
     }
 }
 
@@ -602,6 +617,8 @@ void scn_free(struct scenario *s)
     free(s->rules);
     scn_strv_free(s->schema);
     scn_strv_free(s->fixtures);
+    free(s->schema_lines);
+    free(s->fixture_lines);
     for (int i = 0; i < s->nservices; i++) {
         struct scn_service *v = &s->services[i];
         free(v->name), free(v->command), free(v->ready), free(v->rules), free(v->rules_file);

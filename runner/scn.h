@@ -102,6 +102,7 @@ struct scenario {
 
     char **schema;     /* absolute paths, NULL-terminated */
     char **fixtures;   /* SQL, NULL-terminated */
+    int *schema_lines, *fixture_lines; /* the line of each, for messages */
 
     struct scn_service *services; int nservices;
     struct scn_job *jobs; int njobs;

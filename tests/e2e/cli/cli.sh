@@ -17,7 +17,8 @@
 #             ${variable} exit 2 naming file:line; --rules checks rules
 #   run       a complete run on the test server (--dsn): exit 0, every output
 #             file, the last line "N passed, N failed"; a failing job breaks
-#             jobs_succeeded (exit 1); a rejected rule exits 2; a service that
+#             jobs_succeeded (exit 1); a rejected rule exits 2, and so does a
+#             fixture the server rejects (naming its line); a service that
 #             cannot start is inconclusive (exit 3); the open model's
 #             arrivals (exactly rate x duration, none early); --repeat
 #   mix       a weighted HTTP mix on counterd, ready by tcp:PORT: the weights
@@ -291,6 +292,10 @@ case_run() {
     expect_in "$work/err" "^cannot start$"
     [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
     assert_nothing_left "$out"
+
+    # A fixture the server rejects: exit 2, naming the scenario's line.
+    expect_rc 2 "$wedge" run "$here/bad-fixture.scn" --dsn "$dsn" --out "$work/bad-fixture"
+    expect_in "$work/err" "^wedge: .*bad-fixture.scn:8: fixture: .*no_such_table"
 
     out="$work/repeat"
     expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 5 --repeat 3 --out "$out"
