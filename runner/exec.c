@@ -51,7 +51,7 @@ int exec_main(int argc, char **argv)
     const char *rules = NULL, *rules_file = NULL, *trace = NULL, *ctl = NULL;
     char shim[PATH_MAX], preload[3 * PATH_MAX], err[1024], num[32];
     uint64_t seed = 0;
-    int quiet = 0, opt;
+    int quiet = 0, has_seed = 0, opt;
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "+r:f:s:t:c:qh", opts, NULL)) != -1) {
@@ -70,6 +70,7 @@ int exec_main(int argc, char **argv)
                 fprintf(stderr, "wedge: exec: --seed '%s': expected a number\n", optarg);
                 return 2;
             }
+            has_seed = 1;
             break;
         }
         case 't':
@@ -113,7 +114,8 @@ int exec_main(int argc, char **argv)
         fprintf(stderr, "wedge: exec: --trace %s: %s\n", trace, strerror(errno));
         return 2;
     }
-    if (!seed)
+    /* 0 is a seed like any other: only a missing --seed draws one. */
+    if (!has_seed)
         seed = util_random_seed();
     snprintf(num, sizeof(num), "%" PRIu64, seed);
     setenv("LD_PRELOAD", preload, 1);

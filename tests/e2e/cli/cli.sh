@@ -219,6 +219,12 @@ case_exec() {
     expect_rc 2 "$wedge" exec --rules 'delay 5ms on sock.sned' -- sh -c 'echo main ran'
     expect_in "$work/err" "^wedge: rules:1:14: "
     grep -q "main ran" "$work/out" && fail "the command ran although its rules were refused"
+    # Seed 0 is a seed like any other: given, printed and used as is.
+    expect_rc 0 "$wedge" exec --rules 'connect-seen: log on sock.connect' --seed 0 \
+        --trace "$work/trace0" -- psql "$dsn" -Atc 'SELECT 1'
+    expect_in "$work/err" '^wedge: seed 0$'
+    cat "$work/trace0"/trace.*.jsonl >"$work/trace0.all"
+    expect_in "$work/trace0.all" '"seed":0[,}]'
     expect_rc 2 "$wedge" exec --rules x --rules-file "$work/rules" -- true
     true
 }
@@ -248,16 +254,19 @@ case_run() {
     dsn=$(test_dsn)
     skip_if_runtime_breaks psql "$dsn" -Atc 'SELECT 1'
     out="$work/good"
-    expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 11 --out "$out"
+    # Seed 0 is a real seed (not "draw one"): it is the run's, and replays.
+    expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 0 --out "$out"
     for f in summary.json junit.xml report.md latency.hgrm history.jsonl; do
         [ -s "$out/$f" ] || fail "$out/$f missing or empty"
     done
     for f in logs/idle.log logs/setup.log; do [ -e "$out/$f" ] || fail "$out/$f missing"; done
     [ -d "$out/traces" ] || fail "no traces directory"
     [ "$(tail -n 1 "$work/out")" = "4 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
-    expect_in "$work/out" "reproduce: wedge run .*good.scn --seed 11"
+    expect_in "$work/out" "reproduce: wedge run .*good.scn --seed 0 "
+    expect_in "$work/out" "^wedge: cli-good  seed 0  "
+    [ "$(jq -r .seed "$out/summary.json")" = 0 ] || fail "summary.json seed: $(jq -r .seed "$out/summary.json")"
     # ... on the same server: the reproduce command carries --dsn.
-    grep -qF -- "--seed 11 --dsn '$dsn'" "$work/out" || fail "reproduce lacks --dsn: $(grep reproduce "$work/out")"
+    grep -qF -- "--seed 0 --dsn '$dsn'" "$work/out" || fail "reproduce lacks --dsn: $(grep reproduce "$work/out")"
     [ "$(grep -c '"type":"invoke"' "$out/history.jsonl")" -eq 20 ] || fail "20 invokes expected"
     [ "$(grep -c '"type":"ok"' "$out/history.jsonl")" -eq 20 ] || fail "20 ok outcomes expected"
     # The service ran under the shim with its rule and the run's seed.
