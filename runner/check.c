@@ -103,6 +103,7 @@ int check_main(int argc, char **argv)
     int quiet = 0, opt, rc = 0;
 
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "r:f:qh", opts, NULL)) != -1) {
         switch (opt) {
         case 'r':
@@ -118,8 +119,7 @@ int check_main(int argc, char **argv)
             check_usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "wedge: check: see 'wedge check --help'\n");
-            return 2;
+            return util_bad_option("check", argv, "r:f:qh", opts);
         }
     }
     if ((rules != NULL) + (rules_file != NULL) + (optind < argc) != 1 || argc - optind > 1) {

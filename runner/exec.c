@@ -20,6 +20,9 @@
 /* How long the shim may take to accept or reject a rule text. */
 #define EXEC_CHECK_NS 10000000000ull
 
+/* '+': options stop at CMD, whose own flags are its own. */
+#define EXEC_OPTSTRING "+r:f:s:t:c:qh"
+
 static void exec_usage(FILE *f)
 {
     fprintf(f, "usage: wedge exec [OPTIONS] -- CMD [ARGS...]\n"
@@ -54,7 +57,8 @@ int exec_main(int argc, char **argv)
     int quiet = 0, has_seed = 0, opt;
 
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "+r:f:s:t:c:qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, EXEC_OPTSTRING, opts, NULL)) != -1) {
         switch (opt) {
         case 'r':
             rules = optarg;
@@ -86,8 +90,7 @@ int exec_main(int argc, char **argv)
             exec_usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "wedge: exec: see 'wedge exec --help'\n");
-            return 2;
+            return util_bad_option("exec", argv, EXEC_OPTSTRING, opts);
         }
     }
     if (rules && rules_file) {

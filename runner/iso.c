@@ -365,9 +365,7 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
             usage(stdout);
             return -1;
         default:
-            fprintf(stderr, "wedge: isolation: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
-            usage(stderr);
+            util_bad_option("isolation", argv, "vh", longopts);
             return ISO_EXIT_USAGE;
         }
     }

@@ -489,6 +489,7 @@ int pg_main(int argc, char **argv)
 
     pg_default_state(state, sizeof(state));
     optind = 1;
+    opterr = 0;
     while ((opt = getopt_long(argc, argv, "s:qh", opts, NULL)) != -1) {
         switch (opt) {
         case 's':
@@ -501,8 +502,7 @@ int pg_main(int argc, char **argv)
             pg_usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "wedge: pg: see 'wedge pg --help'\n");
-            return 2;
+            return util_bad_option("pg", argv, "s:qh", opts);
         }
     }
     if (optind != argc - 1) {

@@ -55,6 +55,8 @@ static void run_usage(FILE *f)
             RUN_UNTIL_FAIL_MAX);
 }
 
+#define RUN_OPTSTRING "s:n:Ud:u:r:i:m:D:o:qh"
+
 static int run_parse_u64(const char *flag, const char *v, uint64_t *out)
 {
     char *end;
@@ -168,7 +170,8 @@ int run_main(int argc, char **argv)
     o.repeat = 1;
     o.ready_ns = RUN_READY_NS_DEFAULT;
     optind = 1;
-    while ((opt = getopt_long(argc, argv, "s:n:Ud:u:r:i:m:D:o:qh", opts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, RUN_OPTSTRING, opts, NULL)) != -1) {
         switch (opt) {
         case 's':
             if (run_parse_u64("--seed", optarg, &o.seed) < 0)
@@ -219,8 +222,7 @@ int run_main(int argc, char **argv)
             run_usage(stdout);
             return 0;
         default:
-            fprintf(stderr, "wedge: run: see 'wedge run --help'\n");
-            return 2;
+            return util_bad_option("run", argv, RUN_OPTSTRING, opts);
         }
     }
     if (optind != argc - 1) {

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -374,6 +375,33 @@ uint64_t util_mix(uint64_t a, uint64_t b)
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+int util_bad_option(const char *cmd, char *const *argv, const char *optstring,
+                    const struct option *longopts)
+{
+    const char *arg = optind > 0 ? argv[optind - 1] : "", *what = "unknown option";
+    int is_long = !strncmp(arg, "--", 2), known = 0;
+    char name[256];
+
+    /* getopt_long sets optopt to the option's value when a known option
+     * lacks its argument (or a flag was given =VALUE), to the character of
+     * an unknown short option, and to 0 for an unknown or ambiguous long one. */
+    if (optopt && is_long) {
+        for (const struct option *o = longopts; !known && o && o->name; o++)
+            known = !o->flag && o->val == optopt;
+    } else if (optopt) {
+        known = optopt != ':' && optopt != '+' && strchr(optstring, optopt) != NULL;
+    }
+    if (is_long)
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
+    else
+        snprintf(name, sizeof(name), "-%c", optopt ? optopt : '?');
+    if (known)
+        what = is_long && strchr(arg, '=') ? "no value expected for option"
+                                           : "missing value for option";
+    fprintf(stderr, "wedge: %s: %s '%s' (see wedge %s --help)\n", cmd, what, name, cmd);
+    return 2;
 }
 
 uint64_t util_random_seed(void)

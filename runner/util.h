@@ -68,6 +68,15 @@ uint64_t util_random_seed(void);
 /* splitmix64 of a and b: derived seeds (per repetition, per service). */
 uint64_t util_mix(uint64_t a, uint64_t b);
 
+/* The message for getopt_long's '?' (call it with opterr = 0 in the
+ * default case): "wedge: CMD: unknown option '--x' (see wedge CMD --help)",
+ * or "... missing value for option '--seed' (...)" when a known option lacks
+ * its value ("no value expected for option" for --flag=VALUE).  argv, optstring and longopts as given to getopt_long.
+ * Returns 2, the exit code of a usage error.  Not thread-safe (optind). */
+struct option;
+int util_bad_option(const char *cmd, char *const *argv, const char *optstring,
+                    const struct option *longopts);
+
 /* SIGINT / SIGTERM: set util_stop (the signal number) and return; the
  * main loop cleans up (every wait in the runner is bounded). */
 extern volatile sig_atomic_t util_stop;

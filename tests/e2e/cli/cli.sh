@@ -141,8 +141,19 @@ case_help() {
     expect_rc 2 "$wedge" frobnicate
     expect_in "$work/err" "^wedge: unknown command 'frobnicate'"
     expect_in "$work/err" "wedge --help"
-    expect_rc 2 "$wedge" run --bogus-flag x.scn
-    expect_in "$work/err" "wedge run --help"
+    # An unknown or incomplete flag: our message, not getopt's, for each
+    # subcommand (getopt's own starts "run: unrecognized option").
+    for c in run exec check pg isolation; do
+        expect_rc 2 "$wedge" $c --bogus-flag x.scn
+        expect_in "$work/err" "^wedge: $c: unknown option '--bogus-flag' (see wedge $c --help)$"
+        [ "$(wc -l <"$work/err")" -eq 1 ] || fail "$c --bogus-flag: more than our one line: $(cat "$work/err")"
+    done
+    expect_rc 2 "$wedge" run x.scn --seed
+    expect_in "$work/err" "^wedge: run: missing value for option '--seed' (see wedge run --help)$"
+    expect_rc 2 "$wedge" exec -Z -- true
+    expect_in "$work/err" "^wedge: exec: unknown option '-Z' (see wedge exec --help)$"
+    expect_rc 2 "$wedge" check --quiet=1 x.scn
+    expect_in "$work/err" "^wedge: check: no value expected for option '--quiet'"
     expect_rc 2 "$wedge" run
     expect_in "$work/err" "^wedge: run: no scenario"
     expect_rc 2 "$wedge" run "$here/good.scn" --repeat 2 --until-fail
