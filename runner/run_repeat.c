@@ -238,7 +238,7 @@ int run_main(int argc, char **argv)
     o.path = argv[optind];
     if (scn_load(o.path, &scn, err, sizeof(err)) < 0) {
         fprintf(stderr, "wedge: %s\n", err);
-        return 2;
+        goto out;
     }
     loaded = 1;
     if (run_overrides(&o, &scn) < 0)
@@ -338,9 +338,9 @@ int run_main(int argc, char **argv)
             rc = 3;
     }
 out:
-    /* The last line, also when the throwaway cluster did not start (3). */
-    if (rc != 2)
-        printf("%u passed, %u failed\n", st.passed, st.failed);
+    /* The last line, also when the throwaway cluster did not start (3) and
+     * on a configuration error (2). */
+    printf("%u passed, %u failed\n", st.passed, st.failed);
     if (!o.dsn && st.cluster.dir[0] && out) {
         /* The server's log outlives its cluster: deadlocks, errors, crashes. */
         char *src = util_fmt("%s/server.log", st.cluster.dir), *text = util_read_file(src, NULL);

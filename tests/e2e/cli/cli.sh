@@ -296,7 +296,13 @@ case_run() {
     out="$work/badrule"
     expect_rc 2 "$wedge" run "$here/bad-rule.scn" --dsn "$dsn" --out "$out"
     expect_in "$work/err" "bad-rule\.scn:[0-9]*: service idle: rules:1:14: unknown hook"
+    # A configuration error still ends with the verdict line.
+    [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
     assert_nothing_left "$out"
+    # A scenario error too.
+    expect_rc 2 "$wedge" run "$work/missing.scn" --dsn "$dsn" --out "$work/missing"
+    expect_in "$work/err" "^wedge: .*missing\.scn"
+    [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
 
     out="$work/open"
     expect_rc 0 "$wedge" run "$here/open.scn" --dsn "$dsn" --out "$out"
