@@ -10,10 +10,13 @@
  * The pthread functions report errors by return value and leave errno
  * alone; so do these wrappers.  `fail ERRNO` returns ERRNO (fail EBUSY on
  * mutex.trylock, fail ETIMEDOUT on cond.wait, fail EAGAIN on
- * thread.create); `spurious` on cond.wait returns 0 at once with the mutex
- * still held, a wakeup POSIX allows.
+ * thread.create); `spurious` on cond.wait releases the mutex, yields,
+ * takes it again and returns 0 without waiting, as a real spurious wakeup
+ * does (POSIX allows it): a correct `while` loop still lets the signalling
+ * thread take the mutex and finishes; an `if` goes on with nothing ready.
  */
 #include <errno.h>
+#include <sched.h>
 #include <time.h>
 
 #include "real.h"
@@ -69,7 +72,7 @@ static int pth_lock_profiled(pthread_mutex_t *m, void *site)
 
 /* The `before` rules.  Returns -1 to go on with the real call, otherwise
  * the value the wrapper returns instead of calling it. */
-static int pth_before(struct wg_call *c, int hook)
+static int pth_before(struct wg_call *c, int hook, pthread_mutex_t *m)
 {
     struct wg_verdict v;
 
@@ -78,8 +81,14 @@ static int pth_before(struct wg_call *c, int hook)
         return -1;
     if (v.action == WG_ACT_FAIL_ERRNO)
         return v.err;
-    if (v.action == WG_ACT_SPURIOUS && hook == WG_HOOK_COND_WAIT)
+    if (v.action == WG_ACT_SPURIOUS && hook == WG_HOOK_COND_WAIT && m) {
+        /* A real spurious wakeup: the mutex is released and taken again,
+         * so that a correct `while` loop lets the signalling thread in. */
+        REAL(pthread_mutex_unlock)(m);
+        sched_yield();
+        REAL(pthread_mutex_lock)(m);
         return 0;
+    }
     return -1;
 }
 
@@ -94,38 +103,41 @@ static int pth_after(struct wg_call *c, int r)
     return r;
 }
 
-/* X(name, HOOK, params, args, the real call) */
-#define PTH_WRAPPERS(X)                                                                           \
-    X(pthread_mutex_lock, MUTEX_LOCK, (pthread_mutex_t * m), (m), pth_lock_profiled(m, pth_site)) \
-    X(pthread_mutex_trylock, MUTEX_TRYLOCK, (pthread_mutex_t * m), (m),                           \
-      REAL(pthread_mutex_trylock)(m))                                                             \
-    X(pthread_mutex_unlock, MUTEX_UNLOCK, (pthread_mutex_t * m), (m),                             \
-      REAL(pthread_mutex_unlock)(m))                                                              \
-    X(pthread_rwlock_rdlock, RWLOCK_RDLOCK, (pthread_rwlock_t * l), (l),                          \
-      REAL(pthread_rwlock_rdlock)(l))                                                             \
-    X(pthread_rwlock_wrlock, RWLOCK_WRLOCK, (pthread_rwlock_t * l), (l),                          \
-      REAL(pthread_rwlock_wrlock)(l))                                                             \
-    X(pthread_rwlock_unlock, RWLOCK_UNLOCK, (pthread_rwlock_t * l), (l),                          \
-      REAL(pthread_rwlock_unlock)(l))                                                             \
-    X(pthread_cond_wait, COND_WAIT, (pthread_cond_t * c, pthread_mutex_t * m), (c, m),            \
-      REAL(pthread_cond_wait)(c, m))                                                              \
-    X(pthread_cond_timedwait, COND_WAIT,                                                          \
-      (pthread_cond_t * c, pthread_mutex_t * m, const struct timespec *ts), (c, m, ts),           \
-      REAL(pthread_cond_timedwait)(c, m, ts))                                                     \
-    X(pthread_cond_signal, COND_SIGNAL, (pthread_cond_t * c), (c), REAL(pthread_cond_signal)(c))  \
-    X(pthread_cond_broadcast, COND_SIGNAL, (pthread_cond_t * c), (c),                             \
-      REAL(pthread_cond_broadcast)(c))                                                            \
-    X(pthread_create, THREAD_CREATE,                                                              \
-      (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg),  \
-      REAL(pthread_create)(t, a, fn, arg))
+/* X(name, HOOK, params, args, the mutex a cond.wait releases or NULL,
+ *   the real call) */
+#define PTH_WRAPPERS(X)                                                                          \
+    X(pthread_mutex_lock, MUTEX_LOCK, (pthread_mutex_t * m), (m), NULL,                          \
+      pth_lock_profiled(m, pth_site))                                                            \
+    X(pthread_mutex_trylock, MUTEX_TRYLOCK, (pthread_mutex_t * m), (m), NULL,                    \
+      REAL(pthread_mutex_trylock)(m))                                                            \
+    X(pthread_mutex_unlock, MUTEX_UNLOCK, (pthread_mutex_t * m), (m), NULL,                      \
+      REAL(pthread_mutex_unlock)(m))                                                             \
+    X(pthread_rwlock_rdlock, RWLOCK_RDLOCK, (pthread_rwlock_t * l), (l), NULL,                   \
+      REAL(pthread_rwlock_rdlock)(l))                                                            \
+    X(pthread_rwlock_wrlock, RWLOCK_WRLOCK, (pthread_rwlock_t * l), (l), NULL,                   \
+      REAL(pthread_rwlock_wrlock)(l))                                                            \
+    X(pthread_rwlock_unlock, RWLOCK_UNLOCK, (pthread_rwlock_t * l), (l), NULL,                   \
+      REAL(pthread_rwlock_unlock)(l))                                                            \
+    X(pthread_cond_wait, COND_WAIT, (pthread_cond_t * c, pthread_mutex_t * m), (c, m), m,        \
+      REAL(pthread_cond_wait)(c, m))                                                             \
+    X(pthread_cond_timedwait, COND_WAIT,                                                         \
+      (pthread_cond_t * c, pthread_mutex_t * m, const struct timespec *ts), (c, m, ts), m,       \
+      REAL(pthread_cond_timedwait)(c, m, ts))                                                    \
+    X(pthread_cond_signal, COND_SIGNAL, (pthread_cond_t * c), (c), NULL,                         \
+      REAL(pthread_cond_signal)(c))                                                              \
+    X(pthread_cond_broadcast, COND_SIGNAL, (pthread_cond_t * c), (c), NULL,                      \
+      REAL(pthread_cond_broadcast)(c))                                                           \
+    X(pthread_create, THREAD_CREATE,                                                             \
+      (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg), \
+      NULL, REAL(pthread_create)(t, a, fn, arg))
 
-#define PTH_WRAP(name, hook, params, args, realcall)                                              \
+#define PTH_WRAP(name, hook, params, args, mx, realcall)                                          \
     WG_SLOW_PATH int pth_slow_##name params                                                       \
     {                                                                                             \
         struct wg_call call;                                                                      \
         pth_site =                                                                                \
             pth_caller(__builtin_return_address(0), (void *)name, __builtin_frame_address(0));    \
-        int early = pth_before(&call, WG_HOOK_##hook);                                            \
+        int early = pth_before(&call, WG_HOOK_##hook, mx);                                        \
         if (early >= 0)                                                                           \
             return early;                                                                         \
         return pth_after(&call, realcall);                                                        \
