@@ -5,7 +5,8 @@
  *
  * Environment (design: an interface):
  *   WEDGE_RULES       rule text, origin "rules" in messages
- *   WEDGE_RULES_FILE  a file of rules, its path as origin
+ *   WEDGE_RULES_FILE  a file of rules, its path as origin (setting both
+ *                     is a configuration error)
  *   WEDGE_SEED        decimal or 0x hex; default from time and pid
  *   WEDGE_TRACE       a directory: trace.PID.jsonl per process
  *   WEDGE_CTL         the control file shared by the processes of a run
@@ -35,6 +36,7 @@ uint64_t wg_after_hooks;
 static _Atomic int init_next_thread;
 static __thread int init_thread_idx __attribute__((tls_model("initial-exec")));
 static char *init_trace_dir;
+static int init_failed; /* a configuration error: no rules are loaded */
 
 int wg_thread_index(void)
 {
@@ -106,6 +108,7 @@ static void init_config_error(const char *msg)
     const char *mode = getenv("WEDGE_ON_ERROR");
     int warn = mode && !strcmp(mode, "warn");
 
+    init_failed = 1;
     fprintf(stderr, "wedge: %s%s\n", msg, warn ? " (WEDGE_ON_ERROR=warn: no injection)" : "");
     if (!warn)
         _exit(2);
@@ -117,6 +120,14 @@ static void init_rules(void)
     const char *origin = "rules";
     char *owned = NULL, err[512];
 
+    if (init_failed)
+        goto out;
+    if (file && *file && text && *text) {
+        /* One would be silently ignored: the rules in force would not be
+         * the ones the user reads. */
+        init_config_error("WEDGE_RULES and WEDGE_RULES_FILE are both set; use one");
+        goto out;
+    }
     if (file && *file) {
         owned = init_read_file(file);
         if (!owned) {
