@@ -7,7 +7,7 @@
  *   WEDGE_RULES       rule text, origin "rules" in messages
  *   WEDGE_RULES_FILE  a file of rules, its path as origin (setting both
  *                     is a configuration error)
- *   WEDGE_SEED        decimal or 0x hex; default from time and pid
+ *   WEDGE_SEED        decimal; default from time and pid
  *   WEDGE_TRACE       a directory: trace.PID.jsonl per process
  *   WEDGE_CTL         the control file shared by the processes of a run
  *   WEDGE_ON_ERROR    "warn": report a bad configuration and continue
@@ -82,18 +82,26 @@ fail : {
 }
 }
 
+static void init_config_error(const char *msg);
+
+/* WEDGE_SEED in decimal (base 10 only: "010" is ten); anything else is a
+ * configuration error, since a run on a random seed instead of the one
+ * asked for could not be replayed. */
 static uint64_t init_seed(void)
 {
     const char *s = getenv("WEDGE_SEED");
     struct timespec ts;
+    char err[512];
 
     if (s && *s) {
         char *end = NULL;
         errno = 0;
-        uint64_t v = strtoull(s, &end, 0);
-        if (!errno && end && !*end)
+        uint64_t v = strtoull(s, &end, 10);
+        if (*s >= '0' && *s <= '9' && !errno && end && !*end)
             return v;
-        fprintf(stderr, "wedge: WEDGE_SEED='%s' is not a number; using a random seed\n", s);
+        snprintf(err, sizeof err,
+                 "WEDGE_SEED='%.64s' is not a decimal number from 0 to 18446744073709551615", s);
+        init_config_error(err);
     }
     clock_gettime(CLOCK_REALTIME, &ts);
     return decide_hash((uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec,
