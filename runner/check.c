@@ -45,6 +45,25 @@ static int check_rules(const struct scenario *s, const char *what, int line, con
     return rc;
 }
 
+int check_scenario_rules(const struct scenario *s)
+{
+    int rc = 0;
+    if (s->rules && !s->nservices && !s->njobs)
+        rc |= check_rules(s, "rules", 1, NULL, NULL);
+    for (int i = 0; i < s->nservices; i++) {
+        char *what = util_fmt("service %s", s->services[i].name);
+        rc |= check_rules(s, what, s->services[i].line, s->services[i].rules,
+                          s->services[i].rules_file);
+        free(what);
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        char *what = util_fmt("job %s", s->jobs[i].name);
+        rc |= check_rules(s, what, s->jobs[i].line, s->jobs[i].rules, s->jobs[i].rules_file);
+        free(what);
+    }
+    return rc ? 2 : 0;
+}
+
 /* Expand every command and ready value with stand-in values: an unknown
  * ${name} is found now, not when the run starts. */
 static int check_expansions(const struct scenario *s)
@@ -149,19 +168,7 @@ int check_main(int argc, char **argv)
         fprintf(stderr, "wedge: %s\n", err);
         return 2;
     }
-    if (s.rules && !s.nservices && !s.njobs)
-        rc |= check_rules(&s, "rules", 1, NULL, NULL);
-    for (int i = 0; i < s.nservices; i++) {
-        char *what = util_fmt("service %s", s.services[i].name);
-        rc |= check_rules(&s, what, s.services[i].line, s.services[i].rules,
-                          s.services[i].rules_file);
-        free(what);
-    }
-    for (int i = 0; i < s.njobs; i++) {
-        char *what = util_fmt("job %s", s.jobs[i].name);
-        rc |= check_rules(&s, what, s.jobs[i].line, s.jobs[i].rules, s.jobs[i].rules_file);
-        free(what);
-    }
+    rc |= check_scenario_rules(&s);
     rc |= check_expansions(&s);
     if (!rc && !quiet)
         printf("wedge: %s: ok (%d services, %d jobs, %d requests, %d invariants)\n", s.path,

@@ -29,4 +29,12 @@ int pg_main(int argc, char **argv);
  */
 int exec_check_rules(const char *text, char *err, size_t errlen);
 
+struct scenario;
+/* Every rule of scenario s (the scenario's own, each service's and job's,
+ * composed as a run composes them) through the shim's parser, as `wedge
+ * check` does: 0 when all are valid, else 2 after one "wedge: FILE:LINE:
+ * service NAME: rules:LINE:COL: message" on stderr per refused set.
+ * Forks a child per set; not thread-safe. */
+int check_scenario_rules(const struct scenario *s);
+
 #endif

@@ -250,6 +250,9 @@ int run_main(int argc, char **argv)
         fprintf(stderr, "wedge: %s\n", err);
         goto out;
     }
+    /* Refused rules are refused before initdb, not after it. */
+    if (check_scenario_rules(&scn))
+        goto out;
     if (!o.has_seed) {
         o.seed = scn.has_seed ? scn.seed : util_random_seed();
         o.has_seed = 1;

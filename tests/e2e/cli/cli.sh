@@ -17,7 +17,8 @@
 #             ${variable} exit 2 naming file:line; --rules checks rules
 #   run       a complete run on the test server (--dsn): exit 0, every output
 #             file, the last line "N passed, N failed"; a failing job breaks
-#             jobs_succeeded (exit 1); a rejected rule exits 2, and so does a
+#             jobs_succeeded (exit 1); a rejected rule exits 2 (before any
+#             initdb without --dsn), and so does a
 #             fixture the server rejects (naming its line); a service that
 #             cannot start is inconclusive (exit 3); the open model's
 #             arrivals (exactly rate x duration, none early); --repeat
@@ -297,6 +298,13 @@ case_run() {
     expect_rc 2 "$wedge" run "$here/bad-rule.scn" --dsn "$dsn" --out "$out"
     expect_in "$work/err" "bad-rule\.scn:[0-9]*: service idle: rules:1:14: unknown hook"
     # A configuration error still ends with the verdict line.
+    [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
+    assert_nothing_left "$out"
+    # Without --dsn: the rules are refused before any throwaway cluster.
+    out="$work/badrule-embedded"
+    expect_rc 2 "$wedge" run "$here/bad-rule.scn" --out "$out"
+    expect_in "$work/err" "bad-rule\.scn:[0-9]*: service idle: rules:1:14: unknown hook"
+    grep -q "initdb" "$work/err" && fail "initdb ran before the rules were refused: $(cat "$work/err")"
     [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
     assert_nothing_left "$out"
     # A scenario error too.
