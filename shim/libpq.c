@@ -415,8 +415,10 @@ static void pq_call(struct wg_call *c, int hook, const PGconn *conn, const char 
     int stmt = hook == WG_HOOK_PQ_QUERY || hook == WG_HOOK_PQ_EXEC || hook == WG_HOOK_PQ_PREPARE ||
                hook == WG_HOOK_PQ_SEND;
 
+    /* .fd is the connection's socket; port = / peer = do not read it here:
+     * the parser (rules_check.c) accepts them on sock hooks only. */
     *c = (struct wg_call){.hook = hook,
-                          .fd = conn ? REAL(PQsocket)(conn) : -1, /* port = / peer = on pq hooks */
+                          .fd = conn ? REAL(PQsocket)(conn) : -1,
                           .sql = sql,
                           .conn = conn,
                           .detail = detail,

@@ -8,9 +8,10 @@
  * compatibility versions (binaries from before 2002) is not supported.
  *
  * The pthread functions report errors by return value and leave errno
- * alone; so do these wrappers.  `fail ERRNO` returns ERRNO (fail EBUSY on
- * mutex.trylock, fail ETIMEDOUT on cond.wait, fail EAGAIN on
- * thread.create); `spurious` on cond.wait releases the mutex, yields,
+ * alone; so do these wrappers.  `fail ERRNO` returns ERRNO; the parser
+ * (rules_check.c) accepts it on a pthread hook only as fail EBUSY on
+ * mutex.trylock (any other errno is for sock hooks; fail ETIMEDOUT on
+ * cond.wait and fail EAGAIN on thread.create are rejected); `spurious` on cond.wait releases the mutex, yields,
  * takes it again and returns 0 without waiting, as a real spurious wakeup
  * does (POSIX allows it): a correct `while` loop still lets the signalling
  * thread take the mutex and finishes; an `if` goes on with nothing ready.
