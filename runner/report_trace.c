@@ -134,8 +134,15 @@ static void rep_inj_add(struct rep_inj *inj, const char *rule, const char *actio
     }
 }
 
+/* A barrier or wait is traced twice: "waiting" before it holds the call
+ * (so that a killed process leaves a line) and its outcome after.  Only
+ * the final line is an injection. */
+#define REP_WAITING "waiting"
+
 void rep_inj_event(json_t *e, void *arg)
 {
+    if (strcmp(rep_str(e, "outcome"), REP_WAITING) == 0)
+        return;
     rep_inj_add(arg, rep_str(e, "rule"), rep_str(e, "action"), rep_str(e, "hook"),
                 rep_str(e, "outcome"), rep_u64(e, "waited_ns"), rep_u64(e, "ts_ns"),
                 rep_str(e, "detail"));
@@ -156,6 +163,8 @@ int rep_inj_wanted(const char *line, void *arg)
         !json_peek_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
         !json_peek_i64(line, "\"waited_ns\"", &waited) || !json_peek_i64(line, "\"ts_ns\"", &ts))
         return 1;
+    if (strcmp(outcome, REP_WAITING) == 0)
+        return 0;
     r = rep_inj_rule(inj, rule, action);
     /* examples come from the first fires of a rule */
     if (r && r->nexamples < REP_MAX_EXAMPLES && r->fires < 1000 && !strstr(line, "\"detail\":null"))
@@ -187,7 +196,18 @@ static struct {
 } rep_cache;
 static pthread_mutex_t rep_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Fires in whole lines of fd from *off on; *off moves past them. */
+/* p follows a key "outcome": is its value "waiting" (not a fire)? */
+static int rep_is_waiting(const char *p)
+{
+    p += strspn(p, " \t");
+    if (*p++ != ':')
+        return 0;
+    p += strspn(p, " \t");
+    return strncmp(p, "\"" REP_WAITING "\"", sizeof(REP_WAITING) + 1) == 0;
+}
+
+/* Fires in whole lines of fd from *off on (final lines, not "waiting");
+ * *off moves past them. */
 static uint64_t rep_count_new(int fd, off_t *off)
 {
     char buf[65536];
@@ -202,8 +222,10 @@ static uint64_t rep_count_new(int fd, off_t *off)
             continue;
         }
         end[1] = '\0';
-        while ((p = strstr(p, "\"outcome\"")) != NULL)
-            n++, p += 9;
+        while ((p = strstr(p, "\"outcome\"")) != NULL) {
+            p += 9;
+            n += !rep_is_waiting(p);
+        }
         *off += end + 1 - buf;
     }
     return n;

@@ -121,6 +121,9 @@ static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t
         sched_yield();
         return 0;
     case WG_ACT_BARRIER:
+        /* "waiting" first: a process killed while held still shows where;
+         * the final line (released, timeout) follows the release. */
+        engine_trace(c, r, "waiting", 0, hit);
         o = coord_barrier(r->coord, r->count, timeout, &waited);
         engine_trace(c, r, engine_outcome(o), waited, hit);
         return 0;
@@ -129,6 +132,7 @@ static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t
         engine_trace(c, r, "fired", 0, hit);
         return 0;
     case WG_ACT_WAIT:
+        engine_trace(c, r, "waiting", 0, hit); /* as for barrier */
         o = coord_wait(r->coord, timeout, &waited);
         engine_trace(c, r, engine_outcome(o), waited, hit);
         return 0;

@@ -427,6 +427,10 @@ static void test_count_fires_incremental(void **state)
     snprintf(dir, sizeof(dir), "%s/traces", tmpdir);
     assert_int_equal(report_count_fires(dir), 3);
     assert_int_equal(report_count_fires(dir), 3); /* read again: the same */
+    /* a barrier's "waiting" line is not a fire; its final line is */
+    trace_line("traces/trace.300.jsonl", 300, 6.0, "waiting");
+    append("traces/trace.300.jsonl", "{\"ts_ns\":1, \"outcome\" : \"waiting\"}\n");
+    assert_int_equal(report_count_fires(dir), 3);
     trace_line("traces/trace.300.jsonl", 300, 7.0, "fired");
     assert_int_equal(report_count_fires(dir), 4);
     /* a line still being written is not counted yet */
@@ -478,7 +482,13 @@ static void test_injection_table_many_fires(void **state)
     fputs("{\"ts_ns\":1,\"rule\":\"we\\\"ird\",\"action\":\"log\",\"hook\":\"pq.query\","
           "\"outcome\":\"fired\",\"waited_ns\":0}\n"
           "{ \"ts_ns\": 2, \"rule\": \"slow\", \"action\": \"delay\", \"hook\": \"sock.recv\", "
-          "\"outcome\": \"fired\", \"waited_ns\": 1000, \"detail\": null }\n",
+          "\"outcome\": \"fired\", \"waited_ns\": 1000, \"detail\": null }\n"
+          /* "waiting" lines (compact and not) are not injections */
+          "{\"ts_ns\":3,\"pid\":7,\"tid\":8,\"hook\":\"sock.send\",\"rule\":\"held\","
+          "\"action\":\"barrier\",\"outcome\":\"waiting\",\"waited_ns\":0,\"hit\":1,"
+          "\"detail\":null}\n"
+          "{ \"ts_ns\": 4, \"rule\": \"slow\", \"action\": \"delay\", \"hook\": \"sock.recv\", "
+          "\"outcome\": \"waiting\", \"waited_ns\": 5, \"detail\": \"fd 9\" }\n",
           f);
     fclose(f);
     make_run(&fx);
