@@ -27,6 +27,8 @@
 #include "real.h"
 
 _Atomic int wg_armed[WG_HOOK_COUNT];
+_Atomic int wg_ruled[WG_HOOK_COUNT];
+_Atomic int wg_pq_ruled;
 __thread int wg_in_shim __attribute__((tls_model("initial-exec")));
 uint64_t wg_seed;
 char wg_proc_name[64];
@@ -198,18 +200,25 @@ __attribute__((constructor(101))) static void init_shim(void)
         if (wg_rules.rules[i].when == WG_AFTER)
             wg_after_hooks |= wg_rules.rules[i].hooks;
     /* Tracing arms every hook so that calls are counted and mutexes
-     * profiled: it puts every hooked call on the slow path. */
-    for (int h = 0; h < WG_HOOK_COUNT; h++)
-        if ((wg_rules.hooks >> h & 1) || trace_enabled())
+     * profiled: it puts every hooked call on the slow path, where a hook
+     * no rule names (wg_ruled) only counts. */
+    for (int h = 0; h < WG_HOOK_COUNT; h++) {
+        int ruled = wg_rules.hooks >> h & 1;
+        if (ruled) {
+            atomic_store_explicit(&wg_ruled[h], 1, memory_order_relaxed);
+            if (wg_hook_family(h) == WG_FAM_PQ)
+                atomic_store_explicit(&wg_pq_ruled, 1, memory_order_relaxed);
+        }
+        if (ruled || trace_enabled())
             atomic_store_explicit(&wg_armed[h], 1, memory_order_relaxed);
+    }
 
     /* The libpq wrappers follow every statement from send to last result
-     * (libpq.c): one armed pq hook arms them all. */
-    for (int h = 0; h < WG_HOOK_COUNT; h++)
-        if (wg_hook_family(h) == WG_FAM_PQ && WG_ARMED(h))
-            for (int k = 0; k < WG_HOOK_COUNT; k++)
-                if (wg_hook_family(k) == WG_FAM_PQ)
-                    atomic_store_explicit(&wg_armed[k], 1, memory_order_relaxed);
+     * (libpq.c): one ruled pq hook arms them all. */
+    if (atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed))
+        for (int k = 0; k < WG_HOOK_COUNT; k++)
+            if (wg_hook_family(k) == WG_FAM_PQ)
+                atomic_store_explicit(&wg_armed[k], 1, memory_order_relaxed);
 
     pthread_atfork(NULL, NULL, init_atfork_child);
     wg_in_shim--;

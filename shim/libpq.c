@@ -8,8 +8,9 @@
  * which statement a result belongs to (pipelines queue many), each PGconn
  * has a FIFO of the statements sent and not yet finished, and a map of its
  * prepared statements' names to their SQL, so `sql ~` matches
- * PQexecPrepared and PQsendQueryPrepared too.  Any armed pq hook arms all
- * of them (init.c), so the FIFO sees every send and every result.
+ * PQexecPrepared and PQsendQueryPrepared too.  Any pq hook a rule names
+ * arms all of them (init.c), so the FIFO sees every send and every result;
+ * when tracing alone arms them, the wrappers only count (PQ_FAST).
  *
  * libpq calls its own exported functions through the PLT (PQexec calls
  * PQsendQuery and PQgetResult): a per-thread depth counter lets those
@@ -520,11 +521,32 @@ static int pq_send(PGconn *conn, int query, const char *sql, pq_send_fn run, con
  * The wrappers.
  * ------------------------------------------------------------ */
 #define PQ_EXPORT __attribute__((visibility("default")))
-#define PQ_FAST(hook, call)                                                                   \
+/* PQ_FAST(HOOK, counts, real call): the idle test, then, when no rule
+ * names a pq hook (armed for tracing only), just the count and the real
+ * call: no statement tracking.  counts: PQ_CNT_HOOK, or with
+ * PQ_CNT_QUERY for a statement (pq.query as well), or 0 (a sync). */
+#define PQ_CNT_HOOK  1
+#define PQ_CNT_QUERY 2
+#define PQ_FAST(hook, counts, call)                                                           \
     if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
         return call;                                                                          \
     if (pq_depth)                                                                             \
-        return call;
+        return call;                                                                          \
+    if (!atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed)) {                          \
+        pq_count(WG_HOOK_##hook, counts);                                                     \
+        pq_depth++; /* libpq's calls to itself are not counted again */                       \
+        __auto_type wg_r_ = call;                                                             \
+        pq_depth--;                                                                           \
+        return wg_r_;                                                                         \
+    }
+
+static void pq_count(int hook, int counts)
+{
+    if (counts & PQ_CNT_HOOK)
+        wg_count(hook);
+    if (counts & PQ_CNT_QUERY)
+        wg_count(WG_HOOK_PQ_QUERY);
+}
 
 static PGconn *pq_connected(PGconn *conn, const char *detail)
 {
@@ -547,19 +569,19 @@ static int pq_connecting(const char *detail)
     return wg_eval(&c, WG_BEFORE, &v) && v.action == WG_ACT_FAIL_DISCONNECT;
 }
 
-#define PQ_CONNECT_WRAP(name, params, args, redact) \
-    PQ_EXPORT PGconn *name params                   \
-    {                                               \
-        PQ_FAST(PQ_CONNECT, REAL(name) args)        \
-        char detail[512];                           \
-        redact;                                     \
-        int drop = pq_connecting(detail);           \
-        pq_depth++;                                 \
-        PGconn *conn = REAL(name) args;             \
-        pq_depth--;                                 \
-        if (drop)                                   \
-            pq_disconnect(conn);                    \
-        return pq_connected(conn, detail);          \
+#define PQ_CONNECT_WRAP(name, params, args, redact)       \
+    PQ_EXPORT PGconn *name params                         \
+    {                                                     \
+        PQ_FAST(PQ_CONNECT, PQ_CNT_HOOK, REAL(name) args) \
+        char detail[512];                                 \
+        redact;                                           \
+        int drop = pq_connecting(detail);                 \
+        pq_depth++;                                       \
+        PGconn *conn = REAL(name) args;                   \
+        pq_depth--;                                       \
+        if (drop)                                         \
+            pq_disconnect(conn);                          \
+        return pq_connected(conn, detail);                \
     }
 
 PQ_CONNECT_WRAP(PQconnectdb, (const char *conninfo), (conninfo),
@@ -625,7 +647,7 @@ static int pq_run_send_prepared(PGconn *c, const void *p)
 
 PQ_EXPORT PGresult *PQexec(PGconn *conn, const char *sql)
 {
-    PQ_FAST(PQ_EXEC, REAL(PQexec)(conn, sql))
+    PQ_FAST(PQ_EXEC, PQ_CNT_HOOK | PQ_CNT_QUERY, REAL(PQexec)(conn, sql))
     struct pq_args a = {.sql = sql};
     return pq_sync(conn, WG_HOOK_PQ_EXEC, 1, sql, pq_run_exec, &a);
 }
@@ -634,7 +656,8 @@ PQ_EXPORT PGresult *PQexecParams(PGconn *conn, const char *sql, int n, const Oid
                                  const char *const *vals, const int *lens, const int *fmts,
                                  int rfmt)
 {
-    PQ_FAST(PQ_EXEC, REAL(PQexecParams)(conn, sql, n, types, vals, lens, fmts, rfmt))
+    PQ_FAST(PQ_EXEC, PQ_CNT_HOOK | PQ_CNT_QUERY,
+            REAL(PQexecParams)(conn, sql, n, types, vals, lens, fmts, rfmt))
     struct pq_args a = {sql, NULL, n, types, vals, lens, fmts, rfmt};
     return pq_sync(conn, WG_HOOK_PQ_EXEC, 1, sql, pq_run_exec_params, &a);
 }
@@ -642,7 +665,8 @@ PQ_EXPORT PGresult *PQexecParams(PGconn *conn, const char *sql, int n, const Oid
 PQ_EXPORT PGresult *PQexecPrepared(PGconn *conn, const char *name, int n, const char *const *vals,
                                    const int *lens, const int *fmts, int rfmt)
 {
-    PQ_FAST(PQ_EXEC, REAL(PQexecPrepared)(conn, name, n, vals, lens, fmts, rfmt))
+    PQ_FAST(PQ_EXEC, PQ_CNT_HOOK | PQ_CNT_QUERY,
+            REAL(PQexecPrepared)(conn, name, n, vals, lens, fmts, rfmt))
     struct pq_args a = {NULL, name, n, NULL, vals, lens, fmts, rfmt};
     const char *sql = pq_prep_sql(pq_conn_get(conn, 0), name);
     return pq_sync(conn, WG_HOOK_PQ_EXEC, 1, sql, pq_run_exec_prepared, &a);
@@ -651,7 +675,7 @@ PQ_EXPORT PGresult *PQexecPrepared(PGconn *conn, const char *name, int n, const 
 PQ_EXPORT PGresult *PQprepare(PGconn *conn, const char *name, const char *sql, int n,
                               const Oid *types)
 {
-    PQ_FAST(PQ_PREPARE, REAL(PQprepare)(conn, name, sql, n, types))
+    PQ_FAST(PQ_PREPARE, PQ_CNT_HOOK, REAL(PQprepare)(conn, name, sql, n, types))
     struct pq_args a = {sql, name, n, types, NULL, NULL, NULL, 0};
     pq_prep_set(pq_conn_get(conn, 1), name, sql);
     return pq_sync(conn, WG_HOOK_PQ_PREPARE, 0, sql, pq_run_prepare, &a);
@@ -659,7 +683,7 @@ PQ_EXPORT PGresult *PQprepare(PGconn *conn, const char *name, const char *sql, i
 
 PQ_EXPORT int PQsendQuery(PGconn *conn, const char *sql)
 {
-    PQ_FAST(PQ_SEND, REAL(PQsendQuery)(conn, sql))
+    PQ_FAST(PQ_SEND, PQ_CNT_HOOK | PQ_CNT_QUERY, REAL(PQsendQuery)(conn, sql))
     struct pq_args a = {.sql = sql};
     return pq_send(conn, 1, sql, pq_run_send, &a);
 }
@@ -667,7 +691,8 @@ PQ_EXPORT int PQsendQuery(PGconn *conn, const char *sql)
 PQ_EXPORT int PQsendQueryParams(PGconn *conn, const char *sql, int n, const Oid *types,
                                 const char *const *vals, const int *lens, const int *fmts, int rfmt)
 {
-    PQ_FAST(PQ_SEND, REAL(PQsendQueryParams)(conn, sql, n, types, vals, lens, fmts, rfmt))
+    PQ_FAST(PQ_SEND, PQ_CNT_HOOK | PQ_CNT_QUERY,
+            REAL(PQsendQueryParams)(conn, sql, n, types, vals, lens, fmts, rfmt))
     struct pq_args a = {sql, NULL, n, types, vals, lens, fmts, rfmt};
     return pq_send(conn, 1, sql, pq_run_send_params, &a);
 }
@@ -675,7 +700,7 @@ PQ_EXPORT int PQsendQueryParams(PGconn *conn, const char *sql, int n, const Oid 
 PQ_EXPORT int PQsendPrepare(PGconn *conn, const char *name, const char *sql, int n,
                             const Oid *types)
 {
-    PQ_FAST(PQ_SEND, REAL(PQsendPrepare)(conn, name, sql, n, types))
+    PQ_FAST(PQ_SEND, PQ_CNT_HOOK, REAL(PQsendPrepare)(conn, name, sql, n, types))
     struct pq_args a = {sql, name, n, types, NULL, NULL, NULL, 0};
     pq_prep_set(pq_conn_get(conn, 1), name, sql);
     return pq_send(conn, 0, sql, pq_run_send_prepare, &a);
@@ -684,7 +709,8 @@ PQ_EXPORT int PQsendPrepare(PGconn *conn, const char *name, const char *sql, int
 PQ_EXPORT int PQsendQueryPrepared(PGconn *conn, const char *name, int n, const char *const *vals,
                                   const int *lens, const int *fmts, int rfmt)
 {
-    PQ_FAST(PQ_SEND, REAL(PQsendQueryPrepared)(conn, name, n, vals, lens, fmts, rfmt))
+    PQ_FAST(PQ_SEND, PQ_CNT_HOOK | PQ_CNT_QUERY,
+            REAL(PQsendQueryPrepared)(conn, name, n, vals, lens, fmts, rfmt))
     struct pq_args a = {NULL, name, n, NULL, vals, lens, fmts, rfmt};
     const char *sql = pq_prep_sql(pq_conn_get(conn, 0), name);
     return pq_send(conn, 1, sql, pq_run_send_prepared, &a);
@@ -706,7 +732,7 @@ static int pq_run_describe_portal(PGconn *c, const void *p)
 
 PQ_EXPORT int PQsendDescribePrepared(PGconn *conn, const char *name)
 {
-    PQ_FAST(PQ_SEND, REAL(PQsendDescribePrepared)(conn, name))
+    PQ_FAST(PQ_SEND, PQ_CNT_HOOK, REAL(PQsendDescribePrepared)(conn, name))
     struct pq_args a = {.name = name};
     const char *sql = pq_prep_sql(pq_conn_get(conn, 0), name);
     return pq_send(conn, 0, sql, pq_run_describe_prepared, &a);
@@ -714,7 +740,7 @@ PQ_EXPORT int PQsendDescribePrepared(PGconn *conn, const char *name)
 
 PQ_EXPORT int PQsendDescribePortal(PGconn *conn, const char *name)
 {
-    PQ_FAST(PQ_SEND, REAL(PQsendDescribePortal)(conn, name))
+    PQ_FAST(PQ_SEND, PQ_CNT_HOOK, REAL(PQsendDescribePortal)(conn, name))
     struct pq_args a = {.name = name};
     return pq_send(conn, 0, NULL, pq_run_describe_portal, &a);
 }
@@ -725,7 +751,7 @@ PQ_EXPORT int PQsendDescribePortal(PGconn *conn, const char *name)
  * no result, needs no place and no wrapper). */
 PQ_EXPORT int PQpipelineSync(PGconn *conn)
 {
-    PQ_FAST(PQ_SEND, REAL(PQpipelineSync)(conn))
+    PQ_FAST(PQ_SEND, 0, REAL(PQpipelineSync)(conn))
     int ok = REAL(PQpipelineSync)(conn);
     if (ok)
         pq_push(pq_conn_get(conn, 1), NULL, PQ_SYNC);
@@ -747,7 +773,7 @@ PQ_EXPORT int PQpipelineSync(PGconn *conn)
 
 PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
 {
-    PQ_FAST(PQ_RESULT, REAL(PQgetResult)(conn))
+    PQ_FAST(PQ_RESULT, PQ_CNT_HOOK, REAL(PQgetResult)(conn))
     struct pq_conn *pc = pq_conn_get(conn, 0);
     struct pq_stmt *st = pq_front(pc);
     const char *sql = st ? st->sql : NULL;
@@ -802,6 +828,13 @@ PQ_EXPORT void PQfinish(PGconn *conn)
     if (!atomic_load_explicit(&wg_armed[WG_HOOK_PQ_FINISH], memory_order_relaxed) || wg_in_shim ||
         pq_depth) {
         REAL(PQfinish)(conn);
+        return;
+    }
+    if (!atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed)) { /* tracing only */
+        wg_count(WG_HOOK_PQ_FINISH);
+        pq_depth++;
+        REAL(PQfinish)(conn);
+        pq_depth--;
         return;
     }
     struct wg_call c;

@@ -138,6 +138,10 @@ static int pth_after(struct wg_call *c, int r)
         struct wg_call call;                                                                      \
         pth_site =                                                                                \
             pth_caller(__builtin_return_address(0), (void *)name, __builtin_frame_address(0));    \
+        if (!WG_RULED(WG_HOOK_##hook)) { /* armed for tracing only */                             \
+            wg_count(WG_HOOK_##hook);                                                             \
+            return realcall;                                                                      \
+        }                                                                                         \
         int early = pth_before(&call, WG_HOOK_##hook, mx);                                        \
         if (early >= 0)                                                                           \
             return early;                                                                         \

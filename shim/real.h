@@ -159,6 +159,16 @@ extern uint64_t wg_after_hooks;
  * an API hook and pq.query). */
 #define WG_ARMED(h) atomic_load_explicit(&wg_armed[(h)], memory_order_relaxed)
 
+/* wg_ruled[h] != 0 when some rule names hook h (init.c).  Tracing arms
+ * every hook; a slow half whose hook no rule names only counts the call
+ * (and profiles a mutex lock) and makes the real call: none of the
+ * condition pre-work (peer address, fstat, libpq statement tracking). */
+extern _Atomic int wg_ruled[WG_HOOK_COUNT];
+#define WG_RULED(h) atomic_load_explicit(&wg_ruled[(h)], memory_order_relaxed)
+/* 1 when some rule names a pq hook: then every pq wrapper follows the
+ * statements (libpq.c), which pq.query's attribution needs. */
+extern _Atomic int wg_pq_ruled;
+
 /* Count one call of hook h (engine.c). */
 static inline void wg_count(int h)
 {

@@ -263,6 +263,11 @@ static void sock_unclip_msg(struct sock_call *sc)
     WG_SLOW_PATH ret sock_slow_##name params                                                      \
     {                                                                                             \
         struct sock_call sc;                                                                      \
+        if (!WG_RULED(WG_HOOK_##hook)) { /* armed for tracing only */                             \
+            if (!(check))                                                                         \
+                wg_count(WG_HOOK_##hook);                                                         \
+            return REAL(name) args;                                                               \
+        }                                                                                         \
         if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                      \
             return REAL(name) args;                                                               \
         if (sc.fail) {                                                                            \

@@ -4,6 +4,8 @@
 #                      sock.recv: the rows are all there, every injection traced
 #   psql.sh sqlstate   fail sqlstate 40001 on the UPDATE of a transaction:
 #                      psql reports the server's error, the row is unchanged
+#   psql.sh counts     tracing alone counts the pq calls as a run with a
+#                      pq rule does
 here=$(dirname "$0")
 . "$here/pg_common.sh"
 skip_if_runtime_breaks psql -X "$base_dsn" -c "SELECT 1"
@@ -36,6 +38,29 @@ sqlstate)
   echo "$out2" | grep -q 'ERROR:  25P02' || fail "the transaction did not abort (no 25P02 after)"
   [ "$(sql 'SELECT v FROM items WHERE id = 1')" -eq 0 ] || fail "the row changed"
   [ "$(events '.action == "fail"')" -eq 1 ] || fail "expected one traced failure"
+  ;;
+counts)
+  # Tracing alone (no rule on a pq hook) counts the pq calls without
+  # following statements: the summary's counts must be those of a run
+  # where a rule on pq.query (never matching) makes the wrappers follow.
+  new_db wedge_psql_counts
+  printf 'SELECT 1;\nSELECT 2;\nSELECT 3;\n' >"$trace/three.sql"
+  # pq_calls: "pq.query pq.exec pq.send pq.result" summed over summaries
+  pq_calls() {
+    cat "$trace"/trace.*.jsonl | jq -rs '[.[] | select(.summary) | .calls] |
+      [(map(.["pq.query"] // 0) | add), (map(.["pq.exec"] // 0) | add),
+       (map(.["pq.send"] // 0) | add), (map(.["pq.result"] // 0) | add)] | map(tostring) | join(" ")'
+  }
+  under 'log on thread.create' psql -X -q -v ON_ERROR_STOP=1 "$dsn" -f "$trace/three.sql" >/dev/null ||
+    fail "psql -f (tracing only)"
+  alone=$(pq_calls)
+  rm -f "$trace"/trace.*.jsonl
+  under 'log on pq.query where sql ~ "^NEVER"' psql -X -q -v ON_ERROR_STOP=1 "$dsn" -f "$trace/three.sql" >/dev/null ||
+    fail "psql -f (pq ruled)"
+  ruled=$(pq_calls)
+  echo "pq.query pq.exec pq.send pq.result: tracing only: $alone; pq.query ruled: $ruled"
+  [ "$alone" = "$ruled" ] || fail "tracing alone counts pq calls differently"
+  [ "${alone%% *}" -ge 3 ] || fail "fewer than 3 pq.query calls counted"
   ;;
 *) fail "unknown mode $1" ;;
 esac

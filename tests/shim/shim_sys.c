@@ -33,6 +33,10 @@
  *                                      pthread_cond_wait with if / while
  *   shim_sys fork-trace                the child has its own trace file
  *                                      and counters
+ *   shim_sys io-loop N                 N times: send and recv a byte on a
+ *                                      socketpair, write and read one on a
+ *                                      pipe (trace_cost.sh counts the
+ *                                      system calls the shim adds)
  *   shim_sys signal MIN_MS             a signal lands during an injected
  *                                      delay: its handler's own hooked call
  *                                      passes straight through (no rule,
@@ -452,6 +456,24 @@ static int signal_test(long min_ms)
     return 0;
 }
 
+/* ---------------------------------------------------------------
+ * io-loop: plain socket and pipe traffic, for trace_cost.sh.
+ * ------------------------------------------------------------ */
+static int io_loop(long n)
+{
+    int sv[2], pp[2];
+    char c = 'x';
+
+    pair(sv);
+    CHECK(pipe(pp) == 0, "pipe: %s", strerror(errno));
+    for (long i = 0; i < n; i++) {
+        CHECK(send(sv[0], &c, 1, 0) == 1 && recv(sv[1], &c, 1, 0) == 1, "socketpair round %ld", i);
+        CHECK(write(pp[1], &c, 1) == 1 && read(pp[0], &c, 1) == 1, "pipe round %ld", i);
+    }
+    printf("io-loop: ok\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -491,6 +513,8 @@ int main(int argc, char **argv)
         return cond_test(!strcmp(a, "while"), !strcmp(argv[3], "broken"));
     if (!strcmp(m, "fork-trace"))
         return fork_trace();
+    if (!strcmp(m, "io-loop"))
+        return io_loop(atol(a));
     if (!strcmp(m, "signal"))
         return signal_test(atol(a));
     CHECK(0, "unknown mode %s", m);
