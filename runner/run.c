@@ -641,7 +641,10 @@ int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir
 
     if (!st->o->quiet)
         fprintf(stderr, "wedge: %s: seed %" PRIu64 ", output in %s\n", s->name, seed, out_dir);
+    /* Traces left by an earlier run into the same --out would be counted
+     * as this run's injections: start from an empty traces/. */
     dir = util_fmt("%s/traces", out_dir);
+    util_rm_rf(dir);
     if (util_mkdir_p(dir, 0755) < 0) {
         run_err(p, 2, "--out %s: %s", out_dir, strerror(errno));
         free(dir);

@@ -232,14 +232,20 @@ case_junit() {
     cmd=$(grep -o 'wedge run .*' <<<"$body" | head -n 1)
     [ -n "$cmd" ] || fail "the failure body does not hold a 'wedge run' command"
     grep -q -- "--seed $seed" <<<"$cmd" || fail "the reproduce command lacks --seed $seed: $cmd"
-    # The reproduce command, run as printed (wedge on PATH), finds it again.
+    # The reproduce command, run as printed (wedge on PATH), finds it again,
+    # here into the same --out: the first run's traces must not be counted
+    # as the replay's (one trace file per process of the run, not two).
+    local ntraces
+    ntraces=$(ls "$out"/traces/trace.*.jsonl | wc -l)
     note "replaying: $cmd"
-    (PATH="$(dirname "$wedge"):$PATH" eval "$cmd --out $work/replay" >"$work/replay.log" 2>&1)
+    (PATH="$(dirname "$wedge"):$PATH" eval "$cmd --out $out" >"$work/replay.log" 2>&1)
     rc=$?
     [ "$rc" -eq 1 ] || {
         show_tail "$work/replay.log"
         fail "the reproduce command exited $rc, not 1"
     }
+    [ "$(ls "$out"/traces/trace.*.jsonl | wc -l)" -eq "$ntraces" ] ||
+        fail "a rerun into the same --out kept the earlier run's traces: $(ls "$out"/traces)"
     assert_no_cluster_left
 }
 
