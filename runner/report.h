@@ -20,9 +20,9 @@ enum inv_status { INV_PASSED, INV_FAILED, INV_ERROR /* could not evaluate */ };
 struct inv_result {
     char *name;
     enum inv_status status;
-    char *expected;   /* "true", "no rows", "ok POST /orders <= 10" */
-    char *actual;     /* "false", "3 rows", "12" */
-    char *detail;     /* offending rows / service log tail / job output; may be NULL */
+    char *expected; /* "true", "no rows", "ok POST /orders <= 10" */
+    char *actual;   /* "false", "3 rows", "12" */
+    char *detail;   /* offending rows / service log tail / job output; may be NULL */
     /* When one request broke it (history invariants with an upper bound):
      * has_at = 1 and at_t_ns = that request's t_ns in history.jsonl; the
      * report centres its timeline there.  0: no single request. */
@@ -39,33 +39,36 @@ struct req_stats {
 
 /* A point of the time series (one per sample interval). */
 struct sample {
-    double t_s;           /* since load start */
-    double throughput;    /* requests/s in the interval */
+    double t_s;        /* since load start */
+    double throughput; /* requests/s in the interval */
     uint64_t p50_ns, p99_ns;
-    uint64_t errors;      /* failed requests in the interval */
-    uint64_t injections;  /* shim fires in the interval (from traces) */
-    long rss_kb;          /* sum of the services' resident memory */
+    uint64_t errors;     /* failed requests in the interval */
+    uint64_t injections; /* shim fires in the interval (from traces) */
+    long rss_kb;         /* sum of the services' resident memory */
 };
 
 struct run_result {
     const struct scenario *scn;
     char *out_dir;
     uint64_t seed;
-    char *reproduce;        /* the exact command that replays this run */
+    char *reproduce;            /* the exact command that replays this run */
     const char *reproduce_note; /* NULL, or what to fill in (a masked password) */
     char *dsn_redacted;
-    int embedded_pg;        /* 1 on the throwaway cluster */
-    int exit_code;          /* 0 / 1 / 3 (2 never gets this far) */
-    char *error;            /* why inconclusive, or NULL */
+    int embedded_pg; /* 1 on the throwaway cluster */
+    int exit_code;   /* 0 / 1 / 3 (2 never gets this far) */
+    char *error;     /* why inconclusive, or NULL */
 
-    double started_unix;    /* wall clock at start */
-    double duration_s;      /* load phase */
+    double started_unix; /* wall clock at start */
+    double duration_s;   /* load phase */
     uint64_t requests, ok, fail, info, retries;
-    struct hist *latency;   /* all requests */
-    struct req_stats *per_req; int nper_req;
-    struct sample *series; int nseries;
+    struct hist *latency; /* all requests */
+    struct req_stats *per_req;
+    int nper_req;
+    struct sample *series;
+    int nseries;
 
-    struct inv_result *inv; int ninv;
+    struct inv_result *inv;
+    int ninv;
 
     /* Wall clock when the load started, the t_ns = 0 of history.jsonl
      * (load_collect sets it); the report converts the traces'

@@ -40,13 +40,13 @@ struct scn_kv {
 
 struct scn_service {
     char *name;
-    char *command;  /* unexpanded */
-    char *ready;    /* unexpanded; NULL: ready once started */
-    char *rules;    /* NULL: none (the scenario's rules still apply) */
+    char *command; /* unexpanded */
+    char *ready;   /* unexpanded; NULL: ready once started */
+    char *rules;   /* NULL: none (the scenario's rules still apply) */
     char *rules_file;
-    char **env;     /* "KEY=VALUE", NULL-terminated */
+    char **env; /* "KEY=VALUE", NULL-terminated */
     uint64_t stop_grace_ns;
-    int line;       /* of the section header */
+    int line; /* of the section header */
 };
 
 enum scn_when { SCN_JOB_WITH_LOAD, SCN_JOB_BEFORE, SCN_JOB_AFTER };
@@ -66,12 +66,12 @@ enum scn_req_kind { SCN_REQ_HTTP, SCN_REQ_SQL };
 
 struct scn_request {
     enum scn_req_kind kind;
-    unsigned weight;     /* >= 1 */
-    char *method;        /* HTTP */
-    char *path;          /* HTTP, unexpanded */
-    char *body;          /* HTTP, unexpanded, may be NULL */
-    char *sql;           /* SQL, unexpanded */
-    char *label;         /* "POST /orders" or "sql:<first 40 chars>" */
+    unsigned weight; /* >= 1 */
+    char *method;    /* HTTP */
+    char *path;      /* HTTP, unexpanded */
+    char *body;      /* HTTP, unexpanded, may be NULL */
+    char *sql;       /* SQL, unexpanded */
+    char *label;     /* "POST /orders" or "sql:<first 40 chars>" */
     int line;
 };
 
@@ -82,43 +82,47 @@ enum scn_op { SCN_LT, SCN_LE, SCN_EQ, SCN_NE, SCN_GE, SCN_GT };
 struct scn_invariant {
     char *name;
     enum scn_inv_kind kind;
-    char *sql;                 /* SQL */
-    enum scn_outcome outcome;  /* history */
-    char *method, *path;       /* history filter; NULL matches all */
+    char *sql;                /* SQL */
+    enum scn_outcome outcome; /* history */
+    char *method, *path;      /* history filter; NULL matches all */
     enum scn_op op;
     double number;
     int line;
 };
 
 struct scenario {
-    char *path;        /* as given */
-    char *dir;         /* directory of the file */
+    char *path; /* as given */
+    char *dir;  /* directory of the file */
     char *name;
     char *description; /* the opening comment, or description = */
     uint64_t seed;     /* 0: not set */
     int has_seed;
-    char *rules;       /* applied to every service and job */
+    char *rules; /* applied to every service and job */
     uint64_t timeout_ns;
 
-    char **schema;     /* absolute paths, NULL-terminated */
-    char **fixtures;   /* SQL, NULL-terminated */
+    char **schema;                     /* absolute paths, NULL-terminated */
+    char **fixtures;                   /* SQL, NULL-terminated */
     int *schema_lines, *fixture_lines; /* the line of each, for messages */
 
-    struct scn_service *services; int nservices;
-    struct scn_job *jobs; int njobs;
+    struct scn_service *services;
+    int nservices;
+    struct scn_job *jobs;
+    int njobs;
 
     /* workload */
-    unsigned users;        /* closed model; default 1 */
-    double rate;           /* open model when > 0 */
-    uint64_t duration_ns;  /* 0: iterations only */
-    uint64_t iterations;   /* per run, all users together; 0: duration only */
-    char *target;          /* service name */
-    struct scn_request *requests; int nrequests;
+    unsigned users;       /* closed model; default 1 */
+    double rate;          /* open model when > 0 */
+    uint64_t duration_ns; /* 0: iterations only */
+    uint64_t iterations;  /* per run, all users together; 0: duration only */
+    char *target;         /* service name */
+    struct scn_request *requests;
+    int nrequests;
     unsigned max_tries;
     uint64_t request_timeout_ns;
     uint64_t sample_ns;
 
-    struct scn_invariant *invariants; int ninvariants;
+    struct scn_invariant *invariants;
+    int ninvariants;
 };
 
 /*
@@ -138,18 +142,18 @@ int scn_parse_duration(const char *text, uint64_t *ns);
  * ${...} expansion (expand.c).
  * ------------------------------------------------------------ */
 struct exp_ctx {
-    const char *build;        /* directory of the built binaries */
+    const char *build; /* directory of the built binaries */
     const char *dsn;
     const char *out;
     const char *scenario_dir;
-    const char *service;      /* the service whose ${port} is meant, or NULL */
+    const char *service;           /* the service whose ${port} is meant, or NULL */
     const char *const *port_names; /* parallel arrays: service -> port */
     const int *ports;
     int nports;
-    long user;                /* virtual user, -1 outside the workload */
+    long user; /* virtual user, -1 outside the workload */
     uint64_t iter;
     uint64_t seed;
-    uint64_t *rng;            /* state for ${rand} / ${uuid}; may be NULL */
+    uint64_t *rng; /* state for ${rand} / ${uuid}; may be NULL */
 };
 
 /* Expand tmpl; returns a malloc'd string, or NULL with "message" in err
