@@ -134,14 +134,23 @@ static void rep_inj_add(struct rep_inj *inj, const char *rule, const char *actio
     }
 }
 
-/* A barrier or wait is traced twice: "waiting" before it holds the call
- * (so that a killed process leaves a line) and its outcome after.  Only
- * the final line is an injection. */
-#define REP_WAITING "waiting"
+/* Lines that are not injections, as the shim's own summary counts them:
+ * a barrier or wait is traced twice, "waiting" before it holds the call
+ * (so that a killed process leaves a line) and its outcome after; a rule
+ * that cannot be carried out where it matched is traced "skipped". */
+static const char *const rep_not_fires[] = {"waiting", "skipped"};
+
+static int rep_not_fire(const char *outcome)
+{
+    for (size_t i = 0; i < sizeof(rep_not_fires) / sizeof(rep_not_fires[0]); i++)
+        if (strcmp(outcome, rep_not_fires[i]) == 0)
+            return 1;
+    return 0;
+}
 
 void rep_inj_event(json_t *e, void *arg)
 {
-    if (strcmp(rep_str(e, "outcome"), REP_WAITING) == 0)
+    if (rep_not_fire(rep_str(e, "outcome")))
         return;
     rep_inj_add(arg, rep_str(e, "rule"), rep_str(e, "action"), rep_str(e, "hook"),
                 rep_str(e, "outcome"), rep_u64(e, "waited_ns"), rep_u64(e, "ts_ns"),
@@ -163,7 +172,7 @@ int rep_inj_wanted(const char *line, void *arg)
         !json_peek_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
         !json_peek_i64(line, "\"waited_ns\"", &waited) || !json_peek_i64(line, "\"ts_ns\"", &ts))
         return 1;
-    if (strcmp(outcome, REP_WAITING) == 0)
+    if (rep_not_fire(outcome))
         return 0;
     r = rep_inj_rule(inj, rule, action);
     /* examples come from the first fires of a rule */
@@ -196,17 +205,22 @@ static struct {
 } rep_cache;
 static pthread_mutex_t rep_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* p follows a key "outcome": is its value "waiting" (not a fire)? */
-static int rep_is_waiting(const char *p)
+/* p follows a key "outcome": is its value one that is not a fire? */
+static int rep_is_not_fire(const char *p)
 {
     p += strspn(p, " \t");
     if (*p++ != ':')
         return 0;
     p += strspn(p, " \t");
-    return strncmp(p, "\"" REP_WAITING "\"", sizeof(REP_WAITING) + 1) == 0;
+    for (size_t i = 0; i < sizeof(rep_not_fires) / sizeof(rep_not_fires[0]); i++) {
+        size_t n = strlen(rep_not_fires[i]);
+        if (*p == '"' && strncmp(p + 1, rep_not_fires[i], n) == 0 && p[n + 1] == '"')
+            return 1;
+    }
+    return 0;
 }
 
-/* Fires in whole lines of fd from *off on (final lines, not "waiting");
+/* Fires in whole lines of fd from *off on (not "waiting" or "skipped");
  * *off moves past them. */
 static uint64_t rep_count_new(int fd, off_t *off)
 {
@@ -224,7 +238,7 @@ static uint64_t rep_count_new(int fd, off_t *off)
         end[1] = '\0';
         while ((p = strstr(p, "\"outcome\"")) != NULL) {
             p += 9;
-            n += !rep_is_waiting(p);
+            n += !rep_is_not_fire(p);
         }
         *off += end + 1 - buf;
     }

@@ -431,6 +431,9 @@ static void test_count_fires_incremental(void **state)
     trace_line("traces/trace.300.jsonl", 300, 6.0, "waiting");
     append("traces/trace.300.jsonl", "{\"ts_ns\":1, \"outcome\" : \"waiting\"}\n");
     assert_int_equal(report_count_fires(dir), 3);
+    /* nor is a "skipped" one (a rule that could not be carried out there) */
+    trace_line("traces/trace.300.jsonl", 300, 6.5, "skipped");
+    assert_int_equal(report_count_fires(dir), 3);
     trace_line("traces/trace.300.jsonl", 300, 7.0, "fired");
     assert_int_equal(report_count_fires(dir), 4);
     /* a line still being written is not counted yet */
@@ -488,7 +491,11 @@ static void test_injection_table_many_fires(void **state)
           "\"action\":\"barrier\",\"outcome\":\"waiting\",\"waited_ns\":0,\"hit\":1,"
           "\"detail\":null}\n"
           "{ \"ts_ns\": 4, \"rule\": \"slow\", \"action\": \"delay\", \"hook\": \"sock.recv\", "
-          "\"outcome\": \"waiting\", \"waited_ns\": 5, \"detail\": \"fd 9\" }\n",
+          "\"outcome\": \"waiting\", \"waited_ns\": 5, \"detail\": \"fd 9\" }\n"
+          /* nor are "skipped" ones */
+          "{\"ts_ns\":5,\"pid\":7,\"tid\":8,\"hook\":\"pq.query\",\"rule\":\"slow\","
+          "\"action\":\"fail\",\"outcome\":\"skipped\",\"waited_ns\":0,\"hit\":2,"
+          "\"detail\":null}\n",
           f);
     fclose(f);
     make_run(&fx);
