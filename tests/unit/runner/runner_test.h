@@ -1,7 +1,7 @@
 /*
  * runner_test.h - what the runner's unit tests share: a scratch directory
- * per test group (under /tmp, removed by the group teardown) and writing a
- * file in one call.  Include after <cmocka.h>.
+ * per test group (under /tmp, removed by the group teardown), and writing
+ * or reading a whole file in one call.  Include after <cmocka.h>.
  */
 #ifndef WEDGE_RUNNER_TEST_H
 #define WEDGE_RUNNER_TEST_H
@@ -32,6 +32,24 @@ static __attribute__((unused)) void rt_write_file(const char *path, const char *
     assert_non_null(f);
     fputs(text, f);
     fclose(f);
+}
+
+/* The whole of a file, NUL-terminated (malloc'd); fails the test if it
+ * cannot be read. */
+static __attribute__((unused)) char *rt_read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *text;
+    long n;
+    if (!f)
+        fail_msg("cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    text = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return text;
 }
 
 #endif

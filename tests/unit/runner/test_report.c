@@ -29,20 +29,9 @@ static int setup(void **state)
 
 static char *slurp(const char *name)
 {
-    char path[600], *text;
-    FILE *f;
-    long n;
+    char path[600];
     snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
-    f = fopen(path, "r");
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    text = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return text;
+    return rt_read_file(path);
 }
 
 static void append(const char *name, const char *text)

@@ -554,21 +554,6 @@ static void test_mutations_give_file_line_errors(void **state)
  * can give: each literal piece of each message format in scn.c and
  * expand.c must appear in it.
  * ------------------------------------------------------------ */
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *text;
-    long n;
-    if (!f)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    text = calloc(1, (size_t)n + 1);
-    assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return text;
-}
 
 /* The C string literal(s) at s (adjacent ones joined), unescaped. */
 static char *literal_at(const char *s)
@@ -639,12 +624,13 @@ static void test_docs_list_every_message(void **state)
 {
     /* The parser's messages are in scn.c and its two parts. */
     static const char *const parts[] = {"/scn.c", "/scn_value.c", "/scn_scan.c"};
-    char *docs = read_all(WEDGE_DOCS_SCENARIOS), *exp = read_all(WEDGE_RUNNER_DIR "/expand.c");
+    char *docs = rt_read_file(WEDGE_DOCS_SCENARIOS),
+         *exp = rt_read_file(WEDGE_RUNNER_DIR "/expand.c");
     int count = 0, missing = 0;
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         char path[4096], *scn;
         snprintf(path, sizeof(path), "%s%s", WEDGE_RUNNER_DIR, parts[i]);
-        scn = read_all(path);
+        scn = rt_read_file(path);
         missing += check_calls(scn, "scn_error(p, ", docs, &count);
         free(scn);
     }
