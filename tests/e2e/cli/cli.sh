@@ -36,6 +36,8 @@ work=${3:?work directory}
 pg_state=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
+. "$(dirname "$0")/../wait_exit.sh"
+
 fail() {
     echo "cli: FAIL ($case_name): $*" >&2
     exit 1
@@ -384,14 +386,7 @@ signal_run() {
     }
     note "SIG$sig to wedge $pid"
     kill -"$sig" "$pid"
-    for i in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid"
-        fail "wedge still ran 30 s after SIG$sig"
-    fi
+    wait_exit "$pid" 30 || fail "wedge still ran 30 s after SIG$sig"
     wait "$pid"
     rc=$?
     [ "$rc" -eq 3 ] || {

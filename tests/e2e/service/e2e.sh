@@ -30,6 +30,8 @@ scn_dir=${3:?scenario directory}
 work=${4:?work directory}
 shift 4
 
+. "$(dirname "$0")/../wait_exit.sh"
+
 fail() {
     echo "e2e: FAIL ($case_name): $*" >&2
     exit 1
@@ -284,14 +286,7 @@ case_sigint() {
     kids=$(echo $kids | tr " " "\n" | sort -un)
     note "SIGINT to wedge $pid; its processes: $(echo $kids)"
     kill -INT "$pid"
-    for i in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid"
-        fail "wedge still ran 30 s after SIGINT"
-    fi
+    wait_exit "$pid" 30 || fail "wedge still ran 30 s after SIGINT"
     wait "$pid"
     rc=$?
     note "wedge exited $rc after SIGINT"
