@@ -1,10 +1,8 @@
 /*
  * main.c - `wedge`: dispatch to the subcommands.
  */
-#include "run.h"
-#ifdef WEDGE_HAVE_ISO
 #include "iso.h"
-#endif
+#include "run.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,24 +33,12 @@ static void usage(FILE *f)
                "unavailable, interrupted).  See docs/cli.md.\n");
 }
 
-static int isolation(int argc, char **argv)
-{
-#ifdef WEDGE_HAVE_ISO
-    return iso_main(argc, argv);
-#else
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "wedge: isolation: not built into this binary\n");
-    return 2;
-#endif
-}
-
 static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
     {"run", run_main}, {"exec", exec_main},      {"check", check_main},
-    {"pg", pg_main},   {"isolation", isolation},
+    {"pg", pg_main},   {"isolation", iso_main},
 };
 
 int main(int argc, char **argv)

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/expand.c"
+#include "../../../runner/scenario/expand.c"
 
 static const char *const names[] = {"shopd", "pspd"};
 static const int ports[] = {8080, 9090};

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/hist.c"
+#include "../../../runner/load/hist.c"
 
 #define N 100000
 

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/inv.c"
+#include "../../../runner/run/inv.c"
 
 #include <unistd.h>
 

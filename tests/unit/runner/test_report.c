@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/report.c"
+#include "../../../runner/report/report.c"
 
 #define START_UNIX 1700000000.5
 #define START_NS   1700000000500000000ull

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/scn.c"
+#include "../../../runner/scenario/scn.c"
 
 #include "runner_test.h"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/svc.c"
+#include "../../../runner/run/svc.c"
 
 static const char *const names[] = {"counter"};
 static const int ports[] = {8080};

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "../../../runner/util.c"
+#include "../../../runner/util/util.c"
 
 static void expect_redact(const char *dsn, const char *want)
 {
