@@ -43,11 +43,16 @@ static void engine_unwind(void *arg)
 
 void wg_sleep_ns(uint64_t ns)
 {
-    struct timespec req = {.tv_sec = (time_t)(ns / 1000000000ull),
-                           .tv_nsec = (long)(ns % 1000000000ull)};
-    struct timespec rem;
+    struct timespec req, rem;
     int rc;
 
+    /* Zero costs zero: `delay 0ms`, or 0 drawn from `delay 0ms..2ms`, is
+     * no system call (clock_nanosleep(0) still enters the kernel and,
+     * with the default timer slack, sleeps some 50 us). */
+    if (ns == 0)
+        return;
+    req.tv_sec = (time_t)(ns / 1000000000ull);
+    req.tv_nsec = (long)(ns % 1000000000ull);
     pthread_cleanup_push(engine_unwind, NULL);
     while ((rc = clock_nanosleep(CLOCK_MONOTONIC, 0, &req, &rem)) == EINTR)
         req = rem;

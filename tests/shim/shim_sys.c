@@ -35,8 +35,9 @@
  *                                      and counters
  *   shim_sys io-loop N                 N times: send and recv a byte on a
  *                                      socketpair, write and read one on a
- *                                      pipe (trace_cost.sh counts the
- *                                      system calls the shim adds)
+ *                                      pipe, lock and trylock a mutex
+ *                                      (trace_cost.sh, zero_cost.sh count
+ *                                      the system calls the shim adds)
  *   shim_sys signal MIN_MS             a signal lands during an injected
  *                                      delay: its handler's own hooked call
  *                                      passes straight through (no rule,
@@ -457,10 +458,12 @@ static int signal_test(long min_ms)
 }
 
 /* ---------------------------------------------------------------
- * io-loop: plain socket and pipe traffic, for trace_cost.sh.
+ * io-loop: plain socket, pipe and mutex traffic, for trace_cost.sh and
+ * zero_cost.sh.
  * ------------------------------------------------------------ */
 static int io_loop(long n)
 {
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     int sv[2], pp[2];
     char c = 'x';
 
@@ -469,6 +472,8 @@ static int io_loop(long n)
     for (long i = 0; i < n; i++) {
         CHECK(send(sv[0], &c, 1, 0) == 1 && recv(sv[1], &c, 1, 0) == 1, "socketpair round %ld", i);
         CHECK(write(pp[1], &c, 1) == 1 && read(pp[0], &c, 1) == 1, "pipe round %ld", i);
+        CHECK(pthread_mutex_lock(&m) == 0 && pthread_mutex_unlock(&m) == 0, "mutex round %ld", i);
+        CHECK(pthread_mutex_trylock(&m) == 0 && pthread_mutex_unlock(&m) == 0, "trylock %ld", i);
     }
     printf("io-loop: ok\n");
     return 0;
