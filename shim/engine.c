@@ -71,6 +71,8 @@ static void engine_trace(const struct wg_call *c, const struct wg_rule *r, const
         .hit = hit,
         .detail = c->detail,
         .with_stack = 1,
+        .obj = c->obj ? c->obj : c->conn,
+        .fd = c->fd,
     };
     trace_event(&ev);
 }

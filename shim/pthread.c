@@ -73,11 +73,11 @@ static int pth_lock_profiled(pthread_mutex_t *m, void *site)
 
 /* The `before` rules.  Returns -1 to go on with the real call, otherwise
  * the value the wrapper returns instead of calling it. */
-static int pth_before(struct wg_call *c, int hook, pthread_mutex_t *m)
+static int pth_before(struct wg_call *c, int hook, const void *obj, pthread_mutex_t *m)
 {
     struct wg_verdict v;
 
-    *c = (struct wg_call){.hook = hook, .fd = -1};
+    *c = (struct wg_call){.hook = hook, .fd = -1, .obj = obj};
     if (!wg_eval(c, WG_BEFORE, &v))
         return -1;
     if (v.action == WG_ACT_FAIL_ERRNO)
@@ -132,6 +132,13 @@ static int pth_after(struct wg_call *c, int r)
       (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg), \
       NULL, REAL(pthread_create)(t, a, fn, arg))
 
+/* The object a call is traced with ("obj"): the mutex a cond.wait
+ * releases and retakes, else the first argument (the lock, the condition);
+ * none for thread.create. */
+#define PTH_FIRST(a, ...) (const void *)(a)
+#define PTH_OBJ(hook, mx, args) \
+    ((hook) == WG_HOOK_THREAD_CREATE ? NULL : (mx) ? (const void *)(mx) : PTH_FIRST args)
+
 #define PTH_WRAP(name, hook, params, args, mx, realcall)                                          \
     WG_SLOW_PATH int pth_slow_##name params                                                       \
     {                                                                                             \
@@ -142,7 +149,7 @@ static int pth_after(struct wg_call *c, int r)
             wg_count(WG_HOOK_##hook);                                                             \
             return realcall;                                                                      \
         }                                                                                         \
-        int early = pth_before(&call, WG_HOOK_##hook, mx);                                        \
+        int early = pth_before(&call, WG_HOOK_##hook, PTH_OBJ(WG_HOOK_##hook, mx, args), mx);     \
         if (early >= 0)                                                                           \
             return early;                                                                         \
         return pth_after(&call, realcall);                                                        \

@@ -337,6 +337,12 @@ void trace_event(const struct wg_event *ev)
         tb_json_str(&b, ev->detail, TRACE_DETAIL_MAX);
     else
         tb_printf(&b, "null");
+    /* Who the call worked on: a lock, a session, a connection (wedge hunt
+     * attributes events with it). */
+    if (ev->obj)
+        tb_printf(&b, ",\"obj\":\"%p\"", ev->obj);
+    if (wg_hook_family(ev->hook) == WG_FAM_SOCK && ev->fd >= 0)
+        tb_printf(&b, ",\"fd\":%d", ev->fd);
     if (ev->with_stack && !b.full) {
         const char *names[TRACE_STACK_MAX];
         int n = caller_stack(names, TRACE_STACK_MAX);

@@ -182,6 +182,11 @@ struct wg_call {
      * `after pq.query` in pipeline mode): such a rule is traced with
      * outcome "skipped" and this reason, and not counted as fired. */
     const char *no_sqlstate;
+    /* The object the call works on, traced as "obj" (the lock of a
+     * mutex.* / rwlock.* call, the mutex a cond.wait releases, the
+     * condition of cond.signal); NULL when none.  pq hooks trace their
+     * PGconn instead: conn is their session. */
+    const void *obj;
 };
 
 /* 1 if every condition of r holds for call c. */
@@ -251,6 +256,8 @@ struct wg_event {
     uint64_t hit;        /* the rule's hit counter the decision used */
     const char *detail;  /* SQL text, peer address, errno name...; may be NULL */
     int with_stack;      /* add "stack":[...] (caller_stack) */
+    const void *obj;     /* "obj":"0x.." (lock, PGconn); NULL: not traced */
+    int fd;              /* "fd":N on sock hooks when >= 0 */
 };
 
 /* Open trace.PID.jsonl in dir (again in a forked child); dir NULL: off. */

@@ -111,16 +111,20 @@ static void test_event_fields(void **state)
                           1234,
                           7,
                           "SELECT \"stock\" FROM\tinventory\n\x01 \xff\xfe caf\xc3\xa9",
-                          1};
+                          1,
+                          (const void *)0x1234,
+                          -1};
     errno = 4321;
     trace_probe_emit(&ev);
     assert_int_equal(errno, 4321); /* errno untouched */
 
     memset(long_detail, 'y', sizeof long_detail - 1);
     long_detail[sizeof long_detail - 1] = '\0';
-    struct wg_event ev2 = {WG_HOOK_SOCK_SEND, NULL, "delay", "fired", 0, 1, long_detail, 0};
+    struct wg_event ev2 = {WG_HOOK_SOCK_SEND, NULL, "delay", "fired", 0, 1,
+                           long_detail,       0,    NULL,    7};
     trace_event(&ev2);
-    struct wg_event ev3 = {WG_HOOK_MUTEX_LOCK, &rs.rules[0], "log", "fired", 0, 2, NULL, 0};
+    struct wg_event ev3 = {
+        WG_HOOK_MUTEX_LOCK, &rs.rules[0], "log", "fired", 0, 2, NULL, 0, NULL, 3};
     trace_event(&ev3);
 
     assert_int_equal(read_lines(getpid(), l, 4), 3);
@@ -159,6 +163,13 @@ static void test_event_fields(void **state)
     assert_int_equal(strlen(json_string_value(json_object_get(l[1], "detail"))), 512);
     assert_null(json_object_get(l[1], "stack"));
     assert_true(json_is_null(json_object_get(l[2], "detail")));
+    /* what a call worked on: the object, and a socket's descriptor (only
+     * on sock hooks: a mutex's fd field means nothing) */
+    assert_string_equal(json_string_value(json_object_get(l[0], "obj")), "0x1234");
+    assert_null(json_object_get(l[0], "fd"));
+    assert_null(json_object_get(l[1], "obj"));
+    assert_int_equal(json_integer_value(json_object_get(l[1], "fd")), 7);
+    assert_null(json_object_get(l[2], "fd"));
     free_lines(l, 3);
     rules_free(&rs);
 }
@@ -187,7 +198,7 @@ static void test_long_line(void **state)
     trace_path(getpid(), path, sizeof path);
     unlink(path);
     assert_int_equal(trace_open(tmpdir), 0);
-    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, detail, 1};
+    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, detail, 1, NULL, -1};
     LONG_NAME(20, &ev);
     assert_int_equal(read_lines(getpid(), l, 2), 1);
     assert_int_equal(strlen(json_string_value(json_object_get(l[0], "detail"))), 512);
@@ -227,7 +238,8 @@ static void *burst_thread(void *arg)
     char detail[300];
     for (int i = 0; i < 500; i++) {
         snprintf(detail, sizeof detail, "thread %d event %d %0200d", b->id, i, 0);
-        struct wg_event ev = {WG_HOOK_SOCK_RECV, NULL, "log", "fired", 0, (uint64_t)i, detail, 0};
+        struct wg_event ev = {WG_HOOK_SOCK_RECV, NULL,   "log", "fired", 0,
+                              (uint64_t)i,       detail, 0,     NULL,    -1};
         trace_event(&ev);
     }
     return NULL;
@@ -393,7 +405,7 @@ static void test_disabled_and_fork(void **state)
 
     assert_int_equal(trace_open(NULL), 0);
     assert_false(trace_enabled());
-    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, "x", 0};
+    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, "x", 0, NULL, -1};
     trace_event(&ev); /* nowhere to go: nothing happens */
     errno = 0;
     assert_int_equal(trace_open("/nonexistent/dir"), -1);
