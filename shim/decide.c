@@ -38,9 +38,9 @@ static int decide_under(uint64_t h, double p)
     return h < (uint64_t)(p * 18446744073709551616.0); /* exact: 2^64 */
 }
 
-int decide_take(struct wg_rule *r, uint64_t seed, uint64_t *hit_out)
+int decide_take(const struct wg_rule *r, struct wg_rule_state *st, uint64_t seed, uint64_t *hit_out)
 {
-    uint64_t hit = atomic_fetch_add_explicit(&r->hits, 1, memory_order_relaxed) + 1;
+    uint64_t hit = atomic_fetch_add_explicit(&st->hits, 1, memory_order_relaxed) + 1;
     uint64_t f;
 
     if (hit_out)
@@ -56,14 +56,14 @@ int decide_take(struct wg_rule *r, uint64_t seed, uint64_t *hit_out)
     if (r->has_p && !decide_under(decide_hash(seed, (uint64_t)r->index, hit, 0), r->p))
         return 0;
     if (!r->times) {
-        atomic_fetch_add_explicit(&r->fires, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&st->fires, 1, memory_order_relaxed);
         return 1;
     }
-    f = atomic_load_explicit(&r->fires, memory_order_relaxed);
+    f = atomic_load_explicit(&st->fires, memory_order_relaxed);
     do {
         if (f >= r->times)
             return 0;
-    } while (!atomic_compare_exchange_weak_explicit(&r->fires, &f, f + 1, memory_order_relaxed,
+    } while (!atomic_compare_exchange_weak_explicit(&st->fires, &f, f + 1, memory_order_relaxed,
                                                     memory_order_relaxed));
     return 1;
 }

@@ -16,8 +16,6 @@
 
 #include "real.h"
 
-_Atomic uint64_t wg_calls[WG_HOOK_COUNT];
-
 static const char *const engine_action_names[] = {
     [WG_ACT_DELAY] = "delay",
     [WG_ACT_FAIL_ERRNO] = "fail",
@@ -92,7 +90,8 @@ static const char *engine_outcome(enum coord_outcome o)
 /* Rule r fired where the wrapper cannot apply it (c->no_sqlstate): say
  * so in the trace, once on stderr, and do not count it as fired, so the
  * summary's fires are the injections that really happened. */
-static void engine_skip(const struct wg_rule *r, const struct wg_call *c, uint64_t hit)
+static void engine_skip(const struct wg_rule *r, struct wg_rule_state *st, const struct wg_call *c,
+                        uint64_t hit)
 {
     static atomic_int warned;
     struct wg_call why = *c;
@@ -102,7 +101,7 @@ static void engine_skip(const struct wg_rule *r, const struct wg_call *c, uint64
              c->detail ? c->detail : "");
     why.detail = detail;
     engine_trace(&why, r, "skipped", 0, hit);
-    atomic_fetch_sub_explicit(&((struct wg_rule *)r)->fires, 1, memory_order_relaxed);
+    atomic_fetch_sub_explicit(&st->fires, 1, memory_order_relaxed);
     if (!atomic_exchange_explicit(&warned, 1, memory_order_relaxed))
         fprintf(stderr, "wedge: rule %s (%d:%d): fail sqlstate not injected: %s\n", r->name,
                 r->line, r->col, c->no_sqlstate);
@@ -110,8 +109,8 @@ static void engine_skip(const struct wg_rule *r, const struct wg_call *c, uint64
 
 /* Carry out rule r, which fired for call c.  Returns 1 when the verdict
  * holds an action the wrapper must apply. */
-static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t hit,
-                      struct wg_verdict *v)
+static int engine_act(const struct wg_rule *r, struct wg_rule_state *st, const struct wg_call *c,
+                      uint64_t hit, struct wg_verdict *v)
 {
     uint64_t waited = 0, timeout = r->timeout_ns ? r->timeout_ns : WG_DEFAULT_TIMEOUT_NS;
     enum coord_outcome o;
@@ -148,7 +147,7 @@ static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t
         return 0;
     case WG_ACT_FAIL_SQLSTATE:
         if (c->no_sqlstate) {
-            engine_skip(r, c, hit);
+            engine_skip(r, st, c, hit);
             return 0;
         }
         /* fall through */
@@ -169,6 +168,7 @@ static int engine_act(const struct wg_rule *r, const struct wg_call *c, uint64_t
 
 int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v)
 {
+    const struct wg_ruleset *rs = wg_rules;
     int saved = errno, ret = 0;
     uint64_t bit = 1ull << c->hook;
 
@@ -177,19 +177,19 @@ int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v)
     v->rule = NULL;
     if (when == WG_BEFORE)
         wg_count(c->hook);
-    if (!(wg_rules.hooks & bit))
+    if (!(rs->hooks & bit))
         goto out;
-    for (int i = 0; i < wg_rules.n; i++) {
-        struct wg_rule *r = &wg_rules.rules[i];
+    for (int i = 0; i < rs->n; i++) {
+        const struct wg_rule *r = &rs->rules[i];
         uint64_t hit = 0;
 
         if (!(r->hooks & bit) || r->when != when)
             continue;
         if (!match_rule(r, c))
             continue;
-        if (!decide_take(r, wg_seed, &hit))
+        if (!decide_take(r, &wg_rule_state[i], wg_seed, &hit))
             continue;
-        if (engine_act(r, c, hit, v)) {
+        if (engine_act(r, &wg_rule_state[i], c, hit, v)) {
             ret = 1;
             break; /* one verdict per call: the first rule that gives one */
         }
@@ -198,14 +198,4 @@ out:
     wg_in_shim--;
     errno = saved;
     return ret;
-}
-
-void wg_engine_atfork_child(void)
-{
-    for (int h = 0; h < WG_HOOK_COUNT; h++)
-        atomic_store_explicit(&wg_calls[h], 0, memory_order_relaxed);
-    for (int i = 0; i < wg_rules.n; i++) {
-        atomic_store_explicit(&wg_rules.rules[i].hits, 0, memory_order_relaxed);
-        atomic_store_explicit(&wg_rules.rules[i].fires, 0, memory_order_relaxed);
-    }
 }

@@ -1,7 +1,7 @@
 /*
- * init.c - the shim's start and end: environment, rules, arming the hooks,
- * fork, the exit summary; and the small per-process identity (seed, program
- * name, thread numbers).
+ * init.c - the shim's start and end: environment, rules, arming the hooks
+ * (hooks.c), fork, the exit summary.  The top of the shim: nothing calls
+ * into it.
  *
  * Environment (design: an interface):
  *   WEDGE_RULES       rule text, origin "rules" in messages
@@ -26,26 +26,9 @@
 
 #include "real.h"
 
-_Atomic int wg_armed[WG_HOOK_COUNT];
-_Atomic int wg_ruled[WG_HOOK_COUNT];
-_Atomic int wg_pq_ruled;
-__thread int wg_in_shim __attribute__((tls_model("initial-exec")));
-uint64_t wg_seed;
-char wg_proc_name[64];
-struct wg_ruleset wg_rules;
-uint64_t wg_after_hooks;
-
-static _Atomic int init_next_thread;
-static __thread int init_thread_idx __attribute__((tls_model("initial-exec")));
+static struct wg_ruleset init_rules_parsed; /* in force through wg_rules */
 static char *init_trace_dir;
 static int init_failed; /* a configuration error: no rules are loaded */
-
-int wg_thread_index(void)
-{
-    if (!init_thread_idx)
-        init_thread_idx = atomic_fetch_add_explicit(&init_next_thread, 1, memory_order_relaxed) + 1;
-    return init_thread_idx;
-}
 
 /* The whole of a rules file, malloc'd; NULL with errno on failure. */
 static char *init_read_file(const char *path)
@@ -150,8 +133,7 @@ static void init_rules(void)
     }
     if (!text || !*text)
         goto out;
-    if (rules_parse(text, origin, &wg_rules, err, sizeof err) < 0) {
-        memset(&wg_rules, 0, sizeof wg_rules);
+    if (rules_parse(text, origin, &init_rules_parsed, err, sizeof err) < 0) {
         init_config_error(err);
         goto out;
     }
@@ -162,8 +144,7 @@ out:
 static void init_atfork_child(void)
 {
     wg_in_shim++;
-    wg_engine_atfork_child();
-    wg_pq_atfork_child();
+    hooks_atfork_child();
     /* The coordination mapping is shared and stays; the trace is per pid. */
     if (init_trace_dir)
         trace_open(init_trace_dir);
@@ -195,30 +176,10 @@ __attribute__((constructor(101))) static void init_shim(void)
         init_config_error(err);
     }
     init_rules();
-
-    for (int i = 0; i < wg_rules.n; i++)
-        if (wg_rules.rules[i].when == WG_AFTER)
-            wg_after_hooks |= wg_rules.rules[i].hooks;
-    /* Tracing arms every hook so that calls are counted and mutexes
-     * profiled: it puts every hooked call on the slow path, where a hook
-     * no rule names (wg_ruled) only counts. */
-    for (int h = 0; h < WG_HOOK_COUNT; h++) {
-        int ruled = wg_rules.hooks >> h & 1;
-        if (ruled) {
-            atomic_store_explicit(&wg_ruled[h], 1, memory_order_relaxed);
-            if (wg_hook_family(h) == WG_FAM_PQ)
-                atomic_store_explicit(&wg_pq_ruled, 1, memory_order_relaxed);
-        }
-        if (ruled || trace_enabled())
-            atomic_store_explicit(&wg_armed[h], 1, memory_order_relaxed);
+    if (hooks_install(&init_rules_parsed, trace_enabled()) < 0) {
+        rules_free(&init_rules_parsed);
+        init_config_error("out of memory for the rules' counters");
     }
-
-    /* The libpq wrappers follow every statement from send to last result
-     * (libpq.c): one ruled pq hook arms them all. */
-    if (atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed))
-        for (int k = 0; k < WG_HOOK_COUNT; k++)
-            if (wg_hook_family(k) == WG_FAM_PQ)
-                atomic_store_explicit(&wg_armed[k], 1, memory_order_relaxed);
 
     pthread_atfork(NULL, NULL, init_atfork_child);
     wg_in_shim--;
@@ -232,6 +193,6 @@ __attribute__((destructor(101))) static void init_fini(void)
     for (int h = 0; h < WG_HOOK_COUNT; h++)
         calls[h] = atomic_load_explicit(&wg_calls[h], memory_order_relaxed);
     if (trace_enabled())
-        trace_summary(&wg_rules, calls);
+        trace_summary(wg_rules, wg_rule_state, calls);
     wg_in_shim--;
 }

@@ -9,7 +9,7 @@
  * has a FIFO of the statements sent and not yet finished, and a map of its
  * prepared statements' names to their SQL, so `sql ~` matches
  * PQexecPrepared and PQsendQueryPrepared too.  Any pq hook a rule names
- * arms all of them (init.c), so the FIFO sees every send and every result;
+ * arms all of them (hooks.c), so the FIFO sees every send and every result;
  * when tracing alone arms them, the wrappers only count (PQ_FAST).
  *
  * libpq calls its own exported functions through the PLT (PQexec calls
@@ -111,9 +111,14 @@ out:
 
 /* In a forked child only the forking thread is left: a table lock that
  * another thread held at the fork would never be released. */
-void wg_pq_atfork_child(void)
+static void pq_atfork_child(void)
 {
     pq_table_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+}
+
+__attribute__((constructor(102))) static void pq_init(void)
+{
+    pthread_atfork(NULL, NULL, pq_atfork_child);
 }
 
 static void pq_conn_free(struct pq_conn *pc)

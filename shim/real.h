@@ -1,6 +1,6 @@
 /*
  * real.h - the one table of real_* symbols the wrappers call through, and
- * the state shared by init.c, engine.c and the wrappers.
+ * what the wrappers share (hooks.h holds the state).
  *
  * Every wrapped function appears once in an X-macro list below with its
  * prototype.  real.c resolves them all in one place (real_load), with
@@ -24,6 +24,7 @@
 #include <sys/uio.h>
 #include <libpq-fe.h>
 
+#include "hooks.h"
 #include "wedge_shim.h"
 
 /* libc: a missing one is fatal.  REAL_LIBC(return type, name, parameters) */
@@ -143,46 +144,9 @@ WG_REAL_ALL(WG_REAL_DECLARE)
  * constructor and by the first wrapper that finds its pointer unset. */
 void real_load(void);
 
-/* ---------------------------------------------------------------
- * State shared by init.c, engine.c and the wrappers.
- * ------------------------------------------------------------ */
-
-/* The parsed rules (empty when none, or after WEDGE_ON_ERROR=warn). */
-extern struct wg_ruleset wg_rules;
-/* Calls per hook that reached the slow path (armed hooks only). */
-extern _Atomic uint64_t wg_calls[WG_HOOK_COUNT];
-/* Bit h set when some rule acts `after` hook h: the wrappers skip the
- * second evaluation otherwise. */
-extern uint64_t wg_after_hooks;
-
-/* 1 when the wrapper of any of hooks a, b is armed (a pq wrapper serves
- * an API hook and pq.query). */
-#define WG_ARMED(h) atomic_load_explicit(&wg_armed[(h)], memory_order_relaxed)
-
-/* wg_ruled[h] != 0 when some rule names hook h (init.c).  Tracing arms
- * every hook; a slow half whose hook no rule names only counts the call
- * (and profiles a mutex lock) and makes the real call: none of the
- * condition pre-work (peer address, fstat, libpq statement tracking). */
-extern _Atomic int wg_ruled[WG_HOOK_COUNT];
-#define WG_RULED(h) atomic_load_explicit(&wg_ruled[(h)], memory_order_relaxed)
-/* 1 when some rule names a pq hook: then every pq wrapper follows the
- * statements (libpq.c), which pq.query's attribution needs. */
-extern _Atomic int wg_pq_ruled;
-
-/* Count one call of hook h (engine.c). */
-static inline void wg_count(int h)
-{
-    atomic_fetch_add_explicit(&wg_calls[h], 1, memory_order_relaxed);
-}
-
 /* Sleep ns on CLOCK_MONOTONIC, restarted on EINTR with the remainder; a
  * cancellation point (engine.c). */
 void wg_sleep_ns(uint64_t ns);
-
-/* Reset the per-process counters in a forked child (engine.c). */
-void wg_engine_atfork_child(void);
-/* Re-initialise libpq.c's table lock in a forked child (libpq.c). */
-void wg_pq_atfork_child(void);
 
 /* Short "a.b.c.d:port" / "[::1]:port" / "unix" text of an address into buf. */
 void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);

@@ -369,7 +369,7 @@ out:
     errno = saved;
 }
 
-void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls)
+void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const uint64_t *calls)
 {
     static char line[256 * 1024]; /* once, at exit */
     struct trace_buf b = {line, 0, sizeof line, 0};
@@ -399,8 +399,9 @@ void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls)
         }
         tb_printf(&b, "%s{\"rule\":", i ? "," : "");
         tb_json_str(&b, r->name, WG_NAME_MAX);
-        tb_printf(&b, ",\"hits\":%llu,\"fires\":%llu}", (unsigned long long)atomic_load(&r->hits),
-                  (unsigned long long)atomic_load(&r->fires));
+        tb_printf(&b, ",\"hits\":%llu,\"fires\":%llu}",
+                  (unsigned long long)atomic_load(&st[i].hits),
+                  (unsigned long long)atomic_load(&st[i].fires));
     }
     tb_printf(&b, "]%s,\"mutex\":[", truncated ? ",\"rules_truncated\":true" : "");
     /* top sites by time waited: repeated selection, no allocation */

@@ -10,7 +10,9 @@
  *   coord.c   barriers, marks, waits in the shared control file
  *   trace.c   JSON-lines trace and exit summary
  *   real.c    the one table of real_* symbols
- *   init.c    constructor, environment, fork
+ *   hooks.c   per-process state: armed hooks, calls, rules in force and
+ *             their counters (hooks.h)
+ *   init.c    constructor, environment, fork, exit
  *   socket.c libpq.c pthread.c   the wrappers
  *
  * Nothing here is exported from libwedge.so (see libwedge.map).
@@ -121,8 +123,11 @@ struct wg_rule {
     uint64_t first; /* first 10: hits 1..10 */
     uint64_t after; /* after 100: hits 101 ... */
     uint64_t times; /* times 1: at most this many fires in the process */
+};
 
-    /* per-process runtime counters (reset in a forked child) */
+/* The runtime counters of one rule, per process (reset in a forked
+ * child): beside the const parsed rule, in an array indexed by rule. */
+struct wg_rule_state {
     _Atomic uint64_t hits;  /* calls whose hook and conditions matched */
     _Atomic uint64_t fires; /* hits that were injected */
 };
@@ -155,11 +160,13 @@ const char *rules_errno_name(int err);
 uint64_t decide_hash(uint64_t seed, uint64_t rule_index, uint64_t n, uint64_t salt);
 
 /*
- * Count one hit of rule r and decide whether it fires.  Thread-safe
- * (atomics only, no lock, no allocation).  *hit_out gets the 1-based hit
- * number, the counter the decision was made on.  Returns 1 to fire.
+ * Count one hit of rule r in its counters st and decide whether it fires.
+ * Thread-safe (atomics only, no lock, no allocation).  *hit_out gets the
+ * 1-based hit number, the counter the decision was made on.  Returns 1
+ * to fire.
  */
-int decide_take(struct wg_rule *r, uint64_t seed, uint64_t *hit_out);
+int decide_take(const struct wg_rule *r, struct wg_rule_state *st, uint64_t seed,
+                uint64_t *hit_out);
 
 /* The delay for hit `hit` of rule r: in [delay_min_ns, delay_max_ns]. */
 uint64_t decide_delay_ns(const struct wg_rule *r, uint64_t seed, uint64_t hit);
@@ -268,7 +275,8 @@ void trace_event(const struct wg_event *ev);
 void trace_mutex_wait(void *site, uint64_t waited_ns, int contended);
 /* The exit summary: calls per hook, hits and fires per rule, mutex
  * profile (symbolised with dladdr / libunwind). */
-void trace_summary(const struct wg_ruleset *rs, const uint64_t *calls /* [WG_HOOK_COUNT] */);
+void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st /* [rs->n] */,
+                   const uint64_t *calls /* [WG_HOOK_COUNT] */);
 /* Copy conninfo `in` to out (always NUL-terminated, cut at outlen) with
  * every password replaced by "***": password=... in key/value strings
  * (quoted or not) and URI queries, and user:PASS@ in postgresql:// and

@@ -1,6 +1,6 @@
 /*
- * shim_stubs.c - TEST ONLY.  The few symbols that init.c and engine.c
- * define in libwedge.so, so that the unit tests can link the decision
+ * shim_stubs.c - TEST ONLY.  The few symbols that hooks.c defines in
+ * libwedge.so, so that the unit tests can link the decision
  * core (rules, decide, match, caller, coord, trace) without the
  * interposition layer.  Tests set these variables directly.
  */

@@ -26,9 +26,10 @@ static struct wg_ruleset parse(const char *text)
 static void run(const char *text, uint64_t seed, int calls, unsigned char *fired)
 {
     struct wg_ruleset rs = parse(text);
+    struct wg_rule_state st = {0};
     for (int i = 0; i < calls; i++) {
         uint64_t hit = 0;
-        fired[i] = (unsigned char)decide_take(&rs.rules[0], seed, &hit);
+        fired[i] = (unsigned char)decide_take(&rs.rules[0], &st, seed, &hit);
         assert_int_equal(hit, (uint64_t)i + 1);
     }
     rules_free(&rs);
@@ -56,9 +57,10 @@ static void test_determinism(void **state)
 
     /* the rule's index is an input too: the same rule second in the set */
     struct wg_ruleset rs = parse("log on pq.exec; delay 1ms on pq.query p=0.3");
+    struct wg_rule_state st = {0};
     int differ = 0;
     for (int i = 0; i < N; i++)
-        differ |= decide_take(&rs.rules[1], 42, NULL) != a[i];
+        differ |= decide_take(&rs.rules[1], &st, 42, NULL) != a[i];
     assert_true(differ);
     rules_free(&rs);
 }
@@ -132,16 +134,18 @@ static void test_counters(void **state)
     expect_fires("log on *", (int[]){1, 2, 3}, 3, 3);
 
     struct wg_ruleset rs = parse("log on * every 2 times 3");
+    struct wg_rule_state st = {0};
     for (int i = 0; i < 20; i++)
-        decide_take(&rs.rules[0], 1, NULL);
-    assert_int_equal(atomic_load(&rs.rules[0].hits), 20);
-    assert_int_equal(atomic_load(&rs.rules[0].fires), 3);
+        decide_take(&rs.rules[0], &st, 1, NULL);
+    assert_int_equal(atomic_load(&st.hits), 20);
+    assert_int_equal(atomic_load(&st.fires), 3);
     rules_free(&rs);
 }
 
 /* times N under 4 threads racing: never more than N fires. */
 struct race {
-    struct wg_rule *r;
+    const struct wg_rule *r;
+    struct wg_rule_state st;
     _Atomic int fired;
 };
 
@@ -149,7 +153,7 @@ static void *race_thread(void *arg)
 {
     struct race *rc = arg;
     for (int i = 0; i < 20000; i++)
-        if (decide_take(rc->r, 5, NULL))
+        if (decide_take(rc->r, &rc->st, 5, NULL))
             atomic_fetch_add(&rc->fired, 1);
     return NULL;
 }
@@ -162,15 +166,15 @@ static void test_times_concurrent(void **state)
 
     for (int k = 0; k < 3; k++) {
         struct wg_ruleset rs = parse(texts[k]);
-        struct race rc = {&rs.rules[0], 0};
+        struct race rc = {&rs.rules[0], {0}, 0};
         pthread_t t[4];
         for (int i = 0; i < 4; i++)
             assert_int_equal(pthread_create(&t[i], NULL, race_thread, &rc), 0);
         for (int i = 0; i < 4; i++)
             pthread_join(t[i], NULL);
-        assert_int_equal(atomic_load(&rs.rules[0].hits), 80000);
+        assert_int_equal(atomic_load(&rc.st.hits), 80000);
         assert_int_equal(atomic_load(&rc.fired), want[k]);
-        assert_int_equal(atomic_load(&rs.rules[0].fires), want[k]);
+        assert_int_equal(atomic_load(&rc.st.fires), want[k]);
         rules_free(&rs);
     }
 }

@@ -320,10 +320,7 @@ static void test_summary(void **state)
     unlink(path);
     memset(trace_mutex, 0, sizeof trace_mutex);
     assert_int_equal(trace_open(tmpdir), 0);
-    atomic_store(&rs.rules[0].hits, 10);
-    atomic_store(&rs.rules[0].fires, 10);
-    atomic_store(&rs.rules[1].hits, 4);
-    atomic_store(&rs.rules[1].fires, 2);
+    struct wg_rule_state st[2] = {{10, 10}, {4, 2}};
     calls[WG_HOOK_PQ_QUERY] = 10;
     calls[WG_HOOK_SOCK_SEND] = 4;
     /* 25 sites: only the top 20 by time waited are listed, largest first */
@@ -334,7 +331,7 @@ static void test_summary(void **state)
     trace_mutex_wait((char *)trace_site_a + 4, 0, 1);
     trace_mutex_wait(NULL, 5, 1); /* ignored */
     wg_seed = 42;
-    trace_summary(&rs, calls);
+    trace_summary(&rs, st, calls);
 
     assert_int_equal(read_lines(getpid(), l, 2), 1);
     json_t *s = l[0];
@@ -383,10 +380,12 @@ static void test_summary_many_rules(void **state)
         len += (size_t)sprintf(text + len, "r%061d: log on pq.query\n", i);
     struct wg_ruleset rs = parse(text);
     assert_int_equal(rs.n, N);
+    struct wg_rule_state *st = calloc(N, sizeof *st);
+    assert_non_null(st);
     trace_path(getpid(), path, sizeof path);
     unlink(path);
     assert_int_equal(trace_open(tmpdir), 0);
-    trace_summary(&rs, NULL);
+    trace_summary(&rs, st, NULL);
     assert_int_equal(read_lines(getpid(), l, 2), 1);
     assert_true(json_is_true(json_object_get(l[0], "rules_truncated")));
     size_t listed = json_array_size(json_object_get(l[0], "rules"));
@@ -394,6 +393,7 @@ static void test_summary_many_rules(void **state)
     assert_true(json_is_array(json_object_get(l[0], "mutex")));
     free_lines(l, 1);
     rules_free(&rs);
+    free(st);
     free(text);
 }
 
@@ -421,7 +421,7 @@ static void test_disabled_and_fork(void **state)
         if (trace_open(tmpdir) != 0)
             _exit(3);
         trace_event(&ev);
-        trace_summary(NULL, NULL);
+        trace_summary(NULL, NULL, NULL);
         _exit(0);
     }
     assert_int_equal(waitpid(pid, &st, 0), pid);
