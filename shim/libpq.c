@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 
 #include "real.h"
+#include "redact.h"
 
 static __thread int pq_depth __attribute__((tls_model("initial-exec")));
 
@@ -237,117 +238,6 @@ static const char *pq_prep_sql(struct pq_conn *pc, const char *name)
         if (!strcmp(pc->prep[i].name, name))
             return pc->prep[i].sql;
     return NULL;
-}
-
-/* ---------------------------------------------------------------
- * Connection strings, redacted for the trace.
- * ------------------------------------------------------------ */
-
-/* Append to out what is safe to show of a conninfo string: the value of
- * every password keyword, and the password of a URI, become "***". */
-static void pq_redact(const char *in, char *out, size_t n)
-{
-    size_t o = 0;
-    const char *p = in;
-
-#define PUT(ch)              \
-    do {                     \
-        if (o + 1 < n)       \
-            out[o++] = (ch); \
-    } while (0)
-#define PUTS(s)                           \
-    for (const char *q_ = (s); *q_; q_++) \
-    PUT(*q_)
-
-    if (!strncmp(p, "postgresql://", 13) || !strncmp(p, "postgres://", 11)) {
-        const char *auth = strstr(p, "://") + 3;
-        const char *end = auth + strcspn(auth, "/?");
-        const char *at = memchr(auth, '@', (size_t)(end - auth));
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        while (p < (colon ? colon + 1 : end))
-            PUT(*p++);
-        if (colon) {
-            PUTS("***");
-            p = at;
-        }
-        while (*p) { /* query parameters: password=...& */
-            if (!strncmp(p, "password=", 9) && (p == in || p[-1] == '?' || p[-1] == '&')) {
-                PUTS("password=***");
-                p += 9 + strcspn(p + 9, "&");
-                continue;
-            }
-            PUT(*p++);
-        }
-        goto out;
-    }
-    while (*p) { /* keyword = value ... */
-        while (isspace((unsigned char)*p))
-            PUT(*p++);
-        const char *key = p;
-        while (*p && *p != '=' && !isspace((unsigned char)*p))
-            PUT(*p++);
-        int secret = (size_t)(p - key) == 8 && !strncmp(key, "password", 8);
-        while (isspace((unsigned char)*p))
-            PUT(*p++);
-        if (*p != '=')
-            continue;
-        PUT(*p++);
-        while (isspace((unsigned char)*p))
-            PUT(*p++);
-        if (secret)
-            PUTS("***");
-        if (*p == '\'') {
-            if (!secret)
-                PUT(*p);
-            for (p++; *p && *p != '\''; p++) {
-                if (*p == '\\' && p[1]) {
-                    if (!secret)
-                        PUT(*p);
-                    p++;
-                }
-                if (!secret)
-                    PUT(*p);
-            }
-            if (*p) {
-                if (!secret)
-                    PUT(*p);
-                p++;
-            }
-        } else {
-            for (; *p && !isspace((unsigned char)*p); p++)
-                if (!secret)
-                    PUT(*p);
-        }
-    }
-out:
-    out[o] = '\0';
-#undef PUT
-#undef PUTS
-}
-
-/* The PQconnectdbParams arrays as a redacted "key=value ..." string. */
-static void pq_redact_params(const char *const *keys, const char *const *vals, int expand,
-                             char *out, size_t n)
-{
-    size_t o = 0;
-
-    out[0] = '\0';
-    for (int i = 0; keys && keys[i] && o + 1 < n; i++) {
-        const char *v = vals && vals[i] ? vals[i] : "";
-        char red[256];
-        if (!*v)
-            continue;
-        if (!strcmp(keys[i], "password"))
-            v = "***";
-        else if (expand && !strcmp(keys[i], "dbname") && (strchr(v, '=') || strstr(v, "://"))) {
-            pq_redact(v, red, sizeof red);
-            v = red;
-        }
-        int k = snprintf(out + o, n - o, "%s%s=%s", o ? " " : "", keys[i], v);
-        if (k < 0)
-            break;
-        o += (size_t)k < n - o ? (size_t)k : n - o - 1;
-    }
 }
 
 /* ---------------------------------------------------------------
@@ -590,13 +480,13 @@ static int pq_connecting(const char *detail)
     }
 
 PQ_CONNECT_WRAP(PQconnectdb, (const char *conninfo), (conninfo),
-                pq_redact(conninfo ? conninfo : "", detail, sizeof detail))
+                redact_conninfo(conninfo, detail, sizeof detail))
 PQ_CONNECT_WRAP(PQconnectStart, (const char *conninfo), (conninfo),
-                pq_redact(conninfo ? conninfo : "", detail, sizeof detail))
+                redact_conninfo(conninfo, detail, sizeof detail))
 PQ_CONNECT_WRAP(PQconnectdbParams, (const char *const *k, const char *const *v, int expand),
-                (k, v, expand), pq_redact_params(k, v, expand, detail, sizeof detail))
+                (k, v, expand), redact_conninfo_params(k, v, expand, detail, sizeof detail))
 PQ_CONNECT_WRAP(PQconnectStartParams, (const char *const *k, const char *const *v, int expand),
-                (k, v, expand), pq_redact_params(k, v, expand, detail, sizeof detail))
+                (k, v, expand), redact_conninfo_params(k, v, expand, detail, sizeof detail))
 
 /* Argument packs for pq_sync / pq_send: one struct for every statement
  * API, so one runner per API can call the real function. */

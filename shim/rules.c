@@ -14,6 +14,8 @@
  */
 #include "rules_int.h"
 
+#include "duration.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -124,13 +126,20 @@ static int rules_number(struct rules_ctx *c, uint64_t lo, uint64_t hi, const cha
 static int rules_duration_tok(struct rules_ctx *c, const char *after, uint64_t *out)
 {
     char d[80];
+    enum duration_rc rc;
 
     if (rules_want_word(c, "a duration such as 20ms", after) < 0)
         return -1;
-    if (rules_parse_duration(TOK->s, TOK->len, out) < 0) {
+    rc = duration_parse(TOK->s, TOK->len, out);
+    if (rc == DURATION_RANGE) {
+        rules_err(LX, TOK->line, TOK->col, "duration %s out of range; expected at most %s",
+                  rules_tok_desc(TOK, d, sizeof d), DURATION_MAX_TEXT);
+        return -1;
+    }
+    if (rc != DURATION_OK) {
         rules_err(LX, TOK->line, TOK->col,
-                  "bad duration %s; expected a number with a unit (ns, us, ms, s), e.g. 20ms",
-                  rules_tok_desc(TOK, d, sizeof d));
+                  "bad duration %s; expected a number with a unit (%s), e.g. 20ms",
+                  rules_tok_desc(TOK, d, sizeof d), DURATION_UNITS);
         return -1;
     }
     return 0;
@@ -232,12 +241,19 @@ static int rules_action(struct rules_ctx *c)
             r->delay_max_ns = r->delay_min_ns;
         } else {
             size_t l1 = (size_t)(dots - TOK->s);
-            if (rules_parse_duration(TOK->s, l1, &r->delay_min_ns) < 0 ||
-                rules_parse_duration(dots + 2, TOK->len - l1 - 2, &r->delay_max_ns) < 0) {
+            enum duration_rc lo = duration_parse(TOK->s, l1, &r->delay_min_ns);
+            enum duration_rc hi = duration_parse(dots + 2, TOK->len - l1 - 2, &r->delay_max_ns);
+            if (lo == DURATION_RANGE || hi == DURATION_RANGE) {
                 rules_err(LX, TOK->line, TOK->col,
-                          "bad duration range %s; expected MIN..MAX with units (ns, us, ms, s), "
+                          "duration range %s out of range; expected at most %s",
+                          rules_tok_desc(TOK, d, sizeof d), DURATION_MAX_TEXT);
+                return -1;
+            }
+            if (lo != DURATION_OK || hi != DURATION_OK) {
+                rules_err(LX, TOK->line, TOK->col,
+                          "bad duration range %s; expected MIN..MAX with units (%s), "
                           "e.g. 1ms..50ms",
-                          rules_tok_desc(TOK, d, sizeof d));
+                          rules_tok_desc(TOK, d, sizeof d), DURATION_UNITS);
                 return -1;
             }
             if (r->delay_max_ns < r->delay_min_ns) {

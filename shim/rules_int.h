@@ -2,7 +2,7 @@
  * rules_int.h - the parts of the rule parser, between each other:
  *
  *   rules.c        the grammar: rules_parse, one rule at a time
- *   rules_lex.c    tokens, numbers, durations, names, "did you mean"
+ *   rules_lex.c    tokens, numbers, names, "did you mean" hints
  *   rules_check.c  hook names, and which actions and conditions go with
  *                  which hooks
  *
@@ -78,16 +78,11 @@ int rules_tok_is(const struct rules_tok *t, const char *word);
 const char *rules_tok_desc(const struct rules_tok *t, char *buf, size_t len);
 /* Copy a word token to buf (NUL-terminated); -1 when it does not fit. */
 int rules_tok_copy(const struct rules_tok *t, char *buf, size_t len);
-/* Optimal string alignment distance of a[0..la) and b (99 when either is
- * longer than 22 characters). */
-int rules_distance(const char *a, size_t la, const char *b);
 /* " (did you mean 'x'?)" or "" into buf, from the n candidates. */
 const char *rules_hint(const struct rules_tok *t, const char *const *cands, size_t n, char *buf,
                        size_t len);
 /* Decimal unsigned integer filling exactly [s, s+len). */
 int rules_parse_u64(const char *s, size_t len, uint64_t *out);
-/* "20ms", "1.5s", "0ms" -> ns.  -1 when malformed or too long. */
-int rules_parse_duration(const char *s, size_t len, uint64_t *out);
 /* 1 when s[0..len) is a valid barrier / mark / wait / rule name. */
 int rules_name_ok(const char *s, size_t len, int allow_dot);
 

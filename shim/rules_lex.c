@@ -1,8 +1,11 @@
 /*
- * rules_lex.c - the rule language's tokens: the lexer, numbers,
- * durations and names, and "did you mean" suggestions (rules_int.h).
+ * rules_lex.c - the rule language's tokens: the lexer, numbers and names,
+ * and "did you mean" hints (rules_int.h).  Durations and the suggester are
+ * common/ (duration.c, suggest.c), shared with the runner.
  */
 #include "rules_int.h"
+
+#include "suggest.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -151,69 +154,18 @@ int rules_tok_copy(const struct rules_tok *t, char *buf, size_t len)
     return 0;
 }
 
-/* ---------------------------------------------------------------
- * "Did you mean": optimal string alignment distance <= 2.
- * ------------------------------------------------------------ */
-int rules_distance(const char *a, size_t la, const char *b)
-{
-    size_t lb = strlen(b);
-    int d[24][24];
-
-    if (la > 22 || lb > 22)
-        return 99;
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = (int)i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        for (size_t j = 1; j <= lb; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (d[i - 1][j - 1] + cost < v)
-                v = d[i - 1][j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1;
-            d[i][j] = v;
-        }
-    }
-    return d[la][lb];
-}
-
-/* The nearest candidate within distance 2, or NULL. */
-static const char *rules_suggest(const struct rules_tok *t, const char *const *cands, size_t n)
-{
-    const char *best = NULL;
-    int bestd = 3;
-
-    for (size_t i = 0; i < n && cands[i]; i++) {
-        int d = rules_distance(t->s, t->len, cands[i]);
-        /* a candidate as short as the distance is no hint ('p' for 'xy') */
-        if (d < bestd && d < (int)strlen(cands[i])) {
-            bestd = d;
-            best = cands[i];
-        }
-    }
-    return best;
-}
-
-/* " (did you mean 'x'?)" or "" into buf. */
+/* " (did you mean 'x'?)" or "" into buf: common/suggest.c, for a word. */
 const char *rules_hint(const struct rules_tok *t, const char *const *cands, size_t n, char *buf,
                        size_t len)
 {
-    const char *s = t->type == TOK_WORD ? rules_suggest(t, cands, n) : NULL;
-
-    if (s)
-        snprintf(buf, len, " (did you mean '%s'?)", s);
-    else
-        buf[0] = '\0';
+    if (t->type == TOK_WORD)
+        return suggest_hint(t->s, t->len, cands, n, buf, len);
+    buf[0] = '\0';
     return buf;
 }
 
 /* ---------------------------------------------------------------
- * Numbers, durations, names.
+ * Numbers and names.
  * ------------------------------------------------------------ */
 
 /* Decimal unsigned integer filling exactly [s, s+len). */
@@ -232,44 +184,6 @@ int rules_parse_u64(const char *s, size_t len, uint64_t *out)
     }
     *out = v;
     return 0;
-}
-
-/* "20ms", "1.5s", "0ms" -> ns.  -1 when malformed or too long. */
-int rules_parse_duration(const char *s, size_t len, uint64_t *out)
-{
-    static const struct {
-        const char *unit;
-        uint64_t ns;
-    } units[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
-    size_t i = 0, ni, nf = 0;
-    uint64_t ip = 0, fp = 0, scale = 1;
-
-    while (i < len && s[i] >= '0' && s[i] <= '9')
-        i++;
-    ni = i;
-    if (ni == 0 || rules_parse_u64(s, ni, &ip) < 0)
-        return -1;
-    if (i < len && s[i] == '.') {
-        size_t f0 = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9')
-            i++;
-        nf = i - f0;
-        if (nf == 0 || nf > 9)
-            return -1;
-        rules_parse_u64(s + f0, nf, &fp);
-        for (size_t k = 0; k < nf; k++)
-            scale *= 10;
-    }
-    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
-        if (len - i == strlen(units[u].unit) && memcmp(s + i, units[u].unit, len - i) == 0) {
-            uint64_t m = units[u].ns;
-            if (ip > UINT64_MAX / m)
-                return -1;
-            *out = ip * m + fp * m / scale;
-            return 0;
-        }
-    }
-    return -1;
 }
 
 int rules_name_ok(const char *s, size_t len, int allow_dot)

@@ -18,7 +18,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -429,71 +428,4 @@ void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const 
     trace_write(&b);
 out:
     errno = saved;
-}
-
-/* ---------------------------------------------------------------
- * Redaction of connection strings.
- * ------------------------------------------------------------ */
-
-/* Copy in to out, replacing the value of every password=... (key/value
- * conninfo, quoted or not, and URI query parameters) and the password of
- * a postgresql://user:PASS@host URI with "***".  Always NUL-terminates. */
-void trace_redact_conninfo(const char *in, char *out, size_t outlen)
-{
-    struct trace_buf b = {out, 0, outlen, 0};
-    const char *p = in, *auth_end = NULL;
-    int uri = 0;
-
-    if (!out || outlen == 0)
-        return;
-    out[0] = '\0';
-    if (!in)
-        return;
-    if (strncmp(in, "postgresql://", 13) == 0 || strncmp(in, "postgres://", 11) == 0) {
-        const char *a = strstr(in, "://") + 3, *at = NULL, *colon = NULL;
-        uri = 1;
-        auth_end = a + strcspn(a, "/?");
-        for (const char *q = a; q < auth_end; q++)
-            if (*q == '@')
-                at = q;
-        if (at) {
-            colon = memchr(a, ':', (size_t)(at - a));
-            if (colon) {
-                while (p <= colon)
-                    tb_putc(&b, *p++);
-                tb_printf(&b, "***");
-                p = at;
-            }
-        }
-    }
-    while (*p && !b.full) {
-        int boundary = p == in || p[-1] == ' ' || p[-1] == '\t' || p[-1] == '\n' ||
-                       (uri && (p[-1] == '?' || p[-1] == '&'));
-        if (boundary && strncasecmp(p, "password", 8) == 0) {
-            const char *q = p + 8;
-            while (*q == ' ' || *q == '\t')
-                q++;
-            if (*q == '=') {
-                q++;
-                while (!uri && (*q == ' ' || *q == '\t'))
-                    q++;
-                while (p < q)
-                    tb_putc(&b, *p++);
-                tb_printf(&b, "***");
-                if (!uri && *p == '\'') {
-                    for (p++; *p && *p != '\''; p++)
-                        if (*p == '\\' && p[1])
-                            p++;
-                    if (*p == '\'')
-                        p++;
-                } else {
-                    while (*p && !(uri ? *p == '&' : (*p == ' ' || *p == '\t' || *p == '\n')))
-                        p++;
-                }
-                continue;
-            }
-        }
-        tb_putc(&b, *p++);
-    }
-    /* a value is never copied, only replaced: a cut-off output leaks nothing */
 }

@@ -277,11 +277,6 @@ void trace_mutex_wait(void *site, uint64_t waited_ns, int contended);
  * profile (symbolised with dladdr / libunwind). */
 void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st /* [rs->n] */,
                    const uint64_t *calls /* [WG_HOOK_COUNT] */);
-/* Copy conninfo `in` to out (always NUL-terminated, cut at outlen) with
- * every password replaced by "***": password=... in key/value strings
- * (quoted or not) and URI queries, and user:PASS@ in postgresql:// and
- * postgres:// URIs.  Thread-safe, no allocation. */
-void trace_redact_conninfo(const char *in, char *out, size_t outlen);
 
 /* Per-thread reentrancy guard: hooks called from inside the shim itself
  * (libunwind, regexec, dlsym) pass straight through. */

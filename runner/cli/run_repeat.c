@@ -74,11 +74,8 @@ static int run_overrides(const struct run_opts *o, struct scenario *s)
 {
     uint64_t v;
     if (o->duration) {
-        if (scn_parse_duration(o->duration, &s->duration_ns) < 0) {
-            fprintf(stderr, "wedge: run: --duration '%s': expected a duration like 5s\n",
-                    o->duration);
+        if (util_duration_arg("run", "--duration", o->duration, &s->duration_ns) < 0)
             return -1;
-        }
     }
     if (o->users) {
         if (run_parse_u64("--users", o->users, &v) < 0 || !v || v > 10000) {
@@ -204,10 +201,8 @@ int run_main(int argc, char **argv)
             o.max_tries = optarg;
             break;
         case 'R':
-            if (scn_parse_duration(optarg, &o.ready_ns) < 0) {
-                fprintf(stderr, "wedge: run: --ready-timeout '%s': expected a duration\n", optarg);
+            if (util_duration_arg("run", "--ready-timeout", optarg, &o.ready_ns) < 0)
                 return 2;
-            }
             break;
         case 'D':
             o.dsn = optarg;

@@ -21,6 +21,7 @@
 #include "iso_int.h"
 #include "iso_spec.h"
 #include "pg.h"
+#include "redact.h"
 #include "report.h"
 #include "scn.h"
 #include "util.h"
@@ -353,13 +354,8 @@ static int parse_args(int argc, char **argv, struct iso_opts *o)
                 return ISO_EXIT_USAGE;
             break;
         case 'T':
-            if (scn_parse_duration(optarg, &o->shop.think_ns) < 0) {
-                fprintf(stderr,
-                        "wedge: isolation: --shop-think '%s': expected a duration "
-                        "such as 500us or 1ms\n",
-                        optarg);
+            if (util_duration_arg("isolation", "--shop-think", optarg, &o->shop.think_ns) < 0)
                 return ISO_EXIT_USAGE;
-            }
             break;
         case 'h':
             usage(stdout);
@@ -389,7 +385,7 @@ static char *join_command(int argc, char **argv)
         return NULL;
     fprintf(m, "wedge");
     for (i = 0; i < argc; i++) {
-        char *a = util_redact_dsn(argv[i]), *w = util_shell_word(a);
+        char *a = redact_conninfo_dup(argv[i]), *w = util_shell_word(a);
         fprintf(m, " %s", w);
         free(w);
         free(a);

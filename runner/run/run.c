@@ -6,6 +6,7 @@
  */
 #include "load.h"
 #include "pg.h"
+#include "redact.h"
 #include "report.h"
 #include "run_int.h"
 #include "scn.h"
@@ -71,7 +72,7 @@ static void run_err(struct rep *p, int code, const char *fmt, ...)
 
 int run_dsn_masked(const struct run_opts *o)
 {
-    char *r = o->dsn ? util_redact_dsn(o->dsn) : NULL;
+    char *r = o->dsn ? redact_conninfo_dup(o->dsn) : NULL;
     int masked = r && strcmp(r, o->dsn) != 0;
     free(r);
     return masked;
@@ -83,7 +84,7 @@ char *run_reproduce(const struct run_opts *o, uint64_t seed)
     char *s = util_fmt("wedge run %s --seed %" PRIu64, path, seed), *t;
     free(path);
     if (o->dsn) {
-        char *dsn = util_redact_dsn(o->dsn), *w = util_shell_word(dsn);
+        char *dsn = redact_conninfo_dup(o->dsn), *w = util_shell_word(dsn);
         t = util_fmt("%s --dsn %s", s, w);
         free(dsn);
         free(w);
@@ -664,7 +665,7 @@ int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir
 
     if (run_database(p) != 0)
         goto report;
-    p->r.dsn_redacted = util_redact_dsn(p->dsn);
+    p->r.dsn_redacted = redact_conninfo_dup(p->dsn);
     for (int i = 0; i < s->nservices; i++) {
         p->ports[i] = util_free_port(err, sizeof(err));
         if (p->ports[i] < 0) {

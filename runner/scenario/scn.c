@@ -15,6 +15,8 @@
 #include "scn.h"
 #include "scn_int.h"
 
+#include "suggest.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -85,52 +87,6 @@ static void scn_strv_free(char **v)
     for (int i = 0; v && v[i]; i++)
         free(v[i]);
     free(v);
-}
-
-static size_t scn_min3(size_t a, size_t b, size_t c)
-{
-    size_t m = a < b ? a : b;
-    return m < c ? m : c;
-}
-
-/* Levenshtein distance, for "did you mean"; strings are short keys. */
-static size_t scn_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b), row[64], prev, tmp;
-    if (la >= 63 || lb >= 63)
-        return SIZE_MAX;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        prev = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            tmp = row[j];
-            row[j] = scn_min3(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1]));
-            prev = tmp;
-        }
-    }
-    return row[lb];
-}
-
-/* The closest of words (each perhaps ending in '*') to w, or NULL. */
-const char *scn_suggest(const char *w, const char *const *words, int n, char *buf, size_t len)
-{
-    size_t best = 3; /* at most 2 edits */
-    const char *hit = NULL;
-    for (int i = 0; i < n && words[i]; i++) {
-        size_t d, wl = strcspn(words[i], "*");
-        snprintf(buf, len, "%.*s", (int)wl, words[i]);
-        d = scn_distance(w, buf);
-        if (d < best && d < strlen(buf)) {
-            best = d;
-            hit = words[i];
-        }
-    }
-    if (!hit)
-        return NULL;
-    snprintf(buf, len, "%.*s", (int)strcspn(hit, "*"), hit);
-    return buf;
 }
 
 int scn_is_name(const char *s)
@@ -241,10 +197,11 @@ static int scn_key_index(enum scn_sec_kind k, const char *name, int *repeat)
 
 static void scn_unknown_key(struct scn_parse *p, struct scn_sec *sec, const char *name)
 {
-    char buf[64], known[256] = "";
-    const char *hint = scn_suggest(name, scn_keys[sec->kind], SCN_NKEYS, buf, sizeof(buf));
+    char known[256] = "";
+    const char *hint = suggest(name, strlen(name), scn_keys[sec->kind], SCN_NKEYS);
     if (hint) {
-        scn_error(p, p->cur_line, "unknown key '%s' (did you mean '%s'?)", name, hint);
+        scn_error(p, p->cur_line, "unknown key '%s' (did you mean '%.*s'?)", name,
+                  (int)strcspn(hint, "*"), hint);
         return;
     }
     for (int i = 0; scn_keys[sec->kind][i]; i++) {

@@ -135,9 +135,6 @@ struct scenario {
 int scn_load(const char *path, struct scenario *out, char *err, size_t errlen);
 void scn_free(struct scenario *s);
 
-/* Parse "250ms", "5s", "1m", "2h", "100us", "0"; -1 on error. */
-int scn_parse_duration(const char *text, uint64_t *ns);
-
 /* ---------------------------------------------------------------
  * ${...} expansion (expand.c).
  * ------------------------------------------------------------ */

@@ -58,9 +58,6 @@ extern const char *const scn_keys[][SCN_NKEYS];
 void scn_error(struct scn_parse *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 char *scn_strdup(struct scn_parse *p, const char *s);
-/* The closest of words (each perhaps ending in '*') to w, for "did you
- * mean", or NULL. */
-const char *scn_suggest(const char *w, const char *const *words, int n, char *buf, size_t len);
 int scn_is_name(const char *s);
 int scn_is_space(char c);
 const char *scn_skip_space(const char *s);

@@ -6,6 +6,8 @@
 #include "scn.h"
 #include "scn_int.h"
 
+#include "suggest.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -91,8 +93,7 @@ static int scn_find_sec(struct scn_parse *p, enum scn_sec_kind k, const char *na
 
 static void scn_unknown_section(struct scn_parse *p, int line, const char *word, const char *hdr)
 {
-    char buf[64];
-    const char *hint = scn_suggest(word, scn_sec_names, 6, buf, sizeof(buf));
+    const char *hint = suggest(word, strlen(word), scn_sec_names, 6);
     if (hint)
         scn_error(p, line, "unknown section '[%s]' (did you mean '[%s%s]'?)", hdr, hint,
                   hdr + strlen(word));

@@ -6,6 +6,8 @@
 #include "scn.h"
 #include "scn_int.h"
 
+#include "duration.h"
+
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -20,47 +22,6 @@
 /* ---------------------------------------------------------------
  * Numbers and durations.
  * ------------------------------------------------------------ */
-int scn_parse_duration(const char *text, uint64_t *ns)
-{
-    static const struct {
-        const char *unit;
-        double mult;
-    } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-    const char *s = text;
-    char num[64];
-    size_t n = 0;
-    int dots = 0;
-    double v;
-
-    if (!text)
-        return -1;
-    while ((*s >= '0' && *s <= '9') || *s == '.') {
-        dots += *s == '.';
-        s++;
-    }
-    n = (size_t)(s - text);
-    if (n == 0 || n >= sizeof(num) || dots > 1 || (n == 1 && dots))
-        return -1;
-    memcpy(num, text, n);
-    num[n] = '\0';
-    v = strtod(num, NULL);
-    if (*s == '\0') { /* a bare number: only 0 needs no unit */
-        if (v != 0)
-            return -1;
-        *ns = 0;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(s, units[i].unit) == 0) {
-            v *= units[i].mult;
-            if (!(v < 1.8e19))
-                return -1;
-            *ns = (uint64_t)llround(v);
-            return 0;
-        }
-    return -1;
-}
-
 int scn_parse_u64(const char *text, uint64_t *out)
 {
     char *end;
@@ -84,19 +45,20 @@ int scn_parse_double(const char *text, double *out)
     return (*end || errno || !isfinite(*out)) ? -1 : 0;
 }
 
-static void scn_bad_duration(struct scn_parse *p, const char *key, const char *v)
-{
-    scn_error(p, p->cur_line,
-              "bad duration '%s' for '%s': expected a number and a unit (ns, us, ms, s, m, h), "
-              "e.g. 250ms",
-              v, key);
-}
-
+/* A duration (common/duration.c: the syntax rules use too). */
 int scn_duration(struct scn_parse *p, const char *key, const char *v, uint64_t *ns)
 {
-    if (scn_parse_duration(v, ns) == 0)
+    enum duration_rc rc = duration_parse_str(v, ns);
+
+    if (rc == DURATION_OK)
         return 0;
-    scn_bad_duration(p, key, v);
+    if (rc == DURATION_RANGE)
+        scn_error(p, p->cur_line, "duration '%s' for '%s' is out of range: at most %s", v, key,
+                  DURATION_MAX_TEXT);
+    else
+        scn_error(p, p->cur_line,
+                  "bad duration '%s' for '%s': expected a number and a unit (%s), e.g. 250ms", v,
+                  key, DURATION_UNITS);
     return -1;
 }
 

@@ -3,8 +3,9 @@
  */
 #include "util.h"
 
+#include "duration.h"
+
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -227,61 +228,6 @@ char *util_shell_word(const char *w)
     return q;
 }
 
-/* End of a password value at v: a quoted one ends after its closing quote
- * (backslash escapes inside), a bare one at a blank or a URI's '&'. */
-static const char *util_dsn_value_end(const char *v)
-{
-    if (*v != '\'')
-        return v + strcspn(v, " \t\n&");
-    for (v++; *v && *v != '\''; v++)
-        if (*v == '\\' && v[1])
-            v++;
-    return *v ? v + 1 : v;
-}
-
-char *util_redact_dsn(const char *dsn)
-{
-    const char *p = dsn, *scheme = strstr(dsn, "://");
-    char *out = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&out, &len);
-    if (!m)
-        abort();
-    if (scheme) {
-        /* postgresql://user:PASSWORD@host/db */
-        const char *auth = scheme + 3, *end = auth + strcspn(auth, "/?");
-        const char *at = memchr(auth, '@', (size_t)(end - auth));
-        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-        if (colon) {
-            fwrite(dsn, 1, (size_t)(colon + 1 - dsn), m);
-            fputs("***", m);
-            p = at;
-        }
-    }
-    for (;;) {
-        const char *k = strstr(p, "password"), *v;
-        if (!k) {
-            fputs(p, m);
-            break;
-        }
-        v = k + 8;
-        while (*v == ' ')
-            v++;
-        if (*v != '=' || (k > dsn && (isalnum((unsigned char)k[-1]) || k[-1] == '_'))) {
-            fwrite(p, 1, (size_t)(k + 8 - p), m);
-            p = k + 8;
-            continue;
-        }
-        for (v++; *v == ' ';)
-            v++;
-        fwrite(p, 1, (size_t)(v - p), m);
-        fputs("***", m);
-        p = util_dsn_value_end(v);
-    }
-    fclose(m);
-    return out;
-}
-
 /* ---------------------------------------------------------------
  * Where things are: the wedge binary, ${build}, the shim.
  * ------------------------------------------------------------ */
@@ -402,6 +348,21 @@ int util_bad_option(const char *cmd, char *const *argv, const char *optstring,
                                            : "missing value for option";
     fprintf(stderr, "wedge: %s: %s '%s' (see wedge %s --help)\n", cmd, what, name, cmd);
     return 2;
+}
+
+int util_duration_arg(const char *cmd, const char *opt, const char *text, uint64_t *ns)
+{
+    enum duration_rc rc = duration_parse_str(text, ns);
+
+    if (rc == DURATION_OK)
+        return 0;
+    if (rc == DURATION_RANGE)
+        fprintf(stderr, "wedge: %s: %s '%s': out of range (at most %s)\n", cmd, opt, text,
+                DURATION_MAX_TEXT);
+    else
+        fprintf(stderr, "wedge: %s: %s '%s': expected a duration such as 5s (units %s)\n", cmd, opt,
+                text, DURATION_UNITS);
+    return -1;
 }
 
 uint64_t util_random_seed(void)

@@ -39,11 +39,6 @@ char *util_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* w as one word for a POSIX shell: as it is when it needs no quoting,
  * else single-quoted ('\'' for a quote inside).  malloc'd. */
 char *util_shell_word(const char *w);
-/* A connection string with its password shown as ***, for reports and
- * commands printed to users: the value of password=... (key/value form,
- * quoted or not; or a URI's query) and the :PASSWORD@ of a URI.
- * malloc'd; the rest of the text is unchanged. */
-char *util_redact_dsn(const char *dsn);
 
 /* Directory of the running wedge binary (/proc/self/exe). */
 const char *util_self_dir(void);
@@ -76,6 +71,11 @@ uint64_t util_mix(uint64_t a, uint64_t b);
 struct option;
 int util_bad_option(const char *cmd, char *const *argv, const char *optstring,
                     const struct option *longopts);
+
+/* An option's duration (common/duration.h): 0, or -1 after printing
+ * "wedge: CMD: OPT 'TEXT': expected a duration such as 5s ..." (or "out of
+ * range ...") to stderr. */
+int util_duration_arg(const char *cmd, const char *opt, const char *text, uint64_t *ns);
 
 /* SIGINT / SIGTERM: set util_stop (the signal number) and return; the
  * main loop cleans up (every wait in the runner is bounded). */

@@ -1,7 +1,8 @@
 /*
  * test_trace.c - the JSON-lines trace: every line parses (jansson), the
  * fields are the design's, concurrent lines never interleave, the exit
- * summary, the mutex profile, fork, and password redaction.
+ * summary, the mutex profile and fork (password redaction is common/'s:
+ * tests/unit/common/test_redact.c).
  */
 #include "../../shim/caller.c"
 #include "../../shim/rules.c"
@@ -434,56 +435,13 @@ static void test_disabled_and_fork(void **state)
     free_lines(l, 2);
 }
 
-static void test_redact(void **state)
-{
-    static const struct {
-        const char *in, *out;
-    } cases[] = {
-        {"host=127.0.0.1 port=5432 user=shop password=s3cret dbname=shop",
-         "host=127.0.0.1 port=5432 user=shop password=*** dbname=shop"},
-        {"password = 's3 cr\\'et' host=x", "password = *** host=x"},
-        {"PASSWORD=abc", "PASSWORD=***"},
-        {"host=x passwordfile=/p", "host=x passwordfile=/p"},
-        {"postgresql://shop:s3cret@127.0.0.1:5432/shop",
-         "postgresql://shop:***@127.0.0.1:5432/shop"},
-        {"postgres://u:p%40ss@h/db?sslmode=disable&password=x&application_name=a",
-         "postgres://u:***@h/db?sslmode=disable&password=***&application_name=a"},
-        {"postgresql://u@h/db", "postgresql://u@h/db"},
-        {"postgresql:///db?password=x", "postgresql:///db?password=***"},
-        {"dbname=shop", "dbname=shop"},
-        {"", ""},
-    };
-    char out[256];
-
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        trace_redact_conninfo(cases[i].in, out, sizeof out);
-        assert_string_equal(out, cases[i].out);
-    }
-    /* cut short: terminated, and the secret never appears */
-    char small[24];
-    trace_redact_conninfo("user=shop password=s3cret-s3cret", small, sizeof small);
-    assert_string_equal(small, "user=shop password=***");
-    char tiny[12];
-    trace_redact_conninfo("user=shop password=s3cret", tiny, sizeof tiny);
-    assert_string_equal(tiny, "user=shop p");
-    trace_redact_conninfo("postgresql://u:s3cret@h/db", tiny, sizeof tiny);
-    assert_string_equal(tiny, "postgresql:");
-    trace_redact_conninfo(NULL, out, sizeof out);
-    assert_string_equal(out, "");
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_event_fields),
-        cmocka_unit_test(test_utf8_cut),
-        cmocka_unit_test(test_long_line),
-        cmocka_unit_test(test_concurrent_lines),
-        cmocka_unit_test(test_symbolise),
-        cmocka_unit_test(test_summary),
-        cmocka_unit_test(test_summary_many_rules),
-        cmocka_unit_test(test_disabled_and_fork),
-        cmocka_unit_test(test_redact),
+        cmocka_unit_test(test_event_fields),       cmocka_unit_test(test_utf8_cut),
+        cmocka_unit_test(test_long_line),          cmocka_unit_test(test_concurrent_lines),
+        cmocka_unit_test(test_symbolise),          cmocka_unit_test(test_summary),
+        cmocka_unit_test(test_summary_many_rules), cmocka_unit_test(test_disabled_and_fork),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -322,6 +322,10 @@ static void test_err_durations(void **state)
     expect_error("[scenario]\ntimeout = 1d\n" WORK, want);
     snprintf(want, sizeof(want), "2: bad duration 'soon' for 'stop_grace': %s", bad);
     expect_error("[service a]\nstop_grace = soon\ncommand = x\n" WORK, want);
+    /* once wrapped to 190 ms (common/duration.c) */
+    expect_error("[workload]\nduration = 18446744073.9s\nsql = SELECT 1\n",
+                 "2: duration '18446744073.9s' for 'duration' is out of range: at most "
+                 "18446744073s");
     expect_error("[scenario]\ntimeout = 0\n" WORK, "2: 'timeout' must be more than 0");
     expect_error("[workload]\nsample = 10us\nsql = SELECT 1\n",
                  "2: 'sample' must be at least 1ms (got '10us')");
@@ -445,41 +449,6 @@ static void test_inline_semicolon_and_continuation(void **state)
 /* ---------------------------------------------------------------
  * Helpers.
  * ------------------------------------------------------------ */
-static void test_durations(void **state)
-{
-    uint64_t ns;
-    assert_int_equal(scn_parse_duration("0", &ns), 0);
-    assert_int_equal(ns, 0);
-    assert_int_equal(scn_parse_duration("250ms", &ns), 0);
-    assert_int_equal(ns, 250000000ull);
-    assert_int_equal(scn_parse_duration("100us", &ns), 0);
-    assert_int_equal(ns, 100000ull);
-    assert_int_equal(scn_parse_duration("7ns", &ns), 0);
-    assert_int_equal(ns, 7);
-    assert_int_equal(scn_parse_duration("5s", &ns), 0);
-    assert_int_equal(ns, 5000000000ull);
-    assert_int_equal(scn_parse_duration("1.5s", &ns), 0);
-    assert_int_equal(ns, 1500000000ull);
-    assert_int_equal(scn_parse_duration("1m", &ns), 0);
-    assert_int_equal(ns, 60000000000ull);
-    assert_int_equal(scn_parse_duration("2h", &ns), 0);
-    assert_int_equal(ns, 7200000000000ull);
-    const char *bad[] = {"",    "5",    "s",  "-1s",   "1.2.3s",       ".s",
-                         "5 s", "5sec", "1d", "1e3ms", "99999999999h", NULL};
-    for (int i = 0; bad[i]; i++)
-        if (scn_parse_duration(bad[i], &ns) == 0)
-            fail_msg("'%s' was accepted", bad[i]);
-    assert_int_equal(scn_parse_duration(NULL, &ns), -1);
-}
-
-static void test_distance(void **state)
-{
-    assert_int_equal(scn_distance("users", "users"), 0);
-    assert_int_equal(scn_distance("usres", "users"), 2);
-    assert_int_equal(scn_distance("user", "users"), 1);
-    assert_int_equal(scn_distance("", "abc"), 3);
-}
-
 /* Mutations of a valid file (bytes changed, lines dropped or doubled,
  * cut short) never crash the parser, and every error names file:line. */
 static void test_mutations_give_file_line_errors(void **state)
@@ -665,8 +634,6 @@ int main(void)
         cmocka_unit_test(test_err_file),
         cmocka_unit_test(test_long_line),
         cmocka_unit_test(test_inline_semicolon_and_continuation),
-        cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_distance),
         cmocka_unit_test(test_docs_list_every_message),
         cmocka_unit_test(test_mutations_give_file_line_errors),
     };
