@@ -26,17 +26,24 @@
 /* ---------------------------------------------------------------
  * Keyword tables (also the candidates for "did you mean").
  * ------------------------------------------------------------ */
-static const char *const rules_actions[] = {"delay",   "fail", "short", "yield", "spurious",
-                                            "barrier", "mark", "wait",  "log",   NULL};
-static const enum wg_action rules_action_ids[] = {WG_ACT_DELAY, WG_ACT_FAIL_ERRNO, WG_ACT_SHORT,
-                                                  WG_ACT_YIELD, WG_ACT_SPURIOUS,   WG_ACT_BARRIER,
-                                                  WG_ACT_MARK,  WG_ACT_WAIT,       WG_ACT_LOG};
-#define RULES_ACTIONS_LIST "delay, fail, short, yield, spurious, barrier, mark, wait, log"
+/* A keyword and the enum value it stands for.  Tables end with a NULL
+ * name; their order is the order messages list them in. */
+struct rules_kw {
+    const char *name;
+    int id;
+    /* actions: parse the arguments after the word (NULL: it takes none) */
+    int (*args)(struct rules_ctx *c);
+};
 
-static const char *const rules_conds[] = {"sql", "port", "peer", "caller", "thread", "proc", NULL};
-static const enum wg_cond_kind rules_cond_ids[] = {WG_COND_SQL,    WG_COND_PORT,   WG_COND_PEER,
-                                                   WG_COND_CALLER, WG_COND_THREAD, WG_COND_PROC};
-#define RULES_CONDS_LIST "sql, port, peer, caller, thread, proc"
+static const struct rules_kw rules_conds[] = {
+    {"sql", WG_COND_SQL, NULL},
+    {"port", WG_COND_PORT, NULL},
+    {"peer", WG_COND_PEER, NULL},
+    {"caller", WG_COND_CALLER, NULL},
+    {"thread", WG_COND_THREAD, NULL},
+    {"proc", WG_COND_PROC, NULL},
+    {NULL, 0, NULL},
+};
 
 static const char *const rules_clauses[] = {"where", "and",   "p",     "nth",    "every",
                                             "first", "after", "times", "before", NULL};
@@ -192,147 +199,210 @@ static int rules_errno_tok(struct rules_ctx *c)
     return -1;
 }
 
-/* The current word as an index into the NULL-terminated `table`, else
- * "expected a KIND [after 'X'], found ..." or "unknown KIND 'w' (did you
- * mean ...); expected one of LIST". */
-static int rules_keyword(struct rules_ctx *c, const char *const *table, const char *kind,
-                         const char *after, const char *list, size_t *idx)
-{
-    char d[80], h[64], a[48] = "";
+#define RULES_KW_MAX 16
 
+/* The entry of `table` the current word names, else NULL after "expected
+ * a KIND [after 'X'], found ..." or "unknown KIND 'w' (did you mean ...);
+ * expected one of LIST", LIST being the table's names in order. */
+static const struct rules_kw *rules_keyword(struct rules_ctx *c, const struct rules_kw *table,
+                                            const char *kind, const char *after)
+{
+    const char *names[RULES_KW_MAX + 1];
+    char d[80], h[64], a[48] = "", list[256] = "";
+    size_t n = 0, used = 0;
+
+    for (; table[n].name && n < RULES_KW_MAX; n++) {
+        if (rules_tok_is(TOK, table[n].name))
+            return &table[n];
+        names[n] = table[n].name;
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s%s", n ? ", " : "", table[n].name);
+        if (used >= sizeof list)
+            used = sizeof list - 1;
+    }
+    names[n] = NULL;
     if (TOK->type != TOK_WORD) {
         if (after)
             snprintf(a, sizeof a, " after '%s'", after);
         rules_err(LX, TOK->line, TOK->col, "expected a%s %s%s, found %s; expected one of %s",
                   kind[0] == 'a' ? "n" : "", kind, a, rules_tok_desc(TOK, d, sizeof d), list);
-        return -1;
+        return NULL;
     }
-    for (*idx = 0; table[*idx]; (*idx)++)
-        if (rules_tok_is(TOK, table[*idx]))
-            return 0;
     rules_err(LX, TOK->line, TOK->col, "unknown %s %s%s; expected one of %s", kind,
-              rules_tok_desc(TOK, d, sizeof d), rules_hint(TOK, table, 99, h, sizeof h), list);
-    return -1;
+              rules_tok_desc(TOK, d, sizeof d), rules_hint(TOK, names, n, h, sizeof h), list);
+    return NULL;
 }
 
-/* ACTION and its arguments; leaves the token after them current. */
-static int rules_action(struct rules_ctx *c)
+/* ---------------------------------------------------------------
+ * Actions: each parses its own arguments, from the word after the
+ * action's; each leaves the token after them current.
+ * ------------------------------------------------------------ */
+
+/* delay D or delay D1..D2 */
+static int rules_args_delay(struct rules_ctx *c)
+{
+    struct wg_rule *r = c->r;
+    const char *dots;
+    char d[80];
+
+    if (rules_want_word(c, "a duration such as 20ms or 1ms..50ms", "delay") < 0)
+        return -1;
+    dots = memmem(TOK->s, TOK->len, "..", 2);
+    if (!dots) {
+        if (rules_duration_tok(c, "delay", &r->delay_min_ns) < 0)
+            return -1;
+        r->delay_max_ns = r->delay_min_ns;
+        return rules_next(LX);
+    }
+    size_t l1 = (size_t)(dots - TOK->s);
+    enum duration_rc lo = duration_parse(TOK->s, l1, &r->delay_min_ns);
+    enum duration_rc hi = duration_parse(dots + 2, TOK->len - l1 - 2, &r->delay_max_ns);
+    if (lo == DURATION_RANGE || hi == DURATION_RANGE) {
+        rules_err(LX, TOK->line, TOK->col, "duration range %s out of range; expected at most %s",
+                  rules_tok_desc(TOK, d, sizeof d), DURATION_MAX_TEXT);
+        return -1;
+    }
+    if (lo != DURATION_OK || hi != DURATION_OK) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "bad duration range %s; expected MIN..MAX with units (%s), e.g. 1ms..50ms",
+                  rules_tok_desc(TOK, d, sizeof d), DURATION_UNITS);
+        return -1;
+    }
+    if (r->delay_max_ns < r->delay_min_ns) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "bad duration range %s; the maximum is less than the minimum",
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    return rules_next(LX);
+}
+
+/* fail ERRNO, fail sqlstate XXXXX, fail disconnect */
+static int rules_args_fail(struct rules_ctx *c)
 {
     struct wg_rule *r = c->r;
     char d[80];
-    size_t ai;
-    uint64_t v;
 
-    if (rules_keyword(c, rules_actions, "action", NULL, RULES_ACTIONS_LIST, &ai) < 0)
+    if (rules_want_word(c, "an errno name (e.g. ECONNRESET), 'sqlstate' or 'disconnect'", "fail") <
+        0)
         return -1;
-    r->action = rules_action_ids[ai];
-    if (rules_next(LX) < 0)
-        return -1;
-
-    switch (r->action) {
-    case WG_ACT_DELAY: {
-        const char *dots;
-        if (rules_want_word(c, "a duration such as 20ms or 1ms..50ms", "delay") < 0)
-            return -1;
-        dots = memmem(TOK->s, TOK->len, "..", 2);
-        if (!dots) {
-            if (rules_duration_tok(c, "delay", &r->delay_min_ns) < 0)
-                return -1;
-            r->delay_max_ns = r->delay_min_ns;
-        } else {
-            size_t l1 = (size_t)(dots - TOK->s);
-            enum duration_rc lo = duration_parse(TOK->s, l1, &r->delay_min_ns);
-            enum duration_rc hi = duration_parse(dots + 2, TOK->len - l1 - 2, &r->delay_max_ns);
-            if (lo == DURATION_RANGE || hi == DURATION_RANGE) {
-                rules_err(LX, TOK->line, TOK->col,
-                          "duration range %s out of range; expected at most %s",
-                          rules_tok_desc(TOK, d, sizeof d), DURATION_MAX_TEXT);
-                return -1;
-            }
-            if (lo != DURATION_OK || hi != DURATION_OK) {
-                rules_err(LX, TOK->line, TOK->col,
-                          "bad duration range %s; expected MIN..MAX with units (%s), "
-                          "e.g. 1ms..50ms",
-                          rules_tok_desc(TOK, d, sizeof d), DURATION_UNITS);
-                return -1;
-            }
-            if (r->delay_max_ns < r->delay_min_ns) {
-                rules_err(LX, TOK->line, TOK->col,
-                          "bad duration range %s; the maximum is less than the minimum",
-                          rules_tok_desc(TOK, d, sizeof d));
-                return -1;
-            }
-        }
-        return rules_next(LX);
-    }
-    case WG_ACT_FAIL_ERRNO:
-        if (rules_want_word(c, "an errno name (e.g. ECONNRESET), 'sqlstate' or 'disconnect'",
-                            "fail") < 0)
-            return -1;
-        if (rules_tok_is(TOK, "disconnect")) {
-            r->action = WG_ACT_FAIL_DISCONNECT;
-        } else if (rules_tok_is(TOK, "sqlstate")) {
-            r->action = WG_ACT_FAIL_SQLSTATE;
-            if (rules_next(LX) < 0)
-                return -1;
-            int ok = TOK->type == TOK_WORD && TOK->len == 5;
-            for (size_t i = 0; ok && i < 5; i++)
-                ok = (TOK->s[i] >= '0' && TOK->s[i] <= '9') ||
-                     (TOK->s[i] >= 'A' && TOK->s[i] <= 'Z');
-            if (!ok) {
-                rules_err(LX, TOK->line, TOK->col,
-                          "expected a 5-character SQLSTATE of 0-9 and A-Z (e.g. 40001) after "
-                          "'sqlstate', found %s",
-                          rules_tok_desc(TOK, d, sizeof d));
-                return -1;
-            }
-            rules_tok_copy(TOK, r->sqlstate, sizeof r->sqlstate);
-        } else if (rules_errno_tok(c) < 0) {
-            return -1;
-        }
-        return rules_next(LX);
-    case WG_ACT_SHORT:
-        if (rules_want_word(c, "a byte count >= 1", "short") < 0)
-            return -1;
-        if (rules_number(c, 1, LONG_MAX, "bad byte count %s after 'short'; expected a number >= 1",
-                         &v) < 0)
-            return -1;
-        r->short_n = (long)v;
-        return rules_next(LX);
-    case WG_ACT_BARRIER:
-        if (rules_coord_name(c, "barrier") < 0)
-            return -1;
-        if (rules_want_word(c, "a count (1..255)", "barrier NAME") < 0)
-            return -1;
-        if (rules_number(c, 1, 255, "bad barrier count %s; expected a number 1..255", &v) < 0)
-            return -1;
-        r->count = (unsigned)v;
+    if (rules_tok_is(TOK, "disconnect")) {
+        r->action = WG_ACT_FAIL_DISCONNECT;
+    } else if (rules_tok_is(TOK, "sqlstate")) {
+        r->action = WG_ACT_FAIL_SQLSTATE;
         if (rules_next(LX) < 0)
             return -1;
-        goto timeout;
-    case WG_ACT_MARK:
-        return rules_coord_name(c, "mark");
-    case WG_ACT_WAIT:
-        if (rules_coord_name(c, "wait") < 0)
+        int ok = TOK->type == TOK_WORD && TOK->len == 5;
+        for (size_t i = 0; ok && i < 5; i++)
+            ok = (TOK->s[i] >= '0' && TOK->s[i] <= '9') || (TOK->s[i] >= 'A' && TOK->s[i] <= 'Z');
+        if (!ok) {
+            rules_err(LX, TOK->line, TOK->col,
+                      "expected a 5-character SQLSTATE of 0-9 and A-Z (e.g. 40001) after "
+                      "'sqlstate', found %s",
+                      rules_tok_desc(TOK, d, sizeof d));
             return -1;
-        goto timeout;
-    default:
-        return 0;
+        }
+        rules_tok_copy(TOK, r->sqlstate, sizeof r->sqlstate);
+    } else if (rules_errno_tok(c) < 0) {
+        return -1;
     }
+    return rules_next(LX);
+}
 
-timeout:
+/* short N */
+static int rules_args_short(struct rules_ctx *c)
+{
+    uint64_t v;
+
+    if (rules_want_word(c, "a byte count >= 1", "short") < 0)
+        return -1;
+    if (rules_number(c, 1, LONG_MAX, "bad byte count %s after 'short'; expected a number >= 1",
+                     &v) < 0)
+        return -1;
+    c->r->short_n = (long)v;
+    return rules_next(LX);
+}
+
+/* [timeout D] after a barrier or a wait */
+static int rules_args_timeout(struct rules_ctx *c)
+{
+    char d[80];
+
     if (!rules_tok_is(TOK, "timeout"))
         return 0;
     if (rules_next(LX) < 0)
         return -1;
-    if (rules_duration_tok(c, "timeout", &r->timeout_ns) < 0)
+    if (rules_duration_tok(c, "timeout", &c->r->timeout_ns) < 0)
         return -1;
-    if (r->timeout_ns == 0) {
+    if (c->r->timeout_ns == 0) {
         rules_err(LX, TOK->line, TOK->col, "bad timeout %s; expected a duration above 0",
                   rules_tok_desc(TOK, d, sizeof d));
         return -1;
     }
     return rules_next(LX);
+}
+
+/* barrier NAME COUNT [timeout D] */
+static int rules_args_barrier(struct rules_ctx *c)
+{
+    uint64_t v;
+
+    if (rules_coord_name(c, "barrier") < 0)
+        return -1;
+    if (rules_want_word(c, "a count (1..255)", "barrier NAME") < 0)
+        return -1;
+    if (rules_number(c, 1, 255, "bad barrier count %s; expected a number 1..255", &v) < 0)
+        return -1;
+    c->r->count = (unsigned)v;
+    if (rules_next(LX) < 0)
+        return -1;
+    return rules_args_timeout(c);
+}
+
+/* mark NAME */
+static int rules_args_mark(struct rules_ctx *c)
+{
+    return rules_coord_name(c, "mark");
+}
+
+/* wait NAME [timeout D] */
+static int rules_args_wait(struct rules_ctx *c)
+{
+    if (rules_coord_name(c, "wait") < 0)
+        return -1;
+    return rules_args_timeout(c);
+}
+
+/* Every action: its word, what it sets, how its arguments parse.  A new
+ * action is a line here (and its case in engine.c or a wrapper). */
+static const struct rules_kw rules_actions[] = {
+    {"delay", WG_ACT_DELAY, rules_args_delay},
+    {"fail", WG_ACT_FAIL_ERRNO, rules_args_fail},
+    {"short", WG_ACT_SHORT, rules_args_short},
+    {"yield", WG_ACT_YIELD, NULL},
+    {"spurious", WG_ACT_SPURIOUS, NULL},
+    {"barrier", WG_ACT_BARRIER, rules_args_barrier},
+    {"mark", WG_ACT_MARK, rules_args_mark},
+    {"wait", WG_ACT_WAIT, rules_args_wait},
+    {"log", WG_ACT_LOG, NULL},
+    {NULL, 0, NULL},
+};
+_Static_assert(sizeof rules_actions / sizeof rules_actions[0] <= RULES_KW_MAX + 1,
+               "rules_keyword reads at most RULES_KW_MAX words");
+_Static_assert(sizeof rules_conds / sizeof rules_conds[0] <= RULES_KW_MAX + 1,
+               "rules_keyword reads at most RULES_KW_MAX words");
+
+/* ACTION and its arguments; leaves the token after them current. */
+static int rules_action(struct rules_ctx *c)
+{
+    const struct rules_kw *a = rules_keyword(c, rules_actions, "action", NULL);
+
+    if (!a)
+        return -1;
+    c->r->action = (enum wg_action)a->id;
+    if (rules_next(LX) < 0)
+        return -1;
+    return a->args ? a->args(c) : 0;
 }
 
 /* One hook name or pattern: sets r->hooks bits. */
@@ -451,11 +521,11 @@ static int rules_cond(struct rules_ctx *c, const char *after)
     struct wg_rule *r = c->r;
     struct wg_cond *cd;
     char d[80], kw[16];
-    size_t ki;
     int regex_kind;
     uint64_t v;
+    const struct rules_kw *k = rules_keyword(c, rules_conds, "condition", after);
 
-    if (rules_keyword(c, rules_conds, "condition", after, RULES_CONDS_LIST, &ki) < 0)
+    if (!k)
         return -1;
     if (r->ncond >= WG_MAX_CONDS) {
         rules_err(LX, TOK->line, TOK->col, "too many conditions; at most %d a rule", WG_MAX_CONDS);
@@ -463,9 +533,9 @@ static int rules_cond(struct rules_ctx *c, const char *after)
     }
     cd = &r->conds[r->ncond];
     memset(cd, 0, sizeof *cd);
-    cd->kind = rules_cond_ids[ki];
+    cd->kind = (enum wg_cond_kind)k->id;
     c->cond_col[r->ncond] = TOK->col;
-    snprintf(kw, sizeof kw, "%s", rules_conds[ki]);
+    snprintf(kw, sizeof kw, "%s", k->name);
     regex_kind = cd->kind == WG_COND_SQL || cd->kind == WG_COND_CALLER || cd->kind == WG_COND_PROC;
     if (rules_next(LX) < 0)
         return -1;
