@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "real.h"
+#include "wire.h"
 
 static struct wg_ruleset init_rules_parsed; /* in force through wg_rules */
 static char *init_trace_dir;
@@ -141,6 +142,35 @@ out:
     free(owned);
 }
 
+/* Content conditions (http ~, redis ~, data ~) read the data of every
+ * socket call, so the sock hooks that carry data or start and end an
+ * exchange are armed although no rule may name them (wire.c). */
+static void init_wire(void)
+{
+    static const int hooks[] = {WG_HOOK_SOCK_SEND, WG_HOOK_SOCK_RECV, WG_HOOK_SOCK_CLOSE,
+                                WG_HOOK_SOCK_CONNECT, WG_HOOK_SOCK_ACCEPT};
+    char err[256];
+    int content = 0;
+
+    for (int i = 0; i < init_rules_parsed.n; i++)
+        for (int k = 0; k < init_rules_parsed.rules[i].ncond; k++) {
+            enum wg_cond_kind kind = init_rules_parsed.rules[i].conds[k].kind;
+            content |= kind == WG_COND_HTTP || kind == WG_COND_REDIS || kind == WG_COND_DATA;
+        }
+    if (!content)
+        return;
+    if (wire_init() < 0) {
+        snprintf(err, sizeof err, "cannot map the socket table for http/redis/data: %s",
+                 strerror(errno));
+        init_config_error(err);
+        rules_free(&init_rules_parsed); /* WEDGE_ON_ERROR=warn: nothing injected */
+        return;
+    }
+    for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
+        atomic_store_explicit(&wg_armed[hooks[i]], 1, memory_order_relaxed);
+    atomic_store_explicit(&wg_wire_content, 1, memory_order_relaxed);
+}
+
 static void init_atfork_child(void)
 {
     wg_in_shim++;
@@ -176,6 +206,7 @@ __attribute__((constructor(101))) static void init_shim(void)
         init_config_error(err);
     }
     init_rules();
+    init_wire();
     if (hooks_install(&init_rules_parsed, trace_enabled()) < 0) {
         rules_free(&init_rules_parsed);
         init_config_error("out of memory for the rules' counters");

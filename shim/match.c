@@ -106,13 +106,20 @@ static int match_cond(const struct wg_cond *cd, const struct wg_call *c,
         return match_regex(cd, c->sql);
     case WG_COND_CALLER:
         return caller_match(&cd->re, cd->cmp == WG_CMP_MATCH);
+    case WG_COND_HTTP:
+        return match_regex(cd, c->http);
+    case WG_COND_REDIS:
+        return match_regex(cd, c->redis);
+    case WG_COND_DATA:
+        return match_regex(cd, c->data);
     }
     return 0;
 }
 
 /* Evaluation order: cheapest first. */
 static const enum wg_cond_kind match_order[] = {WG_COND_THREAD, WG_COND_PROC, WG_COND_PORT,
-                                                WG_COND_PEER,   WG_COND_SQL,  WG_COND_CALLER};
+                                                WG_COND_PEER,   WG_COND_SQL,  WG_COND_HTTP,
+                                                WG_COND_REDIS,  WG_COND_DATA, WG_COND_CALLER};
 
 int match_rule(const struct wg_rule *r, const struct wg_call *c)
 {

@@ -46,6 +46,7 @@
     X(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *))      \
     X(int, select, (int, fd_set *, fd_set *, fd_set *, struct timeval *))                    \
     X(int, epoll_wait, (int, struct epoll_event *, int, int))                                \
+    X(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *))             \
     X(int, close, (int))                                                                     \
     X(int, pthread_rwlock_rdlock, (pthread_rwlock_t *))                                      \
     X(int, pthread_rwlock_wrlock, (pthread_rwlock_t *))                                      \
@@ -77,7 +78,9 @@
     X(ssize_t, __read_chk, (int, void *, size_t, size_t))                                          \
     X(int, __poll_chk, (struct pollfd *, nfds_t, int, size_t))                                     \
     X(int, __ppoll_chk,                                                                            \
-      (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t))
+      (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *, size_t))                \
+    X(int, epoll_pwait2,                                                                           \
+      (int, struct epoll_event *, int, const struct timespec *, const sigset_t *))
 
 /* libpq, optional: libwedge.so does not link libpq, so it loads into
  * programs without it.  The first group is wrapped; the second is only

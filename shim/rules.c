@@ -42,6 +42,9 @@ static const struct rules_kw rules_conds[] = {
     {"caller", WG_COND_CALLER, NULL},
     {"thread", WG_COND_THREAD, NULL},
     {"proc", WG_COND_PROC, NULL},
+    {"http", WG_COND_HTTP, NULL},
+    {"redis", WG_COND_REDIS, NULL},
+    {"data", WG_COND_DATA, NULL},
     {NULL, 0, NULL},
 };
 
@@ -536,7 +539,7 @@ static int rules_cond(struct rules_ctx *c, const char *after)
     cd->kind = (enum wg_cond_kind)k->id;
     c->cond_col[r->ncond] = TOK->col;
     snprintf(kw, sizeof kw, "%s", k->name);
-    regex_kind = cd->kind == WG_COND_SQL || cd->kind == WG_COND_CALLER || cd->kind == WG_COND_PROC;
+    regex_kind = cd->kind != WG_COND_PORT && cd->kind != WG_COND_PEER && cd->kind != WG_COND_THREAD;
     if (rules_next(LX) < 0)
         return -1;
 

@@ -68,6 +68,25 @@ static const char *rules_hook_ref(struct rules_ctx *c, int h, char *buf, size_t 
     return buf;
 }
 
+/* `data ~` reads the bytes of the call: a send has them before and after
+ * the real call, a recv only after it.  A rule with no hook where its
+ * data condition could ever hold would be a rule that silently never
+ * fires. */
+static int rules_check_data(struct rules_ctx *c, int i)
+{
+    const struct wg_rule *r = c->r;
+    uint64_t with_data = 1ull << WG_HOOK_SOCK_SEND;
+
+    if (r->when == WG_AFTER)
+        with_data |= 1ull << WG_HOOK_SOCK_RECV;
+    if (r->hooks & with_data)
+        return 0;
+    rules_err(LX, r->line, c->cond_col[i],
+              "'data' matches the bytes of sock.send, or of sock.recv after the call; this rule "
+              "has no such hook (for received bytes write 'after sock.recv')");
+    return -1;
+}
+
 /* Action/hook and condition/hook compatibility. */
 int rules_check(struct rules_ctx *c)
 {
@@ -122,6 +141,12 @@ int rules_check(struct rules_ctx *c)
             what = "'port'", where = "sock hooks", allowed = sock;
         else if (k == WG_COND_PEER)
             what = "'peer'", where = "sock hooks", allowed = sock;
+        else if (k == WG_COND_HTTP)
+            what = "'http'", where = "sock hooks", allowed = sock;
+        else if (k == WG_COND_REDIS)
+            what = "'redis'", where = "sock hooks", allowed = sock;
+        else if (k == WG_COND_DATA)
+            what = "'data'", where = "sock hooks", allowed = sock;
         else
             continue;
         h = rules_first_outside(r, allowed);
@@ -130,6 +155,8 @@ int rules_check(struct rules_ctx *c)
                       rules_hook_ref(c, h, ref, sizeof ref));
             return -1;
         }
+        if (k == WG_COND_DATA && rules_check_data(c, i) < 0)
+            return -1;
     }
     return 0;
 }

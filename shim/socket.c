@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include "real.h"
+#include "wire.h"
 
 #define SOCK_IOV_MAX 16
 
@@ -29,6 +30,14 @@ struct sock_call {
     struct iovec iov[SOCK_IOV_MAX];
     struct msghdr msg;
     struct msghdr *orig; /* recvmsg's own msghdr when a copy was used */
+    int ruled;           /* some rule names this hook: evaluate rules */
+    int wire;            /* content conditions are in use: look at the data */
+    /* The call's data as an I/O vector (sock_view): what a send sends,
+     * where a recv receives. */
+    const struct iovec *io_iov;
+    int io_n;
+    struct iovec io_one;
+    struct wire_texts wt;
 };
 
 void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
@@ -85,15 +94,94 @@ static void sock_detail(struct sock_call *sc, int fd, const struct sockaddr *add
         wg_format_addr((struct sockaddr *)&ss, sl, sc->detail, sizeof sc->detail);
 }
 
+/* The call's data: one buffer or a vector (set before sock_before). */
+static void sock_view(struct sock_call *sc, const void *buf, size_t len, const struct iovec *iov,
+                      int n)
+{
+    if (iov) {
+        sc->io_iov = iov;
+        sc->io_n = n < 0 ? 0 : n;
+        return;
+    }
+    sc->io_one.iov_base = (void *)buf;
+    sc->io_one.iov_len = len;
+    sc->io_iov = &sc->io_one;
+    sc->io_n = 1;
+}
+
+static size_t sock_view_len(const struct sock_call *sc)
+{
+    size_t total = 0;
+    for (int i = 0; i < sc->io_n; i++)
+        total += sc->io_iov[i].iov_len;
+    return total;
+}
+
+/* Point the call's content fields at what wire_note / wire_peek found. */
+#define WG_WIRE_CONTENT() atomic_load_explicit(&wg_wire_content, memory_order_relaxed)
+
+static void sock_wire_texts(struct sock_call *sc)
+{
+    sc->c.http = sc->wt.has_http ? sc->wt.http : NULL;
+    sc->c.redis = sc->wt.has_redis ? sc->wt.redis : NULL;
+    sc->c.data = sc->wt.has_data ? sc->wt.data : NULL;
+}
+
+/* Content before the real call: a send's own bytes; the exchange a recv
+ * or a close belongs to; a new connection starts with none. */
+static void sock_wire_before(struct sock_call *sc, int hook, int fd)
+{
+    char head[WIRE_HEAD];
+    size_t n;
+
+    switch (hook) {
+    case WG_HOOK_SOCK_SEND:
+        n = wire_gather(sc->io_iov, sc->io_n, sock_view_len(sc), head, sizeof head);
+        wire_note(fd, WIRE_SEND, head, n, 1, &sc->wt);
+        break;
+    case WG_HOOK_SOCK_RECV:
+    case WG_HOOK_SOCK_CLOSE:
+        wire_peek(fd, &sc->wt);
+        break;
+    case WG_HOOK_SOCK_CONNECT:
+        wire_forget(fd);
+        break;
+    default:
+        break;
+    }
+    sock_wire_texts(sc);
+}
+
+/* Content after the real call returned r: what a recv received. */
+static void sock_wire_after(struct sock_call *sc, long r)
+{
+    char head[WIRE_HEAD];
+    size_t n;
+
+    if (sc->c.hook == WG_HOOK_SOCK_RECV && r >= 0) {
+        n = wire_gather(sc->io_iov, sc->io_n, (size_t)r, head, sizeof head);
+        wire_note(sc->c.fd, WIRE_RECV, head, n, 1, &sc->wt);
+        sock_wire_texts(sc);
+    } else if (sc->c.hook == WG_HOOK_SOCK_ACCEPT && r >= 0) {
+        wire_forget((int)r);
+    } else if (sc->c.hook == WG_HOOK_SOCK_CLOSE && r == 0) {
+        wire_forget(sc->c.fd);
+    }
+}
+
 /* Evaluate the `before` rules.  Returns 0 when the call is not a socket
- * call after all (read on a file): the wrapper then just calls through. */
+ * call after all (read on a file): the wrapper then just calls through.
+ * With content conditions in use, a hook no rule names still has its
+ * data looked at (an http ~ on sock.send needs the requests received)
+ * but is not told apart from a file: no fstat, no rules. */
 static int sock_before(struct sock_call *sc, int hook, int fd, int check,
                        const struct sockaddr *addr, socklen_t addrlen)
 {
     struct wg_verdict v;
     int saved = errno;
 
-    if (check && !sock_is_socket(fd)) {
+    sc->ruled = WG_RULED(hook);
+    if (sc->ruled && check && !sock_is_socket(fd)) {
         errno = saved; /* fstat of a bad fd must not set it: the real call does */
         return 0;
     }
@@ -106,6 +194,15 @@ static int sock_before(struct sock_call *sc, int hook, int fd, int check,
     sc->clip = -1;
     sc->orig = NULL;
     sc->detail[0] = '\0';
+    sc->wire = WG_WIRE_CONTENT();
+    if (sc->wire)
+        sock_wire_before(sc, hook, fd);
+    errno = saved;
+    if (!sc->ruled) {
+        if (!check)
+            wg_count(hook);
+        return 1;
+    }
     /* The address is only shown in the trace: no syscall for it otherwise
      * (match.c asks for the peer itself when a rule has port/peer). */
     if (trace_enabled())
@@ -130,7 +227,10 @@ static long sock_after(struct sock_call *sc, long r)
     struct wg_verdict v;
     int saved = errno;
 
-    if ((wg_after_hooks >> sc->c.hook & 1) && wg_eval(&sc->c, WG_AFTER, &v) &&
+    if (sc->wire)
+        sock_wire_after(sc, r);
+    errno = saved;
+    if (sc->ruled && (wg_after_hooks >> sc->c.hook & 1) && wg_eval(&sc->c, WG_AFTER, &v) &&
         v.action == WG_ACT_FAIL_ERRNO) {
         /* An accepted connection the caller never sees would leak its fd
          * (and hold the peer open): close it, as a reset connection. */
@@ -193,81 +293,100 @@ static void sock_unclip_msg(struct sock_call *sc)
     (sc.orig = (msg), (msg) = (struct msghdr *)sock_clip_msg(&sc, (msg), sc.clip))
 #define POST_NONE (void)0
 
+#define VIEW_BUF(b, l) sock_view(&sc, (b), (l), NULL, 0)
+#define VIEW_IOV(v, n) sock_view(&sc, NULL, 0, (v), (n))
+#define VIEW_MSG(m)    sock_view(&sc, NULL, 0, (m)->msg_iov, (int)(m)->msg_iovlen)
+#define VIEW_NONE      sock_view(&sc, NULL, 0, NULL, 0)
+
 /*
- * X(name, HOOK, check_fd, fd, addr, addrlen, ret, params, args, clip, post)
+ * X(name, HOOK, check_fd, fd, addr, addrlen, ret, params, args, clip, post, view)
  *   check_fd: 1 when the fd may be something other than a socket
  *   addr:     the address shown in the trace when the fd has no peer yet
  *   clip:     how `short N` limits the call
  *   post:     what to do after the real call (copy back a clipped msghdr)
+ *   view:     where the call's data is (content conditions read it)
  */
 #define SOCK_WRAPPERS(X)                                                                           \
     X(connect, SOCK_CONNECT, 0, fd, addr, len, int,                                                \
-      (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len), CLIP_NONE, POST_NONE) \
+      (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len), CLIP_NONE, POST_NONE, \
+      VIEW_NONE)                                                                                   \
     X(accept, SOCK_ACCEPT, 0, fd, NULL, 0, int, (int fd, struct sockaddr *addr, socklen_t *len),   \
-      (fd, addr, len), CLIP_NONE, POST_NONE)                                                       \
+      (fd, addr, len), CLIP_NONE, POST_NONE, VIEW_NONE)                                            \
     X(accept4, SOCK_ACCEPT, 0, fd, NULL, 0, int,                                                   \
       (int fd, struct sockaddr *addr, socklen_t *len, int flags), (fd, addr, len, flags),          \
-      CLIP_NONE, POST_NONE)                                                                        \
+      CLIP_NONE, POST_NONE, VIEW_NONE)                                                             \
     X(send, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len, int flags),  \
-      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE)                                             \
+      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                         \
     X(sendto, SOCK_SEND, 0, fd, to, tl, ssize_t,                                                   \
       (int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl),   \
-      (fd, buf, len, flags, to, tl), CLIP_LEN(len), POST_NONE)                                     \
+      (fd, buf, len, flags, to, tl), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                 \
     X(sendmsg, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const struct msghdr *msg, int flags),  \
-      (fd, msg, flags), CLIP_MSG(msg), POST_NONE)                                                  \
+      (fd, msg, flags), CLIP_MSG(msg), POST_NONE, VIEW_MSG(msg))                                   \
     X(write, SOCK_SEND, 1, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len),            \
-      (fd, buf, len), CLIP_LEN(len), POST_NONE)                                                    \
+      (fd, buf, len), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                                \
     X(writev, SOCK_SEND, 1, fd, NULL, 0, ssize_t, (int fd, const struct iovec *iov, int n),        \
-      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE)                                                   \
+      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE, VIEW_IOV(iov, n))                                 \
     X(recv, SOCK_RECV, 0, fd, NULL, 0, ssize_t, (int fd, void *buf, size_t len, int flags),        \
-      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE)                                             \
+      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                         \
     X(recvfrom, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                                \
       (int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fl),            \
-      (fd, buf, len, flags, from, fl), CLIP_LEN(len), POST_NONE)                                   \
+      (fd, buf, len, flags, from, fl), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))               \
     X(recvmsg, SOCK_RECV, 0, fd, NULL, 0, ssize_t, (int fd, struct msghdr *msg, int flags),        \
-      (fd, msg, flags), CLIP_RECVMSG(msg), sock_unclip_msg(&sc))                                   \
+      (fd, msg, flags), CLIP_RECVMSG(msg), sock_unclip_msg(&sc), VIEW_MSG(msg))                    \
     X(read, SOCK_RECV, 1, fd, NULL, 0, ssize_t, (int fd, void *buf, size_t len), (fd, buf, len),   \
-      CLIP_LEN(len), POST_NONE)                                                                    \
+      CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                                                \
     X(readv, SOCK_RECV, 1, fd, NULL, 0, ssize_t, (int fd, const struct iovec *iov, int n),         \
-      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE)                                                   \
+      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE, VIEW_IOV(iov, n))                                 \
     X(__recv_chk, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                              \
       (int fd, void *buf, size_t len, size_t buflen, int flags), (fd, buf, len, buflen, flags),    \
-      CLIP_LEN(len), POST_NONE)                                                                    \
+      CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                                                \
     X(__recvfrom_chk, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                          \
       (int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *from,             \
        socklen_t *fl),                                                                             \
-      (fd, buf, len, buflen, flags, from, fl), CLIP_LEN(len), POST_NONE)                           \
+      (fd, buf, len, buflen, flags, from, fl), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))       \
     X(__read_chk, SOCK_RECV, 1, fd, NULL, 0, ssize_t,                                              \
       (int fd, void *buf, size_t len, size_t buflen), (fd, buf, len, buflen), CLIP_LEN(len),       \
-      POST_NONE)                                                                                   \
+      POST_NONE, VIEW_BUF(buf, len))                                                               \
     X(poll, SOCK_POLL, 0, -1, NULL, 0, int, (struct pollfd * fds, nfds_t n, int ms), (fds, n, ms), \
-      CLIP_NONE, POST_NONE)                                                                        \
+      CLIP_NONE, POST_NONE, VIEW_NONE)                                                             \
     X(ppoll, SOCK_POLL, 0, -1, NULL, 0, int,                                                       \
       (struct pollfd * fds, nfds_t n, const struct timespec *ts, const sigset_t *ss),              \
-      (fds, n, ts, ss), CLIP_NONE, POST_NONE)                                                      \
+      (fds, n, ts, ss), CLIP_NONE, POST_NONE, VIEW_NONE)                                           \
     X(__poll_chk, SOCK_POLL, 0, -1, NULL, 0, int,                                                  \
       (struct pollfd * fds, nfds_t n, int ms, size_t fdslen), (fds, n, ms, fdslen), CLIP_NONE,     \
-      POST_NONE)                                                                                   \
+      POST_NONE, VIEW_NONE)                                                                        \
     X(__ppoll_chk, SOCK_POLL, 0, -1, NULL, 0, int,                                                 \
       (struct pollfd * fds, nfds_t n, const struct timespec *ts, const sigset_t *ss,               \
        size_t fdslen),                                                                             \
-      (fds, n, ts, ss, fdslen), CLIP_NONE, POST_NONE)                                              \
+      (fds, n, ts, ss, fdslen), CLIP_NONE, POST_NONE, VIEW_NONE)                                   \
     X(select, SOCK_POLL, 0, -1, NULL, 0, int,                                                      \
       (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (n, r, w, e, tv), CLIP_NONE,   \
-      POST_NONE)                                                                                   \
+      POST_NONE, VIEW_NONE)                                                                        \
     X(epoll_wait, SOCK_POLL, 0, -1, NULL, 0, int,                                                  \
-      (int epfd, struct epoll_event *ev, int n, int ms), (epfd, ev, n, ms), CLIP_NONE, POST_NONE)  \
-    X(close, SOCK_CLOSE, 1, fd, NULL, 0, int, (int fd), (fd), CLIP_NONE, POST_NONE)
+      (int epfd, struct epoll_event *ev, int n, int ms), (epfd, ev, n, ms), CLIP_NONE, POST_NONE,  \
+      VIEW_NONE)                                                                                   \
+    X(epoll_pwait, SOCK_POLL, 0, -1, NULL, 0, int,                                                 \
+      (int epfd, struct epoll_event *ev, int n, int ms, const sigset_t *ss),                       \
+      (epfd, ev, n, ms, ss), CLIP_NONE, POST_NONE, VIEW_NONE)                                      \
+    X(epoll_pwait2, SOCK_POLL, 0, -1, NULL, 0, int,                                                \
+      (int epfd, struct epoll_event *ev, int n, const struct timespec *ts, const sigset_t *ss),    \
+      (epfd, ev, n, ts, ss), CLIP_NONE, POST_NONE, VIEW_NONE)                                      \
+    X(close, SOCK_CLOSE, 1, fd, NULL, 0, int, (int fd), (fd), CLIP_NONE, POST_NONE, VIEW_NONE)
 
-#define SOCK_WRAP(name, hook, check, fdexpr, addr, addrlen, ret, params, args, clipstmt, post)    \
+/* The slow half: rules (when some rule names the hook) and content (when
+ * some rule has a content condition); only a count when armed for
+ * tracing alone. */
+#define SOCK_WRAP(name, hook, check, fdexpr, addr, addrlen, ret, params, args, clipstmt, post,    \
+                  view)                                                                           \
     WG_SLOW_PATH ret sock_slow_##name params                                                      \
     {                                                                                             \
         struct sock_call sc;                                                                      \
-        if (!WG_RULED(WG_HOOK_##hook)) { /* armed for tracing only */                             \
+        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT()) {                                    \
             if (!(check))                                                                         \
                 wg_count(WG_HOOK_##hook);                                                         \
             return REAL(name) args;                                                               \
         }                                                                                         \
+        view;                                                                                     \
         if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                      \
             return REAL(name) args;                                                               \
         if (sc.fail) {                                                                            \

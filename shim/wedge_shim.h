@@ -74,6 +74,9 @@ enum wg_cond_kind {
     WG_COND_CALLER, /* caller ~ "regex"     (a function on the stack) */
     WG_COND_THREAD, /* thread = N */
     WG_COND_PROC,   /* proc ~ "regex"       (program name) */
+    WG_COND_HTTP,   /* http ~ "regex"       (request line of the socket's HTTP/1.x exchange) */
+    WG_COND_REDIS,  /* redis ~ "regex"      (RESP command of the socket's exchange) */
+    WG_COND_DATA,   /* data ~ "regex"       (first bytes of this send / recv) */
 };
 
 enum wg_cmp { WG_CMP_EQ, WG_CMP_NE, WG_CMP_MATCH, WG_CMP_NOMATCH };
@@ -194,6 +197,13 @@ struct wg_call {
      * condition of cond.signal); NULL when none.  pq hooks trace their
      * PGconn instead: conn is their session. */
     const void *obj;
+    /* sock hooks, set only when some rule has a content condition
+     * (wire.c): the request line of the HTTP/1.x exchange the call
+     * belongs to, the Redis command of its exchange, and the first bytes
+     * of this call's data as text.  NULL: none known. */
+    const char *http;
+    const char *redis;
+    const char *data;
 };
 
 /* 1 if every condition of r holds for call c. */

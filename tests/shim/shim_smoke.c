@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -214,6 +215,27 @@ static int smoke_epoll_wait(void)
     pair_with_data();
     CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0, "epoll");
     CHECK(epoll_wait(ep, &out, 1, 1000) == 1, "epoll_wait");
+    return 1;
+}
+static int smoke_epoll_pwait(void)
+{
+    struct epoll_event ev = {.events = EPOLLIN}, out;
+    int ep = epoll_create1(0);
+    sigset_t none;
+    sigemptyset(&none);
+    pair_with_data();
+    CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0, "epoll");
+    CHECK(epoll_pwait(ep, &out, 1, 1000, &none) == 1, "epoll_pwait");
+    return 1;
+}
+static int smoke_epoll_pwait2(void)
+{
+    struct epoll_event ev = {.events = EPOLLIN}, out;
+    struct timespec ts = {1, 0};
+    int ep = epoll_create1(0);
+    pair_with_data();
+    CHECK(ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, sv[0], &ev) == 0, "epoll");
+    CHECK(epoll_pwait2(ep, &out, 1, &ts, NULL) == 1, "epoll_pwait2");
     return 1;
 }
 static int smoke_close(void)

@@ -71,6 +71,30 @@ static void test_sql(void **state)
     assert_true(matches("log on pq.query", &c));
 }
 
+static void test_content(void **state)
+{
+    struct wg_call c = {.hook = WG_HOOK_SOCK_SEND,
+                        .fd = -1,
+                        .http = "POST /charges HTTP/1.1",
+                        .redis = "INCR stock:1",
+                        .data = "HTTP/1.1 200 OK"};
+    struct wg_call none = {.hook = WG_HOOK_SOCK_SEND, .fd = -1};
+
+    assert_true(matches("log on sock.send where http ~ \"^POST /charges\"", &c));
+    assert_false(matches("log on sock.send where http ~ \"^GET\"", &c));
+    assert_true(matches("log on sock.send where http !~ \"^GET\"", &c));
+    assert_true(matches("log on sock.send where redis ~ \"^INCR stock\"", &c));
+    assert_false(matches("log on sock.send where redis ~ \"^DECR\"", &c));
+    assert_true(matches("log on sock.send where data ~ \"^HTTP/1\\.1 200\"", &c));
+    assert_true(matches("log on sock.send where http ~ POST and data ~ 200 and redis ~ INCR", &c));
+    assert_false(matches("log on sock.send where http ~ POST and data ~ 500", &c));
+    /* nothing seen: ~ never holds, !~ always does */
+    assert_false(matches("log on sock.send where http ~ \"\"", &none));
+    assert_false(matches("log on sock.send where redis ~ \"\"", &none));
+    assert_false(matches("log on sock.send where data ~ \"\"", &none));
+    assert_true(matches("log on sock.send where http !~ x and redis !~ x and data !~ x", &none));
+}
+
 static void test_port_and_peer(void **state)
 {
     struct sockaddr_in a = {0};
@@ -316,10 +340,10 @@ static void test_caller_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cheap_first),     cmocka_unit_test(test_sql),
-        cmocka_unit_test(test_port_and_peer),   cmocka_unit_test(test_peer_ipv6),
-        cmocka_unit_test(test_thread_and_proc), cmocka_unit_test(test_caller),
-        cmocka_unit_test(test_caller_threads),
+        cmocka_unit_test(test_cheap_first), cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_content),     cmocka_unit_test(test_port_and_peer),
+        cmocka_unit_test(test_peer_ipv6),   cmocka_unit_test(test_thread_and_proc),
+        cmocka_unit_test(test_caller),      cmocka_unit_test(test_caller_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,11 +70,12 @@ static const struct {
                      "rwlock.*, cond.*, thread.*, pthread.* or *"},
     {"log on pq.query,", "rules:1:17: expected a hook (e.g. pq.query, sock.send, mutex.lock, pq.*, "
                          "*), found end of rule"},
-    {"log on pq.query where", "rules:1:22: expected a condition after 'where', found end of rule; "
-                              "expected one of sql, port, peer, caller, thread, proc"},
+    {"log on pq.query where",
+     "rules:1:22: expected a condition after 'where', found end of rule; "
+     "expected one of sql, port, peer, caller, thread, proc, http, redis, data"},
     {"log on pq.query where sqll ~ \"x\"",
      "rules:1:23: unknown condition 'sqll' (did you mean 'sql'?); expected one of sql, port, peer, "
-     "caller, thread, proc"},
+     "caller, thread, proc, http, redis, data"},
     {"log on pq.query where sql = \"x\"",
      "rules:1:27: expected '~' or '!~' after 'sql', found '='"},
     {"log on sock.send where port ~ 5", "rules:1:29: expected '=' or '!=' after 'port', found '~'"},
@@ -133,7 +134,25 @@ static const struct {
     {"log on pq.query where sql ! \"x\"", "rules:1:27: unexpected '!'; expected '!=' or '!~'"},
     {"log on pq.query where sql ~ \"x\" and",
      "rules:1:36: expected a condition after 'and', found end of rule; expected one of sql, port, "
-     "peer, caller, thread, proc"},
+     "peer, caller, thread, proc, http, redis, data"},
+    {"log on pq.query where http ~ \"POST\"",
+     "rules:1:23: 'http' applies only to sock hooks, not to 'pq.query'"},
+    {"log on mutex.lock where redis ~ \"INCR\"",
+     "rules:1:25: 'redis' applies only to sock hooks, not to 'mutex.lock'"},
+    {"log on pq.* where data ~ \"x\"",
+     "rules:1:19: 'data' applies only to sock hooks, not to 'pq.*', which includes pq.query"},
+    {"log on sock.send where http = \"POST\"",
+     "rules:1:29: expected '~' or '!~' after 'http', found '='"},
+    {"log on sock.send where redis ~",
+     "rules:1:31: expected a \"quoted regular expression\" after 'redis ~', found end of rule"},
+    {"log on sock.recv where data ~ \"GET\"",
+     "rules:1:24: 'data' matches the bytes of sock.send, or of sock.recv after the call; this rule "
+     "has no such hook (for received bytes write 'after sock.recv')"},
+    {"delay 1ms after sock.connect,sock.close where data ~ \"x\"",
+     "rules:1:47: 'data' matches the bytes of sock.send, or of sock.recv after the call; this rule "
+     "has no such hook (for received bytes write 'after sock.recv')"},
+    {"log on sock.send where http ~ \"(\"",
+     "rules:1:31: bad regular expression \"(\": Unmatched ( or \\("},
     {"log on pq.query ,", "rules:1:18: expected a hook (e.g. pq.query, sock.send, mutex.lock, "
                           "pq.*, *), found end of rule"},
     {"delay 99999999999999999999s on pq.query",
@@ -368,12 +387,15 @@ static void test_conditions_and_frequencies(void **state)
         "proc ~ \"shop\" and caller !~ \"main\" nth 3 every 2 first 10 after 1 times 4 p=1 after\n"
         "log on pq.query where sql !~ \"a\\\"b#c;d\" before\n"
         "log on sock.connect where peer != [::1]:5432\n"
-        "log after pthread.*\n");
+        "log after pthread.*\n"
+        "log on sock.send where http ~ \"^POST /charges\" and redis !~ INCR and data ~ \"x\"\n"
+        "log after sock.recv where data ~ \"^HTTP/1\"\n"
+        "log on sock.* where data !~ \"x\"\n");
     struct wg_rule *r = rs.rules;
     const struct sockaddr_in *a4 = (const void *)&r[0].conds[0].addr;
     const struct sockaddr_in6 *a6 = (const void *)&r[2].conds[0].addr;
 
-    assert_int_equal(rs.n, 4);
+    assert_int_equal(rs.n, 7);
     assert_int_equal(r[0].ncond, 5);
     assert_int_equal(r[0].conds[0].kind, WG_COND_PEER);
     assert_int_equal(r[0].conds[0].cmp, WG_CMP_EQ);
@@ -412,6 +434,20 @@ static void test_conditions_and_frequencies(void **state)
                                      HOOK_BIT(RWLOCK_WRLOCK) | HOOK_BIT(RWLOCK_UNLOCK) |
                                      HOOK_BIT(COND_WAIT) | HOOK_BIT(COND_SIGNAL) |
                                      HOOK_BIT(THREAD_CREATE));
+
+    /* content conditions: regular expressions on sock hooks */
+    assert_int_equal(r[4].ncond, 3);
+    assert_int_equal(r[4].conds[0].kind, WG_COND_HTTP);
+    assert_int_equal(r[4].conds[0].cmp, WG_CMP_MATCH);
+    assert_string_equal(r[4].conds[0].text, "^POST /charges");
+    assert_int_equal(r[4].conds[1].kind, WG_COND_REDIS);
+    assert_int_equal(r[4].conds[1].cmp, WG_CMP_NOMATCH);
+    assert_string_equal(r[4].conds[1].text, "INCR");
+    assert_int_equal(r[4].conds[2].kind, WG_COND_DATA);
+    assert_int_equal(r[5].conds[0].kind, WG_COND_DATA);
+    assert_int_equal(r[5].when, WG_AFTER);
+    /* before sock.*: the data of its sends */
+    assert_int_equal(r[6].conds[0].kind, WG_COND_DATA);
     rules_free(&rs);
 }
 
