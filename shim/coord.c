@@ -2,10 +2,13 @@
  * coord.c - barriers, marks and waits shared by every thread and process
  * of a run.
  *
- * The control region is a fixed table of named points, found by hashing
- * and linear probing with a CAS claim; an all-zero region is a valid empty
- * table, so processes racing to create the control file need no
- * initialisation step.  Each point holds one 32-bit futex word:
+ * The control region is a header (magic, version, size) and a fixed table
+ * of named points, found by hashing and linear probing with a CAS claim;
+ * an all-zero table is a valid empty one.  The control file is created
+ * complete under a temporary name and renamed into place without
+ * replacing (coord_create), so a process that finds it finds a whole
+ * header: one that is not exactly ours is refused and left untouched.
+ * Each point holds one 32-bit futex word:
  *   barrier: generation << 8 | arrived   (arrival by CAS; the last arrival
  *            bumps the generation and wakes everyone)
  *   mark:    a counter of marks; wait holds until it is > 0
@@ -14,11 +17,13 @@
  * loops on spurious wakes and EINTR.  Only raw syscalls: nothing here may
  * re-enter a hooked function.
  */
+#include "safefile.h"
 #include "wedge_shim.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <linux/futex.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,8 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COORD_SLOTS 256
-#define COORD_MAGIC 0x77656467u /* "wedg" */
+#define COORD_SLOTS   256
+#define COORD_MAGIC   "WEDGECTL"
+#define COORD_VERSION 1u
 
 enum coord_kind { COORD_KIND_BARRIER = 1, COORD_KIND_MARK = 2 };
 
@@ -40,9 +46,15 @@ struct coord_slot {
     char name[WG_NAME_MAX];
 };
 
+struct coord_header {
+    char magic[8];    /* COORD_MAGIC, no NUL */
+    uint32_t version; /* COORD_VERSION: the layout below */
+    uint32_t nslots;  /* COORD_SLOTS */
+    uint64_t size;    /* sizeof(struct coord_region): the file's size */
+};
+
 struct coord_region {
-    _Atomic uint32_t magic;
-    uint32_t nslots;
+    struct coord_header h;
     struct coord_slot slots[COORD_SLOTS];
 };
 
@@ -65,16 +77,12 @@ static long coord_futex(_Atomic uint32_t *w, int op, uint32_t val, const struct 
     return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
 }
 
-/* A region is usable when its magic is ours (claimed by CAS when zero). */
-static int coord_adopt(struct coord_region *reg)
+static void coord_header_init(struct coord_header *h)
 {
-    uint32_t m = 0;
-
-    if (atomic_compare_exchange_strong(&reg->magic, &m, COORD_MAGIC))
-        reg->nslots = COORD_SLOTS;
-    else if (m != COORD_MAGIC)
-        return -1;
-    return 0;
+    memcpy(h->magic, COORD_MAGIC, sizeof h->magic);
+    h->version = COORD_VERSION;
+    h->nslots = COORD_SLOTS;
+    h->size = sizeof(struct coord_region);
 }
 
 static void coord_install(struct coord_region *reg)
@@ -84,45 +92,150 @@ static void coord_install(struct coord_region *reg)
         munmap(old, sizeof *old);
 }
 
-int coord_init(const char *path)
+static int coord_fail(int err, char *why, size_t len, const char *msg)
 {
-    struct coord_region *reg = MAP_FAILED;
-    int fd = -1, rc = -1, saved = 0;
+    if (why && len)
+        snprintf(why, len, "%s", msg);
+    errno = err;
+    return -1;
+}
+
+/* An existing control file: accepted only when it is a regular file of
+ * ours with exactly our header and size (read, never written, before). */
+static int coord_open_existing(int dfd, const char *name, char *why, size_t len)
+{
+    struct coord_header h, want;
     struct stat st;
+    int fd = (int)syscall(SYS_openat, dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    char msg[160];
+
+    if (fd < 0) {
+        if (errno == ELOOP)
+            return coord_fail(ELOOP, why, len,
+                              "the file is a symbolic link; wedge does not follow it");
+        return coord_fail(errno, why, len, strerror(errno));
+    }
+    coord_header_init(&want);
+    if (safefile_check(fd, "the file", why, len) < 0)
+        goto fail;
+    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof h ||
+        syscall(SYS_pread64, fd, &h, sizeof h, 0) != (long)sizeof h ||
+        memcmp(h.magic, want.magic, sizeof h.magic) != 0) {
+        coord_fail(EPROTO, why, len, "the file is not a wedge control file (left untouched)");
+        goto fail;
+    }
+    if (h.version != want.version || h.nslots != want.nslots || h.size != want.size ||
+        (uint64_t)st.st_size != want.size) {
+        snprintf(
+            msg, sizeof msg,
+            "the file is a wedge control file of another layout (version %u, %llu bytes; this shim "
+            "uses version %u, %llu bytes)",
+            h.version, (unsigned long long)st.st_size, want.version, (unsigned long long)want.size);
+        coord_fail(EPROTO, why, len, msg);
+        goto fail;
+    }
+    return fd;
+fail : {
+    int e = errno;
+    syscall(SYS_close, fd);
+    errno = e;
+    return -1;
+}
+}
+
+/* Create the control file complete: sized and headed under a private
+ * temporary name, then renamed into place unless someone else's is there
+ * by now (EEXIST: the caller opens theirs).  A descriptor of ours, or -1. */
+static int coord_create(int dfd, const char *name, char *why, size_t len)
+{
+    char tmp[300];
+    struct coord_header h;
+    int fd, created, rc;
+
+    snprintf(tmp, sizeof tmp, ".%.200s.%d.tmp", name, (int)getpid());
+    syscall(SYS_unlinkat, dfd, tmp, 0); /* a leftover of a killed process of this pid */
+    fd = safefile_open(dfd, tmp, O_RDWR, &created, why, len);
+    if (fd < 0)
+        return -1;
+    coord_header_init(&h);
+    if (!created || syscall(SYS_ftruncate, fd, (long)sizeof(struct coord_region)) != 0 ||
+        syscall(SYS_pwrite64, fd, &h, sizeof h, 0) != (long)sizeof h) {
+        coord_fail(errno ? errno : EIO, why, len, strerror(errno ? errno : EIO));
+        goto fail;
+    }
+    rc = (int)syscall(SYS_renameat2, dfd, tmp, dfd, name, RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS)) {
+        /* a file system without RENAME_NOREPLACE: link does not replace */
+        rc = (int)syscall(SYS_linkat, dfd, tmp, dfd, name, 0);
+        syscall(SYS_unlinkat, dfd, tmp, 0);
+    }
+    if (rc != 0) {
+        coord_fail(errno, why, len, strerror(errno));
+        goto fail;
+    }
+    return fd;
+fail : {
+    int e = errno;
+    syscall(SYS_unlinkat, dfd, tmp, 0);
+    syscall(SYS_close, fd);
+    errno = e;
+    return -1;
+}
+}
+
+/* Map the control file at path: its own, or create it. */
+static struct coord_region *coord_map_file(const char *path, char *why, size_t len)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+    struct coord_region *reg = MAP_FAILED;
+    int dfd, fd = -1;
+
+    if (slash && (size_t)(slash - path) >= sizeof dir) {
+        coord_fail(ENAMETOOLONG, why, len, strerror(ENAMETOOLONG));
+        return MAP_FAILED;
+    }
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash == path ? 1 : slash - path) : 1,
+             slash ? path : ".");
+    dfd = safefile_dir(dir, why, len);
+    if (dfd < 0)
+        return MAP_FAILED;
+    for (int tries = 0; fd < 0 && tries < 2; tries++) {
+        fd = coord_open_existing(dfd, name, why, len);
+        if (fd < 0 && errno == ENOENT) {
+            fd = coord_create(dfd, name, why, len);
+            if (fd < 0 && errno == EEXIST)
+                continue; /* another process created it first: open theirs */
+        }
+        if (fd < 0)
+            break;
+    }
+    if (fd >= 0) {
+        reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        if (reg == MAP_FAILED)
+            coord_fail(errno, why, len, strerror(errno));
+        syscall(SYS_close, fd);
+    }
+    syscall(SYS_close, dfd);
+    return reg;
+}
+
+int coord_init(const char *path, char *why, size_t len)
+{
+    struct coord_region *reg;
 
     if (!path) {
         reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (reg == MAP_FAILED)
-            goto out;
+            return coord_fail(errno, why, len, strerror(errno));
+        coord_header_init(&reg->h);
     } else {
-        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-        if (fd < 0)
-            goto out;
-        /* several processes may get here at once: growing to the same size
-         * is idempotent and the new bytes read as zero, an empty table */
-        if (fstat(fd, &st) != 0)
-            goto out;
-        if ((size_t)st.st_size < sizeof *reg && syscall(SYS_ftruncate, fd, sizeof *reg) != 0)
-            goto out;
-        reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        reg = coord_map_file(path, why, len);
         if (reg == MAP_FAILED)
-            goto out;
-    }
-    if (coord_adopt(reg) != 0) {
-        errno = EPROTO; /* not a wedge control file */
-        goto out;
+            return -1;
     }
     coord_install(reg);
-    reg = MAP_FAILED;
-    rc = 0;
-out:
-    saved = errno;
-    if (reg != MAP_FAILED)
-        munmap(reg, sizeof *reg);
-    if (fd >= 0)
-        syscall(SYS_close, fd);
-    errno = saved;
-    return rc;
+    return 0;
 }
 
 /* The region, created anonymous on first use when coord_init was not
@@ -137,7 +250,7 @@ static struct coord_region *coord_get(void)
     reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (reg == MAP_FAILED)
         return NULL;
-    coord_adopt(reg);
+    coord_header_init(&reg->h);
     if (!atomic_compare_exchange_strong(&coord_region, &want, reg)) {
         munmap(reg, sizeof *reg);
         return want;

@@ -12,6 +12,12 @@
  *   WEDGE_CTL         the control file shared by the processes of a run
  *   WEDGE_ON_ERROR    "warn": report a bad configuration and continue
  *                     with no injection; otherwise exit 2 before main
+ *
+ * A secure-execution process (setuid, setgid, file capabilities:
+ * AT_SECURE) gets no shim at all: its environment was set by a less
+ * privileged user, who must not steer it (a rules file the user cannot
+ * read would be echoed in a parse error; a trace would be written with
+ * the program's privileges).  Everything is read with secure_getenv.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,54 +25,19 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "real.h"
+#include "textfile.h"
 #include "wire.h"
 
 static struct wg_ruleset init_rules_parsed; /* in force through wg_rules */
 static char *init_trace_dir;
 static int init_failed; /* a configuration error: no rules are loaded */
-
-/* The whole of a rules file, malloc'd; NULL with errno on failure. */
-static char *init_read_file(const char *path)
-{
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-    if (fd < 0)
-        return NULL;
-    for (;;) {
-        if (len + 4096 + 1 > cap) {
-            char *nb = realloc(buf, cap = (cap ? cap * 2 : 8192));
-            if (!nb)
-                goto fail;
-            buf = nb;
-        }
-        ssize_t n = REAL(read)(fd, buf + len, cap - len - 1);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            goto fail;
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    buf[len] = '\0';
-    REAL(close)(fd);
-    return buf;
-fail : {
-    int e = errno;
-    free(buf);
-    REAL(close)(fd);
-    errno = e;
-    return NULL;
-}
-}
 
 static void init_config_error(const char *msg);
 
@@ -75,7 +46,7 @@ static void init_config_error(const char *msg);
  * asked for could not be replayed. */
 static uint64_t init_seed(void)
 {
-    const char *s = getenv("WEDGE_SEED");
+    const char *s = secure_getenv("WEDGE_SEED");
     struct timespec ts;
     char err[512];
 
@@ -99,7 +70,7 @@ static uint64_t init_seed(void)
  * report a false pass, so stopping is the default). */
 static void init_config_error(const char *msg)
 {
-    const char *mode = getenv("WEDGE_ON_ERROR");
+    const char *mode = secure_getenv("WEDGE_ON_ERROR");
     int warn = mode && !strcmp(mode, "warn");
 
     init_failed = 1;
@@ -110,9 +81,9 @@ static void init_config_error(const char *msg)
 
 static void init_rules(void)
 {
-    const char *text = getenv("WEDGE_RULES"), *file = getenv("WEDGE_RULES_FILE");
+    const char *text = secure_getenv("WEDGE_RULES"), *file = secure_getenv("WEDGE_RULES_FILE");
     const char *origin = "rules";
-    char *owned = NULL, err[512];
+    char *owned = NULL, err[512], why[256];
 
     if (init_failed)
         goto out;
@@ -123,9 +94,12 @@ static void init_rules(void)
         goto out;
     }
     if (file && *file) {
-        owned = init_read_file(file);
-        if (!owned) {
-            snprintf(err, sizeof err, "%s: cannot read rules file: %s", file, strerror(errno));
+        if (textfile_read(file, TEXTFILE_RULES_MAX, &owned, NULL, why, sizeof why) < 0) {
+            /* "FILE:LINE:COL: a NUL byte", as a rule's own error reads */
+            if (why[0] >= '0' && why[0] <= '9')
+                snprintf(err, sizeof err, "%s:%s", file, why);
+            else
+                snprintf(err, sizeof err, "%s: cannot read the rules file: %s", file, why);
             init_config_error(err);
             goto out;
         }
@@ -177,32 +151,33 @@ static void init_atfork_child(void)
     hooks_atfork_child();
     /* The coordination mapping is shared and stays; the trace is per pid. */
     if (init_trace_dir)
-        trace_open(init_trace_dir);
+        trace_open(init_trace_dir, NULL, 0);
     wg_in_shim--;
 }
 
 __attribute__((constructor(101))) static void init_shim(void)
 {
-    const char *trace = getenv("WEDGE_TRACE"), *ctl = getenv("WEDGE_CTL");
-    char err[512];
+    const char *trace = secure_getenv("WEDGE_TRACE"), *ctl = secure_getenv("WEDGE_CTL");
+    char err[768], why[256];
 
     wg_in_shim++;
     real_load();
+    if (getauxval(AT_SECURE)) /* nothing armed: every wrapper passes through */
+        goto out;
     snprintf(wg_proc_name, sizeof wg_proc_name, "%s", program_invocation_short_name);
     wg_seed = init_seed();
 
     if (trace && *trace) {
         init_trace_dir = strdup(trace);
-        mkdir(trace, 0755); /* the usual case: a fresh directory; EEXIST is fine */
-        if (trace_open(trace) < 0) {
-            snprintf(err, sizeof err, "WEDGE_TRACE=%s: cannot open the trace: %s", trace,
-                     strerror(errno));
+        mkdir(trace, 0700); /* the usual case: a fresh directory; EEXIST is fine */
+        if (trace_open(trace, why, sizeof why) < 0) {
+            snprintf(err, sizeof err, "WEDGE_TRACE=%s: cannot open the trace: %s", trace, why);
             init_config_error(err);
         }
     }
-    if (coord_init(ctl && *ctl ? ctl : NULL) < 0) {
+    if (coord_init(ctl && *ctl ? ctl : NULL, why, sizeof why) < 0) {
         snprintf(err, sizeof err, "WEDGE_CTL=%s: cannot map the control file: %s",
-                 ctl ? ctl : "(anonymous)", strerror(errno));
+                 ctl && *ctl ? ctl : "(anonymous)", why);
         init_config_error(err);
     }
     init_rules();
@@ -213,6 +188,7 @@ __attribute__((constructor(101))) static void init_shim(void)
     }
 
     pthread_atfork(NULL, NULL, init_atfork_child);
+out:
     wg_in_shim--;
 }
 

@@ -10,6 +10,7 @@
  * with dladdr at summary time).
  */
 #include "wedge_shim.h"
+#include "safefile.h"
 
 #include <dlfcn.h>
 #include <link.h>
@@ -275,28 +276,29 @@ static void trace_symbolise(uintptr_t site, char *out, size_t len)
 /* ---------------------------------------------------------------
  * The trace file.
  * ------------------------------------------------------------ */
-int trace_open(const char *dir)
+int trace_open(const char *dir, char *why, size_t whylen)
 {
-    char path[4096];
-    int fd = -1, old, saved = errno, rc = -1, pid = (int)getpid();
+    char name[64];
+    int fd = -1, dfd = -1, old, created, saved = errno, rc = -1, pid = (int)getpid();
 
     if (trace_pid && trace_pid != pid) /* forked child: a profile of its own */
         memset(trace_mutex, 0, sizeof trace_mutex);
     trace_pid = pid;
     if (dir) {
-        if (snprintf(path, sizeof path, "%s/trace.%d.jsonl", dir, pid) >= (int)sizeof path) {
-            saved = ENAMETOOLONG;
-            goto out;
-        }
-        fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                          0644);
-        if (fd < 0) {
+        /* trace.PID.jsonl exists already when this process image follows
+         * an exec of the same pid: it is appended to, if it is ours */
+        snprintf(name, sizeof name, "trace.%d.jsonl", pid);
+        dfd = safefile_dir(dir, why, whylen);
+        if (dfd < 0 ||
+            (fd = safefile_open(dfd, name, O_WRONLY | O_APPEND, &created, why, whylen)) < 0) {
             saved = errno;
             goto out;
         }
     }
     rc = 0;
 out:
+    if (dfd >= 0)
+        syscall(SYS_close, dfd);
     old = atomic_exchange(&trace_fd, rc == 0 ? fd : -1);
     if (old >= 0)
         syscall(SYS_close, old);

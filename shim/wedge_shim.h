@@ -247,9 +247,11 @@ int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v);
  * ------------------------------------------------------------ */
 enum coord_outcome { COORD_RELEASED, COORD_TIMEOUT, COORD_ERROR };
 
-/* Map the control file (created and sized if missing), or an anonymous
- * shared region when path is NULL.  -1 with errno on failure. */
-int coord_init(const char *path);
+/* Map the control file (created complete, 0600, if missing; an existing
+ * one only when it is ours and a wedge control file of this layout, else
+ * it is left untouched), or an anonymous shared region when path is NULL.
+ * -1 with errno and the reason in why on failure. */
+int coord_init(const char *path, char *why, size_t whylen);
 /* Hold until `count` callers have arrived at barrier `name`, or timeout.
  * A caller that times out withdraws its arrival. */
 enum coord_outcome coord_barrier(const char *name, unsigned count, uint64_t timeout_ns,
@@ -277,8 +279,10 @@ struct wg_event {
     int fd;              /* "fd":N on sock hooks when >= 0 */
 };
 
-/* Open trace.PID.jsonl in dir (again in a forked child); dir NULL: off. */
-int trace_open(const char *dir);
+/* Open trace.PID.jsonl in dir (again in a forked child); dir NULL: off.
+ * The file is created 0600, never through a symlink, in a directory of
+ * ours (safefile.h); -1 with errno and the reason in why otherwise. */
+int trace_open(const char *dir, char *why, size_t whylen);
 int trace_enabled(void);
 void trace_event(const struct wg_event *ev);
 /* Mutex contention profile: `site` is the lock call's return address. */

@@ -5,6 +5,7 @@
 #include "run.h"
 #include "scn.h"
 #include "svc.h"
+#include "textfile.h"
 #include "util.h"
 
 #include <errno.h>
@@ -146,9 +147,15 @@ int check_main(int argc, char **argv)
         return 2;
     }
     if (rules || rules_file) {
-        char *text = rules ? util_fmt("%s", rules) : util_read_file(rules_file, NULL);
-        if (!text) {
-            fprintf(stderr, "wedge: check: %s: %s\n", rules_file, strerror(errno));
+        char *text = NULL;
+        if (rules)
+            text = util_fmt("%s", rules);
+        else if (textfile_read(rules_file, TEXTFILE_RULES_MAX, &text, NULL, err, sizeof err) < 0) {
+            /* "FILE:LINE:COL: a NUL byte ..." names the place as rules do */
+            if (err[0] >= '0' && err[0] <= '9')
+                fprintf(stderr, "wedge: %s:%s\n", rules_file, err);
+            else
+                fprintf(stderr, "wedge: check: %s: %s\n", rules_file, err);
             return 2;
         }
         if (exec_check_rules(text, err, sizeof(err)) < 0) {

@@ -3,6 +3,7 @@
  * liveness, graceful stop.
  */
 #include "svc.h"
+#include "textfile.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -166,9 +167,10 @@ char *svc_rules_text(const struct scenario *s, const char *rules, const char *ru
     if (rules_file) {
         char *path = rules_file[0] == '/' ? util_fmt("%s", rules_file)
                                           : util_fmt("%s/%s", s->dir, rules_file);
-        file_text = util_read_file(path, NULL);
-        if (!file_text) {
-            snprintf(err, errlen, "rules_file %s: %s", path, strerror(errno));
+        char why[256];
+        if (textfile_read(path, TEXTFILE_RULES_MAX, &file_text, NULL, why, sizeof why) < 0) {
+            snprintf(err, errlen, "rules_file %s:%s%s", path,
+                     why[0] >= '0' && why[0] <= '9' ? "" : " ", why);
             free(path);
             return NULL;
         }

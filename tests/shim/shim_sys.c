@@ -38,12 +38,14 @@
  *                                      pipe, lock and trylock a mutex
  *                                      (trace_cost.sh, zero_cost.sh count
  *                                      the system calls the shim adds)
+ *   shim_sys secure SHIM               dlopen the shim (setuid: badenv.sh)
  *   shim_sys signal MIN_MS             a signal lands during an injected
  *                                      delay: its handler's own hooked call
  *                                      passes straight through (no rule,
  *                                      no deadlock) and the delay resumes
  *                                      with its remainder
  */
+#include <dlfcn.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -479,6 +481,17 @@ static int io_loop(long n)
     return 0;
 }
 
+/* ---------------------------------------------------------------
+ * secure SHIM: load the shim with dlopen (the loader ignores a preload
+ * path in a setuid process) and survive its constructor (badenv.sh).
+ * ------------------------------------------------------------ */
+static int secure_load(const char *shim)
+{
+    CHECK(dlopen(shim, RTLD_NOW) != NULL, "dlopen %s: %s", shim, dlerror());
+    printf("secure: ok\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -522,6 +535,8 @@ int main(int argc, char **argv)
         return io_loop(atol(a));
     if (!strcmp(m, "signal"))
         return signal_test(atol(a));
+    if (!strcmp(m, "secure"))
+        return secure_load(a);
     CHECK(0, "unknown mode %s", m);
     return 1;
 }

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,7 +83,7 @@ static void test_barrier_threads(void **state)
     struct pair p = {0, 0, "two-threads", 1};
     pthread_t a, b;
 
-    assert_int_equal(coord_init(NULL), 0);
+    assert_int_equal(coord_init(NULL, NULL, 0), 0);
     assert_int_equal(pthread_create(&a, NULL, barrier_thread, &p), 0);
     sleep_ms(50);
     assert_int_equal(atomic_load(&p.seen_both), 0); /* a is held until b arrives */
@@ -105,7 +106,7 @@ static void test_barrier_timeout_withdraws(void **state)
     uint64_t waited = 0;
     _Atomic uint32_t *w;
 
-    assert_int_equal(coord_init(NULL), 0);
+    assert_int_equal(coord_init(NULL, NULL, 0), 0);
     assert_int_equal(coord_barrier("lonely", 2, 100 * MS, &waited), COORD_TIMEOUT);
     assert_true(waited >= 100 * MS); /* held at least the timeout, and returned */
     w = coord_point(COORD_KIND_BARRIER, "lonely");
@@ -140,12 +141,12 @@ static void test_mark_wait_threads(void **state)
 {
     uint64_t waited = 0;
 
-    assert_int_equal(coord_init(NULL), 0);
+    assert_int_equal(coord_init(NULL, NULL, 0), 0);
     /* B waits for A's mark: B always runs after A, 20 of 20 times */
     for (int i = 0; i < 20; i++) {
         struct order o = {0};
         pthread_t b;
-        assert_int_equal(coord_init(NULL), 0); /* fresh region: the mark unset */
+        assert_int_equal(coord_init(NULL, NULL, 0), 0); /* fresh region: the mark unset */
         assert_int_equal(pthread_create(&b, NULL, waiter, &o), 0);
         sleep_ms(i == 0 ? 30 : 1);
         atomic_store(&o.a_done, 1);
@@ -169,7 +170,7 @@ static void test_table_full(void **state)
 {
     char name[32];
 
-    assert_int_equal(coord_init(NULL), 0);
+    assert_int_equal(coord_init(NULL, NULL, 0), 0);
     for (int i = 0; i < COORD_SLOTS; i++) {
         snprintf(name, sizeof name, "m%d", i);
         coord_mark(name);
@@ -197,7 +198,7 @@ static _Atomic int *shared_counter(void)
  * all n had arrived. */
 static int arrive(const char *path, const char *name, unsigned n, _Atomic int *counter)
 {
-    if (path && coord_init(path) != 0)
+    if (path && coord_init(path, NULL, 0) != 0)
         return 3;
     atomic_fetch_add(counter, 1);
     if (coord_barrier(name, n, 5000 * MS, NULL) != COORD_RELEASED)
@@ -225,7 +226,7 @@ static void barrier_processes(const char *path, unsigned nproc)
 
 static void test_barrier_processes_anonymous(void **state)
 {
-    assert_int_equal(coord_init(NULL), 0); /* before fork: children share it */
+    assert_int_equal(coord_init(NULL, NULL, 0), 0); /* before fork: children share it */
     barrier_processes(NULL, 2);
 }
 
@@ -254,13 +255,13 @@ static void test_mark_wait_processes(void **state)
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (coord_init(path) != 0)
+        if (coord_init(path, NULL, 0) != 0)
             _exit(3);
         if (coord_wait("paid", 5000 * MS, NULL) != COORD_RELEASED)
             _exit(4);
         _exit(atomic_load(flag) == 1 ? 0 : 5);
     }
-    assert_int_equal(coord_init(path), 0);
+    assert_int_equal(coord_init(path, NULL, 0), 0);
     sleep_ms(30);
     atomic_store(flag, 1);
     coord_mark("paid");
@@ -268,24 +269,126 @@ static void test_mark_wait_processes(void **state)
     munmap((void *)flag, 4096);
 }
 
+/* Write n bytes of `fill` (or the text when fill < 0) to path. */
+static void write_file(const char *path, const char *text, int fill, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    for (size_t i = 0; fill >= 0 && i < n; i++)
+        fputc(fill, f);
+    if (fill < 0)
+        fputs(text, f);
+    fclose(f);
+}
+
+/* coord_init(path) is refused with errno e and exactly message msg, and
+ * leaves the file as it was (size st_size). */
+static void refused(const char *path, int e, const char *msg)
+{
+    char why[256] = "";
+    struct stat before, after;
+    int had = lstat(path, &before) == 0;
+
+    errno = 0;
+    assert_int_equal(coord_init(path, why, sizeof why), -1);
+    assert_int_equal(errno, e);
+    assert_string_equal(why, msg);
+    if (had) {
+        assert_int_equal(lstat(path, &after), 0);
+        assert_int_equal(after.st_size, before.st_size); /* never grown */
+        assert_int_equal(after.st_mtime, before.st_mtime);
+    }
+}
+
 static void test_foreign_file(void **state)
 {
-    char path[128];
-    FILE *f;
+    char path[128], msg[200];
+    struct coord_region *reg;
 
     snprintf(path, sizeof path, "%s/not-ctl", tmpdir);
-    f = fopen(path, "w");
-    assert_non_null(f);
-    fputs("this is not a wedge control file", f);
-    fclose(f);
-    errno = 0;
-    assert_int_equal(coord_init(path), -1);
-    assert_int_equal(errno, EPROTO);
+    write_file(path, "this is not a wedge control file", -1, 0);
+    refused(path, EPROTO, "the file is not a wedge control file (left untouched)");
+    /* the old format: all zero, adopted and overwritten before */
+    snprintf(path, sizeof path, "%s/zeros", tmpdir);
+    write_file(path, NULL, 0, sizeof(struct coord_region));
+    refused(path, EPROTO, "the file is not a wedge control file (left untouched)");
+    snprintf(path, sizeof path, "%s/four-nul", tmpdir);
+    write_file(path, "\x01", 0, 4);
+    refused(path, EPROTO, "the file is not a wedge control file (left untouched)");
+    snprintf(path, sizeof path, "%s/empty", tmpdir);
+    write_file(path, NULL, 0, 0);
+    refused(path, EPROTO, "the file is not a wedge control file (left untouched)");
+    /* a control file of another layout: named as such */
+    snprintf(path, sizeof path, "%s/v2", tmpdir);
+    assert_int_equal(coord_init(path, NULL, 0), 0);
+    reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED,
+               open(path, O_RDWR | O_CLOEXEC), 0);
+    assert_true(reg != MAP_FAILED);
+    reg->h.version = 2;
+    munmap(reg, sizeof *reg);
+    snprintf(
+        msg, sizeof msg,
+        "the file is a wedge control file of another layout (version 2, %zu bytes; this shim uses "
+        "version 1, %zu bytes)",
+        sizeof(struct coord_region), sizeof(struct coord_region));
+    refused(path, EPROTO, msg);
+
     snprintf(path, sizeof path, "%s/no/such/dir/ctl", tmpdir);
-    assert_int_equal(coord_init(path), -1);
-    assert_int_equal(errno, ENOENT);
+    refused(path, ENOENT, "No such file or directory");
     /* the region in use before the failures still works */
     assert_int_equal(coord_barrier("after-failure", 1, MS, NULL), COORD_RELEASED);
+}
+
+/* Nothing to turn against the user: the file is created 0600, never
+ * through a symlink, and only in a directory of ours. */
+static void test_file_safety(void **state)
+{
+    char path[200], target[160], dir[160];
+    struct stat st;
+
+    snprintf(path, sizeof path, "%s/mode", tmpdir);
+    umask(0);
+    assert_int_equal(coord_init(path, NULL, 0), 0);
+    umask(022);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+
+    snprintf(target, sizeof target, "%s/target", tmpdir);
+    write_file(target, "precious", -1, 0);
+    snprintf(path, sizeof path, "%s/link", tmpdir);
+    assert_int_equal(symlink(target, path), 0);
+    refused(path, ELOOP, "the file is a symbolic link; wedge does not follow it");
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 8);
+    /* a dangling symlink is not followed to create its target either */
+    snprintf(path, sizeof path, "%s/dangling", tmpdir);
+    snprintf(target, sizeof target, "%s/created-through-link", tmpdir);
+    assert_int_equal(symlink(target, path), 0);
+    refused(path, ELOOP, "the file is a symbolic link; wedge does not follow it");
+    assert_int_equal(stat(target, &st), -1);
+
+    /* a directory every user may write, not sticky */
+    snprintf(dir, sizeof dir, "%s/open", tmpdir);
+    assert_int_equal(mkdir(dir, 0777), 0);
+    assert_int_equal(chmod(dir, 0777), 0);
+    snprintf(path, sizeof path, "%s/ctl", dir);
+    refused(path, EPERM,
+            "the directory (mode 0777) lets other users replace files in it (writable by them "
+            "and not sticky)");
+    if (geteuid() != 0)
+        return; /* the rest needs another user */
+    /* a directory, or a file, that another user owns */
+    snprintf(dir, sizeof dir, "%s/theirs", tmpdir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    assert_int_equal(chown(dir, 65534, 65534), 0);
+    snprintf(path, sizeof path, "%s/ctl", dir);
+    refused(path, EPERM,
+            "the directory belongs to uid 65534, not to you (uid 0); wedge writes only in your "
+            "own directories");
+    snprintf(path, sizeof path, "%s/their-ctl", tmpdir);
+    assert_int_equal(coord_init(path, NULL, 0), 0);
+    assert_int_equal(chown(path, 65534, 65534), 0);
+    refused(path, EPERM, "the file exists and belongs to uid 65534, not to you");
 }
 
 int main(void)
@@ -299,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_barrier_processes_file),
         cmocka_unit_test(test_mark_wait_processes),
         cmocka_unit_test(test_foreign_file),
+        cmocka_unit_test(test_file_safety),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     char cmd[128];
-    trace_open(NULL);
+    trace_open(NULL, NULL, 0);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -101,7 +102,7 @@ static void test_event_fields(void **state)
 
     trace_path(getpid(), path, sizeof path);
     unlink(path);
-    assert_int_equal(trace_open(tmpdir), 0);
+    assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
     assert_true(trace_enabled());
     clock_gettime(CLOCK_REALTIME, &t0);
 
@@ -198,7 +199,7 @@ static void test_long_line(void **state)
     detail[sizeof detail - 1] = '\0';
     trace_path(getpid(), path, sizeof path);
     unlink(path);
-    assert_int_equal(trace_open(tmpdir), 0);
+    assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
     struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, detail, 1, NULL, -1};
     LONG_NAME(20, &ev);
     assert_int_equal(read_lines(getpid(), l, 2), 1);
@@ -256,7 +257,7 @@ static void test_concurrent_lines(void **state)
 
     trace_path(getpid(), path, sizeof path);
     unlink(path);
-    assert_int_equal(trace_open(tmpdir), 0);
+    assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
     for (int i = 0; i < 4; i++) {
         b[i].id = i;
         assert_int_equal(pthread_create(&t[i], NULL, burst_thread, &b[i]), 0);
@@ -320,7 +321,7 @@ static void test_summary(void **state)
     trace_path(getpid(), path, sizeof path);
     unlink(path);
     memset(trace_mutex, 0, sizeof trace_mutex);
-    assert_int_equal(trace_open(tmpdir), 0);
+    assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
     struct wg_rule_state st[2] = {{10, 10}, {4, 2}};
     calls[WG_HOOK_PQ_QUERY] = 10;
     calls[WG_HOOK_SOCK_SEND] = 4;
@@ -385,7 +386,7 @@ static void test_summary_many_rules(void **state)
     assert_non_null(st);
     trace_path(getpid(), path, sizeof path);
     unlink(path);
-    assert_int_equal(trace_open(tmpdir), 0);
+    assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
     trace_summary(&rs, st, NULL);
     assert_int_equal(read_lines(getpid(), l, 2), 1);
     assert_true(json_is_true(json_object_get(l[0], "rules_truncated")));
@@ -404,22 +405,22 @@ static void test_disabled_and_fork(void **state)
     pid_t pid;
     int st;
 
-    assert_int_equal(trace_open(NULL), 0);
+    assert_int_equal(trace_open(NULL, NULL, 0), 0);
     assert_false(trace_enabled());
     struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, "x", 0, NULL, -1};
     trace_event(&ev); /* nowhere to go: nothing happens */
     errno = 0;
-    assert_int_equal(trace_open("/nonexistent/dir"), -1);
+    assert_int_equal(trace_open("/nonexistent/dir", NULL, 0), -1);
     assert_int_equal(errno, ENOENT);
     assert_false(trace_enabled());
 
-    assert_int_equal(trace_open(tmpdir), 0);
+    assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
     trace_mutex_wait((char *)trace_site_a + 8, 77, 1);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         /* the child: its own file, its own (empty) mutex profile */
-        if (trace_open(tmpdir) != 0)
+        if (trace_open(tmpdir, NULL, 0) != 0)
             _exit(3);
         trace_event(&ev);
         trace_summary(NULL, NULL, NULL);
@@ -435,6 +436,57 @@ static void test_disabled_and_fork(void **state)
     free_lines(l, 2);
 }
 
+/* Nothing to turn against the user: trace.PID.jsonl is created 0600 and
+ * never through a symlink planted at its name; an existing file of ours
+ * (an exec'd image of the same pid) is appended to. */
+static void test_file_safety(void **state)
+{
+    char path[256], target[256], why[256];
+    struct stat st;
+    FILE *f;
+
+    trace_path(getpid(), path, sizeof path);
+    unlink(path);
+    umask(0);
+    assert_int_equal(trace_open(tmpdir, why, sizeof why), 0);
+    umask(022);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    struct wg_event ev = {WG_HOOK_PQ_QUERY, NULL, "log", "fired", 0, 1, "x", 0, NULL, -1};
+    trace_event(&ev);
+    assert_int_equal(trace_open(tmpdir, why, sizeof why), 0); /* again: appended */
+    trace_event(&ev);
+    json_t *l[4];
+    assert_int_equal(read_lines(getpid(), l, 4), 2);
+    free_lines(l, 2);
+
+    snprintf(target, sizeof target, "%s/precious", tmpdir);
+    f = fopen(target, "w");
+    assert_non_null(f);
+    fputs("precious\n", f);
+    fclose(f);
+    unlink(path);
+    assert_int_equal(symlink(target, path), 0);
+    errno = 0;
+    assert_int_equal(trace_open(tmpdir, why, sizeof why), -1);
+    assert_int_equal(errno, ELOOP);
+    snprintf(target, sizeof target, "trace.%d.jsonl is a symbolic link; wedge does not follow it",
+             (int)getpid());
+    assert_string_equal(why, target);
+    assert_false(trace_enabled());
+    snprintf(target, sizeof target, "%s/precious", tmpdir);
+    assert_int_equal(stat(target, &st), 0);
+    assert_int_equal(st.st_size, 9); /* nothing appended */
+    unlink(path);
+
+    /* a hard link to a file of ours elsewhere is not appended to either */
+    assert_int_equal(link(target, path), 0);
+    assert_int_equal(trace_open(tmpdir, why, sizeof why), -1);
+    snprintf(target, sizeof target, "trace.%d.jsonl exists with 2 hard links", (int)getpid());
+    assert_string_equal(why, target);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -442,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_long_line),          cmocka_unit_test(test_concurrent_lines),
         cmocka_unit_test(test_symbolise),          cmocka_unit_test(test_summary),
         cmocka_unit_test(test_summary_many_rules), cmocka_unit_test(test_disabled_and_fork),
+        cmocka_unit_test(test_file_safety),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -259,6 +259,16 @@ case_check() {
     printf '# two rules\ndelay 1ms on sock.send\nfail EBOGUS on sock.recv\n' >"$work/r"
     expect_rc 2 "$wedge" check --rules-file "$work/r"
     expect_in "$work/err" "^wedge: $work/r:3:"
+    # a rules file that is not text, or not a file, is no silent "ok"
+    printf 'log on sock.send\n\0fail EBOGUS on sock.recv\n' >"$work/r"
+    expect_rc 2 "$wedge" check --rules-file "$work/r"
+    expect_in "$work/err" "^wedge: $work/r:2:1: a NUL byte; the file must be text$"
+    expect_rc 2 "$wedge" check --rules-file "$work"
+    expect_in "$work/err" "^wedge: check: $work: not a regular file (a directory)$"
+    printf '[scenario]\nname = d\n[service s]\ncommand = true\nrules_file = %s\n[workload]\nrequest = GET /\n' \
+        "$work" >"$work/dir.scn"
+    expect_rc 2 "$wedge" check "$work/dir.scn"
+    expect_in "$work/err" "^wedge: $work/dir.scn:3: service s: rules_file $work: not a regular file (a directory)$"
     expect_rc 2 "$wedge" check "$work/missing.scn"
     expect_rc 2 "$wedge" check
 }
