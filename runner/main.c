@@ -1,8 +1,9 @@
 /*
  * main.c - `wedge`: dispatch to the subcommands.
  */
+#include "cli.h"
 #include "iso.h"
-#include "run.h"
+#include "pg.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"run", run_main}, {"exec", exec_main},      {"check", check_main},
+    {"run", run_main}, {"exec", exec_main},     {"check", check_main},
     {"pg", pg_main},   {"isolation", iso_main},
 };
 

@@ -2,7 +2,8 @@
  * check.c - `wedge check`: a scenario or rules validated without running
  * anything.
  */
-#include "run.h"
+#include "cli.h"
+#include "rulecheck.h"
 #include "scn.h"
 #include "svc.h"
 #include "textfile.h"
@@ -30,39 +31,6 @@ static void check_usage(FILE *f)
                "  -h, --help             this text\n"
                "\n"
                "Exit: 0 valid, 2 invalid (the message names file:line[:col]).\n");
-}
-
-/* Rules of one process, composed as its run composes them, through the shim. */
-static int check_rules(const struct scenario *s, const char *what, int line, const char *rules,
-                       const char *rules_file)
-{
-    char err[1024], *text = svc_rules_text(s, rules, rules_file, err, sizeof(err));
-    int rc = 0;
-    if (!text || (text[0] && exec_check_rules(text, err, sizeof(err)) < 0)) {
-        fprintf(stderr, "wedge: %s:%d: %s: %s\n", s->path, line, what, err);
-        rc = 2;
-    }
-    free(text);
-    return rc;
-}
-
-int check_scenario_rules(const struct scenario *s)
-{
-    int rc = 0;
-    if (s->rules && !s->nservices && !s->njobs)
-        rc |= check_rules(s, "rules", 1, NULL, NULL);
-    for (int i = 0; i < s->nservices; i++) {
-        char *what = util_fmt("service %s", s->services[i].name);
-        rc |= check_rules(s, what, s->services[i].line, s->services[i].rules,
-                          s->services[i].rules_file);
-        free(what);
-    }
-    for (int i = 0; i < s->njobs; i++) {
-        char *what = util_fmt("job %s", s->jobs[i].name);
-        rc |= check_rules(s, what, s->jobs[i].line, s->jobs[i].rules, s->jobs[i].rules_file);
-        free(what);
-    }
-    return rc ? 2 : 0;
 }
 
 /* Expand every command and ready value with stand-in values: an unknown
@@ -158,7 +126,7 @@ int check_main(int argc, char **argv)
                 fprintf(stderr, "wedge: check: %s: %s\n", rules_file, err);
             return 2;
         }
-        if (exec_check_rules(text, err, sizeof(err)) < 0) {
+        if (rulecheck_text(text, err, sizeof(err)) < 0) {
             /* The shim names its text "rules"; name the file instead. */
             if (rules_file && !strncmp(err, "rules:", 6))
                 fprintf(stderr, "wedge: %s:%s\n", rules_file, err + 6);
@@ -175,7 +143,7 @@ int check_main(int argc, char **argv)
         fprintf(stderr, "wedge: %s\n", err);
         return 2;
     }
-    rc |= check_scenario_rules(&s);
+    rc |= rulecheck_scenario(&s);
     rc |= check_expansions(&s);
     if (!rc && !quiet)
         printf("wedge: %s: ok (%d services, %d jobs, %d requests, %d invariants)\n", s.path,

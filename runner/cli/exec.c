@@ -1,8 +1,7 @@
 /*
- * exec.c - `wedge exec`: run one command under the shim, and the rules
- * check that borrows the shim's own parser.
+ * exec.c - `wedge exec`: run one command under the shim.
  */
-#include "run.h"
+#include "cli.h"
 #include "util.h"
 
 #include <errno.h>
@@ -16,9 +15,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* How long the shim may take to accept or reject a rule text. */
-#define EXEC_CHECK_NS 10000000000ull
 
 /* '+': options stop at CMD, whose own flags are its own. */
 #define EXEC_OPTSTRING "+r:f:s:t:c:qh"
@@ -142,83 +138,4 @@ int exec_main(int argc, char **argv)
     execvp(argv[optind], argv + optind);
     fprintf(stderr, "wedge: exec: %s: %s\n", argv[optind], strerror(errno));
     return 127;
-}
-
-int exec_check_rules(const char *text, char *err, size_t errlen)
-{
-    char shim[PATH_MAX], preload[3 * PATH_MAX], buf[2048];
-    int fds[2] = {-1, -1}, status = 0, rc = -1;
-    size_t n = 0;
-    pid_t pid;
-
-    if (util_find_shim(shim, sizeof(shim), err, errlen) < 0)
-        return -1;
-    if (util_preload_value(shim, preload, sizeof(preload)) < 0 || pipe(fds) < 0) {
-        snprintf(err, errlen, "cannot run the rules check: %s", strerror(errno));
-        goto out;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        goto out;
-    }
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("WEDGE_RULES", text, 1);
-        unsetenv("WEDGE_RULES_FILE");
-        unsetenv("WEDGE_TRACE");
-        unsetenv("WEDGE_CTL");
-        unsetenv("WEDGE_ON_ERROR");
-        execl("/bin/true", "true", (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    fds[1] = -1;
-    /* Read the shim's message until EOF, but no longer than the wait below
-     * allows: a child that hangs with the pipe open must not hang us. */
-    for (uint64_t deadline = util_now_ns() + EXEC_CHECK_NS; util_now_ns() < deadline;) {
-        struct pollfd pfd = {fds[0], POLLIN, 0};
-        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / 1000000 + 1));
-        ssize_t r;
-        if (ready == 0)
-            break;
-        if (ready < 0)
-            continue; /* EINTR: the deadline is checked again */
-        r = read(fds[0], buf + n, sizeof(buf) - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        if (n == sizeof(buf) - 1)
-            break;
-    }
-    buf[n] = '\0';
-    if (util_wait_pid(pid, EXEC_CHECK_NS, &status) != 1) {
-        kill(pid, SIGKILL);
-        util_wait_pid(pid, 2000000000ull, &status);
-        snprintf(err, errlen, "the rules check did not finish");
-        goto out;
-    }
-    if (util_exit_code(status) == 0) {
-        rc = 0;
-        goto out;
-    }
-    {
-        /* First line of the shim's message, without its "wedge: " prefix. */
-        char *msg = buf;
-        char *w = strstr(buf, "wedge: ");
-        if (w)
-            msg = w + strlen("wedge: ");
-        msg[strcspn(msg, "\n")] = '\0';
-        snprintf(err, errlen, "%s", *msg ? msg : "rules rejected by the shim");
-    }
-out:
-    if (fds[0] >= 0)
-        close(fds[0]);
-    if (fds[1] >= 0)
-        close(fds[1]);
-    return rc;
 }

@@ -3,8 +3,9 @@
  * (--repeat, --until-fail), the table of outcomes and outcomes.tsv.
  */
 #include "pg.h"
+#include "cli.h"
+#include "rulecheck.h"
 #include "run.h"
-#include "run_int.h"
 #include "scn.h"
 #include "util.h"
 
@@ -246,7 +247,7 @@ int run_main(int argc, char **argv)
         goto out;
     }
     /* Refused rules are refused before initdb, not after it. */
-    if (check_scenario_rules(&scn))
+    if (rulecheck_scenario(&scn))
         goto out;
     if (!o.has_seed) {
         o.seed = scn.has_seed ? scn.seed : util_random_seed();

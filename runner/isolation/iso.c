@@ -22,8 +22,6 @@
 #include "iso_spec.h"
 #include "pg.h"
 #include "redact.h"
-#include "report.h"
-#include "scn.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -41,49 +39,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-/*
- * iso.c - `wedge isolation`: run isolation specs (iso_spec.h) at each level
- * on a real PostgreSQL, print the anomaly matrix, and race the shop's naive
- * stock update (and its atomic twin) under each level.
- *
- * The driver keeps one libpq connection per session and a control
- * connection.  A step is sent with PQsendQuery; while it has no result the
- * control connection asks pg_isolation_test_session_is_blocked() whether the
- * session waits on a lock held by another session of the spec (every 2 ms,
- * bounded): then the step is "waiting" and the permutation moves on, and its
- * result is collected once it completes.  Step results (rows as text, or
- * SQLSTATE and message) go into a log in the manner of PostgreSQL's
- * isolation tester, and into the spec's check.
- */
-#include "iso.h"
-#include "hist.h"
-#include "iso_spec.h"
-#include "pg.h"
-#include "report.h"
-#include "scn.h"
-#include "util.h"
-
-#include <dirent.h>
-#include <errno.h>
-#include <getopt.h>
-#include <jansson.h>
-#include <libpq-fe.h>
-#include <limits.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#define ISO_EXIT_OK      0
-#define ISO_EXIT_DIFFERS 1
-#define ISO_EXIT_USAGE   2
-#define ISO_EXIT_NODB    3
 
 /* How long a step may run or wait before the permutation fails. */
 #define ISO_STEP_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)

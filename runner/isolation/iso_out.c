@@ -5,8 +5,8 @@
 #include "hist.h"
 #include "iso_int.h"
 #include "iso_spec.h"
-#include "report.h"
 #include "util.h"
+#include "xmlw.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -336,9 +336,9 @@ static void junit_case(FILE *f, const char *classname, const char *name, double 
                        const char *log)
 {
     fputs("    <testcase classname=\"", f);
-    xml_put_string(f, classname);
+    xw_string(f, classname);
     fputs("\" name=\"", f);
-    xml_put_string(f, name);
+    xw_string(f, name);
     fprintf(f, "\" time=\"%.3f\"", ms / 1000.0);
     if (observed == expected) {
         fputs("/>\n", f);
@@ -347,9 +347,9 @@ static void junit_case(FILE *f, const char *classname, const char *name, double 
     fprintf(f, ">\n      <%s message=\"expected %s, observed %s\" type=\"isolation\">",
             observed == ISO_ERROR ? "error" : "failure", iso_outcome_name(expected),
             iso_outcome_name(observed));
-    xml_put_string(f, why);
+    xw_string(f, why);
     fputs("\n", f);
-    xml_put_string(f, log);
+    xw_string(f, log);
     fprintf(f, "</%s>\n    </testcase>\n", observed == ISO_ERROR ? "error" : "failure");
 }
 

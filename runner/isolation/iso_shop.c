@@ -4,7 +4,6 @@
 #include "hist.h"
 #include "iso_int.h"
 #include "iso_spec.h"
-#include "report.h"
 #include "util.h"
 
 #include <dirent.h>

@@ -2,6 +2,7 @@
  * load.c - virtual users over libcurl (HTTP) and libpq (SQL transactions).
  */
 #include "load.h"
+#include "jsonw.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -91,7 +92,7 @@ static void load_hist_invoke(struct load_user *u, uint64_t t, const struct scn_r
     fprintf(u->hbuf,
             "{\"t_ns\":%" PRIu64 ",\"user\":%ld,\"seq\":%" PRIu64 ",\"type\":\"invoke\",\"req\":",
             t - u->l->t0, u->id, u->seq);
-    json_put_string(u->hbuf, r->label);
+    jw_string(u->hbuf, r->label);
     fputs("}\n", u->hbuf);
 }
 
@@ -102,11 +103,11 @@ static void load_hist_outcome(struct load_user *u, uint64_t t, const struct scn_
     fprintf(u->hbuf,
             "{\"t_ns\":%" PRIu64 ",\"user\":%ld,\"seq\":%" PRIu64 ",\"type\":\"%s\",\"req\":",
             t - u->l->t0, u->id, u->seq, load_type[o]);
-    json_put_string(u->hbuf, r->label);
+    jw_string(u->hbuf, r->label);
     fprintf(u->hbuf, ",\"status\":%ld,\"latency_ns\":%" PRIu64 ",\"tries\":%u,\"error\":", status,
             lat, tries);
     if (error)
-        json_put_string(u->hbuf, error);
+        jw_string(u->hbuf, error);
     else
         fputs("null", u->hbuf);
     fputs("}\n", u->hbuf);
@@ -496,7 +497,7 @@ void load_interval(struct load *l, struct load_progress *p)
     hist_free(h);
 }
 
-void load_collect(struct load *l, struct run_result *r)
+void load_collect(struct load *l, struct load_totals *r)
 {
     int nreq = l->scn->nrequests;
     r->latency = hist_new();

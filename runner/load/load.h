@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "report.h"
+#include "hist.h"
 #include "scn.h"
 
 struct load_cfg {
@@ -36,6 +36,26 @@ struct load_cfg {
     double rate;
     uint64_t duration_ns, iterations;
     const char *history_path;
+};
+
+/* One request class in the mix. */
+struct req_stats {
+    char *label;
+    uint64_t ok, fail, info, retries;
+    struct hist *latency;
+};
+
+/* What the load did, for the report (load_collect). */
+struct load_totals {
+    uint64_t requests, ok, fail, info, retries;
+    struct hist *latency; /* all requests */
+    struct req_stats *per_req;
+    int nper_req;
+    double duration_s; /* load phase */
+    /* Wall clock when the load started, the t_ns = 0 of history.jsonl;
+     * the report converts the traces' CLOCK_REALTIME ts_ns with it.  0: no
+     * load began (the report then takes the run's start). */
+    double load_start_unix;
 };
 
 /* Counters since the previous call (and the totals so far). */
@@ -56,10 +76,9 @@ void load_stop(struct load *l);
  * some did not (they are left detached and counted as they are). */
 int load_join(struct load *l, uint64_t timeout_ns);
 void load_interval(struct load *l, struct load_progress *p);
-/* Move the totals into r: requests, ok, fail, info, retries, latency,
- * per_req (r owns them afterwards), duration_s, load_start_unix.  After
+/* Move the totals into t (t owns latency and per_req afterwards).  After
  * load_join. */
-void load_collect(struct load *l, struct run_result *r);
+void load_collect(struct load *l, struct load_totals *t);
 void load_free(struct load *l);
 
 #endif

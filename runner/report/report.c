@@ -1,9 +1,10 @@
 /*
  * report.c - the files of a run: summary.json, junit.xml, report.md and
  * latency.hgrm, written from a struct run_result plus what the run left in
- * its directory (history.jsonl, traces/trace.PID.jsonl).  Here: the JSON
- * and XML text, atomic files, summary.json, junit.xml, latency.hgrm;
- * report_trace.c reads the traces, report_md.c writes report.md.
+ * its directory (history.jsonl, traces/trace.PID.jsonl).  Here:
+ * summary.json, junit.xml, latency.hgrm and report_write; report_trace.c
+ * reads the traces, report_md.c writes report.md, report_base.c holds the
+ * atomic files and figures they all use.
  *
  * Each file is written to NAME.tmp and renamed into place, so a reader
  * (CI, a person, a second wedge) never sees half a report.  The traces and
@@ -11,6 +12,7 @@
  */
 #include "report.h"
 #include "report_int.h"
+#include "xmlw.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,160 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-/* ---------------------------------------------------------------
- * JSON and XML text.
- * ------------------------------------------------------------ */
-/* Length of the well-formed UTF-8 sequence at s (1..4), 0 if it is not
- * one (overlong forms, surrogates and stray bytes included). */
-static int rep_utf8_len(const unsigned char *s)
-{
-    int n = s[0] < 0x80                    ? 1
-            : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-            : (s[0] & 0xf0) == 0xe0        ? 3
-            : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
-                                           : 0;
-    for (int i = 1; i < n; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    if ((n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) ||
-        (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))))
-        return 0;
-    return n;
-}
-
-/* Bytes that are not UTF-8 (a server message in another encoding) become
- * U+FFFD, so every line stays readable by a JSON parser. */
-void json_put_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c >= 0x80) {
-            int n = rep_utf8_len((const unsigned char *)s);
-            if (!n) {
-                fputs("\\ufffd", f);
-                continue;
-            }
-            fwrite(s, 1, (size_t)n, f);
-            s += n - 1;
-            continue;
-        }
-        switch (c) {
-        case '"':
-            fputs("\\\"", f);
-            break;
-        case '\\':
-            fputs("\\\\", f);
-            break;
-        case '\n':
-            fputs("\\n", f);
-            break;
-        case '\r':
-            fputs("\\r", f);
-            break;
-        case '\t':
-            fputs("\\t", f);
-            break;
-        default:
-            if (c < 0x20 || c == 0x7f)
-                fprintf(f, "\\u%04x", c);
-            else
-                fputc(c, f);
-        }
-    }
-    fputc('"', f);
-}
-
-int json_peek_i64(const char *line, const char *quoted_key, int64_t *v)
-{
-    const char *k = strstr(line, quoted_key);
-    char *end;
-    if (!k || k[strlen(quoted_key)] != ':')
-        return 0;
-    *v = strtoll(k + strlen(quoted_key) + 1, &end, 10);
-    return end != k + strlen(quoted_key) + 1;
-}
-
-int json_peek_str(const char *line, const char *quoted_key, char *out, size_t len)
-{
-    const char *k = strstr(line, quoted_key), *v, *end;
-    if (!k || k[strlen(quoted_key)] != ':' || k[strlen(quoted_key) + 1] != '"')
-        return 0;
-    v = k + strlen(quoted_key) + 2;
-    end = strpbrk(v, "\\\"");
-    if (!end || *end != '"' || (size_t)(end - v) >= len)
-        return 0;
-    memcpy(out, v, (size_t)(end - v));
-    out[end - v] = '\0';
-    return 1;
-}
-
-void xml_put_string(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        switch (c) {
-        case '&':
-            fputs("&amp;", f);
-            break;
-        case '<':
-            fputs("&lt;", f);
-            break;
-        case '>':
-            fputs("&gt;", f);
-            break;
-        case '"':
-            fputs("&quot;", f);
-            break;
-        case '\'':
-            fputs("&apos;", f);
-            break;
-        default:
-            fputc((c < 0x20 && c != '\n' && c != '\t' && c != '\r') || c == 0x7f ? '?' : c, f);
-        }
-    }
-}
-
-/* ---------------------------------------------------------------
- * Atomic files: NAME.tmp, then rename.
- * ------------------------------------------------------------ */
-
-int rep_open(struct rep_file *rf, const char *dir, const char *name, char *err, size_t errlen)
-{
-    snprintf(rf->path, sizeof(rf->path), "%s/%s", dir, name);
-    snprintf(rf->tmp, sizeof(rf->tmp), "%s/.%s.tmp", dir, name);
-    rf->f = fopen(rf->tmp, "w");
-    if (!rf->f) {
-        snprintf(err, errlen, "cannot write %s: %s", rf->tmp, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-int rep_close(struct rep_file *rf, char *err, size_t errlen)
-{
-    int bad = ferror(rf->f);
-    if (fclose(rf->f) != 0 || bad) {
-        snprintf(err, errlen, "cannot write %s: %s", rf->tmp, strerror(errno ? errno : EIO));
-        unlink(rf->tmp);
-        return -1;
-    }
-    if (rename(rf->tmp, rf->path) != 0) {
-        snprintf(err, errlen, "cannot rename %s to %s: %s", rf->tmp, rf->path, strerror(errno));
-        unlink(rf->tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* Wall clock of t_ns = 0 in history.jsonl, as the load took it; the
- * start of the run when no load began. */
-double rep_load_start(const struct run_result *r)
-{
-    return r->load_start_unix > 0 ? r->load_start_unix : r->started_unix;
-}
-
-/* Trace events into the window: realtime ts_ns onto the load's clock. */
 /* ---------------------------------------------------------------
  * summary.json
  * ------------------------------------------------------------ */
@@ -202,30 +50,6 @@ static json_t *rep_latency_json(const struct hist *h)
     json_object_set_new(o, "p99.9", json_real(h ? hist_percentile(h, 99.9) / 1e6 : 0));
     json_object_set_new(o, "max", json_real(h ? hist_max(h) / 1e6 : 0));
     return o;
-}
-
-void rep_iso_time(double unix_s, char *buf, size_t len)
-{
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%06.3fZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec + (unix_s - floor(unix_s)));
-}
-
-double rep_throughput(const struct run_result *r, uint64_t n)
-{
-    return r->duration_s > 0 ? (double)n / r->duration_s : 0;
-}
-
-int rep_counts(const struct run_result *r, int *passed, int *failed, int *errors)
-{
-    *passed = *failed = *errors = 0;
-    for (int i = 0; i < r->ninv; i++)
-        *(r->inv[i].status == INV_PASSED   ? passed
-          : r->inv[i].status == INV_FAILED ? failed
-                                           : errors) += 1;
-    return r->ninv;
 }
 
 static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj *inj)
@@ -253,19 +77,19 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
     json_object_set_new(o, "started", json_string(started));
     json_object_set_new(o, "started_unix", json_real(r->started_unix));
     json_object_set_new(o, "load_start_unix", json_real(rep_load_start(r)));
-    json_object_set_new(o, "duration_s", json_real(r->duration_s));
-    json_object_set_new(totals, "requests", json_integer((json_int_t)r->requests));
-    json_object_set_new(totals, "ok", json_integer((json_int_t)r->ok));
-    json_object_set_new(totals, "fail", json_integer((json_int_t)r->fail));
-    json_object_set_new(totals, "info", json_integer((json_int_t)r->info));
-    json_object_set_new(totals, "retries", json_integer((json_int_t)r->retries));
+    json_object_set_new(o, "duration_s", json_real(r->load.duration_s));
+    json_object_set_new(totals, "requests", json_integer((json_int_t)r->load.requests));
+    json_object_set_new(totals, "ok", json_integer((json_int_t)r->load.ok));
+    json_object_set_new(totals, "fail", json_integer((json_int_t)r->load.fail));
+    json_object_set_new(totals, "info", json_integer((json_int_t)r->load.info));
+    json_object_set_new(totals, "retries", json_integer((json_int_t)r->load.retries));
     json_object_set_new(o, "totals", totals);
-    json_object_set_new(o, "throughput", json_real(rep_throughput(r, r->requests)));
-    json_object_set_new(o, "latency_ms", rep_latency_json(r->latency));
+    json_object_set_new(o, "throughput", json_real(rep_throughput(r, r->load.requests)));
+    json_object_set_new(o, "latency_ms", rep_latency_json(r->load.latency));
 
     a = json_array();
-    for (int i = 0; i < r->nper_req; i++) {
-        const struct req_stats *q = &r->per_req[i];
+    for (int i = 0; i < r->load.nper_req; i++) {
+        const struct req_stats *q = &r->load.per_req[i];
         json_t *e = json_object();
         json_object_set_new(e, "label", rep_jstr(q->label));
         json_object_set_new(e, "ok", json_integer((json_int_t)q->ok));
@@ -362,17 +186,17 @@ static int rep_write_summary(const struct run_result *r, const struct rep_inj *i
 static void rep_junit_body(FILE *f, const struct run_result *r, const struct inv_result *v)
 {
     fputs("expected: ", f);
-    xml_put_string(f, v->expected ? v->expected : "");
+    xw_string(f, v->expected ? v->expected : "");
     fputs("\nactual: ", f);
-    xml_put_string(f, v->actual ? v->actual : "");
+    xw_string(f, v->actual ? v->actual : "");
     fputc('\n', f);
     if (v->detail) {
-        xml_put_string(f, v->detail);
+        xw_string(f, v->detail);
         if (v->detail[0] && v->detail[strlen(v->detail) - 1] != '\n')
             fputc('\n', f);
     }
     fprintf(f, "seed: %llu\nreproduce: ", (unsigned long long)r->seed);
-    xml_put_string(f, r->reproduce ? r->reproduce : "");
+    xw_string(f, r->reproduce ? r->reproduce : "");
     fputc('\n', f);
 }
 
@@ -393,20 +217,20 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
     started[19] = '\0'; /* JUnit timestamps carry no zone or fraction */
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", rf.f);
     fputs("  <testsuite name=\"", rf.f);
-    xml_put_string(rf.f, name);
+    xw_string(rf.f, name);
     fprintf(rf.f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\" timestamp=\"%s\">\n",
-            tests, failed, errors, r->duration_s, started);
+            tests, failed, errors, r->load.duration_s, started);
     fprintf(rf.f, "    <properties>\n      <property name=\"seed\" value=\"%llu\"/>\n",
             (unsigned long long)r->seed);
     fputs("      <property name=\"reproduce\" value=\"", rf.f);
-    xml_put_string(rf.f, r->reproduce ? r->reproduce : "");
+    xw_string(rf.f, r->reproduce ? r->reproduce : "");
     fputs("\"/>\n    </properties>\n", rf.f);
     for (int i = 0; i < r->ninv; i++) {
         const struct inv_result *v = &r->inv[i];
         fputs("    <testcase classname=\"wedge.", rf.f);
-        xml_put_string(rf.f, name);
+        xw_string(rf.f, name);
         fputs("\" name=\"", rf.f);
-        xml_put_string(rf.f, v->name ? v->name : "");
+        xw_string(rf.f, v->name ? v->name : "");
         if (v->status == INV_PASSED) {
             fputs("\"/>\n", rf.f);
             continue;
@@ -414,12 +238,12 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
         fprintf(rf.f, "\">\n      <%s message=\"", v->status == INV_FAILED ? "failure" : "error");
         if (v->status == INV_FAILED) {
             fputs("expected ", rf.f);
-            xml_put_string(rf.f, v->expected ? v->expected : "");
+            xw_string(rf.f, v->expected ? v->expected : "");
             fputs(", got ", rf.f);
-            xml_put_string(rf.f, v->actual ? v->actual : "");
+            xw_string(rf.f, v->actual ? v->actual : "");
         } else {
             fputs("could not evaluate: ", rf.f);
-            xml_put_string(rf.f, v->detail ? v->detail : "unknown error");
+            xw_string(rf.f, v->detail ? v->detail : "unknown error");
         }
         fprintf(rf.f, "\" type=\"%s\">", v->status == INV_FAILED ? "invariant" : "error");
         rep_junit_body(rf.f, r, v);
@@ -427,12 +251,12 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
     }
     if (r->error) {
         fputs("    <testcase classname=\"wedge.", rf.f);
-        xml_put_string(rf.f, name);
+        xw_string(rf.f, name);
         fputs("\" name=\"run\">\n      <error message=\"", rf.f);
-        xml_put_string(rf.f, r->error);
+        xw_string(rf.f, r->error);
         fprintf(rf.f,
                 "\" type=\"inconclusive\">seed: %llu\nreproduce: ", (unsigned long long)r->seed);
-        xml_put_string(rf.f, r->reproduce ? r->reproduce : "");
+        xw_string(rf.f, r->reproduce ? r->reproduce : "");
         fputs("\n</error>\n    </testcase>\n", rf.f);
     }
     fputs("  </testsuite>\n</testsuites>\n", rf.f);
@@ -445,10 +269,10 @@ static int rep_write_hgrm(const struct run_result *r, char *err, size_t errlen)
     struct hist *empty = NULL;
     if (rep_open(&rf, r->out_dir, "latency.hgrm", err, errlen))
         return -1;
-    if (!r->latency)
+    if (!r->load.latency)
         empty = hist_new();
-    if (r->latency || empty)
-        hist_write_hgrm(r->latency ? r->latency : empty, rf.f);
+    if (r->load.latency || empty)
+        hist_write_hgrm(r->load.latency ? r->load.latency : empty, rf.f);
     hist_free(empty);
     return rep_close(&rf, err, errlen);
 }

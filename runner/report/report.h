@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "hist.h"
+#include "load.h"
 #include "scn.h"
 
 enum inv_status { INV_PASSED, INV_FAILED, INV_ERROR /* could not evaluate */ };
@@ -28,13 +29,6 @@ struct inv_result {
      * report centres its timeline there.  0: no single request. */
     int has_at;
     uint64_t at_t_ns;
-};
-
-/* One request class in the mix. */
-struct req_stats {
-    char *label;
-    uint64_t ok, fail, info, retries;
-    struct hist *latency;
 };
 
 /* A point of the time series (one per sample interval). */
@@ -58,23 +52,13 @@ struct run_result {
     int exit_code;   /* 0 / 1 / 3 (2 never gets this far) */
     char *error;     /* why inconclusive, or NULL */
 
-    double started_unix; /* wall clock at start */
-    double duration_s;   /* load phase */
-    uint64_t requests, ok, fail, info, retries;
-    struct hist *latency; /* all requests */
-    struct req_stats *per_req;
-    int nper_req;
+    double started_unix;     /* wall clock at start */
+    struct load_totals load; /* what the load did (load_collect) */
     struct sample *series;
     int nseries;
 
     struct inv_result *inv;
     int ninv;
-
-    /* Wall clock when the load started, the t_ns = 0 of history.jsonl
-     * (load_collect sets it); the report converts the traces'
-     * CLOCK_REALTIME ts_ns with it.  0: no load began (the report then
-     * takes started_unix). */
-    double load_start_unix;
 };
 
 /* Write summary.json, junit.xml, report.md and latency.hgrm into
@@ -94,30 +78,8 @@ uint64_t report_count_fires(const char *trace_dir);
  *    "latency_ns":L,"tries":1,"error":null}
  * t_ns counts from the start of the load.  type: ok (2xx, SQL committed),
  * fail (4xx, SQL error that definitely did not apply), info (5xx, timeout,
- * transport error: the outcome is unknown).
- *
- * Evaluate the scenario's invariants (inv.c) after the load: SQL ones on
- * dsn, history ones on history.jsonl.  Fills *out (n = ninvariants).
- * An invariant that cannot be evaluated gets INV_ERROR, not INV_FAILED.
+ * transport error: the outcome is unknown).  inv.h evaluates the
+ * history invariants on it.
  */
-int inv_eval_all(const struct scenario *s, const char *dsn, const char *history_path,
-                 struct inv_result **out, int *nout, char *err, size_t errlen);
-void inv_results_free(struct inv_result *r, int n);
-
-/* Minimal JSON string escaping into a FILE (shared by every JSON writer). */
-void json_put_string(FILE *f, const char *s);
-/* XML 1.0 text or attribute value into a FILE (every junit.xml writer):
- * markup and quotes escaped, control characters (not allowed in XML 1.0)
- * but tab, newline and carriage return replaced by '?'.  NULL writes
- * nothing. */
-void xml_put_string(FILE *f, const char *s);
-
-/* Read one member of a compact JSON line ("key":value, no spaces, as the
- * runner and the shim write them) without parsing the line: the string
- * after "key" when it holds no escape (copied into out), or the integer.
- * quoted_key includes the quotes: "\"t_ns\"".  0 when the member is not
- * there in that form: the caller then parses the line. */
-int json_peek_str(const char *line, const char *quoted_key, char *out, size_t len);
-int json_peek_i64(const char *line, const char *quoted_key, int64_t *v);
 
 #endif

@@ -4,6 +4,7 @@
  * requests (history.jsonl) and injections (traces) around the first
  * violation.
  */
+#include "jsonw.h"
 #include "report.h"
 #include "report_int.h"
 
@@ -158,7 +159,7 @@ static void rep_scan_history(const char *out_dir, struct rep_hist_scan *hs)
         int64_t t;
         /* parse only the errors and the lines the timeline would take */
         if (!strstr(line, "\"type\":\"fail\"") && !strstr(line, "\"type\":\"info\"") &&
-            (!hs->win || (json_peek_i64(line, "\"t_ns\"", &t) && !rep_window_wants(hs->win, t))))
+            (!hs->win || (jw_peek_i64(line, "\"t_ns\"", &t) && !rep_window_wants(hs->win, t))))
             continue;
         e = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK, NULL);
         if (json_is_object(e))
@@ -183,7 +184,7 @@ static int rep_trace_wanted(const char *line, void *arg)
 {
     struct rep_trace_win *tw = arg;
     int64_t ts;
-    return !json_peek_i64(line, "\"ts_ns\"", &ts) || rep_window_wants(tw->win, rep_trace_t(tw, ts));
+    return !jw_peek_i64(line, "\"ts_ns\"", &ts) || rep_window_wants(tw->win, rep_trace_t(tw, ts));
 }
 
 static void rep_trace_window(json_t *e, void *arg)
@@ -250,7 +251,7 @@ static void rep_md_head(FILE *f, const struct run_result *r)
         fprintf(f, "| | %s |\n", r->reproduce_note);
     fprintf(f, "| database | %s%s |\n", r->embedded_pg ? "throwaway cluster " : "",
             r->dsn_redacted ? r->dsn_redacted : "");
-    fprintf(f, "| started | %s |\n| load | %.2f s |\n\n", started, r->duration_s);
+    fprintf(f, "| started | %s |\n| load | %.2f s |\n\n", started, r->load.duration_s);
 }
 
 /* A code fence longer than any run of backticks in text (a service's log
@@ -302,10 +303,10 @@ static void rep_md_latency(FILE *f, const struct run_result *r)
     fputs("| request | requests | ok | fail | info | retries | req/s | p50 ms | p90 ms | p99 ms "
           "| p99.9 ms | max ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
           f);
-    rep_md_latency_row(f, "**all**", r->requests, r->ok, r->fail, r->info, r->retries,
-                       rep_throughput(r, r->requests), r->latency);
-    for (int i = 0; i < r->nper_req; i++) {
-        const struct req_stats *q = &r->per_req[i];
+    rep_md_latency_row(f, "**all**", r->load.requests, r->load.ok, r->load.fail, r->load.info,
+                       r->load.retries, rep_throughput(r, r->load.requests), r->load.latency);
+    for (int i = 0; i < r->load.nper_req; i++) {
+        const struct req_stats *q = &r->load.per_req[i];
         uint64_t n = q->ok + q->fail + q->info;
         rep_md_latency_row(f, q->label, n, q->ok, q->fail, q->info, q->retries,
                            rep_throughput(r, n), q->latency);
@@ -451,7 +452,7 @@ static const char *rep_anchor(const struct run_result *r, const struct rep_inj *
                  first->name);
         return buf;
     }
-    *anchor = (int64_t)llround(r->duration_s * 1e9);
+    *anchor = (int64_t)llround(r->load.duration_s * 1e9);
     snprintf(buf, len, "the end of the load (no single request broke '%s')", first->name);
     return buf;
 }

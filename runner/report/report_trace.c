@@ -3,6 +3,7 @@
  * streamed: the injection table of the report, and the count of fires the
  * progress line shows while the run goes on.
  */
+#include "jsonw.h"
 #include "report.h"
 #include "report_int.h"
 
@@ -166,11 +167,11 @@ int rep_inj_wanted(const char *line, void *arg)
     char rule[64], action[32], hook[64], outcome[32];
     int64_t waited, ts;
     struct rep_rule *r;
-    if (!json_peek_str(line, "\"rule\"", rule, sizeof(rule)) ||
-        !json_peek_str(line, "\"action\"", action, sizeof(action)) ||
-        !json_peek_str(line, "\"hook\"", hook, sizeof(hook)) ||
-        !json_peek_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
-        !json_peek_i64(line, "\"waited_ns\"", &waited) || !json_peek_i64(line, "\"ts_ns\"", &ts))
+    if (!jw_peek_str(line, "\"rule\"", rule, sizeof(rule)) ||
+        !jw_peek_str(line, "\"action\"", action, sizeof(action)) ||
+        !jw_peek_str(line, "\"hook\"", hook, sizeof(hook)) ||
+        !jw_peek_str(line, "\"outcome\"", outcome, sizeof(outcome)) ||
+        !jw_peek_i64(line, "\"waited_ns\"", &waited) || !jw_peek_i64(line, "\"ts_ns\"", &ts))
         return 1;
     if (rep_not_fire(outcome))
         return 0;

@@ -6,6 +6,8 @@
  * a dying service cannot hang the run.  History invariants are counted in
  * one streaming pass over history.jsonl, which can be large.
  */
+#include "inv.h"
+#include "jsonw.h"
 #include "report.h"
 
 #include <errno.h>
@@ -282,10 +284,9 @@ static int inv_count_line(const struct scenario *s, struct inv_count *counts, co
     struct inv_line l = {type, req, 0, 0, 0};
     json_t *e;
     if (n >= 2 && line[n - 1] == '\n' && line[n - 2] == '}' &&
-        json_peek_str(line, "\"type\"", type, sizeof(type)) &&
-        json_peek_str(line, "\"req\"", req, sizeof(req)) &&
-        json_peek_i64(line, "\"t_ns\"", &l.t_ns) && json_peek_i64(line, "\"user\"", &l.user) &&
-        json_peek_i64(line, "\"seq\"", &l.seq)) {
+        jw_peek_str(line, "\"type\"", type, sizeof(type)) &&
+        jw_peek_str(line, "\"req\"", req, sizeof(req)) && jw_peek_i64(line, "\"t_ns\"", &l.t_ns) &&
+        jw_peek_i64(line, "\"user\"", &l.user) && jw_peek_i64(line, "\"seq\"", &l.seq)) {
         inv_count(s, counts, &l);
         return 1;
     }

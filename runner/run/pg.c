@@ -3,7 +3,6 @@
  * `wedge pg start|stop|env` subcommand that keeps one running for a shell.
  */
 #include "pg.h"
-#include "run.h"
 #include "util.h"
 
 #include <errno.h>

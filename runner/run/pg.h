@@ -14,11 +14,11 @@
 #include <sys/types.h>
 
 struct pg_cluster {
-    char dir[256];   /* the temporary directory (data in dir/data) */
-    char dsn[512];   /* "host=127.0.0.1 port=N user=wedge dbname=postgres" */
+    char dir[256]; /* the temporary directory (data in dir/data) */
+    char dsn[512]; /* "host=127.0.0.1 port=N user=wedge dbname=postgres" */
     int port;
     pid_t postmaster;
-    int owned;       /* 1 if this process started it (and must remove it) */
+    int owned; /* 1 if this process started it (and must remove it) */
 };
 
 /* Start a cluster; progress lines go to stderr when verbose.  On error -1
@@ -34,5 +34,9 @@ void pg_cluster_stop_all(void);
  * first) and write its DSN into dsn_out. */
 int pg_fresh_db(const char *admin_dsn, const char *name, char *dsn_out, size_t dsnlen, char *err,
                 size_t errlen);
+
+/* wedge pg start|stop|env: the subcommand keeping one cluster for a shell
+ * (design, "Embedded default"); argv as cli.h's commands take it. */
+int pg_main(int argc, char **argv);
 
 #endif

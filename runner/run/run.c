@@ -4,11 +4,12 @@
  * The options and repetitions are in run_repeat.c, `wedge check` in
  * check.c.
  */
+#include "inv.h"
 #include "load.h"
 #include "pg.h"
 #include "redact.h"
 #include "report.h"
-#include "run_int.h"
+#include "run.h"
 #include "scn.h"
 #include "svc.h"
 #include "util.h"
@@ -28,7 +29,7 @@
 #define RUN_TICK_NS 100000000ull
 
 /* One repetition. */
-struct rep {
+struct run_one {
     struct run_state *st;
     uint64_t seed;
     int index; /* 0-based; -1 when not repeating */
@@ -48,10 +49,10 @@ struct rep {
 /* ---------------------------------------------------------------
  * Small pieces.
  * ------------------------------------------------------------ */
-static void run_err(struct rep *p, int code, const char *fmt, ...)
+static void run_err(struct run_one *p, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void run_err(struct rep *p, int code, const char *fmt, ...)
+static void run_err(struct run_one *p, int code, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
@@ -143,7 +144,7 @@ static int run_sql(PGconn *c, const char *sql, const char *what, char *err, size
     return ok ? 0 : -1;
 }
 
-static int run_database(struct rep *p)
+static int run_database(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
     char name[64], err[2048];
@@ -195,7 +196,7 @@ out:
 /* ---------------------------------------------------------------
  * Processes.
  * ------------------------------------------------------------ */
-static void run_ctx(struct rep *p, struct svc_ctx *ctx)
+static void run_ctx(struct run_one *p, struct svc_ctx *ctx)
 {
     const struct scenario *s = p->st->scn;
     static const char *names[256];
@@ -213,7 +214,7 @@ static void run_ctx(struct rep *p, struct svc_ctx *ctx)
     ctx->nports = s->nservices < 256 ? s->nservices : 256;
 }
 
-static int run_services(struct rep *p, const struct svc_ctx *ctx)
+static int run_services(struct run_one *p, const struct svc_ctx *ctx)
 {
     const struct scenario *s = p->st->scn;
     char err[4096];
@@ -235,14 +236,14 @@ static int run_services(struct rep *p, const struct svc_ctx *ctx)
     return 0;
 }
 
-static uint64_t run_job_timeout(const struct rep *p, int i)
+static uint64_t run_job_timeout(const struct run_one *p, int i)
 {
     const struct scenario *s = p->st->scn;
     return s->jobs[i].timeout_ns ? s->jobs[i].timeout_ns : s->timeout_ns;
 }
 
 /* Start the jobs of one phase. */
-static int run_jobs_start(struct rep *p, const struct svc_ctx *ctx, enum scn_when when)
+static int run_jobs_start(struct run_one *p, const struct svc_ctx *ctx, enum scn_when when)
 {
     const struct scenario *s = p->st->scn;
     char err[2048];
@@ -259,7 +260,7 @@ static int run_jobs_start(struct rep *p, const struct svc_ctx *ctx, enum scn_whe
 
 /* Wait (bounded) for the started jobs of a phase; kill those past their
  * timeout.  A job the shim refused is a configuration error. */
-static int run_jobs_wait(struct rep *p, enum scn_when when)
+static int run_jobs_wait(struct run_one *p, enum scn_when when)
 {
     const struct scenario *s = p->st->scn;
     char msg[1024];
@@ -288,7 +289,8 @@ static int run_jobs_wait(struct rep *p, enum scn_when when)
     return 0;
 }
 
-static void run_progress(struct rep *p, const struct load_progress *lp, uint64_t t0, uint64_t fires)
+static void run_progress(struct run_one *p, const struct load_progress *lp, uint64_t t0,
+                         uint64_t fires)
 {
     double el = (double)(util_now_ns() - t0) / 1e9;
     int tty = isatty(2);
@@ -301,7 +303,7 @@ static void run_progress(struct rep *p, const struct load_progress *lp, uint64_t
             (double)lp->p99_ns / 1e6, lp->total_errors, fires, tty ? "\033[K" : "\n");
 }
 
-static void run_sample(struct rep *p, const struct load_progress *lp, double t_s, double dt,
+static void run_sample(struct run_one *p, const struct load_progress *lp, double t_s, double dt,
                        uint64_t fires, uint64_t *last_fires)
 {
     struct sample *sm;
@@ -324,7 +326,7 @@ static void run_sample(struct rep *p, const struct load_progress *lp, double t_s
 }
 
 /* A service exited on its own during the run: service_alive breaks. */
-static void run_check_alive(struct rep *p)
+static void run_check_alive(struct run_one *p)
 {
     for (int i = 0; i < p->st->scn->nservices; i++) {
         struct svc_proc *sv = &p->svcs[i];
@@ -349,7 +351,7 @@ static void run_check_alive(struct rep *p)
 }
 
 /* The load phase: users and with-load jobs, supervised every tick. */
-static int run_load(struct rep *p, const struct svc_ctx *ctx, uint64_t run_deadline)
+static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_deadline)
 {
     const struct scenario *s = p->st->scn;
     struct load_cfg cfg;
@@ -455,7 +457,7 @@ out:
         if (load_join(p->load, quiesce) < 0)
             fprintf(stderr, "wedge: some virtual users did not finish within %.0f s\n",
                     (double)quiesce / 1e9);
-        load_collect(p->load, &p->r);
+        load_collect(p->load, &p->r.load);
         if (!p->st->o->quiet && isatty(2))
             fputc('\n', stderr);
     }
@@ -468,7 +470,7 @@ out:
 /* ---------------------------------------------------------------
  * Invariants, built-in ones included.
  * ------------------------------------------------------------ */
-static void run_builtin(struct rep *p, const char *name, int ok, const char *expected,
+static void run_builtin(struct run_one *p, const char *name, int ok, const char *expected,
                         const char *actual, char *detail)
 {
     struct inv_result *v;
@@ -485,7 +487,7 @@ static void run_builtin(struct rep *p, const char *name, int ok, const char *exp
 }
 
 /* Jobs that were stopped (by the interrupt) rather than finishing. */
-static int run_jobs_interrupted(const struct rep *p)
+static int run_jobs_interrupted(const struct run_one *p)
 {
     int n = 0;
     for (int i = 0; i < p->st->scn->njobs; i++)
@@ -493,7 +495,7 @@ static int run_jobs_interrupted(const struct rep *p)
     return n;
 }
 
-static void run_invariants(struct rep *p)
+static void run_invariants(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
     char err[2048], *history = util_fmt("%s/history.jsonl", p->out_dir);
@@ -549,7 +551,7 @@ static void run_invariants(struct rep *p)
  * ------------------------------------------------------------ */
 /* The verdict on stdout: in full for a single run, one line per run when
  * repeating (the table at the end lists every seed). */
-static void run_summary(struct rep *p)
+static void run_summary(struct run_one *p)
 {
     int brief = p->index >= 0;
     unsigned passed = 0, failed = 0;
@@ -579,8 +581,8 @@ static void run_summary(struct rep *p)
     }
     printf("wedge: %s  seed %" PRIu64 "  %.1fs  %" PRIu64 " requests (%" PRIu64 " ok, %" PRIu64
            " fail, %" PRIu64 " info, %" PRIu64 " retries)\n",
-           p->st->scn->name, p->seed, p->r.duration_s, p->r.requests, p->r.ok, p->r.fail, p->r.info,
-           p->r.retries);
+           p->st->scn->name, p->seed, p->r.load.duration_s, p->r.load.requests, p->r.load.ok,
+           p->r.load.fail, p->r.load.info, p->r.load.retries);
     for (int i = 0; i < p->r.ninv; i++) {
         const struct inv_result *v = &p->r.inv[i];
         if (v->status == INV_PASSED)
@@ -598,7 +600,7 @@ static void run_summary(struct rep *p)
     fflush(stdout);
 }
 
-static void run_stop_all(struct rep *p)
+static void run_stop_all(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
     for (int i = 0; p->jobs && i < s->njobs; i++)
@@ -615,7 +617,7 @@ static void run_stop_all(struct rep *p)
 int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir)
 {
     const struct scenario *s = st->scn;
-    struct rep rp, *p = &rp;
+    struct run_one rp, *p = &rp;
     struct svc_ctx ctx;
     char err[1024], *dir;
     uint64_t start = util_now_ns(), deadline = start + s->timeout_ns;
@@ -716,8 +718,8 @@ report:
         code = p->r.exit_code ? p->r.exit_code : 3;
     p->r.exit_code = code;
     if (code != 2) {
-        if (!p->r.latency)
-            p->r.latency = hist_new();
+        if (!p->r.load.latency)
+            p->r.load.latency = hist_new();
         if (report_write(&p->r, err, sizeof(err)) < 0)
             fprintf(stderr, "wedge: report: %s\n", err);
         run_summary(p);
@@ -729,12 +731,12 @@ report:
         svc_proc_free(&p->jobs[i]);
     load_free(p->load);
     inv_results_free(p->r.inv, p->r.ninv);
-    for (int i = 0; i < p->r.nper_req; i++) {
-        free(p->r.per_req[i].label);
-        hist_free(p->r.per_req[i].latency);
+    for (int i = 0; i < p->r.load.nper_req; i++) {
+        free(p->r.load.per_req[i].label);
+        hist_free(p->r.load.per_req[i].latency);
     }
-    free(p->r.per_req);
-    hist_free(p->r.latency);
+    free(p->r.load.per_req);
+    hist_free(p->r.load.latency);
     free(p->r.series);
     free(p->r.reproduce);
     free(p->r.dsn_redacted);

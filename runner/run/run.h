@@ -1,40 +1,55 @@
 /*
- * run.h - the `wedge` subcommands.  Each takes its own argv (argv[0] is
- * the subcommand's name), parses its flags with getopt_long and returns
- * the process exit code (design, "Exit codes"): 0 every invariant held,
- * 1 an invariant was violated, 2 usage or configuration error,
- * 3 inconclusive (database or service unavailable, interrupted).
- *
- * Not thread-safe: each installs signal handlers and owns the process.
+ * run.h - one run of a scenario (run.c), for the command that repeats it
+ * (cli/run_repeat.c): the options, the state of a set of repetitions, one
+ * run, and the command that replays it.
  */
 #ifndef WEDGE_RUN_H
 #define WEDGE_RUN_H
 
-#include <stddef.h>
+#include <limits.h>
+#include <stdint.h>
 
-/* wedge run SCENARIO [...] (run.c) */
-int run_main(int argc, char **argv);
-/* wedge check SCENARIO | --rules TEXT | --rules-file F (run.c) */
-int check_main(int argc, char **argv);
-/* wedge exec [...] -- CMD ARGS... (exec.c) */
-int exec_main(int argc, char **argv);
-/* wedge pg start|stop|env (pg.c) */
-int pg_main(int argc, char **argv);
+#include "pg.h"
+#include "scn.h"
 
-/*
- * Validate rule text with the shim's own parser: runs /bin/true under
- * LD_PRELOAD=libwedge.so with WEDGE_RULES=text and captures the message
- * the shim prints before main (exec.c).  0 valid; -1 with the shim's
- * "rules:LINE:COL: message" (without the "wedge: " prefix) in err.
- */
-int exec_check_rules(const char *text, char *err, size_t errlen);
+#define RUN_READY_NS_DEFAULT 10000000000ull
+#define RUN_UNTIL_FAIL_MAX   10000u
+#define RUN_MASKED_NOTE \
+    "the password in --dsn is masked as ***: put it back, or drop it and set PGPASSWORD"
 
-struct scenario;
-/* Every rule of scenario s (the scenario's own, each service's and job's,
- * composed as a run composes them) through the shim's parser, as `wedge
- * check` does: 0 when all are valid, else 2 after one "wedge: FILE:LINE:
- * service NAME: rules:LINE:COL: message" on stderr per refused set.
- * Forks a child per set; not thread-safe. */
-int check_scenario_rules(const struct scenario *s);
+struct run_opts {
+    const char *path;
+    uint64_t seed;
+    int has_seed;
+    unsigned repeat;
+    int until_fail;
+    const char *duration, *users, *rate, *iterations, *max_tries; /* as given */
+    const char *dsn;
+    const char *out;
+    int quiet;
+    uint64_t ready_ns;
+};
+
+/* What a run owns while it runs: released on every exit path. */
+struct run_state {
+    const struct run_opts *o;
+    struct scenario *scn;
+    struct pg_cluster cluster;
+    const char *admin_dsn;
+    char preload[3 * PATH_MAX];
+    unsigned passed, failed; /* invariants, over every repetition */
+};
+
+/* One run of st->scn with seed into out_dir (index: 0-based repetition,
+ * -1 when not repeating): database, services, load, invariants, report,
+ * a verdict on stdout.  Adds its invariants to st->passed / st->failed.
+ * Returns the run's exit code (0 / 1 / 2 / 3). */
+int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir);
+/* The command that replays a run with seed; malloc'd.  Its --dsn (when
+ * the run had one) has the password masked as *** (see run_dsn_masked). */
+char *run_reproduce(const struct run_opts *o, uint64_t seed);
+/* 1 when o->dsn holds a password that run_reproduce masks (RUN_MASKED_NOTE
+ * then goes with the command). */
+int run_dsn_masked(const struct run_opts *o);
 
 #endif

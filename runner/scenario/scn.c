@@ -28,9 +28,6 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const scn_sec_names[] = {"scenario", "database", "service",
-                                     "job",      "workload", "invariants"};
-
 /* Keys of each section; a trailing '*' marks a repeatable key. */
 const char *const scn_keys[][SCN_NKEYS] = {
     [SEC_SCENARIO] = {"name", "description", "seed", "rules", "timeout", NULL},
@@ -43,28 +40,8 @@ const char *const scn_keys[][SCN_NKEYS] = {
 };
 
 /* ---------------------------------------------------------------
- * Small helpers.
+ * Small helpers (the lexical ones are in scn_scan.c).
  * ------------------------------------------------------------ */
-/* Keep the error on the earliest line. */
-void scn_error(struct scn_parse *p, int line, const char *fmt, ...)
-{
-    va_list ap;
-    if (p->err_line && p->err_line <= line)
-        return;
-    p->err_line = line;
-    va_start(ap, fmt);
-    vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
-    va_end(ap);
-}
-
-char *scn_strdup(struct scn_parse *p, const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        p->oom = 1;
-    return d;
-}
-
 static int scn_strv_push(struct scn_parse *p, char ***v, const char *s)
 {
     int n = 0;
@@ -87,29 +64,6 @@ static void scn_strv_free(char **v)
     for (int i = 0; v && v[i]; i++)
         free(v[i]);
     free(v);
-}
-
-int scn_is_name(const char *s)
-{
-    if (!*s)
-        return 0;
-    for (; *s; s++)
-        if (!(*s == '_' || *s == '-' || *s == '.' || (*s >= 'a' && *s <= 'z') ||
-              (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
-            return 0;
-    return 1;
-}
-
-int scn_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-const char *scn_skip_space(const char *s)
-{
-    while (scn_is_space(*s))
-        s++;
-    return s;
 }
 
 /* ---------------------------------------------------------------

@@ -1,8 +1,9 @@
 /*
  * scn_int.h - what the parts of the scenario parser share (internal to
  * scn.c, scn_value.c and scn_scan.c): the sections and their keys, the
- * parser's state, and the helpers each part calls.  Not thread-safe: one
- * parser per scn_load call.
+ * parser's state, and the helpers each part calls.  The calls go one way:
+ * scn.c -> scn_value.c -> scn_scan.c.  Not thread-safe: one parser per
+ * scn_load call.
  */
 #ifndef WEDGE_SCN_INT_H
 #define WEDGE_SCN_INT_H
@@ -50,11 +51,12 @@ struct scn_parse {
     int oom;
 };
 
-/* Names of the sections, by kind; their keys ('*': repeatable). */
+/* Names of the sections, by kind (scn_scan.c); their keys ('*':
+ * repeatable, scn.c). */
 extern const char *const scn_sec_names[];
 extern const char *const scn_keys[][SCN_NKEYS];
 
-/* Helpers (scn.c).  scn_error keeps the error on the earliest line. */
+/* Helpers (scn_scan.c).  scn_error keeps the error on the earliest line. */
 void scn_error(struct scn_parse *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 char *scn_strdup(struct scn_parse *p, const char *s);

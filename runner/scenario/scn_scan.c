@@ -1,7 +1,9 @@
 /*
- * scn_scan.c - the pre-scan of a scenario file: its lines, the opening
- * comment (the scenario's description) and every section header, so that
- * an empty or unknown section is reported before inih sees the file.
+ * scn_scan.c - the lexical layer of a scenario file, below the parser
+ * (scn.c) and the values (scn_value.c), calling neither: the pre-scan (its
+ * lines, the opening comment that is the scenario's description, every
+ * section header, so that an empty or unknown section is reported before
+ * inih sees the file), names and blanks, and the error a part reports.
  */
 #include "scn.h"
 #include "scn_int.h"
@@ -18,6 +20,55 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+const char *const scn_sec_names[] = {"scenario", "database", "service",
+                                     "job",      "workload", "invariants"};
+
+/* ---------------------------------------------------------------
+ * Errors, names, blanks: what every part of the parser uses.
+ * ------------------------------------------------------------ */
+/* Keep the error on the earliest line. */
+void scn_error(struct scn_parse *p, int line, const char *fmt, ...)
+{
+    va_list ap;
+    if (p->err_line && p->err_line <= line)
+        return;
+    p->err_line = line;
+    va_start(ap, fmt);
+    vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+    va_end(ap);
+}
+
+char *scn_strdup(struct scn_parse *p, const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        p->oom = 1;
+    return d;
+}
+
+int scn_is_name(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!(*s == '_' || *s == '-' || *s == '.' || (*s >= 'a' && *s <= 'z') ||
+              (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+            return 0;
+    return 1;
+}
+
+int scn_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+const char *scn_skip_space(const char *s)
+{
+    while (scn_is_space(*s))
+        s++;
+    return s;
+}
 
 /* ---------------------------------------------------------------
  * The pre-scan: lines, the opening comment, section headers.

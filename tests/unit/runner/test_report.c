@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../../runner/report/report.c"
+#include "jsonw.h"
 
 #define START_UNIX 1700000000.5
 #define START_NS   1700000000500000000ull
@@ -134,16 +135,16 @@ static void make_run(struct fixture *fx)
     /* the run started 250 ms before its load: the traces are converted
      * with the load's start, the zero of history.jsonl */
     fx->r.started_unix = START_UNIX - 0.25;
-    fx->r.load_start_unix = START_UNIX;
-    fx->r.duration_s = 2.0;
-    fx->r.requests = 10, fx->r.ok = 8, fx->r.fail = 1, fx->r.info = 1;
-    fx->r.latency = hist_new();
+    fx->r.load.load_start_unix = START_UNIX;
+    fx->r.load.duration_s = 2.0;
+    fx->r.load.requests = 10, fx->r.load.ok = 8, fx->r.load.fail = 1, fx->r.load.info = 1;
+    fx->r.load.latency = hist_new();
     for (int i = 0; i < 10; i++) {
-        hist_record(fx->r.latency, 900000);
+        hist_record(fx->r.load.latency, 900000);
         hist_record(fx->per_req[0].latency, 900000);
     }
-    fx->r.per_req = fx->per_req;
-    fx->r.nper_req = 2;
+    fx->r.load.per_req = fx->per_req;
+    fx->r.load.nper_req = 2;
     fx->r.series = fx->series;
     fx->r.nseries = 2;
     fx->r.inv = fx->inv;
@@ -152,7 +153,7 @@ static void make_run(struct fixture *fx)
 
 static void free_run(struct fixture *fx)
 {
-    hist_free(fx->r.latency);
+    hist_free(fx->r.load.latency);
     hist_free(fx->per_req[0].latency);
     hist_free(fx->per_req[1].latency);
 }
@@ -265,8 +266,8 @@ static void test_inconclusive_run(void **state)
     fx.r.exit_code = 3;
     fx.r.error = "database unavailable: <connection refused>";
     fx.r.ninv = 0;
-    hist_free(fx.r.latency);
-    fx.r.latency = NULL; /* nothing measured */
+    hist_free(fx.r.load.latency);
+    fx.r.load.latency = NULL; /* nothing measured */
     if (report_write(&fx.r, err, sizeof(err)))
         fail_msg("%s", err);
     assert_true(xmllint_ok("junit.xml"));
@@ -289,7 +290,7 @@ static void test_inconclusive_run(void **state)
     x = slurp("latency.hgrm");
     assert_non_null(strstr(x, "Total count    =            0]"));
     free(x);
-    fx.r.latency = hist_new();
+    fx.r.load.latency = hist_new();
     free_run(&fx);
 }
 
@@ -513,14 +514,14 @@ static void test_injection_table_many_fires(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-static void test_json_put_string(void **state)
+static void test_jw_string(void **state)
 {
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     json_t *j;
     const char *in = "a\"b\\c\n\td\x01\x7f\xc3\xa9";
-    json_put_string(f, in);
+    jw_string(f, in);
     fclose(f);
     assert_string_equal(text, "\"a\\\"b\\\\c\\n\\td\\u0001\\u007f\xc3\xa9\"");
     j = json_loads(text, JSON_DECODE_ANY, NULL);
@@ -531,7 +532,7 @@ static void test_json_put_string(void **state)
     /* not UTF-8: a stray byte, a truncated sequence, an overlong '/', a surrogate */
     text = NULL;
     f = open_memstream(&text, &len);
-    json_put_string(f, "a\xff b\xc3 c\xc0\xaf d\xed\xa0\x80 e\xf0\x9f\x98\x80");
+    jw_string(f, "a\xff b\xc3 c\xc0\xaf d\xed\xa0\x80 e\xf0\x9f\x98\x80");
     fclose(f);
     assert_string_equal(text, "\"a\\ufffd b\\ufffd c\\ufffd\\ufffd d\\ufffd\\ufffd\\ufffd "
                               "e\xf0\x9f\x98\x80\"");
@@ -552,7 +553,7 @@ int main(void)
         cmocka_unit_test(test_no_tmp_files_left),
         cmocka_unit_test(test_count_fires_incremental),
         cmocka_unit_test(test_injection_table_many_fires),
-        cmocka_unit_test(test_json_put_string),
+        cmocka_unit_test(test_jw_string),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
 }

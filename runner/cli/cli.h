@@ -1,0 +1,23 @@
+/*
+ * cli.h - the `wedge` subcommands of cli/ (wedge pg is pg.h's, wedge
+ * isolation iso.h's).  Each takes its own argv (argv[0] is
+ * the subcommand's name), parses its flags with getopt_long and returns
+ * the process exit code (design, "Exit codes"): 0 every invariant held,
+ * 1 an invariant was violated, 2 usage or configuration error,
+ * 3 inconclusive (database or service unavailable, interrupted).
+ *
+ * Not thread-safe: each installs signal handlers and owns the process.
+ */
+#ifndef WEDGE_CLI_H
+#define WEDGE_CLI_H
+
+#include <stddef.h>
+
+/* wedge run SCENARIO [...] (run_repeat.c) */
+int run_main(int argc, char **argv);
+/* wedge check SCENARIO | --rules TEXT | --rules-file F (check.c) */
+int check_main(int argc, char **argv);
+/* wedge exec [...] -- CMD ARGS... (exec.c) */
+int exec_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * rulecheck.c - rules validated by the shim's own parser, so `wedge check`
+ * and `wedge run` (before it starts anything) accept exactly what the shim
+ * will: a child runs /bin/true under LD_PRELOAD=libwedge.so with the text
+ * in WEDGE_RULES, and its first message is the verdict.
+ */
+#include "rulecheck.h"
+#include "svc.h"
+#include "util.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* How long the shim may take to accept or reject a rule text. */
+#define RULECHECK_NS 10000000000ull
+
+int rulecheck_text(const char *text, char *err, size_t errlen)
+{
+    char shim[PATH_MAX], preload[3 * PATH_MAX], buf[2048];
+    int fds[2] = {-1, -1}, status = 0, rc = -1;
+    size_t n = 0;
+    pid_t pid;
+
+    if (util_find_shim(shim, sizeof(shim), err, errlen) < 0)
+        return -1;
+    if (util_preload_value(shim, preload, sizeof(preload)) < 0 || pipe(fds) < 0) {
+        snprintf(err, errlen, "cannot run the rules check: %s", strerror(errno));
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        goto out;
+    }
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("WEDGE_RULES", text, 1);
+        unsetenv("WEDGE_RULES_FILE");
+        unsetenv("WEDGE_TRACE");
+        unsetenv("WEDGE_CTL");
+        unsetenv("WEDGE_ON_ERROR");
+        execl("/bin/true", "true", (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    fds[1] = -1;
+    /* Read the shim's message until EOF, but no longer than the wait below
+     * allows: a child that hangs with the pipe open must not hang us. */
+    for (uint64_t deadline = util_now_ns() + RULECHECK_NS; util_now_ns() < deadline;) {
+        struct pollfd pfd = {fds[0], POLLIN, 0};
+        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / 1000000 + 1));
+        ssize_t r;
+        if (ready == 0)
+            break;
+        if (ready < 0)
+            continue; /* EINTR: the deadline is checked again */
+        r = read(fds[0], buf + n, sizeof(buf) - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == sizeof(buf) - 1)
+            break;
+    }
+    buf[n] = '\0';
+    if (util_wait_pid(pid, RULECHECK_NS, &status) != 1) {
+        kill(pid, SIGKILL);
+        util_wait_pid(pid, 2000000000ull, &status);
+        snprintf(err, errlen, "the rules check did not finish");
+        goto out;
+    }
+    if (util_exit_code(status) == 0) {
+        rc = 0;
+        goto out;
+    }
+    {
+        /* First line of the shim's message, without its "wedge: " prefix. */
+        char *msg = buf;
+        char *w = strstr(buf, "wedge: ");
+        if (w)
+            msg = w + strlen("wedge: ");
+        msg[strcspn(msg, "\n")] = '\0';
+        snprintf(err, errlen, "%s", *msg ? msg : "rules rejected by the shim");
+    }
+out:
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (fds[1] >= 0)
+        close(fds[1]);
+    return rc;
+}
+
+/* Rules of one process, composed as its run composes them, through the shim. */
+static int rulecheck_set(const struct scenario *s, const char *what, int line, const char *rules,
+                         const char *rules_file)
+{
+    char err[1024], *text = svc_rules_text(s, rules, rules_file, err, sizeof(err));
+    int rc = 0;
+    if (!text || (text[0] && rulecheck_text(text, err, sizeof(err)) < 0)) {
+        fprintf(stderr, "wedge: %s:%d: %s: %s\n", s->path, line, what, err);
+        rc = 2;
+    }
+    free(text);
+    return rc;
+}
+
+int rulecheck_scenario(const struct scenario *s)
+{
+    int rc = 0;
+    if (s->rules && !s->nservices && !s->njobs)
+        rc |= rulecheck_set(s, "rules", 1, NULL, NULL);
+    for (int i = 0; i < s->nservices; i++) {
+        char *what = util_fmt("service %s", s->services[i].name);
+        rc |= rulecheck_set(s, what, s->services[i].line, s->services[i].rules,
+                            s->services[i].rules_file);
+        free(what);
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        char *what = util_fmt("job %s", s->jobs[i].name);
+        rc |= rulecheck_set(s, what, s->jobs[i].line, s->jobs[i].rules, s->jobs[i].rules_file);
+        free(what);
+    }
+    return rc ? 2 : 0;
+}
