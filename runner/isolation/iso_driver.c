@@ -1,66 +1,39 @@
 /*
- * iso_driver.c - the step-wise driver of `wedge isolation`: one libpq
- * session per spec session and a control connection; each permutation's
- * steps sent in order, a step that waits on a lock detected and passed
- * over, results logged and checked (see iso.c).
+ * iso_driver.c - the step engine of `wedge isolation`: it drives one
+ * permutation's steps over the sessions' connections the way PostgreSQL's
+ * isolation tester does, so that a spec's output is the tester's:
+ *
+ *  - a step is sent with PQsendQuery; while it has no result, the control
+ *    connection asks pg_isolation_test_session_is_blocked() whether the
+ *    session waits on a lock held by another session of the spec (every
+ *    ISO_POLL_MS, where the tester waits 10 ms: the suite runs faster for
+ *    it): then the step is "waiting" and the permutation moves on;
+ *  - after every step the waiting steps are tried again, in the order they
+ *    began to wait; a step whose session is still busy first waits for it;
+ *  - blocker annotations: STEP(*) is reported waiting once, STEP(OTHER)
+ *    does not complete while OTHER runs, STEP(OTHER notices N) not before
+ *    OTHER's session sent N more notices;
+ *  - a step still running after r->cancel_ns is cancelled, and after
+ *    r->die_ns the run gives up.
  */
-#include "hist.h"
-#include "iso_int.h"
-#include "iso_spec.h"
+#include "iso_run.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <jansson.h>
-#include <libpq-fe.h>
-#include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
-/* How long a step may run or wait before the permutation fails. */
-#define ISO_STEP_TIMEOUT_NS (10ull * 1000 * 1000 * 1000)
 /* Poll interval while a step has no result yet. */
 #define ISO_POLL_MS 2
 
-/* ---------------------------------------------------------------
- * Results of one cell (a spec at one level).
- * ------------------------------------------------------------ */
+/* try_complete()'s flags, as the tester's. */
+#define STEP_NONBLOCK 0x1 /* return as soon as the step waits for a lock */
+#define STEP_RETRY    0x2 /* not the first try: its start was logged */
 
-struct step_res {
-    int ran;
-    char sqlstate[6]; /* "" when the step succeeded */
-    char *errmsg;
-    char *value; /* first field of the first row, or the command tag; NULL */
-    long rows;   /* rows returned or affected; -1 unknown */
-};
-
-/* A fatal condition aborts the whole command with this exit code. */
-struct run {
-    const struct iso_spec *spec;
-    enum iso_level level;
-    const char *dsn;
-    PGconn *ctl;
-    PGconn **conn; /* per session */
-    int *pid;
-    int *waiting; /* per session: blocked step, or -1 */
-    struct step_res *res;
-    FILE *log;
-    int aborts;
-    int fatal; /* 0, ISO_EXIT_USAGE (the spec is at fault) or ISO_EXIT_NODB */
-    char err[1024];
-};
-
-static int run_fail(struct run *r, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int run_fail(struct run *r, int code, const char *fmt, ...)
+int run_fail(struct run *r, int code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -73,7 +46,7 @@ static int run_fail(struct run *r, int code, const char *fmt, ...)
     return -1;
 }
 
-static void step_res_clear(struct step_res *s)
+void step_res_clear(struct step_res *s)
 {
     free(s->errmsg);
     free(s->value);
@@ -81,114 +54,66 @@ static void step_res_clear(struct step_res *s)
     s->rows = -1;
 }
 
-/* One line of SQL for the log: whitespace runs become one space. */
-static void log_sql(FILE *f, const char *sql)
+static void notice_cb(void *arg, const char *message)
 {
-    int space = 0;
+    struct iso_sess *se = arg;
 
-    for (; *sql; sql++) {
-        if (*sql == ' ' || *sql == '\n' || *sql == '\t' || *sql == '\r') {
-            space = 1;
-            continue;
-        }
-        if (space)
-            fputc(' ', f);
-        space = 0;
-        fputc(*sql, f);
-    }
+    log_notice(se->run, (int)(se - se->run->sess), message);
 }
 
-/* Server messages span lines ("...failed: Connection refused\n\tIs the
- * server running"): one line for a wedge: message. */
-char *iso_one_line(char *s)
+int iso_sess_open(struct run *r, int s)
 {
-    char *p;
-    size_t n;
+    struct iso_sess *se = &r->sess[s];
+    char err[512], *app;
 
-    if (!s)
-        return s;
-    for (p = s; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ')
-        s[--n] = '\0';
-    return s;
+    se->name = r->spec->sessions[s].name;
+    se->run = r;
+    se->active = -1;
+    se->notices = 0;
+    app = util_fmt("%s/%s", r->appname, se->name);
+    se->conn = iso_db_connect_app(r->dsn, app, err, sizeof err);
+    free(app);
+    if (!se->conn)
+        return run_fail(r, ISO_EXIT_NODB, "session %s: %s", se->name, err);
+    se->pid = PQbackendPID(se->conn);
+    PQsetNoticeProcessor(se->conn, notice_cb, se);
+    return 0;
 }
 
-/* ---------------------------------------------------------------
- * Connections.
- * ------------------------------------------------------------ */
-
-/* Server notices ("there is no transaction in progress") are not results. */
-static void quiet_notice(void *arg, const char *message)
+/* "{pid,pid,...}": the sessions a lock wait must be on to count. */
+static void set_pids(struct run *r)
 {
-    (void)arg;
-    (void)message;
+    size_t n = 0;
+    int i;
+
+    n += (size_t)snprintf(r->pids, sizeof r->pids, "{");
+    for (i = 0; i < r->spec->nsessions && n < sizeof r->pids; i++)
+        n +=
+            (size_t)snprintf(r->pids + n, sizeof r->pids - n, "%s%d", i ? "," : "", r->sess[i].pid);
+    if (n < sizeof r->pids)
+        snprintf(r->pids + n, sizeof r->pids - n, "}");
 }
-
-PGconn *iso_db_connect(const char *dsn, char *err, size_t errlen)
-{
-    /* Defaults first: the DSN, expanded last, overrides them. */
-    const char *keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *vals[] = {"10", "wedge isolation", dsn, NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect: %s", c ? PQerrorMessage(c) : "out of memory");
-        err[strcspn(err, "\n")] = '\0';
-        PQfinish(c);
-        return NULL;
-    }
-    PQsetNoticeProcessor(c, quiet_notice, NULL);
-    return c;
-}
-
-/* Run sql; 0 when it succeeded.  On failure err gets the server message. */
-int iso_db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
-{
-    PGresult *res = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(res);
-    int rc = 0;
-
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        snprintf(err, errlen, "%s%s%s", state ? state : "", state ? ": " : "", PQerrorMessage(c));
-        err[strcspn(err, "\n")] = '\0';
-        rc = -1;
-    }
-    PQclear(res);
-    return rc;
-}
-
-int iso_conn_lost(PGconn *c)
-{
-    return PQstatus(c) != CONNECTION_OK;
-}
-
-/* ---------------------------------------------------------------
- * Steps: send, wait (detecting a lock wait), collect.
- * ------------------------------------------------------------ */
 
 /* 1 if session s waits on a lock held by another session of the spec. */
 static int is_blocked(struct run *r, int s)
 {
-    char pid[16], others[512];
-    const char *params[2] = {pid, others};
+    char pid[16];
+    const char *params[2] = {pid, r->pids};
     PGresult *res;
-    size_t n = 0;
-    int i, rc = -1;
+    int rc = -1;
 
-    snprintf(pid, sizeof pid, "%d", r->pid[s]);
-    n += (size_t)snprintf(others, sizeof others, "{");
-    for (i = 0; i < r->spec->nsessions && n < sizeof others; i++)
-        if (i != s)
-            n += (size_t)snprintf(others + n, sizeof others - n, "%s%d", n > 1 ? "," : "",
-                                  r->pid[i]);
-    if (n < sizeof others)
-        snprintf(others + n, sizeof others - n, "}");
-    res = PQexecParams(r->ctl, "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)", 2,
-                       NULL, params, NULL, NULL, 0);
+    snprintf(pid, sizeof pid, "%d", r->sess[s].pid);
+    if (!r->prepared) {
+        /* Prepared once per control connection, as the tester does. */
+        res = PQprepare(r->ctl, "wedge_iso_blocked",
+                        "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)", 2, NULL);
+        r->prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (!r->prepared)
+            return run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+                            "cannot prepare the lock-wait check: %s", PQerrorMessage(r->ctl));
+    }
+    res = PQexecPrepared(r->ctl, "wedge_iso_blocked", 2, params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         rc = PQgetvalue(res, 0, 0)[0] == 't';
     else
@@ -198,443 +123,261 @@ static int is_blocked(struct run *r, int s)
     return rc;
 }
 
-/*
- * Wait for session s's pending statement.  0 when its result is ready, 1
- * when it is blocked on a lock (only when may_block), -1 on a timeout or a
- * lost connection (r->fatal set).
- */
-static int await_step(struct run *r, int s, int may_block, int step)
+/* 1 while one of permutation step pi's blocker annotations holds it. */
+static int has_blocker(struct run *r, int pi)
 {
-    const char *name = r->spec->steps[step].name;
-    PGconn *c = r->conn[s];
-    uint64_t deadline = util_now_ns() + ISO_STEP_TIMEOUT_NS;
+    const struct iso_pstep *p = &r->perm[pi];
+    int k;
 
-    for (;;) {
-        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-        if (!PQconsumeInput(c))
-            return run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s", name,
-                            PQerrorMessage(c));
-        if (!PQisBusy(c))
-            return 0;
-        if (poll(&pfd, 1, ISO_POLL_MS) > 0)
+    for (k = 0; k < p->nblockers; k++) {
+        const struct iso_blocker *b = &p->blockers[k];
+        const struct iso_sess *o;
+        if (b->kind == ISO_BLOCK_ONCE)
             continue;
-        if (may_block) {
-            int b = is_blocked(r, s);
-            if (b < 0)
-                return -1;
-            if (b == 1)
-                return 1;
-        }
-        if (util_stop)
-            return run_fail(r, ISO_EXIT_NODB, "interrupted");
-        if (util_now_ns() > deadline) {
-            PGcancel *cancel = PQgetCancel(c);
-            char buf[256];
-            if (cancel) {
-                PQcancel(cancel, buf, sizeof buf);
-                PQfreeCancel(cancel);
-            }
-            return run_fail(r, ISO_EXIT_USAGE,
-                            "%s:%d: step %s %s for 10 s at %s: the permutation cannot proceed",
-                            r->spec->path, r->spec->steps[step].line, name,
-                            may_block ? "ran" : "stayed blocked", iso_level_name(r->level));
-        }
-    }
-}
-
-/* Read every result of step's statement(s) into r->res and the log. */
-static void collect(struct run *r, int s, int step)
-{
-    struct step_res *out = &r->res[step];
-    PGresult *res;
-    FILE *f = r->log;
-
-    step_res_clear(out);
-    out->ran = 1;
-    while ((res = PQgetResult(r->conn[s])) != NULL) {
-        ExecStatusType st = PQresultStatus(res);
-        if (st == PGRES_TUPLES_OK) {
-            int nt = PQntuples(res), nf = PQnfields(res), i, j;
-            free(out->value);
-            out->value =
-                nt > 0 && nf > 0 && !PQgetisnull(res, 0, 0) ? strdup(PQgetvalue(res, 0, 0)) : NULL;
-            out->rows = nt;
-            if (nt == 0)
-                fprintf(f, "  (no rows)\n");
-            for (i = 0; i < nt; i++) {
-                fprintf(f, " ");
-                for (j = 0; j < nf; j++)
-                    fprintf(f, " %s=%s", PQfname(res, j),
-                            PQgetisnull(res, i, j) ? "NULL" : PQgetvalue(res, i, j));
-                fprintf(f, "\n");
-            }
-        } else if (st == PGRES_COMMAND_OK) {
-            const char *tuples = PQcmdTuples(res);
-            free(out->value);
-            out->value = strdup(PQcmdStatus(res));
-            out->rows = tuples[0] ? atol(tuples) : -1;
-            fprintf(f, "  %s\n", PQcmdStatus(res));
-        } else if (!out->sqlstate[0]) {
-            const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-            const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-            snprintf(out->sqlstate, sizeof out->sqlstate, "%s", state ? state : "?????");
-            out->errmsg = strdup(msg ? msg : PQresultErrorMessage(res));
-            free(out->value);
-            out->value = NULL;
-            out->rows = -1;
-            fprintf(f, "  ERROR %s: %s\n", out->sqlstate, out->errmsg ? out->errmsg : "");
-            if (!strcmp(out->sqlstate, "40001") || !strcmp(out->sqlstate, "40P01"))
-                r->aborts++;
-            if (!state && iso_conn_lost(r->conn[s]))
-                run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s",
-                         r->spec->steps[step].name, out->errmsg ? out->errmsg : "");
-        }
-        PQclear(res);
-    }
-}
-
-/* Collect every waiting step that has completed; repeat while one does,
- * since a completion can release another. */
-static int settle_waiting(struct run *r)
-{
-    int changed = 1, s;
-
-    while (changed) {
-        changed = 0;
-        for (s = 0; s < r->spec->nsessions; s++) {
-            int step = r->waiting[s], rc;
-            if (step < 0)
-                continue;
-            rc = await_step(r, s, 1, step);
-            if (rc < 0)
-                return -1;
-            if (rc == 0) {
-                fprintf(r->log, "step %s: <... completed>\n", r->spec->steps[step].name);
-                collect(r, s, step);
-                r->waiting[s] = -1;
-                changed = 1;
-            }
-        }
+        o = &r->sess[r->spec->steps[b->step].session];
+        if (b->kind == ISO_BLOCK_STEP && o->active >= 0 && r->perm[o->active].step == b->step)
+            return 1;
+        if (b->kind == ISO_BLOCK_NOTICES && o->notices < r->target[pi][k])
+            return 1;
     }
     return 0;
 }
 
-/* Finish session s's blocked step, however long it takes (bounded). */
-static int finish_waiting(struct run *r, int s)
-{
-    int step = r->waiting[s];
-
-    if (step < 0)
-        return 0;
-    if (await_step(r, s, 0, step) < 0)
-        return -1;
-    fprintf(r->log, "step %s: <... completed>\n", r->spec->steps[step].name);
-    collect(r, s, step);
-    r->waiting[s] = -1;
-    return settle_waiting(r);
-}
-
-static int run_step(struct run *r, int step)
+/* A step ran too long: cancel it at cancel_ns, give up at die_ns.
+ * 0 to go on waiting, -1 with r->fatal. */
+static int step_overdue(struct run *r, int s, int step, uint64_t waited, int *cancelled)
 {
     const struct iso_step *st = &r->spec->steps[step];
-    int s = st->session, rc;
+    char buf[256];
 
-    if (finish_waiting(r, s) < 0)
-        return -1;
-    fprintf(r->log, "step %s: ", st->name);
-    log_sql(r->log, st->sql);
-    if (!PQsendQuery(r->conn[s], st->sql))
-        return run_fail(r, ISO_EXIT_NODB, "step %s: %s", st->name, PQerrorMessage(r->conn[s]));
-    rc = await_step(r, s, 1, step);
-    if (rc < 0)
-        return -1;
-    if (rc == 1) {
-        fprintf(r->log, " <waiting ...>\n");
-        r->waiting[s] = step;
-    } else {
-        fprintf(r->log, "\n");
-        collect(r, s, step);
+    if (waited > r->cancel_ns && !*cancelled) {
+        PGcancel *cancel = PQgetCancel(r->sess[s].conn);
+        if (cancel && PQcancel(cancel, buf, sizeof buf)) {
+            if (!r->anomaly)
+                fprintf(r->log, "isolationtester: canceling step %s after %d seconds\n", st->name,
+                        (int)(waited / NS_PER_S));
+            *cancelled = 1;
+        }
+        if (cancel)
+            PQfreeCancel(cancel);
+        if (r->anomaly)
+            return run_fail(r, ISO_EXIT_USAGE,
+                            "%s:%d: step %s ran or stayed blocked for %d s at %s: the "
+                            "permutation cannot proceed",
+                            r->spec->path, st->line, st->name, (int)(r->cancel_ns / NS_PER_S),
+                            iso_level_name(r->level));
     }
-    return settle_waiting(r);
+    if (waited > r->die_ns) {
+        fprintf(r->log, "step %s timed out after %d seconds\n", st->name, (int)(waited / NS_PER_S));
+        return run_fail(r, ISO_EXIT_USAGE, "%s:%d: step %s timed out after %d seconds",
+                        r->spec->path, st->line, st->name, (int)(waited / NS_PER_S));
+    }
+    return 0;
 }
 
-/* ---------------------------------------------------------------
- * One permutation and its verdict.
- * ------------------------------------------------------------ */
-
-/* The check with ${...} replaced by literals; malloc'd, NULL on OOM. */
-static char *check_sql(struct run *r)
+/* Wait until step pi's session has a result, or (STEP_NONBLOCK) until it
+ * waits on a lock.  0 result ready, 1 waiting, -1 fatal. */
+static int await_result(struct run *r, int pi, int flags)
 {
-    const struct iso_spec *sp = r->spec;
-    char *out = NULL;
-    size_t len = 0;
-    FILE *m = open_memstream(&out, &len);
-    const char *p;
+    int step = r->perm[pi].step, s = r->spec->steps[step].session, cancelled = 0;
+    PGconn *c = r->sess[s].conn;
+    uint64_t t0 = util_now_ns();
 
-    if (!m)
-        return NULL;
-    for (p = sp->check; *p; p++) {
-        int step;
-        enum iso_ref field;
-        size_t n;
-        const struct step_res *sr;
-        if (p[0] != '$' || p[1] != '{' || iso_spec_ref(sp, p, &step, &field, &n) < 0) {
-            fputc(*p, m);
+    while (PQisBusy(c)) {
+        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+        int n = poll(&pfd, 1, ISO_POLL_MS), b;
+        if (n > 0 && !PQconsumeInput(c))
+            return run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s",
+                            r->spec->steps[step].name, PQerrorMessage(c));
+        if (n < 0 && errno != EINTR)
+            return run_fail(r, ISO_EXIT_NODB, "poll: %s", strerror(errno));
+        if (util_stop)
+            return run_fail(r, ISO_EXIT_NODB, "interrupted");
+        if (n != 0)
             continue;
+        if (flags & STEP_NONBLOCK) {
+            if ((b = is_blocked(r, s)) < 0)
+                return -1;
+            /* Notices may have come while we asked: read them first. */
+            if (b && !PQconsumeInput(c))
+                return run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s",
+                                r->spec->steps[step].name, PQerrorMessage(c));
+            if (b && !PQisBusy(c))
+                break;
+            if (b)
+                return 1;
         }
-        sr = &r->res[step];
-        if (field == ISO_REF_ROWS && sr->ran && sr->rows >= 0) {
-            fprintf(m, "%ld", sr->rows);
-        } else if (field == ISO_REF_SQLSTATE && sr->sqlstate[0]) {
-            fprintf(m, "'%s'", sr->sqlstate);
-        } else if (field == ISO_REF_VALUE && sr->value) {
-            char *lit = PQescapeLiteral(r->ctl, sr->value, strlen(sr->value));
-            fputs(lit ? lit : "NULL", m);
-            PQfreemem(lit);
-        } else {
-            fputs("NULL", m);
-        }
-        p += n - 1;
-    }
-    fclose(m);
-    return out;
-}
-
-/* Run the check: 1 occurred, 0 not, -1 error (r->fatal). */
-static int run_check(struct run *r)
-{
-    char *sql = check_sql(r);
-    PGresult *res = NULL;
-    int rc = -1;
-
-    if (!sql)
-        return run_fail(r, ISO_EXIT_NODB, "out of memory");
-    fprintf(r->log, "check: ");
-    log_sql(r->log, sql);
-    fprintf(r->log, "\n");
-    res = PQexec(r->ctl, sql);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
-                 "%s:%d: check failed: %s", r->spec->path, r->spec->check_line,
-                 PQerrorMessage(r->ctl));
-        goto out;
-    }
-    if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0) ||
-        (strcmp(PQgetvalue(res, 0, 0), "t") && strcmp(PQgetvalue(res, 0, 0), "f"))) {
-        run_fail(r, ISO_EXIT_USAGE,
-                 "%s:%d: check returned %d row(s) of %d column(s)%s: expected one boolean "
-                 "(true: the anomaly occurred)",
-                 r->spec->path, r->spec->check_line, PQntuples(res), PQnfields(res),
-                 PQntuples(res) == 1 && PQnfields(res) == 1 && PQgetisnull(res, 0, 0) ? ", NULL"
-                                                                                      : "");
-        goto out;
-    }
-    rc = PQgetvalue(res, 0, 0)[0] == 't';
-    fprintf(r->log, "  %s\n", rc ? "true: occurred" : "false: prevented");
-out:
-    PQclear(res);
-    free(sql);
-    return rc;
-}
-
-static void close_sessions(struct run *r)
-{
-    int s;
-
-    for (s = 0; s < r->spec->nsessions; s++) {
-        PQfinish(r->conn[s]);
-        r->conn[s] = NULL;
-    }
-}
-
-/* A session setup that picks its own level (BEGIN ISOLATION LEVEL ...)
- * would put a false cell in the matrix.  SHOW takes no snapshot, so asking
- * does not move the start of a repeatable-read transaction. */
-static int check_level(struct run *r, int s)
-{
-    static const char *const shown[ISO_NLEVELS] = {"read committed", "repeatable read",
-                                                   "serializable"};
-    const struct iso_session *se = &r->spec->sessions[s];
-    PGresult *res = PQexec(r->conn[s], "SHOW transaction_isolation");
-    int rc = 0;
-
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        rc = run_fail(r, iso_conn_lost(r->conn[s]) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
-                      "%s:%d: session %s: SHOW transaction_isolation failed: %s", r->spec->path,
-                      se->line, se->name, PQerrorMessage(r->conn[s]));
-    else if (strcmp(PQgetvalue(res, 0, 0), shown[r->level]) != 0)
-        rc = run_fail(r, ISO_EXIT_USAGE,
-                      "%s:%d: session %s runs at %s, not %s: its setup must not choose an "
-                      "isolation level (wedge isolation sets each level itself)",
-                      r->spec->path, se->line, se->name, PQgetvalue(res, 0, 0), shown[r->level]);
-    PQclear(res);
-    return rc;
-}
-
-/* Open the sessions at r->level and run their setups. */
-static int open_sessions(struct run *r)
-{
-    const struct iso_spec *sp = r->spec;
-    char err[512], sql[128];
-    int s;
-
-    snprintf(sql, sizeof sql, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL %s",
-             iso_level_sql(r->level));
-    for (s = 0; s < sp->nsessions; s++) {
-        r->conn[s] = iso_db_connect(r->dsn, err, sizeof err);
-        if (!r->conn[s])
-            return run_fail(r, ISO_EXIT_NODB, "session %s: %s", sp->sessions[s].name, err);
-        r->pid[s] = PQbackendPID(r->conn[s]);
-        r->waiting[s] = -1;
-        if (iso_db_exec(r->conn[s], sql, err, sizeof err) < 0)
-            return run_fail(r, ISO_EXIT_NODB, "session %s: %s", sp->sessions[s].name, err);
-    }
-    for (s = 0; s < sp->nsessions; s++) {
-        if (sp->sessions[s].setup &&
-            iso_db_exec(r->conn[s], sp->sessions[s].setup, err, sizeof err))
-            return run_fail(r, ISO_EXIT_USAGE, "%s:%d: setup of session %s failed: %s", sp->path,
-                            sp->sessions[s].line, sp->sessions[s].name, err);
-        if (check_level(r, s) < 0)
+        if (step_overdue(r, s, step, util_now_ns() - t0, &cancelled) < 0)
             return -1;
     }
     return 0;
 }
 
-/*
- * Run permutation p: setup, sessions, steps, check, teardown.  Returns the
- * outcome, or ISO_ERROR with r->fatal set.
- */
-static enum iso_outcome run_permutation(struct run *r, const struct iso_perm *p)
+/* Try to complete permutation step pi: 1 when it has not completed (it
+ * waits on a lock or a blocker annotation), 0 when it has (its results are
+ * logged), -1 fatal. */
+static int try_complete(struct run *r, int pi, int flags)
 {
-    const struct iso_spec *sp = r->spec;
-    enum iso_outcome out = ISO_ERROR;
-    char err[512];
-    int i, s, unexpected = -1;
+    const struct iso_pstep *p = &r->perm[pi];
+    int s = r->spec->steps[p->step].session, k, rc;
 
-    for (i = 0; i < sp->nsteps; i++)
-        step_res_clear(&r->res[i]);
-    r->aborts = 0;
-    fprintf(r->log, "starting permutation:");
-    for (i = 0; i < p->nsteps; i++)
-        fprintf(r->log, " %s", sp->steps[p->steps[i]].name);
-    fprintf(r->log, "\n");
-    for (i = 0; i < sp->nsetup; i++) {
-        if (iso_db_exec(r->ctl, sp->setup[i], err, sizeof err) < 0) {
-            run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
-                     "%s:%d: setup failed: %s", sp->path, sp->setup_line[i], err);
-            goto teardown;
+    if (!(flags & STEP_RETRY)) {
+        for (k = 0; k < p->nblockers; k++) {
+            if (p->blockers[k].kind == ISO_BLOCK_ONCE) {
+                log_step(r, p->step, 1);
+                return 1;
+            }
         }
     }
-    if (open_sessions(r) < 0)
-        goto out;
-    for (i = 0; i < p->nsteps; i++)
-        if (run_step(r, p->steps[i]) < 0)
-            goto out;
-    for (s = 0; s < sp->nsessions; s++)
-        if (finish_waiting(r, s) < 0)
-            goto out;
-    for (s = 0; s < sp->nsessions; s++) {
-        if (sp->sessions[s].teardown &&
-            iso_db_exec(r->conn[s], sp->sessions[s].teardown, err, sizeof err) < 0) {
-            run_fail(r, ISO_EXIT_USAGE, "%s:%d: teardown of session %s failed: %s", sp->path,
-                     sp->sessions[s].line, sp->sessions[s].name, err);
-            goto out;
-        }
-    }
-    /* Closing the sessions rolls back whatever a spec left open, so the
-     * check sees only what committed. */
-    close_sessions(r);
-    for (i = 0; i < sp->nsteps; i++) {
-        const char *st = r->res[i].sqlstate;
-        if (st[0] && strcmp(st, "40001") && strcmp(st, "40P01") && strcmp(st, "25P02")) {
-            unexpected = i;
-            break;
-        }
-    }
-    if (unexpected >= 0) {
-        run_fail(r, ISO_EXIT_USAGE, "%s:%d: step %s failed at %s with %s: %s", sp->path,
-                 sp->steps[unexpected].line, sp->steps[unexpected].name, iso_level_name(r->level),
-                 r->res[unexpected].sqlstate, r->res[unexpected].errmsg);
-    } else if (r->aborts > 0) {
-        /* The server aborted a transaction rather than let the schedule
-         * through: prevented, whatever the data shows. */
-        fprintf(r->log, "the server aborted a transaction (40001/40P01): prevented\n");
-        out = ISO_PREVENTED;
-    } else if (sp->check) {
-        int c = run_check(r);
-        if (c >= 0)
-            out = c ? ISO_OCCURS : ISO_PREVENTED;
-    } else {
-        fprintf(r->log, "no serialization failure and no check: occurred\n");
-        out = ISO_OCCURS;
-    }
-out:
-    close_sessions(r);
-teardown:
-    if (sp->teardown && iso_db_exec(r->ctl, sp->teardown, err, sizeof err) < 0) {
-        run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
-                 "%s:%d: teardown failed: %s", sp->path, sp->teardown_line, err);
-        out = ISO_ERROR;
-    }
-    fprintf(r->log, "\n");
-    return r->fatal ? ISO_ERROR : out;
+    rc = await_result(r, pi, flags);
+    if (rc == 0 && has_blocker(r, pi))
+        rc = 1;
+    if (rc == 1 && !(flags & STEP_RETRY))
+        log_step(r, p->step, 1);
+    if (rc != 0)
+        return rc;
+    if (flags & STEP_RETRY)
+        log_completed(r, p->step);
+    else
+        log_step(r, p->step, 0);
+    log_results(r, s, p->step);
+    log_notifies(r, s);
+    r->sess[s].active = -1;
+    return r->fatal ? -1 : 0;
 }
 
-/* Run every permutation of spec at level into c.  The anomaly occurred if it
- * occurred in any permutation.  Returns r.fatal (0 when the cell ran). */
-int iso_run_cell(const struct iso_spec *sp, enum iso_level level, const char *dsn, struct cell *c,
-                 char *err, size_t errlen)
+static void unwait(struct run *r, int w)
 {
-    struct run r = {.spec = sp, .level = level, .dsn = dsn};
-    size_t loglen = 0;
-    uint64_t t0 = util_now_ns();
-    int i, occurred = 0;
+    memmove(&r->waiting[w], &r->waiting[w + 1], sizeof *r->waiting * (size_t)(r->nwaiting - w - 1));
+    r->nwaiting--;
+}
 
-    memset(c, 0, sizeof *c);
-    r.conn = calloc((size_t)sp->nsessions, sizeof *r.conn);
-    r.pid = calloc((size_t)sp->nsessions, sizeof *r.pid);
-    r.waiting = calloc((size_t)sp->nsessions, sizeof *r.waiting);
-    r.res = calloc((size_t)sp->nsteps, sizeof *r.res);
-    r.log = open_memstream(&c->log, &loglen);
-    if (!r.conn || !r.pid || !r.waiting || !r.res || !r.log) {
-        run_fail(&r, ISO_EXIT_NODB, "out of memory");
+/* Try every waiting step, in the order they began to wait; again while a
+ * step with a blocker annotation waits and something moved (a completion
+ * or a notice may have released it). */
+static int try_waiting(struct run *r, int flags)
+{
+    int before, blocker;
+
+    do {
+        int w = 0, rc;
+        r->new_notice = 0;
+        before = r->nwaiting;
+        blocker = 0;
+        while (w < r->nwaiting) {
+            rc = try_complete(r, r->waiting[w], flags);
+            if (rc < 0)
+                return -1;
+            if (rc == 1) {
+                blocker |= r->perm[r->waiting[w]].nblockers > 0;
+                w++;
+            } else {
+                unwait(r, w);
+            }
+        }
+    } while (blocker && (r->nwaiting < before || r->new_notice));
+    return 0;
+}
+
+/* Session s still runs an earlier step: wait for it, trying the others. */
+static int wait_session(struct run *r, int s)
+{
+    struct iso_sess *se = &r->sess[s];
+    uint64_t t0 = util_now_ns();
+    int w, rc;
+
+    while (se->active >= 0) {
+        int old = se->active;
+        if ((rc = try_complete(r, old, STEP_RETRY)) < 0)
+            return -1;
+        for (w = 0; rc == 0 && w < r->nwaiting; w++)
+            if (r->waiting[w] == old) {
+                unwait(r, w);
+                break;
+            }
+        if (try_waiting(r, STEP_NONBLOCK | STEP_RETRY) < 0)
+            return -1;
+        if (se->active >= 0 && util_now_ns() - t0 > r->die_ns) {
+            fprintf(r->log, "step %s timed out after %d seconds\nactive steps are:",
+                    r->spec->steps[r->perm[se->active].step].name,
+                    (int)((util_now_ns() - t0) / NS_PER_S));
+            for (w = 0; w < r->spec->nsessions; w++)
+                if (r->sess[w].active >= 0)
+                    fprintf(r->log, " %s", r->spec->steps[r->perm[r->sess[w].active].step].name);
+            fprintf(r->log, "\n");
+            return run_fail(r, ISO_EXIT_USAGE, "%s: step %s timed out", r->spec->path,
+                            r->spec->steps[r->perm[se->active].step].name);
+        }
+    }
+    return 0;
+}
+
+/* Send permutation step pi and try it once. */
+static int start_step(struct run *r, int pi)
+{
+    const struct iso_pstep *p = &r->perm[pi];
+    const struct iso_step *st = &r->spec->steps[p->step];
+    struct iso_sess *se = &r->sess[st->session];
+    int k, rc;
+
+    if (wait_session(r, st->session) < 0)
+        return -1;
+    if (!PQsendQuery(se->conn, st->sql)) {
+        fprintf(r->log, "failed to send query for step %s: %s", st->name, PQerrorMessage(se->conn));
+        return run_fail(r, ISO_EXIT_NODB, "step %s: %s", st->name, PQerrorMessage(se->conn));
+    }
+    se->active = pi;
+    for (k = 0; k < p->nblockers; k++)
+        if (p->blockers[k].kind == ISO_BLOCK_NOTICES)
+            r->target[pi][k] = p->blockers[k].notices +
+                               r->sess[r->spec->steps[p->blockers[k].step].session].notices;
+    rc = try_complete(r, pi, STEP_NONBLOCK);
+    if (rc < 0 || try_waiting(r, STEP_NONBLOCK | STEP_RETRY) < 0)
+        return -1;
+    if (rc == 1)
+        r->waiting[r->nwaiting++] = pi;
+    return 0;
+}
+
+int iso_drive_steps(struct run *r)
+{
+    int i, rc = -1;
+
+    set_pids(r);
+    r->nwaiting = 0;
+    r->waiting = calloc((size_t)r->nperm + 1, sizeof *r->waiting);
+    r->target = calloc((size_t)r->nperm + 1, sizeof *r->target);
+    if (!r->waiting || !r->target) {
+        run_fail(r, ISO_EXIT_NODB, "out of memory");
         goto out;
     }
-    r.ctl = iso_db_connect(dsn, r.err, sizeof r.err);
-    if (!r.ctl) {
-        r.fatal = ISO_EXIT_NODB;
+    for (i = 0; i < r->nperm; i++) {
+        r->target[i] = calloc((size_t)r->perm[i].nblockers + 1, sizeof **r->target);
+        if (!r->target[i]) {
+            run_fail(r, ISO_EXIT_NODB, "out of memory");
+            goto out;
+        }
+    }
+    for (i = 0; i < r->nperm; i++)
+        if (start_step(r, i) < 0)
+            goto out;
+    if (try_waiting(r, STEP_RETRY) < 0)
+        goto out;
+    if (r->nwaiting > 0) {
+        fprintf(r->log, "failed to complete permutation due to mutually-blocking steps\n");
+        run_fail(r, ISO_EXIT_USAGE,
+                 "%s: failed to complete permutation due to mutually-blocking "
+                 "steps",
+                 r->spec->path);
         goto out;
     }
-    /* A teardown must not wait forever behind a session's lock. */
-    iso_db_exec(r.ctl, "SET lock_timeout = '10s'", err, errlen);
-    for (i = 0; i < sp->nperms && !r.fatal; i++) {
-        enum iso_outcome o = run_permutation(&r, &sp->perms[i]);
-        occurred += o == ISO_OCCURS;
-        c->aborts += r.aborts;
-    }
-    c->observed = r.fatal ? ISO_ERROR : occurred ? ISO_OCCURS : ISO_PREVENTED;
-    c->why = util_fmt("%s", r.fatal     ? r.err
-                            : occurred  ? (sp->check ? "the check found the anomaly"
-                                                     : "no check, and no transaction was aborted")
-                            : c->aborts ? "the server aborted a transaction (40001/40P01)"
-                                        : "the check found no anomaly");
+    rc = 0;
 out:
-    if (r.fatal && !c->why)
-        c->why = util_fmt("%s", r.err);
-    iso_one_line(c->why);
-    c->observed = r.fatal ? ISO_ERROR : c->observed;
-    if (r.log)
-        fclose(r.log);
-    if (r.conn)
-        close_sessions(&r);
-    PQfinish(r.ctl);
-    for (i = 0; r.res && i < sp->nsteps; i++)
-        step_res_clear(&r.res[i]);
-    free(r.res);
-    free(r.waiting);
-    free(r.pid);
-    free(r.conn);
-    c->ms = (double)(util_now_ns() - t0) / 1e6;
-    snprintf(err, errlen, "%s", r.err);
-    return r.fatal;
+    for (i = 0; r->target && i < r->nperm; i++)
+        free(r->target[i]);
+    free(r->target);
+    free(r->waiting);
+    r->target = NULL;
+    r->waiting = NULL;
+    return rc;
 }

@@ -1,19 +1,31 @@
 /*
- * iso_spec.h - isolation spec files (scenarios/isolation/NAME.spec).
+ * iso_spec.h - isolation spec files: PostgreSQL's isolation tester's
+ * language (src/test/isolation/specparse.y), and wedge's extensions for
+ * the anomaly matrix (scenarios/isolation/NAME.spec).
  *
- * In the spirit of PostgreSQL's isolation tester; docs/isolation.md is the
- * reference.  A spec is a list of items, `#` starts a comment:
+ * docs/isolation.md is the reference.  A spec is a list of items, `#`
+ * starts a comment:
  *
- *   anomaly "P4"                         the matrix row (required)
- *   description "lost update"            one line for the report
- *   expect read-committed occurs         one per level (all three required)
  *   setup { SQL }                        repeatable, run on the control
  *   teardown { SQL }                     connection around each permutation
  *   session NAME                         one libpq connection each
  *     setup { SQL }                      optional, e.g. BEGIN
  *     step NAME { SQL }                  one or more
  *     teardown { SQL }                   optional
- *   permutation STEP STEP ...            the interleaving (at least one)
+ *   permutation STEP STEP ...            the interleavings; none: all of them
+ *                                        in the isolation tester's order
+ *   A permutation's step may carry blocker annotations: STEP(OTHER) waits
+ *   until OTHER has completed, STEP(*) is reported waiting once,
+ *   STEP(OTHER notices N) waits for N notices from OTHER's session.
+ *   Names are words or "quoted" ("" for a quote); only setup, teardown,
+ *   session, step, permutation and notices are reserved.
+ *
+ * wedge's extensions, all optional; a spec with them is an anomaly spec,
+ * run at each level into the matrix:
+ *
+ *   anomaly "P4"                         the matrix row
+ *   description "lost update"            one line for the report
+ *   expect read-committed occurs         one per level (all three)
  *   check { SQL }                        one boolean: true = anomaly occurred
  *
  * In check, ${STEP} is the first field of the first row STEP returned (a
@@ -45,8 +57,25 @@ struct iso_step {
     int line;
 };
 
+/* A blocker annotation of a permutation step (isolationtester's
+ * PermutationStepBlocker): STEP(*), STEP(OTHER), STEP(OTHER notices N). */
+enum iso_block { ISO_BLOCK_ONCE, ISO_BLOCK_STEP, ISO_BLOCK_NOTICES };
+
+struct iso_blocker {
+    enum iso_block kind;
+    int step;    /* ISO_BLOCK_STEP, _NOTICES: the other step (index into steps) */
+    int notices; /* ISO_BLOCK_NOTICES: how many */
+    int line;    /* where it is written */
+};
+
+struct iso_pstep {
+    int step; /* index into steps */
+    struct iso_blocker *blockers;
+    int nblockers;
+};
+
 struct iso_perm {
-    int *steps; /* indexes into steps */
+    struct iso_pstep *steps;
     int nsteps;
     int line;
 };
@@ -66,15 +95,17 @@ struct iso_spec {
     struct iso_step *steps;
     int nsteps;
     struct iso_perm *perms;
-    int nperms;
+    int nperms;  /* 0: every permutation (iso_spec_each_perm) */
     char *check; /* NULL: only a serialization failure tells "prevented" */
     int check_line;
-    enum iso_outcome expect[ISO_NLEVELS];
+    enum iso_outcome expect[ISO_NLEVELS]; /* all ISO_UNSET in a plain spec */
 };
 
 /*
  * Parse spec text; path names the file in messages.  On error returns -1
- * and writes "PATH:LINE: message" into err, saying what was expected.
+ * and writes "PATH:LINE: message" into err, saying what was expected (and
+ * out is zeroed).  Every spec PostgreSQL's isolation tester accepts parses
+ * to what it means there.
  */
 int iso_spec_parse(const char *text, const char *path, struct iso_spec *out, char *err,
                    size_t errlen);
@@ -84,6 +115,16 @@ void iso_spec_free(struct iso_spec *s);
 
 /* Index of the step named name, or -1. */
 int iso_spec_find_step(const struct iso_spec *s, const char *name, size_t len);
+
+/* 1 for an anomaly spec (with anomaly and expect lines), 0 for a plain one. */
+int iso_spec_is_anomaly(const struct iso_spec *s);
+
+/* Call fn with every permutation of the sessions' steps (each session's
+ * steps in order), in the order isolationtester runs them when a spec has
+ * no permutation line: the first session's next step first.  Stops when fn
+ * returns non-zero and returns that; -1 when out of memory. */
+int iso_spec_each_perm(const struct iso_spec *s,
+                       int (*fn)(void *arg, const struct iso_pstep *steps, int n), void *arg);
 
 /* A ${STEP[.rows|.sqlstate]} reference in check SQL, starting at p[0] == '$':
  * fills the step index, the field and the length of the reference; -1 when p

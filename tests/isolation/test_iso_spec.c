@@ -74,9 +74,9 @@ static void test_good_spec(void **state)
     assert_int_equal(s.steps[2].line, 17);
     assert_int_equal(s.nperms, 2);
     assert_int_equal(s.perms[0].nsteps, 3);
-    assert_int_equal(s.perms[0].steps[0], 0);
-    assert_int_equal(s.perms[0].steps[1], 2);
-    assert_int_equal(s.perms[1].steps[0], 2);
+    assert_int_equal(s.perms[0].steps[0].step, 0);
+    assert_int_equal(s.perms[0].steps[1].step, 2);
+    assert_int_equal(s.perms[1].steps[0].step, 2);
     assert_int_equal(s.perms[1].line, 19);
     assert_int_equal(s.check_line, 20);
     assert_non_null(strstr(s.check, "${b1.rows}"));
@@ -105,6 +105,125 @@ static void test_dollar_quotes(void **state)
     assert_int_equal(iso_spec_parse("setup { SELECT $x$ } \n", "d.spec", &s, err, sizeof err), -1);
     assert_string_equal(err, "d.spec:1: unterminated SQL block: expected '}' to close the '{' "
                              "opened here");
+}
+
+/* PostgreSQL's isolation tester's language: quoted names, a step called
+ * check, empty steps, blocker annotations, no permutation, its lexing of
+ * { } (the first '}' ends a block, newlines inside are kept). */
+static void test_isolationtester_grammar(void **state)
+{
+    struct iso_spec s;
+    char err[512] = "";
+    const char *text = "setup { CREATE TABLE t (v int); }\n"
+                       "teardown { DROP TABLE t; }\n"
+                       "session \"s \"\"one\"\"\"\n"
+                       "setup\t{ BEGIN; }\n"
+                       "step check { SELECT 1 -- a comment }\n"
+                       "step \"anomaly\" {\n  SELECT 2;\n}\n"
+                       "session expect\n"
+                       "step s2$x { }\n"
+                       "step description {  UPDATE t SET v = '{'\t }\n"
+                       "permutation check(*) s2$x(check) \"anomaly\"(s2$x notices 12, *) "
+                       "description\n"
+                       "permutation s2$x check anomaly\n";
+    const struct iso_pstep *p;
+
+    (void)state;
+    assert_int_equal(iso_spec_parse(text, "pg.spec", &s, err, sizeof err), 0);
+    assert_int_equal(iso_spec_is_anomaly(&s), 0);
+    assert_int_equal(s.nsessions, 2);
+    assert_string_equal(s.sessions[0].name, "s \"one\"");
+    assert_string_equal(s.sessions[0].setup, "BEGIN;");
+    assert_string_equal(s.sessions[1].name, "expect");
+    assert_int_equal(s.nsteps, 4);
+    assert_string_equal(s.steps[0].name, "check");
+    assert_string_equal(s.steps[0].sql, "SELECT 1 -- a comment");
+    assert_string_equal(s.steps[1].name, "anomaly");
+    assert_string_equal(s.steps[1].sql, "\n  SELECT 2;\n");
+    assert_int_equal(s.steps[1].line, 6);
+    assert_string_equal(s.steps[2].name, "s2$x");
+    assert_string_equal(s.steps[2].sql, "");
+    assert_int_equal(s.steps[2].line, 10);
+    assert_string_equal(s.steps[3].sql, "UPDATE t SET v = '{'");
+    assert_int_equal(s.nperms, 2);
+    assert_int_equal(s.perms[0].line, 12);
+    assert_int_equal(s.perms[0].nsteps, 4);
+    p = s.perms[0].steps;
+    assert_int_equal(p[0].step, 0);
+    assert_int_equal(p[0].nblockers, 1);
+    assert_int_equal(p[0].blockers[0].kind, ISO_BLOCK_ONCE);
+    assert_int_equal(p[1].blockers[0].kind, ISO_BLOCK_STEP);
+    assert_int_equal(p[1].blockers[0].step, 0);
+    assert_int_equal(p[2].step, 1);
+    assert_int_equal(p[2].nblockers, 2);
+    assert_int_equal(p[2].blockers[0].kind, ISO_BLOCK_NOTICES);
+    assert_int_equal(p[2].blockers[0].step, 2);
+    assert_int_equal(p[2].blockers[0].notices, 12);
+    assert_int_equal(p[2].blockers[1].kind, ISO_BLOCK_ONCE);
+    assert_int_equal(p[3].step, 3);
+    assert_int_equal(p[3].nblockers, 0);
+    assert_int_equal(s.perms[1].nsteps, 3);
+    assert_int_equal(s.perms[1].steps[2].step, 1);
+    iso_spec_free(&s);
+}
+
+/* Without a permutation line: every interleaving, in the tester's order. */
+static int collect_perm(void *arg, const struct iso_pstep *steps, int n)
+{
+    char *out = arg;
+    int i;
+
+    for (i = 0; i < n; i++)
+        strcat(out, (const char[]){(char)('0' + steps[i].step), '\0'});
+    strcat(out, " ");
+    return 0;
+}
+
+static int stop_at_second(void *arg, const struct iso_pstep *steps, int n)
+{
+    (void)steps;
+    (void)n;
+    return ++*(int *)arg == 2 ? 7 : 0;
+}
+
+static void test_all_permutations(void **state)
+{
+    struct iso_spec s;
+    char err[512] = "", seen[128] = "";
+    int calls = 0;
+
+    (void)state;
+    assert_int_equal(iso_spec_parse("session a step a1 {x} step a2 {y}\n"
+                                    "session b step b1 {z} step b2 {w}\n",
+                                    "all.spec", &s, err, sizeof err),
+                     0);
+    assert_int_equal(s.nperms, 0);
+    assert_int_equal(iso_spec_each_perm(&s, collect_perm, seen), 0);
+    assert_string_equal(seen, "0123 0213 0231 2013 2031 2301 ");
+    assert_int_equal(iso_spec_each_perm(&s, stop_at_second, &calls), 7);
+    assert_int_equal(calls, 2);
+    iso_spec_free(&s);
+}
+
+/* A spec the tester's lexing cannot read is read wedge's way: braces nest,
+ * a '}' in quotes or comments is SQL; the block is trimmed whole. */
+static void test_wedge_lexing_fallback(void **state)
+{
+    struct iso_spec s;
+    char err[512] = "";
+
+    (void)state;
+    assert_int_equal(
+        iso_spec_parse("session a\nstep a1 {\n SELECT '}' \n}\n", "w.spec", &s, err, sizeof err),
+        0);
+    assert_string_equal(s.steps[0].sql, "SELECT '}'");
+    iso_spec_free(&s);
+    /* In the tester's lexing "\\" is two backslashes; wedge's reading is only
+     * the fallback, so a quoted name that both read means the tester's. */
+    assert_int_equal(
+        iso_spec_parse("session \"a\\\\\"\nstep a1 { x }\n", "w.spec", &s, err, sizeof err), 0);
+    assert_string_equal(s.sessions[0].name, "a\\\\");
+    iso_spec_free(&s);
 }
 
 static void test_refs(void **state)
@@ -169,7 +288,6 @@ static const struct {
                                 "here"},
     {"setup { SELECT 1 /* } ", "1: unterminated SQL block: expected '}' to close the '{' opened "
                                "here"},
-    {"setup {  \n }", "1: empty SQL block: expected a statement between { and }"},
     {"anomaly \"X\" }", "1: unexpected '}': no '{' block is open"},
     {"setup foo", "1: expected a { SQL } block after 'setup', found 'foo'"},
     {"teardown", "1: expected a { SQL } block after 'teardown', found end of file"},
@@ -180,8 +298,10 @@ static const struct {
     {"step s1 { SELECT 1 }", "1: 'step' outside a session: expected 'session NAME' before it"},
     {"anomaly \"X\"\nsession a\nstep a1 { x }\nexpect rc occurs\nstep a2 { y }",
      "5: 'step' outside a session: expected 'session NAME' before it"},
-    {"session a\nstep a1 { x }\nsession a\n",
-     "3: duplicate session 'a' (first declared at line 1)"},
+    {"anomaly \"X\"\n" EXPECTS "session a\nstep a1 { x }\nsession a\nstep a2 { y }\n",
+     "7: duplicate session 'a' (first declared at line 5)"},
+    {"session a\nstep a1 { x }\nsession a\n", "3: session 'a' has no step: expected 'step NAME "
+                                              "{ SQL }'"},
     {"session a\nstep a1 { x }\nsession b\nstep a1 { y }",
      "4: duplicate step 'a1' (first declared at line 2): step names are unique across sessions"},
     {"session a\nstep a1 { x }\npermutation a1 a9",
@@ -219,8 +339,6 @@ static const struct {
     {"anomaly \"X\"\n" EXPECTS "session a\nsetup { BEGIN }\nsession b\nstep b1 { x }\n"
      "permutation b1\n",
      "5: session 'a' has no step: expected 'step NAME { SQL }'"},
-    {"anomaly \"X\"\n" EXPECTS "session a\nstep a1 { x }\n",
-     "7: no permutation: expected 'permutation STEP STEP ...' stating the interleaving to run"},
     {"anomaly \"X\"\nexpect rc occurs\nexpect ser prevented\n" BODY,
      "8: missing 'expect repeatable-read occurs|prevented': every level needs an expectation"},
     {"anomaly \"X\"\n" EXPECTS BODY "check {\n  SELECT ${a1} = 1\n  AND ${a3} }",
@@ -229,6 +347,24 @@ static const struct {
     {"anomaly \"X\"\n" EXPECTS BODY "check { SELECT ${a1.value} }",
      "9: bad reference '${a1.value}' in check: expected ${STEP}, ${STEP.rows} or "
      "${STEP.sqlstate} naming a declared step"},
+    {"session a\nstep a1 { x }\nsession b\nstep b1 { y }\npermutation a1(b2) b1",
+     "5: undefined blocking step 'b2': expected a step of this permutation"},
+    {"session a\nstep a1 { x }\nsession b\nstep b1 { y }\nstep b2 { z }\n"
+     "permutation a1(b2) b1",
+     "6: undefined blocking step 'b2' referenced in permutation step 'a1': expected a step of "
+     "this permutation"},
+    {"session a\nstep a1 { x }\nstep a2 { y }\npermutation a1(a2) a2",
+     "4: permutation step 'a1' cannot block on its own session"},
+    {"session a\nstep a1 { x }\nsession b\nstep b1 { y }\npermutation a1(b1 notices x) b1",
+     "5: expected a number after 'notices', found 'x'"},
+    {"session a\nstep a1 { x }\nsession b\nstep b1 { y }\npermutation a1(b1 b1",
+     "5: expected ',' or ')' in the blocker annotation of step 'a1', found 'b1'"},
+    {"session a\nstep a1 { x }\npermutation a1(,)",
+     "3: expected a step name or '*' in a blocker annotation, found ','"},
+    {"session a\nstep a1 { x }\ncheck { SELECT true }",
+     "3: 'check' without 'anomaly \"NAME\"' and expect lines: it belongs to an anomaly spec"},
+    {"session \"a\nstep a1 { x }", "1: unterminated string: expected '\"' before the end of line"},
+    {"session notices\nstep a1 { x }", "1: expected a session name, found 'notices'"},
     {"anomaly \"X\"\n" EXPECTS BODY "check { SELECT ${a1 } }",
      "9: bad reference '${a1 }' in check: expected ${STEP}, ${STEP.rows} or ${STEP.sqlstate} "
      "naming a declared step"},
@@ -306,10 +442,16 @@ static void test_shipped_specs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_good_spec),     cmocka_unit_test(test_dollar_quotes),
-        cmocka_unit_test(test_refs),          cmocka_unit_test(test_levels),
-        cmocka_unit_test(test_errors),        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_good_spec),
+        cmocka_unit_test(test_dollar_quotes),
+        cmocka_unit_test(test_refs),
+        cmocka_unit_test(test_levels),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_shipped_specs),
+        cmocka_unit_test(test_isolationtester_grammar),
+        cmocka_unit_test(test_all_permutations),
+        cmocka_unit_test(test_wedge_lexing_fallback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
