@@ -37,23 +37,14 @@ static void check_usage(FILE *f)
  * ${name} is found now, not when the run starts. */
 static int check_expansions(const struct scenario *s)
 {
-    const char *names[256];
-    int ports[256], rc = 0;
+    struct exp_standin st;
     struct exp_ctx e;
+    int rc = 0;
     char err[512];
-    memset(&e, 0, sizeof(e));
-    for (int i = 0; i < s->nservices && i < 256; i++) {
-        names[i] = s->services[i].name;
-        ports[i] = 10000 + i;
-    }
+
+    exp_standin(s, &st);
+    e = st.e;
     e.build = util_build_dir();
-    e.dsn = "host=127.0.0.1";
-    e.out = ".";
-    e.scenario_dir = s->dir;
-    e.port_names = names;
-    e.ports = ports;
-    e.nports = s->nservices < 256 ? s->nservices : 256;
-    e.user = -1;
     for (int i = 0; i < s->nservices + s->njobs; i++) {
         int svc = i < s->nservices;
         const char *cmd = svc ? s->services[i].command : s->jobs[i - s->nservices].command;

@@ -100,12 +100,18 @@ out:
     return rc;
 }
 
-/* Rules of one process, composed as its run composes them, through the shim. */
-static int rulecheck_set(const struct scenario *s, const char *what, int line, const char *rules,
-                         const char *rules_file)
+/* Rules of one process, composed and expanded as its run does (self: the
+ * service whose ${port} they may name), through the shim's parser. */
+static int rulecheck_set(const struct scenario *s, const char *what, int line, const char *self,
+                         const char *rules, const char *rules_file)
 {
-    char err[1024], *text = svc_rules_text(s, rules, rules_file, err, sizeof(err));
+    struct exp_standin st;
+    char err[1024], *text;
     int rc = 0;
+
+    exp_standin(s, &st);
+    st.e.service = self;
+    text = svc_rules_text(s, rules, rules_file, &st.e, err, sizeof(err));
     if (!text || (text[0] && rulecheck_text(text, err, sizeof(err)) < 0)) {
         fprintf(stderr, "wedge: %s:%d: %s: %s\n", s->path, line, what, err);
         rc = 2;
@@ -118,16 +124,17 @@ int rulecheck_scenario(const struct scenario *s)
 {
     int rc = 0;
     if (s->rules && !s->nservices && !s->njobs)
-        rc |= rulecheck_set(s, "rules", 1, NULL, NULL);
+        rc |= rulecheck_set(s, "rules", 1, NULL, NULL, NULL);
     for (int i = 0; i < s->nservices; i++) {
         char *what = util_fmt("service %s", s->services[i].name);
-        rc |= rulecheck_set(s, what, s->services[i].line, s->services[i].rules,
-                            s->services[i].rules_file);
+        rc |= rulecheck_set(s, what, s->services[i].line, s->services[i].name,
+                            s->services[i].rules, s->services[i].rules_file);
         free(what);
     }
     for (int i = 0; i < s->njobs; i++) {
         char *what = util_fmt("job %s", s->jobs[i].name);
-        rc |= rulecheck_set(s, what, s->jobs[i].line, s->jobs[i].rules, s->jobs[i].rules_file);
+        rc |= rulecheck_set(s, what, s->jobs[i].line, NULL, s->jobs[i].rules,
+                            s->jobs[i].rules_file);
         free(what);
     }
     return rc ? 2 : 0;

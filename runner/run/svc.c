@@ -3,6 +3,7 @@
  * liveness, graceful stop.
  */
 #include "svc.h"
+#include "dsn.h"
 #include "textfile.h"
 #include "util.h"
 
@@ -160,10 +161,10 @@ static void env_set(struct svc_vec *env, char *kv)
 
 /* The rules a process runs with: the scenario's, then its own, then its
  * rules_file's text (relative to the scenario's directory). */
-char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file, char *err,
-                     size_t errlen)
+char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file,
+                     const struct exp_ctx *e, char *err, size_t errlen)
 {
-    char *file_text = NULL, *text;
+    char *file_text = NULL, *text, *expanded, msg[512];
     if (rules_file) {
         char *path = rules_file[0] == '/' ? util_fmt("%s", rules_file)
                                           : util_fmt("%s/%s", s->dir, rules_file);
@@ -180,7 +181,13 @@ char *svc_rules_text(const struct scenario *s, const char *rules, const char *ru
                     rules ? rules : "", (s->rules || rules) && file_text ? "\n" : "",
                     file_text ? file_text : "");
     free(file_text);
-    return text;
+    if (!e)
+        return text;
+    expanded = exp_expand(text, e, msg, sizeof(msg));
+    if (!expanded)
+        snprintf(err, errlen, "rules: %s", msg);
+    free(text);
+    return expanded;
 }
 
 static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *command,
@@ -197,7 +204,7 @@ static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *
     argv = svc_argv(command, &e, err, errlen);
     if (!argv)
         goto out;
-    rules_text = svc_rules_text(ctx->scn, rules, rules_file, err, errlen);
+    rules_text = svc_rules_text(ctx->scn, rules, rules_file, &e, err, errlen);
     if (!rules_text)
         goto out;
     for (char **v = environ; *v; v++)
@@ -209,6 +216,16 @@ static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *
     env_set(&env, util_fmt("WEDGE_SEED=%" PRIu64, seed));
     env_set(&env, util_fmt("WEDGE_TRACE=%s/traces", ctx->out_dir));
     env_set(&env, util_fmt("WEDGE_CTL=%s/ctl", ctx->out_dir));
+    if (ctx->dsn) {
+        /* The shim takes a connection to this port for a PostgreSQL
+         * session even before its first bytes (a TLS one it cannot read
+         * is then reported, not silently skipped). */
+        char *host = NULL, *port = NULL, perr[256];
+        if (dsn_host_port(ctx->dsn, &host, &port, perr, sizeof(perr)) == 0)
+            env_set(&env, util_fmt("WEDGE_DB_PORT=%s", port));
+        free(host);
+        free(port);
+    }
     for (char **l = envlines; l && *l; l++) {
         char *x = exp_expand(*l, &e, err, errlen);
         if (!x)

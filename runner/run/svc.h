@@ -60,10 +60,12 @@ void svc_argv_free(char **argv);
 
 /* The rule text a process runs with: the scenario's rules, its own, then
  * its rules_file's text (relative to the scenario's directory), joined with
- * newlines.  malloc'd ("" when none); NULL with err when the file cannot be
- * read. */
-char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file, char *err,
-                     size_t errlen);
+ * newlines, and expanded with e as the rest of the scenario is (${port:NAME},
+ * ${db_port} ...; e NULL: as written).  malloc'd ("" when none); NULL with
+ * err when the file cannot be read or a ${...} cannot be expanded
+ * ("rules: unknown variable ..."). */
+char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file,
+                     const struct exp_ctx *e, char *err, size_t errlen);
 
 /* Start service number idx (p->port must be set).  SVC_OK, or an error
  * status with err. */

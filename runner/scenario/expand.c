@@ -4,6 +4,7 @@
  * One pass over the template into a growing buffer.  `$$` is a literal `$`;
  * a `$` not followed by `{` or `$` is kept as it is (shell text in commands).
  */
+#include "dsn.h"
 #include "scn.h"
 
 #include <errno.h>
@@ -13,8 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXP_KNOWN \
-    "build, port, port:SERVICE, dsn, uuid, rand:A:B, user, seed, out, scenario_dir, iter"
+#define EXP_KNOWN                                                                               \
+    "build, port, port:SERVICE, dsn, dsn_uri, dsn:NAME, dsn_uri:NAME, db_host, db_port, uuid, " \
+    "rand:A:B, user, seed, out, scenario_dir, iter"
 
 /* splitmix64: one word of state, every seed (0 too) gives a full period. */
 uint64_t exp_rng_next(uint64_t *state)
@@ -127,15 +129,57 @@ static int exp_str(struct exp_buf *b, const char *name, const char *v, char *err
     return exp_put(b, v, strlen(v));
 }
 
+/* ${dsn_uri}, ${db_host}, ${db_port}, ${dsn:NAME}, ${dsn_uri:NAME}: the
+ * run's connection string in other forms (dsn.h); 1 when name is none of
+ * them. */
+static int exp_db(struct exp_buf *b, const char *name, const struct exp_ctx *ctx, char *err,
+                  size_t errlen)
+{
+    int uri = !strncmp(name, "dsn_uri", 7), port, rc;
+    const char *proxy = NULL;
+    char *v = NULL, *host = NULL, *portstr = NULL;
+
+    if (!strcmp(name, "dsn_uri") || !strcmp(name, "db_host") || !strcmp(name, "db_port"))
+        ;
+    else if (!strncmp(name, "dsn:", 4) || !strncmp(name, "dsn_uri:", 8))
+        proxy = strchr(name, ':') + 1;
+    else
+        return 1;
+    if (!ctx->dsn) {
+        snprintf(err, errlen, "variable '${%s}' is not available here", name);
+        return -1;
+    }
+    if (proxy && exp_port(ctx, proxy, &port)) {
+        snprintf(err, errlen, "unknown proxy or service '%s' in '${%s}'", proxy, name);
+        return -1;
+    }
+    if (!strncmp(name, "db_", 3)) {
+        if (dsn_host_port(ctx->dsn, &host, &portstr, err, errlen) < 0)
+            return -1;
+        rc = exp_put(b, name[3] == 'h' ? host : portstr, strlen(name[3] == 'h' ? host : portstr));
+        free(host);
+        free(portstr);
+        return rc;
+    }
+    v = dsn_rewrite(ctx->dsn, uri, proxy ? "127.0.0.1" : NULL, proxy ? port : 0, err, errlen);
+    if (!v)
+        return -1;
+    rc = exp_put(b, v, strlen(v));
+    free(v);
+    return rc;
+}
+
 /* Expand one variable (name without the braces). */
 static int exp_var(struct exp_buf *b, const char *name, const struct exp_ctx *ctx, uint64_t *local,
                    char *err, size_t errlen)
 {
-    int port;
+    int port, rc;
     if (strcmp(name, "build") == 0)
         return exp_str(b, name, ctx->build, err, errlen);
     if (strcmp(name, "dsn") == 0)
         return exp_str(b, name, ctx->dsn, err, errlen);
+    if ((rc = exp_db(b, name, ctx, err, errlen)) <= 0)
+        return rc;
     if (strcmp(name, "out") == 0)
         return exp_str(b, name, ctx->out, err, errlen);
     if (strcmp(name, "scenario_dir") == 0)
@@ -177,6 +221,23 @@ static int exp_var(struct exp_buf *b, const char *name, const struct exp_ctx *ct
     }
     snprintf(err, errlen, "unknown variable '${%s}' (known: " EXP_KNOWN ")", name);
     return -1;
+}
+
+void exp_standin(const struct scenario *s, struct exp_standin *st)
+{
+    memset(st, 0, sizeof(*st));
+    for (int i = 0; i < s->nservices && i < 256; i++) {
+        st->names[i] = s->services[i].name;
+        st->ports[i] = 10000 + i;
+    }
+    st->e.build = "${build}";
+    st->e.dsn = "host=127.0.0.1 port=5432 dbname=wedge user=wedge";
+    st->e.out = ".";
+    st->e.scenario_dir = s->dir;
+    st->e.port_names = st->names;
+    st->e.ports = st->ports;
+    st->e.nports = s->nservices < 256 ? s->nservices : 256;
+    st->e.user = -1;
 }
 
 char *exp_expand(const char *tmpl, const struct exp_ctx *ctx, char *err, size_t errlen)

@@ -24,8 +24,10 @@
  *                NAME = history: ok|fail|info|all [METHOD [PATH]] OP NUMBER
  *                       OP one of < <= == != >= >
  *
- * Expansion (exp_expand): ${build} ${port} ${port:SVC} ${dsn} ${uuid}
- * ${rand:A:B} ${user} ${seed} ${out} ${scenario_dir} ${iter}.
+ * Expansion (exp_expand): ${build} ${port} ${port:SVC} ${dsn} ${dsn_uri}
+ * ${dsn:NAME} ${dsn_uri:NAME} ${db_host} ${db_port} ${uuid} ${rand:A:B}
+ * ${user} ${seed} ${out} ${scenario_dir} ${iter}; rules are expanded too
+ * (svc_rules_text).
  */
 #ifndef WEDGE_SCN_H
 #define WEDGE_SCN_H
@@ -152,6 +154,17 @@ struct exp_ctx {
     uint64_t seed;
     uint64_t *rng; /* state for ${rand} / ${uuid}; may be NULL */
 };
+
+/* What a run knows only once it runs (ports, the database), stood in for
+ * by `wedge check` and by the rule check before a run: every ${...} is
+ * checked before anything starts.  exp_standin fills st (e.service NULL;
+ * set it for a service's own ${port}). */
+struct exp_standin {
+    const char *names[256];
+    int ports[256];
+    struct exp_ctx e;
+};
+void exp_standin(const struct scenario *s, struct exp_standin *st);
 
 /* Expand tmpl; returns a malloc'd string, or NULL with "message" in err
  * (unknown variable, unterminated ${, bad rand bounds). */

@@ -14,9 +14,11 @@
 #   exec      exit status passed through (code, signal, 127), the seed
 #             printed, the trace shows a fire, bad rules exit 2 before main
 #   check     a valid scenario exits 0; a misspelled hook and an unknown
-#             ${variable} exit 2 naming file:line; --rules checks rules
+#             ${variable} (in a command or in rules) exit 2 naming
+#             file:line; --rules checks rules
 #   run       a complete run on the test server (--dsn): exit 0, every output
-#             file, the last line "N passed, N failed"; a failing job breaks
+#             file, the last line "N passed, N failed"; rules expanded with
+#             ${db_port} and ${port:NAME}, a job on ${dsn_uri}; a failing job breaks
 #             jobs_succeeded (exit 1); a rejected rule exits 2 (before any
 #             initdb without --dsn), and so does a
 #             fixture the server rejects (naming its line); a service that
@@ -253,6 +255,10 @@ case_check() {
     line=$(grep -n '^\[service idle\]' "$here/bad-var.scn" | cut -d: -f1)
     expect_rc 2 "$wedge" check "$here/bad-var.scn"
     expect_in "$work/err" "^wedge: .*bad-var\.scn:$line: command: .*prot"
+    expect_rc 0 "$wedge" check "$here/rules-expand.scn"
+    line=$(grep -n '^\[service idle\]' "$here/bad-rule-var.scn" | cut -d: -f1)
+    expect_rc 2 "$wedge" check "$here/bad-rule-var.scn"
+    expect_in "$work/err" "^wedge: .*bad-rule-var\.scn:$line: service idle: rules: unknown service 'nope' in '\${port:nope}'"
     expect_rc 0 "$wedge" check --rules 'barrier b 2 timeout 250ms after pq.query where sql ~ "SELECT"'
     expect_rc 2 "$wedge" check --rules 'delay 5ms on sock.send; delay 5 on sock.recv'
     expect_in "$work/err" "^wedge: rules:1:"
@@ -296,6 +302,17 @@ case_run() {
     # The service ran under the shim with its rule and the run's seed.
     grep -q '"rule":"rule1"' "$out"/traces/trace.*.jsonl 2>/dev/null ||
         grep -q '"summary":true' "$out"/traces/trace.*.jsonl || fail "no shim trace from the service"
+    assert_nothing_left "$out"
+
+    # Rules expanded like the rest: the job's rules named the database's
+    # port and the service's (which it never connects to), and it reached
+    # the database by ${dsn_uri}.
+    out="$work/expand"
+    expect_rc 0 "$wedge" run "$here/rules-expand.scn" --dsn "$dsn" --seed 3 --out "$out"
+    cat "$out"/traces/trace.*.jsonl >"$work/expand.all"
+    expect_in "$work/expand.all" '"hook":"sock.connect","rule":"db"'
+    grep -q '"rule":"other","action":"log","outcome"' "$work/expand.all" &&
+        fail "a rule on the service's port fired in the job"
     assert_nothing_left "$out"
 
     out="$work/failing"

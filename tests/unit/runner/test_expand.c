@@ -73,9 +73,11 @@ static void test_dollars(void **state)
 static void test_errors(void **state)
 {
     struct exp_ctx c = ctx_base();
-    expect_err(&c, "a ${foo} b",
-               "unknown variable '${foo}' (known: build, port, port:SERVICE, dsn, uuid, rand:A:B, "
-               "user, seed, out, scenario_dir, iter)");
+    expect_err(
+        &c, "a ${foo} b",
+        "unknown variable '${foo}' (known: build, port, port:SERVICE, dsn, dsn_uri, dsn:NAME, "
+        "dsn_uri:NAME, db_host, db_port, uuid, rand:A:B, user, seed, out, scenario_dir, "
+        "iter)");
     expect_err(&c, "x ${build", "unterminated '${' at column 3 (expected '}')");
     expect_err(&c, "${port:nope}", "unknown service 'nope' in '${port:nope}'");
     expect_err(&c, "${rand:5:1}",
@@ -93,6 +95,38 @@ static void test_errors(void **state)
     /* with a single service, ${port} is its port */
     c.nports = 1;
     expect(&c, "${port}", "8080");
+}
+
+/* The run's connection string in the other forms: a URI drivers other than
+ * libpq read, its host and port, and the same through a proxy's port. */
+static void test_dsn_forms(void **state)
+{
+    struct exp_ctx c = ctx_base();
+
+    c.dsn = "host=127.0.0.1 port=54321 dbname=wedge_x_1 user=wedge password='p@ss w:rd/%'";
+    expect(&c, "${dsn_uri}", "postgresql://wedge:p%40ss%20w%3Ard%2F%25@127.0.0.1:54321/wedge_x_1");
+    expect(&c, "${db_host}:${db_port}", "127.0.0.1:54321");
+    expect(&c, "${dsn:shopd}",
+           "user=wedge password='p@ss w:rd/%' dbname=wedge_x_1 host=127.0.0.1 port=8080");
+    expect(&c, "${dsn_uri:pspd}",
+           "postgresql://wedge:p%40ss%20w%3Ard%2F%25@127.0.0.1:9090/wedge_x_1");
+    /* other parameters go into the query; a quote and a backslash survive
+     * the key=value form */
+    c.dsn = "host=::1 port=5 dbname=d sslmode=disable application_name='a b'";
+    expect(&c, "${dsn_uri}", "postgresql://[::1]:5/d?application_name=a%20b&sslmode=disable");
+    c.dsn = "host=/tmp dbname=it\'s";
+    expect(&c, "${dsn:pspd}", "dbname='it\\'s' host=127.0.0.1 port=9090");
+    expect(&c, "${dsn_uri}", "postgresql:///it%27s?host=%2Ftmp");
+    expect(&c, "${db_host} ${db_port}", "/tmp 5432"); /* libpq's default port */
+    /* a URI reads back as key=value */
+    c.dsn = "postgresql://u@h:7/db?connect_timeout=3";
+    expect(&c, "${dsn:shopd}", "user=u connect_timeout=3 dbname=db host=127.0.0.1 port=8080");
+    c.dsn = "host=h port=1 bogus=1";
+    expect_err(&c, "${dsn_uri}",
+               "cannot read the connection string: invalid connection option \"bogus\"");
+    expect_err(&c, "${dsn:nope}", "unknown proxy or service 'nope' in '${dsn:nope}'");
+    c.dsn = NULL;
+    expect_err(&c, "${db_port}", "variable '${db_port}' is not available here");
 }
 
 static void test_rand_bounds_and_determinism(void **state)
@@ -182,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_variables),   cmocka_unit_test(test_dollars),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_rand_bounds_and_determinism),
         cmocka_unit_test(test_uuid_format), cmocka_unit_test(test_rng),
+        cmocka_unit_test(test_dsn_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
