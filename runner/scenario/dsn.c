@@ -9,65 +9,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing string; aborts on out-of-memory, as the runner does. */
-struct dsn_buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void dsn_put(struct dsn_buf *b, const char *s, size_t n)
+/* Output goes to an open_memstream: a growing string without one more
+ * hand-made buffer.  Aborts on out-of-memory, as the runner does. */
+static FILE *dsn_open(char **out, size_t *len)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 128;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        if (!b->p)
-            abort();
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    FILE *f = open_memstream(out, len);
+    if (!f)
+        abort();
+    return f;
 }
 
-static void dsn_puts(struct dsn_buf *b, const char *s)
+static char *dsn_close(FILE *f, char **out)
 {
-    dsn_put(b, s, strlen(s));
+    if (fclose(f) != 0)
+        abort();
+    return *out;
 }
 
 /* RFC 3986 percent-encoding of everything but the unreserved characters. */
-static void dsn_put_pct(struct dsn_buf *b, const char *s)
+static void dsn_put_pct(FILE *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '.' || *p == '_' || *p == '~') {
-            dsn_put(b, (const char *)p, 1);
+            fputc(*p, b);
         } else {
-            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
-            dsn_put(b, e, 3);
+            fputc('%', b);
+            fputc(hex[*p >> 4], b);
+            fputc(hex[*p & 15], b);
         }
     }
 }
 
 /* A key=value value: bare when it can be, else '...' with \' and \\. */
-static void dsn_put_kv_value(struct dsn_buf *b, const char *v)
+static void dsn_put_kv_value(FILE *b, const char *v)
 {
     int bare = *v != '\0';
     for (const char *p = v; *p && bare; p++)
         bare = !strchr(" \t\n\r\v\f'\\", *p);
     if (bare) {
-        dsn_puts(b, v);
+        fputs(v, b);
         return;
     }
-    dsn_puts(b, "'");
+    fputs("'", b);
     for (const char *p = v; *p; p++) {
         if (*p == '\'' || *p == '\\')
-            dsn_puts(b, "\\");
-        dsn_put(b, p, 1);
+            fputs("\\", b);
+        fputc(*p, b);
     }
-    dsn_puts(b, "'");
+    fputs("'", b);
 }
 
 static PQconninfoOption *dsn_parse(const char *dsn, char *err, size_t errlen)
@@ -93,22 +84,22 @@ static const char *dsn_get(const PQconninfoOption *o, const char *key)
 
 /* The URI's authority: host as an address, a bracketed IPv6 address, or
  * nothing when the host cannot stand there (a socket directory, a list). */
-static int dsn_put_authority(struct dsn_buf *b, const char *host, const char *port)
+static int dsn_put_authority(FILE *b, const char *host, const char *port)
 {
     if (!host)
         host = "";
     if (strchr(host, '/') || strchr(host, ','))
         return 0; /* goes into the query as host= */
     if (strchr(host, ':')) {
-        dsn_puts(b, "[");
-        dsn_puts(b, host);
-        dsn_puts(b, "]");
+        fputs("[", b);
+        fputs(host, b);
+        fputs("]", b);
     } else {
         dsn_put_pct(b, host);
     }
     if (port && !strchr(port, ',')) {
-        dsn_puts(b, ":");
-        dsn_puts(b, port);
+        fputs(":", b);
+        fputs(port, b);
         return 1;
     }
     return host[0] != '\0' || !port;
@@ -116,56 +107,59 @@ static int dsn_put_authority(struct dsn_buf *b, const char *host, const char *po
 
 static char *dsn_build_uri(const PQconninfoOption *o, const char *host, const char *port)
 {
-    struct dsn_buf b = {0};
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *b = dsn_open(&out, &outlen);
     const char *user = dsn_get(o, "user"), *pw = dsn_get(o, "password");
     const char *db = dsn_get(o, "dbname");
     int in_authority, sep = '?';
 
-    dsn_puts(&b, "postgresql://");
+    fputs("postgresql://", b);
     if (user) {
-        dsn_put_pct(&b, user);
+        dsn_put_pct(b, user);
         if (pw) {
-            dsn_puts(&b, ":");
-            dsn_put_pct(&b, pw);
+            fputs(":", b);
+            dsn_put_pct(b, pw);
         }
-        dsn_puts(&b, "@");
+        fputs("@", b);
     }
-    in_authority = dsn_put_authority(&b, host, port);
-    dsn_puts(&b, "/");
+    in_authority = dsn_put_authority(b, host, port);
+    fputs("/", b);
     if (db)
-        dsn_put_pct(&b, db);
+        dsn_put_pct(b, db);
     for (; o->keyword; o++) {
         const char *k = o->keyword;
         const char *v = !strcmp(k, "host") ? host : !strcmp(k, "port") ? port : dsn_get(o, k);
         if (!v || !strcmp(k, "user") || !strcmp(k, "password") || !strcmp(k, "dbname") ||
             !strcmp(k, "hostaddr") || (in_authority && (!strcmp(k, "host") || !strcmp(k, "port"))))
             continue;
-        dsn_put(&b, (const char *)&sep, 1);
+        fputc(sep, b);
         sep = '&';
-        dsn_puts(&b, k);
-        dsn_puts(&b, "=");
-        dsn_put_pct(&b, v);
+        fputs(k, b);
+        fputs("=", b);
+        dsn_put_pct(b, v);
     }
-    return b.p;
+    return dsn_close(b, &out);
 }
 
 static char *dsn_build_kv(const PQconninfoOption *o, const char *host, const char *port)
 {
-    struct dsn_buf b = {0};
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *b = dsn_open(&out, &outlen);
 
-    dsn_puts(&b, "");
     for (; o->keyword; o++) {
         const char *k = o->keyword;
         const char *v = !strcmp(k, "host") ? host : !strcmp(k, "port") ? port : dsn_get(o, k);
         if (!v || !strcmp(k, "hostaddr"))
             continue;
-        if (b.len)
-            dsn_puts(&b, " ");
-        dsn_puts(&b, k);
-        dsn_puts(&b, "=");
-        dsn_put_kv_value(&b, v);
+        if (ftell(b) > 0)
+            fputc(' ', b);
+        fputs(k, b);
+        fputs("=", b);
+        dsn_put_kv_value(b, v);
     }
-    return b.p;
+    return dsn_close(b, &out);
 }
 
 char *dsn_rewrite(const char *dsn, int as_uri, const char *host, int port, char *err, size_t errlen)
