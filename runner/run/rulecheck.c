@@ -127,14 +127,14 @@ int rulecheck_scenario(const struct scenario *s)
         rc |= rulecheck_set(s, "rules", 1, NULL, NULL, NULL);
     for (int i = 0; i < s->nservices; i++) {
         char *what = util_fmt("service %s", s->services[i].name);
-        rc |= rulecheck_set(s, what, s->services[i].line, s->services[i].name,
-                            s->services[i].rules, s->services[i].rules_file);
+        rc |= rulecheck_set(s, what, s->services[i].line, s->services[i].name, s->services[i].rules,
+                            s->services[i].rules_file);
         free(what);
     }
     for (int i = 0; i < s->njobs; i++) {
         char *what = util_fmt("job %s", s->jobs[i].name);
-        rc |= rulecheck_set(s, what, s->jobs[i].line, NULL, s->jobs[i].rules,
-                            s->jobs[i].rules_file);
+        rc |=
+            rulecheck_set(s, what, s->jobs[i].line, NULL, s->jobs[i].rules, s->jobs[i].rules_file);
         free(what);
     }
     return rc ? 2 : 0;

@@ -230,7 +230,7 @@ void exp_standin(const struct scenario *s, struct exp_standin *st)
         st->names[i] = s->services[i].name;
         st->ports[i] = 10000 + i;
     }
-    st->e.build = "${build}";
+    st->e.build = "/build"; /* the caller may know the real one */
     st->e.dsn = "host=127.0.0.1 port=5432 dbname=wedge user=wedge";
     st->e.out = ".";
     st->e.scenario_dir = s->dir;
