@@ -75,8 +75,12 @@ static void init_config_error(const char *msg)
 
     init_failed = 1;
     fprintf(stderr, "wedge: %s%s\n", msg, warn ? " (WEDGE_ON_ERROR=warn: no injection)" : "");
-    if (!warn)
+    if (!warn) {
+        char line[600];
+        snprintf(line, sizeof line, "wedge: %s", msg);
+        wg_fatal_record("config", line);
         _exit(2);
+    }
 }
 
 static void init_rules(void)

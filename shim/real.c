@@ -1,7 +1,8 @@
 /*
  * real.c - resolve the real symbols, in one place (as mutrace's
  * load_functions): dlsym(RTLD_NEXT) for plain symbols, dlvsym for the
- * versioned pthread_cond_* family.
+ * versioned pthread_cond_* family.  libpq, which may live outside the
+ * global scope, has its own finder beside this file (real_pq.c).
  *
  * Guards, and the deadlock each prevents:
  *
@@ -47,15 +48,28 @@ __asm__(".symver wg_libc_pthread_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5");
 __asm__(".symver wg_libc_pthread_mutex_trylock,__pthread_mutex_trylock@GLIBC_2.2.5");
 __asm__(".symver wg_libc_pthread_mutex_unlock,__pthread_mutex_unlock@GLIBC_2.2.5");
 
-/* Write a message without any wrapped function and stop. */
-static void real_die(const char *what, const char *name)
+/* Write a message without any wrapped function, leave the fatal record
+ * (so a runner blames the shim, not the program) and stop.  No dlerror():
+ * it describes the last failed lookup, which need not be this symbol's. */
+void real_die(const char *const *parts)
 {
-    const char *err = dlerror();
-    const char *parts[] = {"wedge: cannot resolve ", name,           ": ",           what,
-                           err ? " (" : "",          err ? err : "", err ? ")" : "", "\n"};
-    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
-        syscall(SYS_write, 2, parts[i], strlen(parts[i]));
+    char msg[512];
+    size_t n = 0;
+
+    for (size_t i = 0; parts[i]; i++)
+        for (const char *p = parts[i]; *p && n + 1 < sizeof msg; p++)
+            msg[n++] = *p;
+    msg[n] = '\0';
+    syscall(SYS_write, 2, msg, n);
+    syscall(SYS_write, 2, "\n", 1);
+    wg_fatal_record("abort", msg);
     abort();
+}
+
+static void real_die_sym(const char *name, const char *what)
+{
+    const char *parts[] = {"wedge: cannot resolve ", name, ": ", what, NULL};
+    real_die(parts);
 }
 
 void real_load(void)
@@ -76,8 +90,6 @@ void real_load(void)
     WG_REAL_MUTEX(WG_RESOLVE)
     WG_REAL_VERSIONED(WG_RESOLVE_VERSIONED)
     WG_REAL_OPTIONAL(WG_RESOLVE)
-    WG_REAL_PQ(WG_RESOLVE)
-    WG_REAL_PQ_HELPERS(WG_RESOLVE)
 #undef WG_RESOLVE
 #undef WG_RESOLVE_VERSIONED
 
@@ -85,11 +97,15 @@ void real_load(void)
      * would turn a testing tool into a crash at the first call. */
 #define WG_CHECK(ret, name, params) \
     if (!real_##name)               \
-        real_die("not found in libc", #name);
+        real_die_sym(#name, "not found in libc (dlsym RTLD_NEXT)");
     WG_REAL_LIBC(WG_CHECK)
     WG_REAL_MUTEX(WG_CHECK)
     WG_REAL_VERSIONED(WG_CHECK)
 #undef WG_CHECK
+
+    /* libpq when it is in the global scope; a libpq loaded RTLD_LOCAL
+     * (now or later) is searched for by the first libpq wrapper call. */
+    real_pq_load(0);
 
     wg_in_shim--;
     real_resolving--;
@@ -103,12 +119,12 @@ static void *real_slow(void **slot, const char *name, void *bootstrap)
     if (real_resolving) {
         if (bootstrap)
             return bootstrap;
-        real_die("called while resolving symbols", name);
+        real_die_sym(name, "called while resolving symbols");
     }
     real_load();
     void *p = __atomic_load_n(slot, __ATOMIC_RELAXED);
     if (!p)
-        real_die("not found (is the library that defines it loaded?)", name);
+        real_die_sym(name, "not found (is the library that defines it loaded?)");
     return p;
 }
 
@@ -120,9 +136,15 @@ static void *real_slow(void **slot, const char *name, void *bootstrap)
 WG_REAL_LIBC(WG_SLOW)
 WG_REAL_VERSIONED(WG_SLOW)
 WG_REAL_OPTIONAL(WG_SLOW)
-WG_REAL_PQ(WG_SLOW)
-WG_REAL_PQ_HELPERS(WG_SLOW)
 #undef WG_SLOW
+
+#define WG_SLOW_PQ(ret, name, params)                                       \
+    real_##name##_t real_slow_##name(void)                                  \
+    {                                                                       \
+        return (real_##name##_t)real_pq_slow((void **)&real_##name, #name); \
+    }
+WG_REAL_PQ_ALL(WG_SLOW_PQ)
+#undef WG_SLOW_PQ
 
 #define WG_SLOW_MUTEX(ret, name, params)                                                         \
     real_##name##_t real_slow_##name(void)                                                       \

@@ -4,8 +4,10 @@
  *
  * Every wrapped function appears once in an X-macro list below with its
  * prototype.  real.c resolves them all in one place (real_load), with
- * dlsym(RTLD_NEXT) or dlvsym for the pthread_cond_* family.  REAL(fn) is
- * the pointer, resolved lazily when a wrapper runs before the constructor.
+ * dlsym(RTLD_NEXT) or dlvsym for the pthread_cond_* family; the libpq
+ * group comes from wherever the program loaded libpq (real_pq.c).
+ * REAL(fn) is the pointer, resolved lazily when a wrapper runs before the
+ * constructor (or, for libpq, before libpq was found).
  *
  * Internal to libwedge.so: nothing here is exported (libwedge.map).
  */
@@ -82,9 +84,13 @@
     X(int, epoll_pwait2,                                                                           \
       (int, struct epoll_event *, int, const struct timespec *, const sigset_t *))
 
-/* libpq, optional: libwedge.so does not link libpq, so it loads into
- * programs without it.  The first group is wrapped; the second is only
- * called by the wrappers. */
+/* libpq: libwedge.so does not link libpq, so it loads into programs
+ * without it.  The whole group comes from the one libpq the program
+ * loaded, wherever it was loaded (real_pq.c): RTLD_NEXT when it is in the
+ * global scope, else the loaded object that defines it (Python loads
+ * psycopg2, and libpq with it, RTLD_LOCAL).  WG_REAL_PQ is wrapped; the
+ * helpers are only called by the wrappers; a missing one is fatal when
+ * first called, with its name. */
 #define WG_REAL_PQ(X)                                                                           \
     X(PGconn *, PQconnectdb, (const char *))                                                    \
     X(PGconn *, PQconnectdbParams, (const char *const *, const char *const *, int))             \
@@ -109,15 +115,19 @@
     X(int, PQpipelineSync, (PGconn *))                                                          \
     X(PGresult *, PQgetResult, (PGconn *))                                                      \
     X(void, PQfinish, (PGconn *))
-#define WG_REAL_PQ_HELPERS(X)                             \
-    X(int, PQsocket, (const PGconn *))                    \
-    X(void, PQclear, (PGresult *))                        \
-    X(ExecStatusType, PQresultStatus, (const PGresult *)) \
-    X(PGpipelineStatus, PQpipelineStatus, (const PGconn *))
+#define WG_REAL_PQ_HELPERS(X)          \
+    X(int, PQsocket, (const PGconn *)) \
+    X(void, PQclear, (PGresult *))     \
+    X(ExecStatusType, PQresultStatus, (const PGresult *))
+/* libpq helpers that an older libpq lacks: a missing one is replaced by
+ * the fallback named here (real_pq.c), never fatal.  PQpipelineStatus
+ * came with libpq 14; a libpq without it cannot be in pipeline mode. */
+#define WG_REAL_PQ_OPTIONAL(X) X(PGpipelineStatus, PQpipelineStatus, (const PGconn *))
+#define WG_REAL_PQ_ALL(X)      WG_REAL_PQ(X) WG_REAL_PQ_HELPERS(X) WG_REAL_PQ_OPTIONAL(X)
 
 #define WG_REAL_ALL(X) \
     WG_REAL_LIBC(X)    \
-    WG_REAL_MUTEX(X) WG_REAL_VERSIONED(X) WG_REAL_OPTIONAL(X) WG_REAL_PQ(X) WG_REAL_PQ_HELPERS(X)
+    WG_REAL_MUTEX(X) WG_REAL_VERSIONED(X) WG_REAL_OPTIONAL(X) WG_REAL_PQ_ALL(X)
 
 #define WG_REAL_DECLARE(ret, name, params) \
     typedef ret(*real_##name##_t) params;  \
@@ -129,9 +139,10 @@ WG_REAL_ALL(WG_REAL_DECLARE)
 /*
  * The real function `name`.  One relaxed load once resolved; before that
  * (a call from another library's constructor, or from a thread started
- * before ours ran) real_slow_* resolves the whole table.  A libc symbol
- * that cannot be found is fatal with a message; so is a libpq one (the
- * wrapper would not have been called without libpq loaded).
+ * before ours ran) real_slow_* resolves the whole table (libc) or the
+ * libpq group (real_pq.c).  A libc symbol that cannot be found is fatal
+ * with a message naming it; so is a libpq one (the wrapper would not have
+ * been called without libpq loaded), except WG_REAL_PQ_OPTIONAL.
  */
 #define REAL(name)                                                               \
     ({                                                                           \
@@ -144,8 +155,32 @@ WG_REAL_ALL(WG_REAL_DECLARE)
 #define WG_SLOW_PATH static __attribute__((noinline))
 
 /* Resolve every symbol once (idempotent, thread-safe).  Called by the
- * constructor and by the first wrapper that finds its pointer unset. */
+ * constructor and by the first wrapper that finds its pointer unset.
+ * libpq only through RTLD_NEXT here: the search of the loaded objects
+ * (real_pq_load) runs from a libpq wrapper's slow path alone. */
 void real_load(void);
+
+/* Resolve the libpq group (real_pq.c).  search 0: only RTLD_NEXT (the
+ * constructor); 1: also every loaded object, RTLD_LOCAL ones included.
+ * Returns 0 when libpq was found.  Thread-safe, no lock of its own. */
+int real_pq_load(int search);
+/* real_slow for a libpq symbol: resolve, or stop the process naming it. */
+void *real_pq_slow(void **slot, const char *name);
+
+/* Write "wedge: <what>..." to stderr with raw syscalls, leave the fatal
+ * record (fatal.c) and abort.  parts: NULL-terminated strings. */
+__attribute__((noreturn)) void real_die(const char *const *parts);
+
+/* ---------------------------------------------------------------
+ * The shim's own fatal exits (fatal.c).
+ * ------------------------------------------------------------ */
+/* Leave WEDGE_TRACE/fatal.PID saying the shim, not the program, stopped
+ * this process: line 1 "kind=KIND pid=P pgid=G proc=NAME", line 2 msg.
+ * kind: "abort" (a symbol the shim cannot do without) or "config" (a
+ * configuration error, exit 2).  The runner reads it to call the run
+ * inconclusive rather than a race.  Raw syscalls only, no allocation,
+ * errno preserved; nothing when WEDGE_TRACE is unset. */
+void wg_fatal_record(const char *kind, const char *msg);
 
 /* Sleep ns on CLOCK_MONOTONIC, restarted on EINTR with the remainder; a
  * cancellation point (engine.c). */

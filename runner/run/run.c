@@ -44,6 +44,7 @@ struct run_one {
     int load_started; /* invariants judge a run only once its load began */
     char *died;       /* "counter: killed by signal 9" lines */
     int died_early;   /* a service died before any interrupt */
+    int shim_fatal;   /* the shim stopped a process itself: no verdict */
 };
 
 /* ---------------------------------------------------------------
@@ -495,6 +496,27 @@ static int run_jobs_interrupted(const struct run_one *p)
     return n;
 }
 
+/* A process the shim stopped itself (a symbol it could not resolve, a
+ * configuration it refused: its fatal record, shim/fatal.c) tells nothing
+ * about the service: no invariant is judged failed and the run is
+ * inconclusive, never "race found". */
+static void run_shim_blame(struct run_one *p)
+{
+    struct svc_fatal f;
+    char *traces = util_fmt("%s/traces", p->out_dir);
+    int found = svc_shim_fatal(traces, 0, &f);
+
+    free(traces);
+    if (!found)
+        return;
+    p->shim_fatal = 1;
+    run_err(p, 3, "the shim stopped %s (pid %ld), so this run says nothing about a race: %s",
+            f.proc, f.pid, f.msg);
+    for (int i = 0; i < p->r.ninv; i++)
+        if (p->r.inv[i].status == INV_FAILED)
+            p->r.inv[i].status = INV_ERROR;
+}
+
 static void run_invariants(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
@@ -544,6 +566,7 @@ static void run_invariants(struct run_one *p)
             p->r.inv[p->r.ninv - 1].actual = util_fmt("interrupted before every job finished");
         }
     }
+    run_shim_blame(p);
 }
 
 /* ---------------------------------------------------------------
@@ -716,6 +739,8 @@ report:
         code = 3;
     if (code != 1 && p->r.error)
         code = p->r.exit_code ? p->r.exit_code : 3;
+    if (p->shim_fatal)
+        code = 3;
     p->r.exit_code = code;
     if (code != 2) {
         if (!p->r.load.latency)

@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -235,11 +236,22 @@ static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *
             free(x);
             goto out;
         }
+        if (!strncmp(x, "LD_PRELOAD=", 11) && x[11]) {
+            /* The shim stays first: a replaced LD_PRELOAD would run the
+             * service with no injection and pass for the wrong reason. */
+            char *both = util_fmt("LD_PRELOAD=%s:%s", ctx->preload, x + 11);
+            free(x);
+            x = both;
+        } else if (!strncmp(x, "LD_PRELOAD=", 11)) {
+            free(x);
+            continue;
+        }
         env_set(&env, x);
     }
     logdir = util_fmt("%s/logs", ctx->out_dir);
     util_mkdir_p(logdir, 0755);
     p->log_path = util_fmt("%s/%s.log", logdir, p->name);
+    p->trace_dir = util_fmt("%s/traces", ctx->out_dir);
     fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", p->log_path, strerror(errno));
@@ -375,9 +387,15 @@ int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeo
     }
     for (;;) {
         if (svc_poll(p)) {
+            struct svc_fatal f;
             if (svc_rules_rejected(p, msg, sizeof(msg))) {
                 snprintf(err, errlen, "%s", msg);
                 rc = SVC_CONFIG;
+                goto out;
+            }
+            if (svc_shim_fatal(p->trace_dir, p->pid, &f)) {
+                snprintf(err, errlen, "service %s: the shim stopped %s (pid %ld): %s", p->name,
+                         f.proc, f.pid, f.msg);
                 goto out;
             }
             snprintf(err, errlen, "service %s exited (status %d) before it was ready", p->name,
@@ -458,22 +476,57 @@ void svc_stop(struct svc_proc *p, uint64_t grace_ns)
     }
 }
 
+/* Parse one fatal record: 1 when it belongs to group pgid (0: any). */
+static int svc_fatal_parse(const char *path, pid_t pgid, struct svc_fatal *f)
+{
+    char *text = util_read_file(path, NULL), kind[16] = "", *m;
+    long group = 0;
+    int ok = 0;
+
+    if (!text ||
+        sscanf(text, "kind=%15s pid=%ld pgid=%ld proc=%63s", kind, &f->pid, &group, f->proc) != 4)
+        goto out;
+    if (pgid > 0 && group != (long)pgid)
+        goto out;
+    f->kind = !strcmp(kind, "config") ? SHIM_FATAL_CONFIG : SHIM_FATAL_ABORT;
+    m = strchr(text, '\n');
+    m = m ? m + 1 : text + strlen(text);
+    m[strcspn(m, "\n")] = '\0';
+    if (!strncmp(m, "wedge: ", 7))
+        m += 7;
+    snprintf(f->msg, sizeof f->msg, "%s", m);
+    ok = 1;
+out:
+    free(text);
+    return ok;
+}
+
+int svc_shim_fatal(const char *trace_dir, pid_t pgid, struct svc_fatal *f)
+{
+    struct dirent **names = NULL;
+    int n = trace_dir ? scandir(trace_dir, &names, NULL, alphasort) : -1, found = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (!found && !strncmp(names[i]->d_name, "fatal.", 6)) {
+            char *path = util_fmt("%s/%s", trace_dir, names[i]->d_name);
+            found = svc_fatal_parse(path, pgid, f);
+            free(path);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return found;
+}
+
 int svc_rules_rejected(const struct svc_proc *p, char *msg, size_t len)
 {
-    char *text, *line;
-    int found = 0;
-    if (!p->exited || !WIFEXITED(p->status) || WEXITSTATUS(p->status) != 2)
+    struct svc_fatal f;
+
+    if (!p->exited || !WIFEXITED(p->status) || WEXITSTATUS(p->status) != 2 ||
+        !svc_shim_fatal(p->trace_dir, p->pid, &f) || f.kind != SHIM_FATAL_CONFIG)
         return 0;
-    text = util_read_file(p->log_path, NULL);
-    line = text ? strstr(text, "wedge: rules") : NULL;
-    if (line) {
-        line[strcspn(line, "\n")] = '\0';
-        snprintf(msg, len, "%s %s: %s", p->is_job ? "job" : "service", p->name,
-                 line + strlen("wedge: "));
-        found = 1;
-    }
-    free(text);
-    return found;
+    snprintf(msg, len, "%s %s: %s", p->is_job ? "job" : "service", p->name, f.msg);
+    return 1;
 }
 
 char *svc_log_tail(const struct svc_proc *p)
@@ -484,5 +537,6 @@ char *svc_log_tail(const struct svc_proc *p)
 void svc_proc_free(struct svc_proc *p)
 {
     free(p->log_path);
-    p->log_path = NULL;
+    free(p->trace_dir);
+    p->log_path = p->trace_dir = NULL;
 }

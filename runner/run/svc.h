@@ -9,7 +9,8 @@
  *
  * Each process gets LD_PRELOAD (the shim), WEDGE_RULES (the scenario's
  * rules, then its own), WEDGE_SEED (derived from the run seed and its
- * index), WEDGE_TRACE = OUT/traces, WEDGE_CTL = OUT/ctl, its env = lines,
+ * index), WEDGE_TRACE = OUT/traces, WEDGE_CTL = OUT/ctl, its env = lines
+ * (an LD_PRELOAD there is appended after the shim, never replaces it),
  * runs in its own process group, stdin /dev/null, stdout and stderr to
  * OUT/logs/NAME.log.
  *
@@ -40,13 +41,14 @@ struct svc_ctx {
 struct svc_proc {
     const char *name;
     int is_job;
-    int index;      /* in scn->services or scn->jobs */
-    pid_t pid;      /* 0 before the start */
-    int port;       /* services: ${port}; 0 for jobs */
-    char *log_path; /* OUT/logs/NAME.log */
-    int exited;     /* reaped */
-    int status;     /* wait status once exited */
-    int stopped;    /* exited because svc_stop asked it to */
+    int index;       /* in scn->services or scn->jobs */
+    pid_t pid;       /* 0 before the start */
+    int port;        /* services: ${port}; 0 for jobs */
+    char *log_path;  /* OUT/logs/NAME.log */
+    char *trace_dir; /* OUT/traces: where the shim leaves fatal records */
+    int exited;      /* reaped */
+    int status;      /* wait status once exited */
+    int stopped;     /* exited because svc_stop asked it to */
     uint64_t started_ns, ended_ns;
 };
 
@@ -87,9 +89,23 @@ int svc_poll(struct svc_proc *p);
 int svc_wait(struct svc_proc *p, uint64_t timeout_ns);
 /* SIGTERM to its process group, SIGKILL after grace_ns, reap (bounded). */
 void svc_stop(struct svc_proc *p, uint64_t grace_ns);
-/* 1 when p exited with status 2 and a "wedge: rules" message: the shim
- * refused its rules.  The message (first such line) goes to msg. */
+/* 1 when p exited with status 2 because the shim refused its
+ * configuration (its rules): a process of p's group left a `config`
+ * fatal record.  msg gets "service NAME: rules:LINE:COL: message". */
 int svc_rules_rejected(const struct svc_proc *p, char *msg, size_t len);
+
+/* The shim's own fatal exits (shim/fatal.c): before it stops a process
+ * it writes TRACE_DIR/fatal.PID, "kind=K pid=P pgid=G proc=N" and its
+ * message.  svc_shim_fatal finds one left by process group pgid (0: by
+ * any process of the run): 1 with *f filled, else 0. */
+enum svc_fatal_kind { SHIM_FATAL_ABORT, SHIM_FATAL_CONFIG };
+struct svc_fatal {
+    enum svc_fatal_kind kind;
+    long pid;
+    char proc[64];
+    char msg[512]; /* without the "wedge: " prefix */
+};
+int svc_shim_fatal(const char *trace_dir, pid_t pgid, struct svc_fatal *f);
 /* The last lines of p's log (malloc'd). */
 char *svc_log_tail(const struct svc_proc *p);
 void svc_proc_free(struct svc_proc *p);
