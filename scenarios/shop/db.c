@@ -4,7 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include "shop.h"
+#include "db.h"
 
 int db_exec(PGconn *c, PGresult **out, const char *sql, int n, const char *const *params)
 {

@@ -1,6 +1,7 @@
 /*
- * http.c - HTTP for the shop: a libmicrohttpd server with a small route
- * table and JSON replies, and a libcurl JSON client with a hard timeout.
+ * http.c - HTTP for the shop and counterd (http.h): a libmicrohttpd server
+ * with a small route table and JSON replies, and a libcurl JSON client
+ * with a hard timeout.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -10,7 +11,7 @@
 #include <string.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
-#include "shop.h"
+#include "http.h"
 
 #define HTTP_MAX_BODY (64 * 1024)
 
@@ -47,6 +48,11 @@ void reply_error(struct reply *rp, unsigned status, const char *fmt, ...)
     reply_json(rp, status, json_pack("{s:s}", "error", msg));
 }
 
+const char *http_arg(const struct http_req *rq, const char *key)
+{
+    return rq->conn ? MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
+}
+
 /* ---------------------------------------------------------------
  * Routing: '*' in a pattern matches one path segment.
  * ------------------------------------------------------------ */
@@ -73,11 +79,11 @@ static int route_match(const char *pattern, const char *path, char caps[][128])
     return *pattern == '\0' && *path == '\0';
 }
 
-static void dispatch(struct http_server *s, const char *method, const char *url, struct upload *up,
-                     struct reply *rp)
+static void dispatch(struct http_server *s, struct MHD_Connection *conn, const char *method,
+                     const char *url, struct upload *up, struct reply *rp)
 {
     char caps[HTTP_MAX_CAPS][128];
-    struct http_req rq = {.method = method, .path = url, .body = NULL};
+    struct http_req rq = {.method = method, .path = url, .body = NULL, .conn = conn};
     int path_known = 0;
 
     if (up->too_big) {
@@ -143,9 +149,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    dispatch(s, method, url, up, &rp);
+    dispatch(s, conn, method, url, up, &rp);
     if (rp.body)
-        text = json_dumps(rp.body, JSON_COMPACT);
+        text = json_dumps(rp.body, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!text)
         text = strdup("");
     resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);

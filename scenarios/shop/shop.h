@@ -6,8 +6,11 @@
  * chosen by a flag (design: "The shop"); docs/shop.md describes the wiring.
  *
  *   http.c     libmicrohttpd server glue, routing, JSON replies; a libcurl
- *              JSON client (shared by shopd and pspd)
- *   db.c       one statement through libpq, SQLSTATE classification (shared)
+ *              JSON client (http.h: shared by shopd, pspd and the tests'
+ *              counterd)
+ *   db.c       one statement through libpq, SQLSTATE classification (db.h,
+ *              shared likewise)
+ *   config.c   shopd's configuration and counters, read by every part
  *   pool.c     the pthread pool of libpq connections (naive | correct)
  *   tx.c       a transaction at the chosen isolation level, retried on
  *              40001 / 40P01 and optimistic conflicts
@@ -15,7 +18,7 @@
  *   orders.c   multi-line orders, written with their outbox events
  *   payment.c  payment through pspd with timeout and retries
  *   events.c   outbox dispatchers (naive | skip-locked)
- *   shopd.c    flags, statistics, start and clean stop
+ *   shopd.c    flags, start and clean stop
  */
 #ifndef SHOP_H
 #define SHOP_H
@@ -26,77 +29,11 @@
 #include <jansson.h>
 #include <libpq-fe.h>
 
-/* ---------------------------------------------------------------
- * HTTP (http.c).
- * ------------------------------------------------------------ */
-struct http_req {
-    const char *method;
-    const char *path;
-    json_t *body; /* parsed JSON body, or NULL when there was none */
-};
-
-struct reply {
-    unsigned status;
-    json_t *body; /* owned; NULL: empty body */
-};
-
-#define HTTP_MAX_CAPS 4
-/* A handler; caps[] are the '*' segments of the route's pattern. */
-typedef void (*route_fn)(const struct http_req *rq, char caps[][128], struct reply *rp);
-
-struct route {
-    const char *method;
-    const char *pattern; /* "/orders/ * /pay" without spaces: '*' is one segment */
-    route_fn fn;
-};
-
-struct http_server;
-
-/* Serve routes on 127.0.0.1:port, one thread per connection.  NULL on
- * error with a message in err.  Thread-safe handlers are the caller's. */
-struct http_server *http_start(int port, const struct route *routes, size_t nroutes, char *err,
-                               size_t errlen);
-/* Stop accepting, wait for the connection threads, free. */
-void http_stop(struct http_server *s);
-
-/* Set rp to status with body (steals the reference). */
-void reply_json(struct reply *rp, unsigned status, json_t *body);
-/* Set rp to {"error": message}. */
-void reply_error(struct reply *rp, unsigned status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/*
- * POST body as JSON to url with a total timeout.  Returns 0 when an HTTP
- * response arrived (*status set; *resp its parsed body or NULL), -1 on a
- * transport error or timeout (*timed_out set when it was the timeout).
- * keep NULL: a fresh connection for this call.  keep non-NULL: *keep is a
- * client handle created on first use and reused (keep-alive) by the calling
- * thread only; release it with http_client_free.  Thread-safe otherwise.
- */
-int http_post_json(void **keep, const char *url, json_t *body, long timeout_ms, long *status,
-                   json_t **resp, int *timed_out);
-void http_client_free(void *keep);
+#include "db.h"
+#include "http.h"
 
 /* ---------------------------------------------------------------
- * Database (db.c).
- * ------------------------------------------------------------ */
-enum db_rc {
-    DB_OK = 0,
-    DB_ERR = -1,      /* a real error; the message is logged */
-    DB_SERIAL = -2,   /* 40001 serialization_failure */
-    DB_DEADLOCK = -3, /* 40P01 deadlock_detected */
-    DB_GONE = -4,     /* the connection is broken */
-};
-
-/* Run sql with n text parameters.  On DB_OK *out holds the result when
- * out is not NULL (PQclear it).  Statement text is what the shim's
- * `sql ~` conditions see. */
-int db_exec(PGconn *c, PGresult **out, const char *sql, int n, const char *const *params);
-/* Connect; NULL with a message in err. */
-PGconn *db_connect(const char *dsn, char *err, size_t errlen);
-
-/* ---------------------------------------------------------------
- * shopd configuration and statistics (shopd.c).
+ * shopd configuration and statistics (config.c).
  * ------------------------------------------------------------ */
 enum stock_mode { STOCK_NAIVE, STOCK_PESSIMISTIC, STOCK_OPTIMISTIC, STOCK_ATOMIC };
 enum pay_mode { PAY_NAIVE, PAY_IDEMPOTENT };
@@ -150,6 +87,8 @@ extern struct shop_stats shop_stats;
 
 /* The counters as a JSON object (new reference). */
 json_t *shop_stats_json(void);
+/* Sleep ms milliseconds (nanosleep: not a hooked call). */
+void shop_sleep_ms(long ms);
 
 /* ---------------------------------------------------------------
  * Connection pool (pool.c).
@@ -218,8 +157,5 @@ int events_start(const char *dsn, const char *url, int n, enum ev_mode mode, cha
                  size_t errlen);
 /* Deliver what is pending (bounded by drain_ms), then stop the threads. */
 void events_stop(long drain_ms);
-
-/* Sleep ms milliseconds (nanosleep: not a hooked call). */
-void shop_sleep_ms(long ms);
 
 #endif

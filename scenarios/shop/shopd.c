@@ -1,5 +1,5 @@
 /*
- * shopd.c - the shop's service: flags, statistics, start and clean stop.
+ * shopd.c - the shop's service: flags, start and clean stop.
  *
  *   shopd --port N --dsn DSN [--stock naive|pessimistic|optimistic|atomic]
  *         [--payment naive|idempotent] [--events naive|skip-locked]
@@ -23,40 +23,8 @@
 #include <curl/curl.h>
 #include "shop.h"
 
-struct shop_config shop_cfg = {
-    .stock = STOCK_ATOMIC,
-    .payment = PAY_IDEMPOTENT,
-    .events = EV_SKIP_LOCKED,
-    .pool = POOL_CORRECT,
-    .pool_size = 8,
-    .dispatchers = -1,
-    .isolation = "READ COMMITTED",
-    .psp_timeout_ms = 300,
-    .psp_tries = 3,
-    .tx_tries = 20,
-};
-struct shop_stats shop_stats;
-
 static char flags_text[512];
 static const char *stats_file; /* --stats-file: the counters as JSON at exit */
-
-void shop_sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-json_t *shop_stats_json(void)
-{
-    json_t *o = json_object();
-
-#define X(n) json_object_set_new(o, #n, json_integer((json_int_t)atomic_load(&shop_stats.n)));
-    SHOP_STATS(X)
-#undef X
-    return o;
-}
 
 /* ---------------------------------------------------------------
  * Small endpoints.

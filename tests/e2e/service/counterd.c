@@ -17,15 +17,13 @@
  *
  * Each request borrows a connection from a small mutex-protected pool, so
  * the service exercises the shim's pq.* and mutex/cond hooks as a real
- * service would.  SIGTERM or SIGINT stops it cleanly (exit 0).
+ * service would.  HTTP and statements are the shop's (scenarios/shop/http.c,
+ * db.c).  SIGTERM or SIGINT stops it cleanly (exit 0).
  */
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <libpq-fe.h>
-#include <microhttpd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,9 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db.h"
+#include "http.h"
+
 #define POOL_MAX    32
 #define POOL_WAIT_S 5
-#define BODY_MAX    4096
 #define ID_MAX      64
 
 enum counter_mode { MODE_NAIVE, MODE_SAFE };
@@ -121,27 +121,19 @@ static void pool_close_all(void)
  * *stock to the units left (or -1 when unknown).
  * ------------------------------------------------------------ */
 
-/* Run a parameterised statement; NULL (and a log line) on error. */
-static PGresult *db_exec(PGconn *c, const char *sql, int n, const char *const *params,
-                         ExecStatusType want)
-{
-    PGresult *r = PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0);
-
-    if (PQresultStatus(r) != want) {
-        fprintf(stderr, "counterd: %s: %s", sql, PQerrorMessage(c));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
-/* A statement without rows: 0 when it succeeded, -1 otherwise. */
+/* A statement without rows: 0 when it succeeded, -1 otherwise (db.c logs
+ * the error). */
 static int db_cmd(PGconn *c, const char *sql, int n, const char *const *params)
 {
-    PGresult *r = db_exec(c, sql, n, params, PGRES_COMMAND_OK);
+    return db_exec(c, NULL, sql, n, params) == DB_OK ? 0 : -1;
+}
 
-    PQclear(r);
-    return r ? 0 : -1;
+/* A query: its result (PQclear it), or NULL on an error. */
+static PGresult *db_rows(PGconn *c, const char *sql, int n, const char *const *params)
+{
+    PGresult *r = NULL;
+
+    return db_exec(c, &r, sql, n, params) == DB_OK ? r : NULL;
 }
 
 static int take_naive(PGconn *c, const char *id, int qty, long *stock)
@@ -153,7 +145,7 @@ static int take_naive(PGconn *c, const char *id, int qty, long *stock)
     int status = 500;
 
     *stock = -1;
-    r = db_exec(c, "SELECT stock FROM counter WHERE id = $1", 1, p, PGRES_TUPLES_OK);
+    r = db_rows(c, "SELECT stock FROM counter WHERE id = $1", 1, p);
     if (!r)
         goto out;
     if (PQntuples(r) == 0) {
@@ -197,10 +189,10 @@ static int take_safe(PGconn *c, const char *id, int qty, long *stock)
     snprintf(qbuf, sizeof qbuf, "%d", qty);
     if (db_cmd(c, "BEGIN", 0, NULL) != 0)
         goto out;
-    r = db_exec(c,
+    r = db_rows(c,
                 "UPDATE counter SET stock = stock - $2 WHERE id = $1 AND stock >= $2 "
                 "RETURNING stock",
-                2, p, PGRES_TUPLES_OK);
+                2, p);
     if (!r)
         goto out;
     if (PQntuples(r) == 0) {
@@ -224,7 +216,7 @@ out:
 static int stock_of(PGconn *c, const char *id, long *stock)
 {
     const char *p[1] = {id};
-    PGresult *r = db_exec(c, "SELECT stock FROM counter WHERE id = $1", 1, p, PGRES_TUPLES_OK);
+    PGresult *r = db_rows(c, "SELECT stock FROM counter WHERE id = $1", 1, p);
     int status = 500;
 
     if (!r)
@@ -241,44 +233,24 @@ out:
 }
 
 /* ---------------------------------------------------------------
- * HTTP.
+ * HTTP: the shop's server (scenarios/shop/http.c) with three routes.
  * ------------------------------------------------------------ */
-struct body {
-    size_t len;
-    int too_long;
-    char data[BODY_MAX + 1];
-};
-
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned code, const char *text)
+static void reply_result(struct reply *rp, int status, const char *id, long stock)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-    enum MHD_Result ret;
-
-    if (!resp)
-        return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", "application/json");
-    ret = MHD_queue_response(conn, code, resp);
-    MHD_destroy_response(resp);
-    return ret;
-}
-
-static enum MHD_Result reply_result(struct MHD_Connection *conn, int status, const char *id,
-                                    long stock)
-{
-    char buf[256];
-
-    if (status == 500)
-        return reply(conn, 500, "{\"error\":\"database error\"}");
-    if (status == 404)
-        return reply(conn, 404, "{\"error\":\"unknown id\"}");
-    /* A safe take that found too little stock does not know how much. */
-    if (stock >= 0)
-        snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"stock\":%ld%s}", id, stock,
-                 status == 409 ? ",\"error\":\"insufficient stock\"" : "");
-    else
-        snprintf(buf, sizeof buf, "{\"id\":\"%s\",\"error\":\"insufficient stock\"}", id);
-    return reply(conn, status, buf);
+    if (status == 500) {
+        reply_error(rp, 500, "database error");
+    } else if (status == 404) {
+        reply_error(rp, 404, "unknown id");
+    } else if (stock < 0) {
+        /* A safe take that found too little stock does not know how much. */
+        reply_json(rp, (unsigned)status,
+                   json_pack("{s:s, s:s}", "id", id, "error", "insufficient stock"));
+    } else {
+        json_t *o = json_pack("{s:s, s:I}", "id", id, "stock", (json_int_t)stock);
+        if (status == 409)
+            json_object_set_new(o, "error", json_string("insufficient stock"));
+        reply_json(rp, (unsigned)status, o);
+    }
 }
 
 /* A printable id without quotes or backslashes, so it can be echoed. */
@@ -295,109 +267,63 @@ static int id_valid(const char *id)
     return 1;
 }
 
-static enum MHD_Result handle_take(struct MHD_Connection *conn, const struct body *b)
+static void handle_health(const struct http_req *rq, char caps[][128], struct reply *rp)
 {
-    json_error_t jerr;
-    json_t *doc = NULL;
+    reply_json(rp, 200, json_string("ok"));
+}
+
+static void handle_take(const struct http_req *rq, char caps[][128], struct reply *rp)
+{
     const char *id = NULL;
     json_int_t qty = 0;
     PGconn *c = NULL;
     long stock = -1;
     int status;
-    enum MHD_Result ret;
 
-    if (b->too_long) {
-        ret = reply(conn, 413, "{\"error\":\"body too long\"}");
-        goto out;
-    }
-    doc = json_loadb(b->data, b->len, 0, &jerr);
-    if (!doc || json_unpack_ex(doc, &jerr, 0, "{s:s, s:I}", "id", &id, "qty", &qty) != 0 ||
+    if (!rq->body || json_unpack(rq->body, "{s:s, s:I}", "id", &id, "qty", &qty) != 0 ||
         !id_valid(id) || qty <= 0 || qty > 1000000) {
-        ret = reply(conn, 400, "{\"error\":\"expected {\\\"id\\\":STRING,\\\"qty\\\":N>0}\"}");
-        goto out;
+        reply_error(rp, 400, "expected {\"id\":STRING,\"qty\":N>0}");
+        return;
     }
     c = pool_get();
     if (!c) {
-        ret = reply(conn, 503, "{\"error\":\"no database connection\"}");
-        goto out;
+        reply_error(rp, 503, "no database connection");
+        return;
     }
     if (counter_mode == MODE_NAIVE)
         status = take_naive(c, id, (int)qty, &stock);
     else
         status = take_safe(c, id, (int)qty, &stock);
-    ret = reply_result(conn, status, id, stock);
-out:
-    if (c)
-        pool_put(c);
-    json_decref(doc);
-    return ret;
+    reply_result(rp, status, id, stock);
+    pool_put(c);
 }
 
-static enum MHD_Result handle_stock(struct MHD_Connection *conn)
+static void handle_stock(const struct http_req *rq, char caps[][128], struct reply *rp)
 {
-    const char *id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "id");
+    const char *id = http_arg(rq, "id");
     PGconn *c = NULL;
     long stock = -1;
     int status;
-    enum MHD_Result ret;
 
-    if (!id || !id_valid(id))
-        return reply(conn, 400, "{\"error\":\"expected ?id=ID\"}");
+    if (!id || !id_valid(id)) {
+        reply_error(rp, 400, "expected ?id=ID");
+        return;
+    }
     c = pool_get();
-    if (!c)
-        return reply(conn, 503, "{\"error\":\"no database connection\"}");
+    if (!c) {
+        reply_error(rp, 503, "no database connection");
+        return;
+    }
     status = stock_of(c, id, &stock);
-    ret = reply_result(conn, status, id, stock);
+    reply_result(rp, status, id, stock);
     pool_put(c);
-    return ret;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version, const char *upload,
-                                  size_t *upload_size, void **con_cls)
-{
-    struct body *b = *con_cls;
-
-    if (strcmp(method, "POST") != 0) {
-        if (strcmp(method, "GET") != 0)
-            return reply(conn, 405, "{\"error\":\"method not allowed\"}");
-        if (strcmp(url, "/health") == 0)
-            return reply(conn, 200, "\"ok\"");
-        if (strcmp(url, "/stock") == 0)
-            return handle_stock(conn);
-        return reply(conn, 404, "{\"error\":\"not found\"}");
-    }
-    if (strcmp(url, "/take") != 0)
-        return reply(conn, 404, "{\"error\":\"not found\"}");
-
-    /* POST: the first call only allocates, later calls bring the body, the
-     * last one (no more data) answers. */
-    if (!b) {
-        b = calloc(1, sizeof *b);
-        if (!b)
-            return MHD_NO;
-        *con_cls = b;
-        return MHD_YES;
-    }
-    if (*upload_size > 0) {
-        if (b->len + *upload_size > BODY_MAX) {
-            b->too_long = 1;
-        } else {
-            memcpy(b->data + b->len, upload, *upload_size);
-            b->len += *upload_size;
-        }
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    return handle_take(conn, b);
-}
-
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
-{
-    free(*con_cls);
-    *con_cls = NULL;
-}
+static const struct route counter_routes[] = {
+    {"GET", "/health", handle_health},
+    {"GET", "/stock", handle_stock},
+    {"POST", "/take", handle_take},
+};
 
 /* ---------------------------------------------------------------
  * main
@@ -426,8 +352,8 @@ int main(int argc, char **argv)
         {"port", required_argument, NULL, 'p'}, {"dsn", required_argument, NULL, 'd'},
         {"mode", required_argument, NULL, 'm'}, {"pidfile", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
-    struct MHD_Daemon *d = NULL;
-    struct sockaddr_in sa;
+    struct http_server *d = NULL;
+    char err[256];
     const char *pidfile = NULL;
     sigset_t stop;
     long port = -1;
@@ -476,16 +402,10 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_NOTIFY_COMPLETED,
-        on_completed, NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    d = http_start((int)port, counter_routes, sizeof counter_routes / sizeof counter_routes[0], err,
+                   sizeof err);
     if (!d) {
-        fprintf(stderr, "counterd: cannot listen on 127.0.0.1:%ld\n", port);
+        fprintf(stderr, "counterd: %s\n", err);
         rc = 3;
         goto out;
     }
@@ -502,8 +422,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "counterd: signal %d, stopping\n", sig);
     rc = 0;
 out:
-    if (d)
-        MHD_stop_daemon(d);
+    http_stop(d);
     pool_close_all();
     if (pidfile && d)
         unlink(pidfile);
