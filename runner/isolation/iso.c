@@ -110,7 +110,8 @@ static int load_specs(struct matrix *m, const struct iso_opts *o)
     for (i = 0; i < o->nspecs; i++)
         if (add_specs(m, o->specs[i], err, sizeof err) < 0)
             goto bad;
-    qsort(m->rows, (size_t)m->nrows, sizeof *m->rows, iso_row_cmp);
+    if (m->nrows > 1)
+        qsort(m->rows, (size_t)m->nrows, sizeof *m->rows, iso_row_cmp);
     if (!o->permutation)
         return 0;
     if (m->nrows + m->nplain != 1) {

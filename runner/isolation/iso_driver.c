@@ -193,9 +193,7 @@ static int await_result(struct run *r, int pi, int flags)
             return run_fail(r, ISO_EXIT_NODB, "poll: %s", strerror(errno));
         if (util_stop)
             return run_fail(r, ISO_EXIT_NODB, "interrupted");
-        if (n != 0)
-            continue;
-        if (flags & STEP_NONBLOCK) {
+        if (n == 0 && (flags & STEP_NONBLOCK)) {
             if ((b = is_blocked(r, s)) < 0)
                 return -1;
             /* Notices may have come while we asked: read them first. */
@@ -207,6 +205,8 @@ static int await_result(struct run *r, int pi, int flags)
             if (b)
                 return 1;
         }
+        /* Checked also while data comes in: a stream of notices must not
+         * keep a step from its timeout. */
         if (step_overdue(r, s, step, util_now_ns() - t0, &cancelled) < 0)
             return -1;
     }

@@ -84,7 +84,9 @@ static double shop_throughput(const struct shop_stats *s)
     return s->elapsed_s > 0 ? (double)s->committed / s->elapsed_s : 0.0;
 }
 
-void iso_print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
+/* The matrix's rows: one per anomaly spec, one per shop strategy that ran;
+ * 1 when a shop row was printed. */
+static int print_rows(FILE *f, const struct matrix *m, const struct iso_opts *o)
 {
     int width = (int)strlen(shop_row_name[SHOP_NAIVE]) + 2, i, l, k, any_shop = 0;
     char buf[32];
@@ -124,6 +126,14 @@ void iso_print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
                                           : "-");
         fprintf(f, "\n");
     }
+    return any_shop;
+}
+
+/* A line for every cell that differs from its expectation. */
+static void print_differences(FILE *f, const struct matrix *m)
+{
+    int i, l;
+
     for (i = 0; i < m->nrows; i++) {
         const struct row *r = &m->rows[i];
         for (l = 0; l < ISO_NLEVELS; l++) {
@@ -137,8 +147,12 @@ void iso_print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
                         iso_outcome_name(r->cell[l].observed), r->cell[l].why);
         }
     }
-    if (!any_shop)
-        return;
+}
+
+static void print_shop(FILE *f, const struct matrix *m, const struct iso_opts *o)
+{
+    int k, l;
+
     fprintf(f,
             "\nshop: %d sessions x %d orders on one SKU, retried on 40001/40P01; naive: SELECT "
             "stock, then UPDATE to the value read - 1; atomic: UPDATE stock = stock - 1\n",
@@ -164,6 +178,15 @@ void iso_print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
     }
 }
 
+void iso_print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
+{
+    int any_shop = print_rows(f, m, o);
+
+    print_differences(f, m);
+    if (any_shop)
+        print_shop(f, m, o);
+}
+
 static json_t *shop_json(const struct shop_stats *s, enum iso_outcome expect)
 {
     return json_pack(
@@ -178,6 +201,21 @@ static json_t *shop_json(const struct shop_stats *s, enum iso_outcome expect)
         (json_int_t)s->lost, "elapsed_s", s->elapsed_s, "retry_rate", shop_retry_rate(s),
         "throughput_per_s", shop_throughput(s), "latency_p50_ms", (double)s->p50_ns / 1e6,
         "latency_p99_ms", (double)s->p99_ns / 1e6, "error", s->error[0] ? s->error : NULL);
+}
+
+/* summary.json's plain_specs: name, file, passed, stopped, expected, ms. */
+static json_t *plain_json(const struct matrix *m)
+{
+    json_t *a = json_array();
+    int i;
+
+    for (i = 0; i < m->nplain; i++) {
+        const struct plain *p = &m->plain[i];
+        json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:b, s:s?, s:f}", "name", p->spec.name,
+                                           "file", p->spec.path, "passed", p->passed, "stopped",
+                                           p->status != 0, "expected", p->expected, "ms", p->ms));
+    }
+    return a;
 }
 
 static int write_summary(const char *path, const struct matrix *m, const struct iso_opts *o,
@@ -225,6 +263,7 @@ static int write_summary(const char *path, const struct matrix *m, const struct 
     json_object_set_new(root, "embedded_pg", json_boolean(m->embedded));
     json_object_set_new(root, "levels", levels);
     json_object_set_new(root, "specs", specs);
+    json_object_set_new(root, "plain_specs", plain_json(m));
     json_object_set_new(root, "shop", shop);
     json_object_set_new(root, "passed", json_integer(m->passed));
     json_object_set_new(root, "failed", json_integer(m->failed));
@@ -248,17 +287,10 @@ static void md_cell(FILE *f, int ran, enum iso_outcome observed, enum iso_outcom
                 iso_outcome_name(expected));
 }
 
-static int write_report(const char *path, const struct matrix *m, const struct iso_opts *o)
+static void report_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
 {
-    FILE *f = fopen(path, "w");
     int i, l, k;
 
-    if (!f)
-        return -1;
-    fprintf(f, "# wedge isolation\n\n");
-    fprintf(f, "Command: `%s`  \nServer: PostgreSQL %s (%s)  \nResult: %d passed, %d failed\n\n",
-            m->command, m->server, m->embedded ? "embedded throwaway cluster" : "--dsn", m->passed,
-            m->failed);
     fprintf(f, "## The matrix\n\nEach cell: whether the anomaly occurred at that level. "
                "**Bold** marks a cell that differs from the spec's expectation.\n\n");
     fprintf(f, "| anomaly | spec |");
@@ -285,6 +317,12 @@ static int write_report(const char *path, const struct matrix *m, const struct i
                 md_cell(f, m->shop_ran[k][l], m->shop[k][l].observed, iso_shop_expect[k][l]);
         fprintf(f, "\n");
     }
+}
+
+static void report_shop(FILE *f, const struct matrix *m, const struct iso_opts *o)
+{
+    int l, k;
+
     fprintf(f, "\n## The shop's stock update under each level\n\n");
     fprintf(f,
             "%d sessions each place %d orders on one SKU. naive: `SELECT stock`, think %.1f ms, "
@@ -309,6 +347,12 @@ static int write_report(const char *path, const struct matrix *m, const struct i
                     iso_outcome_name(s->observed), s->error[0] ? ": " : "", s->error);
         }
     }
+}
+
+static void report_logs(FILE *f, const struct matrix *m)
+{
+    int i, l;
+
     fprintf(f, "\n## Step logs\n");
     for (i = 0; i < m->nrows; i++) {
         const struct row *r = &m->rows[i];
@@ -323,6 +367,43 @@ static int write_report(const char *path, const struct matrix *m, const struct i
                     r->cell[l].log ? r->cell[l].log : "");
         }
     }
+}
+
+/* Plain specs: each one's verdict; their outputs are results/NAME.out. */
+static void report_plain(FILE *f, const struct matrix *m, const struct iso_opts *o)
+{
+    int i;
+
+    fprintf(f,
+            "\n## Plain specs\n\nRun as PostgreSQL's isolation tester runs them; each "
+            "output is `results/NAME.out`%s.\n\n| spec | result | ms |\n|---|---|---|\n",
+            o->expected ? ", compared with the expected files" : "");
+    for (i = 0; i < m->nplain; i++) {
+        const struct plain *p = &m->plain[i];
+        fprintf(f, "| `%s` | %s | %.0f |\n", p->spec.path,
+                p->passed ? (o->expected ? "matches its expected file" : "ran to its end")
+                          : (o->expected ? "**differs**" : "**stopped**"),
+                p->ms);
+    }
+}
+
+static int write_report(const char *path, const struct matrix *m, const struct iso_opts *o)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f)
+        return -1;
+    fprintf(f, "# wedge isolation\n\n");
+    fprintf(f, "Command: `%s`  \nServer: PostgreSQL %s (%s)  \nResult: %d passed, %d failed\n\n",
+            m->command, m->server, m->embedded ? "embedded throwaway cluster" : "--dsn", m->passed,
+            m->failed);
+    if (m->nrows > 0) {
+        report_matrix(f, m, o);
+        report_shop(f, m, o);
+        report_logs(f, m);
+    }
+    if (m->nplain > 0)
+        report_plain(f, m, o);
     return fclose(f);
 }
 
@@ -351,6 +432,24 @@ static void junit_case(FILE *f, const char *classname, const char *name, double 
     fputs("\n", f);
     xw_string(f, log);
     fprintf(f, "</%s>\n    </testcase>\n", observed == ISO_ERROR ? "error" : "failure");
+}
+
+/* A plain spec's testcase: a failure when it stopped or its output
+ * matched no expected file (the body holds the output). */
+static void junit_plain(FILE *f, const struct plain *p)
+{
+    fputs("    <testcase classname=\"wedge.isolation.plain\" name=\"", f);
+    xw_string(f, p->spec.name);
+    fprintf(f, "\" time=\"%.3f\"", p->ms / 1000.0);
+    if (p->passed) {
+        fputs("/>\n", f);
+        return;
+    }
+    fprintf(f, ">\n      <failure message=\"%s\" type=\"isolation\">",
+            p->status ? "the spec stopped before its end"
+                      : "the output differs from the expected file");
+    xw_string(f, p->out ? p->out : "");
+    fputs("</failure>\n    </testcase>\n", f);
 }
 
 static int write_junit(const char *path, const struct matrix *m)
@@ -397,6 +496,8 @@ static int write_junit(const char *path, const struct matrix *m)
         }
         free(classname);
     }
+    for (k = 0; k < m->nplain; k++)
+        junit_plain(f, &m->plain[k]);
     fputs("  </testsuite>\n</testsuites>\n", f);
     return fclose(f);
 }

@@ -23,8 +23,10 @@ psql_dsn="$dsn"
 fail=0
 for spec in "$@"; do
   name=$(basename "$spec" .spec)
-  PGAPPNAME=isolation/$name "$tester" "$dsn dbname=$db" <"$spec" >"$out/$name.tester" 2>&1
-  "$wedge" isolation --dsn "$dsn" --spec "$spec" >"$out/$name.wedge" 2>"$out/$name.err"
+  # A spec's "# env: NAME=VALUE" lines set the environment of both runs.
+  env=$(sed -n 's/^# env: //p' "$spec")
+  env $env PGAPPNAME=isolation/$name "$tester" "$dsn dbname=$db" <"$spec" >"$out/$name.tester" 2>&1
+  env $env "$wedge" isolation --dsn "$dsn" --spec "$spec" >"$out/$name.wedge" 2>"$out/$name.err"
   if diff -u "$out/$name.tester" "$out/$name.wedge"; then
     echo "pg_vs_tester: $name: identical"
   else
