@@ -37,7 +37,7 @@ for n in $specs; do
   fi
   args+=(--spec "$src/specs/$n.spec")
 done
-echo "pg_suite: ${#args[@]} specs ($((${#args[@]} / 2)) to run, $skipped left out)"
+echo "pg_suite: $((${#args[@]} / 2)) specs to run, $skipped left out"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -365,6 +365,12 @@ static const struct {
      "3: 'check' without 'anomaly \"NAME\"' and expect lines: it belongs to an anomaly spec"},
     {"session \"a\nstep a1 { x }", "1: unterminated string: expected '\"' before the end of line"},
     {"session notices\nstep a1 { x }", "1: expected a session name, found 'notices'"},
+    /* The blocks read before a bad token belong to the spec and are freed
+     * with it (no leak under ASan). */
+    {"setup {x}!", "1: unexpected character '!': expected a keyword, a name, a \"string\" or a "
+                   "{ SQL } block"},
+    {"session a\nstep a1 {x}!", "2: unexpected character '!': expected a keyword, a name, a "
+                                "\"string\" or a { SQL } block"},
     {"anomaly \"X\"\n" EXPECTS BODY "check { SELECT ${a1 } }",
      "9: bad reference '${a1 }' in check: expected ${STEP}, ${STEP.rows} or ${STEP.sqlstate} "
      "naming a declared step"},
