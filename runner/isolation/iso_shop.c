@@ -190,34 +190,20 @@ static long shop_stock(PGconn *c)
     return v;
 }
 
-/* Run the workload at one level.  Returns 0, or ISO_EXIT_NODB with err. */
-int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level level,
-                 const struct shop_opts *o, struct shop_stats *st, char *err, size_t errlen)
+/* The inventory table, and one connection per worker at level; -1 with err. */
+static int shop_prepare(PGconn *ctl, const char *dsn, enum iso_level level,
+                        const struct shop_opts *o, struct shop_worker *w, long initial, char *err,
+                        size_t errlen)
 {
-    struct shop_worker *w = calloc((size_t)o->users, sizeof *w);
-    pthread_t *tids = calloc((size_t)o->users, sizeof *tids);
-    struct shop_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
     char sql[256], level_sql[192];
-    PGconn *ctl = NULL;
-    uint64_t t0;
-    int i, started = 0, rc = ISO_EXIT_NODB;
+    int i;
 
-    memset(st, 0, sizeof *st);
-    st->planned = (long)o->users * o->orders;
-    st->initial = st->planned + 1000;
-    if (!w || !tids) {
-        snprintf(err, errlen, "out of memory");
-        goto out;
-    }
-    ctl = iso_db_connect(dsn, err, errlen);
-    if (!ctl)
-        goto out;
     snprintf(sql, sizeof sql,
              "CREATE TABLE iso_inventory (sku text PRIMARY KEY, stock int NOT NULL); "
              "INSERT INTO iso_inventory VALUES ('sku-1', %ld)",
-             st->initial);
+             initial);
     if (iso_db_exec(ctl, sql, err, errlen) < 0)
-        goto out;
+        return -1;
     /* statement_timeout: a statement stuck past the workload's own deadline
      * fails (counted as an error) instead of hanging the join below. */
     snprintf(level_sql, sizeof level_sql,
@@ -228,13 +214,24 @@ int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level le
         w[i].latency = hist_new();
         if (!w[i].latency) {
             snprintf(err, errlen, "out of memory");
-            goto out;
+            return -1;
         }
         w[i].conn = iso_db_connect(dsn, err, errlen);
         if (!w[i].conn || iso_db_exec(w[i].conn, level_sql, err, errlen) < 0)
-            goto out;
+            return -1;
     }
-    t0 = util_now_ns();
+    return 0;
+}
+
+/* Start every worker behind the gate, open it, wait for all; the seconds
+ * the race took. */
+static double shop_race(struct shop_worker *w, pthread_t *tids, enum shop_strategy strategy,
+                        const struct shop_opts *o)
+{
+    struct shop_gate gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+    uint64_t t0 = util_now_ns();
+    int i, started = 0;
+
     for (i = 0; i < o->users; i++) {
         w[i].opts = o;
         w[i].strategy = strategy;
@@ -254,7 +251,14 @@ int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level le
     t0 = util_now_ns();
     for (i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    st->elapsed_s = (double)(util_now_ns() - t0) / 1e9;
+    return (double)(util_now_ns() - t0) / 1e9;
+}
+
+/* The workers' counts into st, and the verdict from the final stock. */
+static void shop_tally(struct shop_worker *w, const struct shop_opts *o, struct shop_stats *st)
+{
+    int i;
+
     for (i = 0; i < o->users; i++) {
         st->committed += w[i].committed;
         st->attempts += w[i].attempts;
@@ -269,11 +273,6 @@ int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level le
     }
     st->p50_ns = hist_percentile(w[0].latency, 50);
     st->p99_ns = hist_percentile(w[0].latency, 99);
-    st->final = shop_stock(ctl);
-    if (st->final < 0) {
-        snprintf(err, errlen, "cannot read the final stock: %s", PQerrorMessage(ctl));
-        goto out;
-    }
     st->lost = st->committed - (st->initial - st->final);
     if (st->error[0] || st->errors || st->gave_up || st->committed != st->planned)
         st->observed = ISO_ERROR;
@@ -283,6 +282,34 @@ int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level le
         snprintf(st->error, sizeof st->error,
                  "%ld of %ld orders committed (%ld gave up, %ld errors)", st->committed,
                  st->planned, st->gave_up, st->errors);
+}
+
+/* Run the workload at one level.  Returns 0, or ISO_EXIT_NODB with err. */
+int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level level,
+                 const struct shop_opts *o, struct shop_stats *st, char *err, size_t errlen)
+{
+    struct shop_worker *w = calloc((size_t)o->users, sizeof *w);
+    pthread_t *tids = calloc((size_t)o->users, sizeof *tids);
+    PGconn *ctl = NULL;
+    int i, rc = ISO_EXIT_NODB;
+
+    memset(st, 0, sizeof *st);
+    st->planned = (long)o->users * o->orders;
+    st->initial = st->planned + 1000;
+    if (!w || !tids) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    ctl = iso_db_connect(dsn, err, errlen);
+    if (!ctl || shop_prepare(ctl, dsn, level, o, w, st->initial, err, errlen) < 0)
+        goto out;
+    st->elapsed_s = shop_race(w, tids, strategy, o);
+    st->final = shop_stock(ctl);
+    if (st->final < 0) {
+        snprintf(err, errlen, "cannot read the final stock: %s", PQerrorMessage(ctl));
+        goto out;
+    }
+    shop_tally(w, o, st);
     iso_db_exec(ctl, "DROP TABLE iso_inventory", err, errlen);
     err[0] = '\0';
     rc = 0;
