@@ -22,6 +22,8 @@ static void usage(FILE *f)
                "  run SCENARIO      start the scenario's services under the shim, drive\n"
                "                    concurrent load, check the invariants, write a report\n"
                "  exec -- CMD ...   run one command under the shim (rules, seed, trace)\n"
+               "  hunt SCENARIO     find a race nobody wrote a rule for: observe, try candidate\n"
+               "                    rules, confirm, write the find as a scenario file\n"
                "  check SCENARIO    validate a scenario (or --rules TEXT) without running it\n"
                "  pg start|stop|env a throwaway PostgreSQL cluster for a shell or CI\n"
                "  isolation         the isolation-level anomaly matrix on PostgreSQL\n"
@@ -39,7 +41,7 @@ static const struct {
     int (*fn)(int, char **);
 } commands[] = {
     {"run", run_main}, {"exec", exec_main},     {"check", check_main},
-    {"pg", pg_main},   {"isolation", iso_main},
+    {"pg", pg_main},   {"isolation", iso_main}, {"hunt", hunt_main},
 };
 
 int main(int argc, char **argv)
@@ -64,6 +66,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "wedge: unknown option '%s'\n", cmd);
     else
         fprintf(stderr, "wedge: unknown command '%s'\n", cmd);
-    fprintf(stderr, "wedge: commands are run, exec, check, pg, isolation; see 'wedge --help'\n");
+    fprintf(stderr, "wedge: commands are run, hunt, exec, check, pg, isolation; see 'wedge --help'\n");
     return 2;
 }

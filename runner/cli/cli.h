@@ -19,5 +19,7 @@ int run_main(int argc, char **argv);
 int check_main(int argc, char **argv);
 /* wedge exec [...] -- CMD ARGS... (exec.c) */
 int exec_main(int argc, char **argv);
+/* wedge hunt SCENARIO [...] (hunt.c; the search is runner/hunt/) */
+int hunt_main(int argc, char **argv);
 
 #endif
