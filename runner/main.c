@@ -66,6 +66,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "wedge: unknown option '%s'\n", cmd);
     else
         fprintf(stderr, "wedge: unknown command '%s'\n", cmd);
-    fprintf(stderr, "wedge: commands are run, hunt, exec, check, pg, isolation; see 'wedge --help'\n");
+    fprintf(stderr,
+            "wedge: commands are run, hunt, exec, check, pg, isolation; see 'wedge --help'\n");
     return 2;
 }

@@ -55,23 +55,27 @@ static void hunt_usage(FILE *f)
 /* "40" is runs, "5m" wall time. */
 static int hunt_budget(const char *v, struct hunt_opts *o)
 {
-    char *end;
     size_t n = strspn(v, "0123456789");
     if (n && !v[n]) {
-        unsigned long runs = strtoul(v, &end, 10);
+        unsigned long runs = strtoul(v, NULL, 10);
         if (runs >= 1 && runs <= 100000) {
             o->budget_runs = (unsigned)runs;
             return 0;
         }
-    } else if (scn_parse_duration(v, &o->budget_ns) == 0 && o->budget_ns) {
-        o->budget_runs = 0;
-        return 0;
+        fprintf(stderr,
+                "wedge: hunt: --budget '%s': expected 1..100000 runs or a duration such "
+                "as 5m\n",
+                v);
+        return -1;
     }
-    fprintf(stderr,
-            "wedge: hunt: --budget '%s': expected a number of runs (1..100000) or a "
-            "duration like 5m\n",
-            v);
-    return -1;
+    if (util_duration_arg("hunt", "--budget", v, &o->budget_ns) < 0)
+        return -1;
+    if (!o->budget_ns) {
+        fprintf(stderr, "wedge: hunt: --budget '%s': a budget of no time tries nothing\n", v);
+        return -1;
+    }
+    o->budget_runs = 0;
+    return 0;
 }
 
 static int hunt_seed(const char *v, struct hunt_opts *o)
@@ -105,10 +109,8 @@ static int hunt_load_args(const struct hunt_opts *o)
         fprintf(stderr, "wedge: hunt: --rate '%s': expected requests per second\n", o->rate);
         return -1;
     }
-    if (o->duration && scn_parse_duration(o->duration, &ns) < 0) {
-        fprintf(stderr, "wedge: hunt: --duration '%s': expected a duration like 5s\n", o->duration);
+    if (o->duration && util_duration_arg("hunt", "--duration", o->duration, &ns) < 0)
         return -1;
-    }
     return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "scn.h"
+#include "timeunit.h"
 
 /* ---------------------------------------------------------------
  * Statements (hunt_sql.c).  Pure functions.
@@ -210,9 +211,9 @@ uint64_t hunt_delay_ns(uint64_t gap_ns);
 /* A barrier's timeout for arrivals gap_ns apart: 3 gaps, within
  * [HUNT_TIMEOUT_MIN, HUNT_TIMEOUT_MAX]. */
 uint64_t hunt_timeout_ns(uint64_t gap_ns);
-#define HUNT_TIMEOUT_MIN 50000000ull   /* 50 ms */
-#define HUNT_DELAY_MIN   20000000ull   /* 20 ms */
-#define HUNT_TIMEOUT_MAX 2000000000ull /* 2 s */
+#define HUNT_TIMEOUT_MIN (50 * NS_PER_MS)
+#define HUNT_DELAY_MIN   (20 * NS_PER_MS)
+#define HUNT_TIMEOUT_MAX (2 * NS_PER_S)
 
 /* ---------------------------------------------------------------
  * The schema's catalog (hunt_cat.c), read from a database that holds

@@ -13,13 +13,15 @@
  * stall a service that serialises them.
  */
 #include "hunt.h"
+#include "timeunit.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CAND_BG_WINDOW_NS 1000000000ull /* a background read still counts this long */
+#define CAND_BG_WINDOW_NS NS_PER_S /* a background read still counts this long */
 #define CAND_READS        16
 
 /* The scores: the order candidates are tried in. */
@@ -83,10 +85,10 @@ void hunt_cands_free(struct hunt_cands *cs)
 
 void hunt_fmt_duration(uint64_t ns, char *out, size_t len)
 {
-    if (ns % 1000000000ull == 0)
-        snprintf(out, len, "%llus", (unsigned long long)(ns / 1000000000ull));
+    if (ns % NS_PER_S == 0)
+        snprintf(out, len, "%llus", (unsigned long long)(ns / NS_PER_S));
     else
-        snprintf(out, len, "%llums", (unsigned long long)((ns + 999999) / 1000000));
+        snprintf(out, len, "%llums", (unsigned long long)((ns + NS_PER_MS - 1) / NS_PER_MS));
 }
 
 char *hunt_rule_text(const struct hunt_rule *r, const char *label, const char *coord)
@@ -163,15 +165,15 @@ int hunt_verdict(const struct hunt_cands *cs, int observed)
     int tried = 0, inconclusive = 0, flaky = 0;
     for (int i = 0; i < cs->n; i++) {
         if (cs->c[i].status == HS_FOUND)
-            return 1;
+            return WEDGE_VIOLATED;
         tried += cs->c[i].status == HS_HELD || cs->c[i].status == HS_FLAKY ||
                  cs->c[i].status == HS_INCONCLUSIVE;
         inconclusive += cs->c[i].status == HS_INCONCLUSIVE;
         flaky += cs->c[i].status == HS_FLAKY;
     }
     if (!observed || flaky || (tried && inconclusive == tried))
-        return 3;
-    return 0;
+        return WEDGE_INCONCLUSIVE;
+    return WEDGE_PASS;
 }
 
 /* ---------------------------------------------------------------

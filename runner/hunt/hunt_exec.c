@@ -7,7 +7,9 @@
  * timeout), and afterwards how many deadlocks it broke (40P01).
  */
 #include "hunt.h"
+#include "timeunit.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,9 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define EXEC_TICK_NS   100000000ull   /* 100 ms */
-#define EXEC_SAMPLE_NS 500000000ull   /* PostgreSQL's lock waits, every 500 ms */
-#define EXEC_KILL_NS   10000000000ull /* SIGTERM, then this long, then SIGKILL */
+#define EXEC_TICK_NS   (100 * NS_PER_MS)
+#define EXEC_SAMPLE_NS (500 * NS_PER_MS) /* PostgreSQL's lock waits, this often */
+#define EXEC_KILL_NS   (10 * NS_PER_S)   /* SIGTERM, then this long, then SIGKILL */
 
 static const char SQL_WAITS[] =
     "SELECT a.pid, extract(epoch FROM now() - a.query_start)::float8, left(a.query, 160), "
@@ -120,14 +122,14 @@ static int exec_wait(pid_t pid, PGconn *c, const char *like, uint64_t limit_ns, 
         if (!term_at && (util_stop || now - t0 > limit_ns)) {
             if (!util_stop)
                 r->error = util_fmt("the run outlived its time limit (%.0f s): stopped",
-                                    (double)limit_ns / 1e9);
+                                    (double)limit_ns / (double)NS_PER_S);
             kill(pid, SIGTERM);
             term_at = now;
         }
         if (term_at && now - term_at > EXEC_KILL_NS) {
             kill(pid, SIGKILL);
             util_wait_pid(pid, EXEC_KILL_NS, &status);
-            return 3;
+            return WEDGE_INCONCLUSIVE;
         }
     }
 }
@@ -206,7 +208,7 @@ void hunt_exec(const char *scn, uint64_t seed, const char *dir, const char *admi
     pid_t pid;
 
     memset(out, 0, sizeof *out);
-    out->code = 3;
+    out->code = WEDGE_INCONCLUSIVE;
     if (util_mkdir_p(dir, 0755) < 0) {
         out->error = util_fmt("%s: %s", dir, strerror(errno));
         return;
@@ -221,7 +223,7 @@ void hunt_exec(const char *scn, uint64_t seed, const char *dir, const char *admi
     out->code = exec_wait(pid, c, like, limit_ns, out);
     out->pg_deadlocks = exec_deadlocks(c, like);
     PQfinish(c);
-    out->seconds = (double)(util_now_ns() - t0) / 1e9;
+    out->seconds = (double)(util_now_ns() - t0) / (double)NS_PER_S;
     exec_summary(dir, out);
     exec_services(dir, out);
 }

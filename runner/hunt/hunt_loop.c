@@ -9,7 +9,9 @@
  */
 #include "hunt.h"
 #include "pg.h"
+#include "timeunit.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define LOOP_LIMIT_SLACK_NS 30000000000ull /* a run may take its timeout and this */
+#define LOOP_LIMIT_SLACK_NS (30 * NS_PER_S) /* a run may take its timeout and this */
 
 /* The invariant hunt adds when the scenario has none: a request answered
  * 5xx, timed out or dropped (history "info") is what a deadlock, a hang
@@ -148,15 +150,15 @@ static int loop_observe(struct hunt *h)
     struct hunt_edit e = loop_edit(h, NULL);
     struct hunt_run r;
     char err[1024], *dir = util_fmt("%s/observe", h->out), *path;
-    int rc = 3;
+    int rc = WEDGE_INCONCLUSIVE;
 
     e.scn_rules = hunt_obs_rules();
     path = loop_write(h, "observe.scn", &e);
     say(h, "observing: %s (seed %" PRIu64 ")", path, h->res.seeds[0]);
     loop_run(h, path, 0, dir, &r);
-    if (r.code == 2) {
+    if (r.code == WEDGE_USAGE) {
         fprintf(stderr, "wedge: hunt: the scenario does not run (see %s/wedge-run.log)\n", dir);
-        rc = 2;
+        rc = WEDGE_USAGE;
         goto out;
     }
     for (int i = 0; i < 64; i++)
@@ -231,9 +233,9 @@ static void loop_explain(struct hunt *h, struct hunt_cand *c, const char *dir,
         loop_note(c, "its rule never fired: no call matched it");
     if (r->pg_deadlocks)
         loop_note(c, "PostgreSQL broke %ld deadlock(s) (40P01)", r->pg_deadlocks);
-    if (r->pg_waits && (r->code != 0 || r->info))
+    if (r->pg_waits && (r->code != WEDGE_PASS || r->info))
         loop_note(c, "database lock wait: %s", r->pg_waits);
-    if (loop_is_lock(c->kind) && (r->code != 0 || r->info)) {
+    if (loop_is_lock(c->kind) && (r->code != WEDGE_PASS || r->info)) {
         struct hunt_obs o;
         struct hunt_svcmap map = r->map;
         char err[256];
@@ -272,28 +274,28 @@ static int loop_seeds(struct hunt *h, struct hunt_cand *c, const char *path, con
                       int from, int *code)
 {
     int broke = 0;
-    *code = 1;
-    for (int k = from; k < HUNT_SEEDS && *code == 1 && loop_can_run(h); k++) {
+    *code = WEDGE_VIOLATED;
+    for (int k = from; k < HUNT_SEEDS && *code == WEDGE_VIOLATED && loop_can_run(h); k++) {
         struct hunt_run r;
         char *dir = util_fmt("%s/cand-%d/%s-seed-%d", h->out, c->rank, tag, k + 1);
         loop_run(h, path, k, dir, &r);
         *code = r.code;
         c->runs++;
         c->fires += r.fires;
-        if (r.code == 1) {
+        if (r.code == WEDGE_VIOLATED) {
             broke++;
             if (!c->broken && r.broken)
                 c->broken = util_fmt("%s", r.broken);
-        } else if (r.code >= 2 && r.error) {
+        } else if (r.code >= WEDGE_USAGE && r.error) {
             loop_note(c, "inconclusive run: %s", r.error);
         }
         loop_explain(h, c, dir, &r);
         say(h, "  seed %" PRIu64 ": %s%s%s  (%.1f s, %u injections)", h->res.seeds[k],
-            r.code == 1   ? "BROKE "
-            : r.code == 0 ? "held"
-                          : "inconclusive",
-            r.code == 1 && r.broken ? r.broken : "", r.code == 1 && !r.broken ? "an invariant" : "",
-            r.seconds, r.fires);
+            r.code == WEDGE_VIOLATED ? "BROKE "
+            : r.code == WEDGE_PASS   ? "held"
+                                     : "inconclusive",
+            r.code == WEDGE_VIOLATED && r.broken ? r.broken : "",
+            r.code == WEDGE_VIOLATED && !r.broken ? "an invariant" : "", r.seconds, r.fires);
         hunt_run_free(&r);
         free(dir);
     }
@@ -311,10 +313,11 @@ static void loop_confirm(struct hunt *h, struct hunt_cand *c)
     c->broke = loop_seeds(h, c, path, "confirm", 0, &code);
     if (c->broke == HUNT_SEEDS)
         c->status = HS_FOUND;
-    else if (code >= 2)
+    else if (code >= WEDGE_USAGE)
         c->status = HS_INCONCLUSIVE;
     else if (c->broke)
-        c->status = code == 1 ? HS_UNTRIED : HS_FLAKY; /* budget ran out mid-way: untried */
+        c->status =
+            code == WEDGE_VIOLATED ? HS_UNTRIED : HS_FLAKY; /* budget ran out mid-way: untried */
     else if (c->runs)
         c->status = HS_HELD;
     free(rules);
@@ -332,11 +335,11 @@ static void loop_plain(struct hunt *h, struct hunt_cand *c)
     path = loop_write(h, c->kind == HK_LOCK_ORDER ? "plain-hang.scn" : "plain.scn", &e);
     dir = util_fmt("%s/cand-%d/plain-seed-1", h->out, c->rank);
     loop_run(h, path, 0, dir, &r);
-    c->plain_broke = r.code == 1 ? 1 : r.code == 0 ? 0 : -1;
+    c->plain_broke = r.code == WEDGE_VIOLATED ? 1 : r.code == WEDGE_PASS ? 0 : -1;
     say(h, "  without the rule (seed %" PRIu64 "): %s", h->res.seeds[0],
-        r.code == 1   ? "broke too: plain load finds it"
-        : r.code == 0 ? "held"
-                      : "inconclusive");
+        r.code == WEDGE_VIOLATED ? "broke too: plain load finds it"
+        : r.code == WEDGE_PASS   ? "held"
+                                 : "inconclusive");
     hunt_run_free(&r);
     free(path);
     free(dir);
@@ -360,7 +363,7 @@ static int loop_try(struct hunt *h, struct hunt_cand *c, int *step)
     dir = util_fmt("%s/cand-%d/shrink-%d", h->out, c->rank, *step);
     loop_run(h, path, 0, dir, &r);
     c->runs++;
-    ok = r.code == 1;
+    ok = r.code == WEDGE_VIOLATED;
     say(h, "  shrink %d: %s", *step, ok ? "still breaks" : "needed");
     hunt_run_free(&r);
     free(path);
@@ -548,13 +551,13 @@ static int loop_setup(struct hunt *h)
     const struct hunt_opts *o = h->o;
     if (scn_load(o->path, &h->scn, err, sizeof err) < 0) {
         fprintf(stderr, "wedge: %s\n", err);
-        return 2;
+        return WEDGE_USAGE;
     }
     h->loaded = 1;
     h->src = util_read_file(o->path, NULL);
     if (!h->src) {
         fprintf(stderr, "wedge: hunt: %s: %s\n", o->path, strerror(errno));
-        return 2;
+        return WEDGE_USAGE;
     }
     h->res.seeds[0] = o->has_seed ? o->seed : h->scn.has_seed ? h->scn.seed : util_random_seed();
     for (int k = 1; k < HUNT_SEEDS; k++)
@@ -562,14 +565,14 @@ static int loop_setup(struct hunt *h)
     h->out = o->out ? util_fmt("%s", o->out) : loop_default_out(h->scn.name);
     if (util_mkdir_p(h->out, 0755) < 0) {
         fprintf(stderr, "wedge: hunt: --out %s: %s\n", h->out, strerror(errno));
-        return 2;
+        return WEDGE_USAGE;
     }
     h->limit_ns = h->scn.timeout_ns + LOOP_LIMIT_SLACK_NS;
     if (o->dsn) {
         h->admin = o->dsn;
     } else if (pg_cluster_start(&h->cluster, !o->quiet, err, sizeof err) < 0) {
         fprintf(stderr, "wedge: postgres: %s\n", err);
-        return 3;
+        return WEDGE_INCONCLUSIVE;
     } else {
         h->admin = h->cluster.dsn;
     }
@@ -577,7 +580,7 @@ static int loop_setup(struct hunt *h)
         hunt_cat_load(&h->cat, dsn, err, sizeof err) < 0)
         say(h, "no catalog (%s): every check-then-insert counts as unprotected", err);
     loop_exes(h);
-    return 0;
+    return WEDGE_PASS;
 }
 
 static void loop_cleanup(struct hunt *h)
@@ -640,23 +643,23 @@ int hunt_search(const struct hunt_opts *o)
     say(&h, "%s: seeds %" PRIu64 ", %" PRIu64 ", %" PRIu64 "; output in %s", h.scn.name,
         h.res.seeds[0], h.res.seeds[1], h.res.seeds[2], h.out);
     rc = loop_observe(&h);
-    if (rc == 2)
+    if (rc == WEDGE_USAGE)
         goto out;
     if (h.observed) {
         loop_candidates(&h);
         loop_candidates_try(&h);
     }
     rc = hunt_verdict(&h.cands, h.observed);
-    if (rc == 0 && h.observe_broke) {
+    if (rc == WEDGE_PASS && h.observe_broke) {
         say(&h, "the scenario breaks %s with no rule at all, and no candidate confirmed",
             h.observe_broke);
-        rc = 3;
+        rc = WEDGE_INCONCLUSIVE;
     }
     h.res.scenario = h.scn.name;
     h.res.path = o->path;
     h.res.out = h.out;
     h.res.exit_code = rc;
-    h.res.seconds = (double)(util_now_ns() - h.t0) / 1e9;
+    h.res.seconds = (double)(util_now_ns() - h.t0) / (double)NS_PER_S;
     h.res.observe_broke = h.observe_broke;
     h.res.observe_error = h.observe_error;
     h.res.cands = &h.cands;
@@ -668,9 +671,9 @@ int hunt_search(const struct hunt_opts *o)
     if (hunt_report(&h.res, o->json, err, sizeof err) < 0)
         fprintf(stderr, "wedge: hunt: report: %s\n", err);
     say(&h, "%s after %u runs, %.0f s: %s/report.md",
-        rc == 1   ? "race found"
-        : rc == 0 ? "every candidate held"
-                  : "inconclusive",
+        rc == WEDGE_VIOLATED ? "race found"
+        : rc == WEDGE_PASS   ? "every candidate held"
+                             : "inconclusive",
         h.res.runs, h.res.seconds, h.out);
 out:
     loop_cleanup(&h);

@@ -11,6 +11,7 @@
  * (a dispatcher, a sweeper) is background, and belongs to none.
  */
 #include "hunt.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -20,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OBS_NS_PER_S     1000000000ull
+#define NS_PER_S         1000000000ull
 #define OBS_BACKGROUND   4 /* 1 in N of a thread's calls outside every request: background */
 #define OBS_SLACK_NS     2000000ull /* a request window's margin either side */
 #define OBS_HELPER_STMTS 2          /* innermost frame of this many statements: a helper */
@@ -274,7 +275,7 @@ static int obs_load_start(struct hunt_obs *o, const char *run_dir)
     double t = json_number_value(json_object_get(j, "load_start_unix"));
     free(path);
     json_decref(j);
-    o->load_t0 = (uint64_t)(t * (double)OBS_NS_PER_S);
+    o->load_t0 = (uint64_t)(t * (double)NS_PER_S);
     return t > 0 ? 0 : -1;
 }
 

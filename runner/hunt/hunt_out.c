@@ -6,6 +6,7 @@
  */
 #include "hunt.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -165,9 +166,9 @@ static int out_md(const struct hunt_result *r, char *err, size_t errlen)
     fprintf(f,
             "**%s** (exit %d) after %u runs in %.0f s.  Scenario `%s`%s%s; seeds %" PRIu64
             ", %" PRIu64 ", %" PRIu64 ".\n\n",
-            r->exit_code == 1   ? "Race found"
-            : r->exit_code == 0 ? "Every candidate held"
-                                : "Inconclusive",
+            r->exit_code == WEDGE_VIOLATED ? "Race found"
+            : r->exit_code == WEDGE_PASS   ? "Every candidate held"
+                                           : "Inconclusive",
             r->exit_code, r->runs, r->seconds, r->path, r->load ? ", load " : "",
             r->load ? r->load : "", r->seeds[0], r->seeds[1], r->seeds[2]);
     fprintf(f, "Observed: %u requests, %u statements, %u lock calls of the program, %u threads.\n",
@@ -247,9 +248,9 @@ static json_t *js_summary(const struct hunt_result *r)
         "{s:s,s:s,s:s,s:i,s:s,s:i,s:f,s:b,s:o,s:o,s:{s:i,s:i,s:i,s:i},s:o,s:o,s:o,s:o}", "command",
         "hunt", "scenario", r->scenario, "scenario_file", r->path, "exit_code", r->exit_code,
         "verdict",
-        r->exit_code == 1   ? "found"
-        : r->exit_code == 0 ? "held"
-                            : "inconclusive",
+        r->exit_code == WEDGE_VIOLATED ? "found"
+        : r->exit_code == WEDGE_PASS   ? "held"
+                                       : "inconclusive",
         "runs", (int)r->runs, "seconds", r->seconds, "budget_spent", r->budget_out, "seeds", seeds,
         "observe_broke", js_str(r->observe_broke), "observed", "requests", (int)r->requests,
         "statements", (int)r->statements, "lock_calls", (int)r->lock_calls, "threads",
