@@ -96,6 +96,8 @@ static int plain_perm(void *arg, const struct iso_pstep *steps, int n)
     }
     if (sp->teardown)
         run_block(r, r->ctl, sp->teardown, "teardown");
+    if (r->fmt != ISO_FMT_PG)
+        fputc('\n', r->log); /* wedge's format ends a permutation with a blank line */
     return 0;
 }
 
