@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "iso.h"
 #include "pg.h"
+#include "wedge_exit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,15 +50,15 @@ int main(int argc, char **argv)
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd) {
         usage(stderr);
-        return 2;
+        return WEDGE_USAGE;
     }
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
         usage(stdout);
-        return 0;
+        return WEDGE_PASS;
     }
     if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
         printf("wedge %s\n", WEDGE_VERSION);
-        return 0;
+        return WEDGE_PASS;
     }
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(cmd, commands[i].name))
@@ -68,5 +69,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "wedge: unknown command '%s'\n", cmd);
     fprintf(stderr,
             "wedge: commands are run, hunt, exec, check, pg, isolation; see 'wedge --help'\n");
-    return 2;
+    return WEDGE_USAGE;
 }

@@ -33,6 +33,7 @@
 
 #include "real.h"
 #include "textfile.h"
+#include "wedge_exit.h"
 #include "wire.h"
 
 static struct wg_ruleset init_rules_parsed; /* in force through wg_rules */
@@ -79,7 +80,7 @@ static void init_config_error(const char *msg)
         char line[600];
         snprintf(line, sizeof line, "wedge: %s", msg);
         wg_fatal_record("config", line);
-        _exit(2);
+        _exit(WEDGE_USAGE);
     }
 }
 

@@ -8,6 +8,7 @@
 #include "svc.h"
 #include "textfile.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -54,14 +55,14 @@ static int check_expansions(const struct scenario *s)
         argv = svc_argv(cmd, &e, err, sizeof(err));
         if (!argv) {
             fprintf(stderr, "wedge: %s:%d: command: %s\n", s->path, line, err);
-            rc = 2;
+            rc = WEDGE_USAGE;
         }
         svc_argv_free(argv);
         if (svc && s->services[i].ready) {
             char *r = exp_expand(s->services[i].ready, &e, err, sizeof(err));
             if (!r) {
                 fprintf(stderr, "wedge: %s:%d: ready: %s\n", s->path, line, err);
-                rc = 2;
+                rc = WEDGE_USAGE;
             }
             free(r);
         }
@@ -96,14 +97,14 @@ int check_main(int argc, char **argv)
             break;
         case 'h':
             check_usage(stdout);
-            return 0;
+            return WEDGE_PASS;
         default:
             return util_bad_option("check", argv, "r:f:qh", opts);
         }
     }
     if ((rules != NULL) + (rules_file != NULL) + (optind < argc) != 1 || argc - optind > 1) {
         fprintf(stderr, "wedge: check: give one of SCENARIO, --rules TEXT, --rules-file FILE\n");
-        return 2;
+        return WEDGE_USAGE;
     }
     if (rules || rules_file) {
         char *text = NULL;
@@ -115,7 +116,7 @@ int check_main(int argc, char **argv)
                 fprintf(stderr, "wedge: %s:%s\n", rules_file, err);
             else
                 fprintf(stderr, "wedge: check: %s: %s\n", rules_file, err);
-            return 2;
+            return WEDGE_USAGE;
         }
         if (rulecheck_text(text, err, sizeof(err)) < 0) {
             /* The shim names its text "rules"; name the file instead. */
@@ -123,7 +124,7 @@ int check_main(int argc, char **argv)
                 fprintf(stderr, "wedge: %s:%s\n", rules_file, err + 6);
             else
                 fprintf(stderr, "wedge: %s\n", err);
-            rc = 2;
+            rc = WEDGE_USAGE;
         } else if (!quiet) {
             printf("wedge: rules ok\n");
         }
@@ -132,7 +133,7 @@ int check_main(int argc, char **argv)
     }
     if (scn_load(argv[optind], &s, err, sizeof(err)) < 0) {
         fprintf(stderr, "wedge: %s\n", err);
-        return 2;
+        return WEDGE_USAGE;
     }
     rc |= rulecheck_scenario(&s);
     rc |= check_expansions(&s);
@@ -140,5 +141,5 @@ int check_main(int argc, char **argv)
         printf("wedge: %s: ok (%d services, %d jobs, %d requests, %d invariants)\n", s.path,
                s.nservices, s.njobs, s.nrequests, s.ninvariants);
     scn_free(&s);
-    return rc ? 2 : 0;
+    return rc ? WEDGE_USAGE : WEDGE_PASS;
 }

@@ -3,6 +3,7 @@
  */
 #include "cli.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -68,7 +69,7 @@ int exec_main(int argc, char **argv)
             seed = strtoull(optarg, &end, 0);
             if (errno || *end || !*optarg) {
                 fprintf(stderr, "wedge: exec: --seed '%s': expected a number\n", optarg);
-                return 2;
+                return WEDGE_USAGE;
             }
             has_seed = 1;
             break;
@@ -84,34 +85,34 @@ int exec_main(int argc, char **argv)
             break;
         case 'h':
             exec_usage(stdout);
-            return 0;
+            return WEDGE_PASS;
         default:
             return util_bad_option("exec", argv, EXEC_OPTSTRING, opts);
         }
     }
     if (rules && rules_file) {
         fprintf(stderr, "wedge: exec: --rules and --rules-file exclude each other\n");
-        return 2;
+        return WEDGE_USAGE;
     }
     if (optind >= argc) {
         fprintf(stderr, "wedge: exec: no command given (wedge exec [OPTIONS] -- CMD ARGS...)\n");
-        return 2;
+        return WEDGE_USAGE;
     }
     if (rules_file && access(rules_file, R_OK) < 0) {
         fprintf(stderr, "wedge: exec: %s: %s\n", rules_file, strerror(errno));
-        return 2;
+        return WEDGE_USAGE;
     }
     if (util_find_shim(shim, sizeof(shim), err, sizeof(err)) < 0) {
         fprintf(stderr, "wedge: exec: %s\n", err);
-        return 2;
+        return WEDGE_USAGE;
     }
     if (util_preload_value(shim, preload, sizeof(preload)) < 0) {
         fprintf(stderr, "wedge: exec: LD_PRELOAD too long\n");
-        return 2;
+        return WEDGE_USAGE;
     }
     if (trace && util_mkdir_p(trace, 0755) < 0) {
         fprintf(stderr, "wedge: exec: --trace %s: %s\n", trace, strerror(errno));
-        return 2;
+        return WEDGE_USAGE;
     }
     /* 0 is a seed like any other: only a missing --seed draws one. */
     if (!has_seed)

@@ -21,10 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NS_PER_S         1000000000ull
 #define OBS_BACKGROUND   4 /* 1 in N of a thread's calls outside every request: background */
-#define OBS_SLACK_NS     2000000ull /* a request window's margin either side */
-#define OBS_HELPER_STMTS 2          /* innermost frame of this many statements: a helper */
+#define OBS_SLACK_NS     (2 * NS_PER_MS) /* a request window's margin either side */
+#define OBS_HELPER_STMTS 2               /* innermost frame of this many statements: a helper */
 
 /* ---------------------------------------------------------------
  * Interned strings.

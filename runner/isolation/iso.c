@@ -15,6 +15,7 @@
 #include "iso_int.h"
 #include "iso_spec.h"
 #include "pg.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -98,7 +99,7 @@ static int add_specs(struct matrix *m, const char *path, char *err, size_t errle
 }
 
 /* Every spec of the command line (or the default directory), and the
- * --permutation; 0 or ISO_EXIT_USAGE with a message on stderr. */
+ * --permutation; 0 or WEDGE_USAGE with a message on stderr. */
 static int load_specs(struct matrix *m, const struct iso_opts *o)
 {
     char err[1024], dirbuf[PATH_MAX];
@@ -118,15 +119,15 @@ static int load_specs(struct matrix *m, const struct iso_opts *o)
         fprintf(stderr,
                 "wedge: isolation: --permutation needs exactly one spec (--spec FILE), not %d\n",
                 m->nrows + m->nplain);
-        return ISO_EXIT_USAGE;
+        return WEDGE_USAGE;
     }
     if (iso_override_permutation(m->nrows ? &m->rows[0].spec : &m->plain[0].spec, o->permutation) <
         0)
-        return ISO_EXIT_USAGE;
+        return WEDGE_USAGE;
     return 0;
 bad:
     fprintf(stderr, "wedge: %s\n", err);
-    return ISO_EXIT_USAGE;
+    return WEDGE_USAGE;
 }
 
 /* --check: what each spec is, nothing run. */
@@ -185,17 +186,17 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
             if (!o->level[l])
                 continue;
             if (util_stop)
-                return ISO_EXIT_NODB;
+                return WEDGE_INCONCLUSIVE;
             fatal = run_cell(r, (enum iso_level)l, o, dsn, err, sizeof err);
             r->ran[l] = 1;
             if (o->verbose)
                 fprintf(stderr, "== %s at %s: %s\n%s", r->spec.path,
                         iso_level_name((enum iso_level)l), iso_outcome_name(r->cell[l].observed),
                         r->cell[l].log ? r->cell[l].log : "");
-            if (fatal == ISO_EXIT_NODB) {
+            if (fatal == WEDGE_INCONCLUSIVE) {
                 fprintf(stderr, "wedge: isolation: %s at %s: %s\n", r->spec.path,
                         iso_level_name((enum iso_level)l), iso_one_line(err));
-                return ISO_EXIT_NODB;
+                return WEDGE_INCONCLUSIVE;
             }
             if (r->cell[l].observed == r->spec.expect[l])
                 m->passed++;
@@ -210,13 +211,13 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
             if (!o->level[l])
                 continue;
             if (util_stop)
-                return ISO_EXIT_NODB;
+                return WEDGE_INCONCLUSIVE;
             if (iso_shop_run(dsn, (enum shop_strategy)k, (enum iso_level)l, &o->shop, st, err,
                              sizeof err) != 0) {
                 fprintf(stderr, "wedge: isolation: shop %s stock at %s: %s\n",
                         iso_shop_strategy_name[k], iso_level_name((enum iso_level)l),
                         iso_one_line(err));
-                return ISO_EXIT_NODB;
+                return WEDGE_INCONCLUSIVE;
             }
             m->shop_ran[k][l] = 1;
             if (st->observed == iso_shop_expect[k][l])
@@ -226,8 +227,8 @@ static int run_all(struct matrix *m, const struct iso_opts *o, const char *dsn)
         }
     }
     if (util_stop || iso_run_plains(m, o, dsn) != 0)
-        return ISO_EXIT_NODB;
-    return m->errors ? ISO_EXIT_USAGE : m->failed ? ISO_EXIT_DIFFERS : ISO_EXIT_OK;
+        return WEDGE_INCONCLUSIVE;
+    return m->errors ? WEDGE_USAGE : m->failed ? WEDGE_VIOLATED : WEDGE_PASS;
 }
 
 /* ---------------------------------------------------------------
@@ -288,7 +289,7 @@ static int open_db(struct matrix *m, const struct iso_opts *o, struct pg_cluster
         if (pg_cluster_start(cluster, o->verbose, err, sizeof err) < 0) {
             fprintf(stderr, "wedge: isolation: cannot start the embedded PostgreSQL: %s\n",
                     iso_one_line(err));
-            return ISO_EXIT_NODB;
+            return WEDGE_INCONCLUSIVE;
         }
         *admin = cluster->dsn;
         m->embedded = 1;
@@ -303,12 +304,12 @@ static int open_db(struct matrix *m, const struct iso_opts *o, struct pg_cluster
                 iso_one_line(err),
                 strstr(err, "permission denied") ? " (the run needs a role with CREATEDB)" : "");
         db[0] = '\0';
-        return ISO_EXIT_NODB;
+        return WEDGE_INCONCLUSIVE;
     }
     c = iso_db_connect(dsn, err, sizeof err);
     if (!c) {
         fprintf(stderr, "wedge: isolation: %s\n", err);
-        return ISO_EXIT_NODB;
+        return WEDGE_INCONCLUSIVE;
     }
     snprintf(m->server, sizeof m->server, "%s",
              PQparameterStatus(c, "server_version") ? PQparameterStatus(c, "server_version") : "?");
@@ -391,15 +392,15 @@ static int run_command(struct matrix *m, const struct iso_opts *o, struct pg_clu
         return code;
     announce(m, o);
     code = run_all(m, o, dsn);
-    m->elapsed_s = (double)(util_now_ns() - t0) / 1e9;
+    m->elapsed_s = (double)(util_now_ns() - t0) / (double)NS_PER_S;
     if (util_stop)
         fprintf(stderr, "wedge: isolation: interrupted by signal %d\n", (int)util_stop);
-    if (code == ISO_EXIT_NODB)
+    if (code == WEDGE_INCONCLUSIVE)
         return code;
     if (m->nrows > 0)
         print_matrix(m, o);
-    if (o->out && iso_write_outputs(m, o, code) < 0 && code == ISO_EXIT_OK)
-        code = ISO_EXIT_USAGE;
+    if (o->out && iso_write_outputs(m, o, code) < 0 && code == WEDGE_PASS)
+        code = WEDGE_USAGE;
     return code;
 }
 
@@ -413,9 +414,9 @@ int iso_main(int argc, char **argv)
     int code;
 
     code = iso_parse_args(argc, argv, &o);
-    if (code != ISO_EXIT_OK) {
+    if (code != WEDGE_PASS) {
         free(o.specs);
-        return code < 0 ? ISO_EXIT_OK : code;
+        return code < 0 ? WEDGE_PASS : code;
     }
     m.command = iso_join_command(argc, argv);
     code = load_specs(&m, &o);

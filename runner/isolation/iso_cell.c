@@ -6,6 +6,7 @@
  * what committed; a serialization failure or deadlock means "prevented".
  */
 #include "iso_run.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 
 /* How long a step may run or wait before the cell fails. */
-#define ISO_CELL_STEP_TIMEOUT_NS (10ull * NS_PER_S)
+#define ISO_CELL_STEP_TIMEOUT_NS (10 * NS_PER_S)
 
 /* The check with ${...} replaced by literals; malloc'd, NULL on OOM. */
 static char *check_sql(struct run *r)
@@ -61,20 +62,20 @@ static int run_check(struct run *r)
     int rc = -1;
 
     if (!sql)
-        return run_fail(r, ISO_EXIT_NODB, "out of memory");
+        return run_fail(r, WEDGE_INCONCLUSIVE, "out of memory");
     fprintf(r->log, "check: ");
     log_sql(r->log, sql);
     fprintf(r->log, "\n");
     res = PQexec(r->ctl, sql);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+        run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                  "%s:%d: check failed: %s", r->spec->path, r->spec->check_line,
                  PQerrorMessage(r->ctl));
         goto out;
     }
     if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0) ||
         (strcmp(PQgetvalue(res, 0, 0), "t") && strcmp(PQgetvalue(res, 0, 0), "f"))) {
-        run_fail(r, ISO_EXIT_USAGE,
+        run_fail(r, WEDGE_USAGE,
                  "%s:%d: check returned %d row(s) of %d column(s)%s: expected one boolean "
                  "(true: the anomaly occurred)",
                  r->spec->path, r->spec->check_line, PQntuples(res), PQnfields(res),
@@ -113,11 +114,11 @@ static int check_level(struct run *r, int s)
     int rc = 0;
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
-        rc = run_fail(r, iso_conn_lost(c) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+        rc = run_fail(r, iso_conn_lost(c) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                       "%s:%d: session %s: SHOW transaction_isolation failed: %s", r->spec->path,
                       se->line, se->name, PQerrorMessage(c));
     else if (strcmp(PQgetvalue(res, 0, 0), shown[r->level]) != 0)
-        rc = run_fail(r, ISO_EXIT_USAGE,
+        rc = run_fail(r, WEDGE_USAGE,
                       "%s:%d: session %s runs at %s, not %s: its setup must not choose an "
                       "isolation level (wedge isolation sets each level itself)",
                       r->spec->path, se->line, se->name, PQgetvalue(res, 0, 0), shown[r->level]);
@@ -138,12 +139,12 @@ static int open_sessions(struct run *r)
         if (iso_sess_open(r, s) < 0)
             return -1;
         if (iso_db_exec(r->sess[s].conn, sql, err, sizeof err) < 0)
-            return run_fail(r, ISO_EXIT_NODB, "session %s: %s", sp->sessions[s].name, err);
+            return run_fail(r, WEDGE_INCONCLUSIVE, "session %s: %s", sp->sessions[s].name, err);
     }
     for (s = 0; s < sp->nsessions; s++) {
         if (sp->sessions[s].setup &&
             iso_db_exec(r->sess[s].conn, sp->sessions[s].setup, err, sizeof err))
-            return run_fail(r, ISO_EXIT_USAGE, "%s:%d: setup of session %s failed: %s", sp->path,
+            return run_fail(r, WEDGE_USAGE, "%s:%d: setup of session %s failed: %s", sp->path,
                             sp->sessions[s].line, sp->sessions[s].name, err);
         if (check_level(r, s) < 0)
             return -1;
@@ -161,7 +162,7 @@ static enum iso_outcome verdict(struct run *r)
     for (i = 0; i < sp->nsteps; i++) {
         const char *st = r->res[i].sqlstate;
         if (st[0] && strcmp(st, "40001") && strcmp(st, "40P01") && strcmp(st, "25P02")) {
-            run_fail(r, ISO_EXIT_USAGE, "%s:%d: step %s failed at %s with %s: %s", sp->path,
+            run_fail(r, WEDGE_USAGE, "%s:%d: step %s failed at %s with %s: %s", sp->path,
                      sp->steps[i].line, sp->steps[i].name, iso_level_name(r->level),
                      r->res[i].sqlstate, r->res[i].errmsg);
             return ISO_ERROR;
@@ -191,14 +192,14 @@ static int run_steps(struct run *r)
 
     for (i = 0; i < sp->nsetup; i++)
         if (iso_db_exec(r->ctl, sp->setup[i], err, sizeof err) < 0)
-            return run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+            return run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                             "%s:%d: setup failed: %s", sp->path, sp->setup_line[i], err);
     if (open_sessions(r) < 0 || iso_drive_steps(r) < 0)
         return -1;
     for (s = 0; s < sp->nsessions; s++)
         if (sp->sessions[s].teardown &&
             iso_db_exec(r->sess[s].conn, sp->sessions[s].teardown, err, sizeof err) < 0)
-            return run_fail(r, ISO_EXIT_USAGE, "%s:%d: teardown of session %s failed: %s", sp->path,
+            return run_fail(r, WEDGE_USAGE, "%s:%d: teardown of session %s failed: %s", sp->path,
                             sp->sessions[s].line, sp->sessions[s].name, err);
     return 0;
 }
@@ -228,7 +229,7 @@ static enum iso_outcome run_permutation(struct run *r, const struct iso_pstep *s
     }
     close_sessions(r);
     if (sp->teardown && iso_db_exec(r->ctl, sp->teardown, err, sizeof err) < 0) {
-        run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+        run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                  "%s:%d: teardown failed: %s", sp->path, sp->teardown_line, err);
         out = ISO_ERROR;
     }
@@ -280,12 +281,12 @@ int iso_run_cell(const struct iso_spec *sp, enum iso_level level, const struct i
     r.res = calloc((size_t)sp->nsteps, sizeof *r.res);
     r.log = open_memstream(&c->log, &loglen);
     if (!r.sess || !r.res || !r.log) {
-        run_fail(&r, ISO_EXIT_NODB, "out of memory");
+        run_fail(&r, WEDGE_INCONCLUSIVE, "out of memory");
         goto out;
     }
     r.ctl = iso_db_connect(o->dsn, r.err, sizeof r.err);
     if (!r.ctl) {
-        r.fatal = ISO_EXIT_NODB;
+        r.fatal = WEDGE_INCONCLUSIVE;
         goto out;
     }
     /* A teardown must not wait forever behind a session's lock. */
@@ -293,7 +294,7 @@ int iso_run_cell(const struct iso_spec *sp, enum iso_level level, const struct i
     for (i = 0; i < sp->nperms && !r.fatal; i++)
         cell_perm(&w, sp->perms[i].steps, sp->perms[i].nsteps);
     if (sp->nperms == 0 && iso_spec_each_perm(sp, cell_perm, &w) < 0 && !r.fatal)
-        run_fail(&r, ISO_EXIT_NODB, "out of memory");
+        run_fail(&r, WEDGE_INCONCLUSIVE, "out of memory");
     c->aborts = w.aborts;
     c->observed = r.fatal ? ISO_ERROR : w.occurred ? ISO_OCCURS : ISO_PREVENTED;
 out:
@@ -309,7 +310,7 @@ out:
         step_res_clear(&r.res[i]);
     free(r.res);
     free(r.sess);
-    c->ms = (double)(util_now_ns() - t0) / 1e6;
+    c->ms = (double)(util_now_ns() - t0) / (double)NS_PER_MS;
     snprintf(err, errlen, "%s", r.err);
     return r.fatal;
 }

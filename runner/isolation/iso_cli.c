@@ -186,39 +186,39 @@ int iso_override_permutation(struct iso_spec *sp, const char *text)
     return 0;
 }
 
-/* One option's value into o; ISO_EXIT_OK or ISO_EXIT_USAGE. */
+/* One option's value into o; WEDGE_PASS or WEDGE_USAGE. */
 static int apply_option(int c, const char *arg, struct iso_opts *o)
 {
     switch (c) {
     case 'd':
         o->dsn = arg;
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     case 'D':
         if (!*arg || strlen(arg) > 63) {
             fprintf(stderr,
                     "wedge: isolation: --dbname '%s': expected a database name of 1 to "
                     "63 bytes\n",
                     arg);
-            return ISO_EXIT_USAGE;
+            return WEDGE_USAGE;
         }
         o->dbname = arg;
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     case 'l':
-        return parse_levels(arg, o->level) < 0 ? ISO_EXIT_USAGE : ISO_EXIT_OK;
+        return parse_levels(arg, o->level) < 0 ? WEDGE_USAGE : WEDGE_PASS;
     case 's': {
         const char **g = realloc(o->specs, sizeof *g * (size_t)(o->nspecs + 1));
         if (!g)
-            return ISO_EXIT_USAGE;
+            return WEDGE_USAGE;
         o->specs = g;
         o->specs[o->nspecs++] = arg;
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     }
     case 'o':
         o->out = arg;
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     case 'e':
         o->expected = arg;
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     case 'f':
         if (!strcmp(arg, "wedge"))
             o->fmt = ISO_FMT_WEDGE;
@@ -227,24 +227,24 @@ static int apply_option(int c, const char *arg, struct iso_opts *o)
         else {
             fprintf(stderr, "wedge: isolation: --format '%s': expected wedge or isolationtester\n",
                     arg);
-            return ISO_EXIT_USAGE;
+            return WEDGE_USAGE;
         }
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     case 'p':
         o->permutation = arg;
-        return ISO_EXIT_OK;
+        return WEDGE_PASS;
     case 'U':
-        return parse_count("--shop-users", arg, 1, 64, &o->shop.users) < 0 ? ISO_EXIT_USAGE
-                                                                           : ISO_EXIT_OK;
+        return parse_count("--shop-users", arg, 1, 64, &o->shop.users) < 0 ? WEDGE_USAGE
+                                                                           : WEDGE_PASS;
     case 'O':
-        return parse_count("--shop-orders", arg, 0, 100000, &o->shop.orders) < 0 ? ISO_EXIT_USAGE
-                                                                                 : ISO_EXIT_OK;
+        return parse_count("--shop-orders", arg, 0, 100000, &o->shop.orders) < 0 ? WEDGE_USAGE
+                                                                                 : WEDGE_PASS;
     case 'T':
         return util_duration_arg("isolation", "--shop-think", arg, &o->shop.think_ns) < 0
-                   ? ISO_EXIT_USAGE
-                   : ISO_EXIT_OK;
+                   ? WEDGE_USAGE
+                   : WEDGE_PASS;
     }
-    return ISO_EXIT_USAGE;
+    return WEDGE_USAGE;
 }
 
 /* PGISOLATIONTIMEOUT, in seconds, as isolationtester reads it. */
@@ -254,9 +254,9 @@ static int timeout_from_env(struct iso_opts *o)
     int secs = 300;
 
     if (env && *env && parse_count("PGISOLATIONTIMEOUT", env, 1, 86400, &secs) < 0)
-        return ISO_EXIT_USAGE;
+        return WEDGE_USAGE;
     o->timeout_ns = (uint64_t)secs * NS_PER_S;
-    return ISO_EXIT_OK;
+    return WEDGE_PASS;
 }
 
 int iso_parse_args(int argc, char **argv, struct iso_opts *o)
@@ -282,7 +282,7 @@ int iso_parse_args(int argc, char **argv, struct iso_opts *o)
         o->level[l] = 1;
     o->shop.users = 4;
     o->shop.orders = 50;
-    o->shop.think_ns = 1000 * 1000;
+    o->shop.think_ns = NS_PER_MS;
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -295,15 +295,15 @@ int iso_parse_args(int argc, char **argv, struct iso_opts *o)
             return -1;
         } else if (c == '?' || c == ':') {
             util_bad_option("isolation", argv, "vh", longopts);
-            return ISO_EXIT_USAGE;
-        } else if (apply_option(c, optarg, o) != ISO_EXIT_OK) {
-            return ISO_EXIT_USAGE;
+            return WEDGE_USAGE;
+        } else if (apply_option(c, optarg, o) != WEDGE_PASS) {
+            return WEDGE_USAGE;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "wedge: isolation: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
-        return ISO_EXIT_USAGE;
+        return WEDGE_USAGE;
     }
     return timeout_from_env(o);
 }

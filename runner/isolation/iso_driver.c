@@ -17,6 +17,7 @@
  *    r->die_ns the run gives up.
  */
 #include "iso_run.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -74,7 +75,7 @@ int iso_sess_open(struct run *r, int s)
     se->conn = iso_db_connect_app(r->dsn, app, err, sizeof err);
     free(app);
     if (!se->conn)
-        return run_fail(r, ISO_EXIT_NODB, "session %s: %s", se->name, err);
+        return run_fail(r, WEDGE_INCONCLUSIVE, "session %s: %s", se->name, err);
     se->pid = PQbackendPID(se->conn);
     PQsetNoticeProcessor(se->conn, notice_cb, se);
     return 0;
@@ -110,14 +111,14 @@ static int is_blocked(struct run *r, int s)
         r->prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (!r->prepared)
-            return run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+            return run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                             "cannot prepare the lock-wait check: %s", PQerrorMessage(r->ctl));
     }
     res = PQexecPrepared(r->ctl, "wedge_iso_blocked", 2, params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         rc = PQgetvalue(res, 0, 0)[0] == 't';
     else
-        run_fail(r, iso_conn_lost(r->ctl) ? ISO_EXIT_NODB : ISO_EXIT_USAGE,
+        run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                  "lock-wait check failed: %s", PQerrorMessage(r->ctl));
     PQclear(res);
     return rc;
@@ -161,7 +162,7 @@ static int step_overdue(struct run *r, int s, int step, uint64_t waited, int *ca
         if (cancel)
             PQfreeCancel(cancel);
         if (r->anomaly)
-            return run_fail(r, ISO_EXIT_USAGE,
+            return run_fail(r, WEDGE_USAGE,
                             "%s:%d: step %s ran or stayed blocked for %d s at %s: the "
                             "permutation cannot proceed",
                             r->spec->path, st->line, st->name, (int)(r->cancel_ns / NS_PER_S),
@@ -169,8 +170,8 @@ static int step_overdue(struct run *r, int s, int step, uint64_t waited, int *ca
     }
     if (waited > r->die_ns) {
         fprintf(r->log, "step %s timed out after %d seconds\n", st->name, (int)(waited / NS_PER_S));
-        return run_fail(r, ISO_EXIT_USAGE, "%s:%d: step %s timed out after %d seconds",
-                        r->spec->path, st->line, st->name, (int)(waited / NS_PER_S));
+        return run_fail(r, WEDGE_USAGE, "%s:%d: step %s timed out after %d seconds", r->spec->path,
+                        st->line, st->name, (int)(waited / NS_PER_S));
     }
     return 0;
 }
@@ -187,18 +188,18 @@ static int await_result(struct run *r, int pi, int flags)
         struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
         int n = poll(&pfd, 1, ISO_POLL_MS), b;
         if (n > 0 && !PQconsumeInput(c))
-            return run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s",
+            return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s",
                             r->spec->steps[step].name, PQerrorMessage(c));
         if (n < 0 && errno != EINTR)
-            return run_fail(r, ISO_EXIT_NODB, "poll: %s", strerror(errno));
+            return run_fail(r, WEDGE_INCONCLUSIVE, "poll: %s", strerror(errno));
         if (util_stop)
-            return run_fail(r, ISO_EXIT_NODB, "interrupted");
+            return run_fail(r, WEDGE_INCONCLUSIVE, "interrupted");
         if (n == 0 && (flags & STEP_NONBLOCK)) {
             if ((b = is_blocked(r, s)) < 0)
                 return -1;
             /* Notices may have come while we asked: read them first. */
             if (b && !PQconsumeInput(c))
-                return run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s",
+                return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s",
                                 r->spec->steps[step].name, PQerrorMessage(c));
             if (b && !PQisBusy(c))
                 break;
@@ -305,7 +306,7 @@ static int wait_session(struct run *r, int s)
                 if (r->sess[w].active >= 0)
                     fprintf(r->log, " %s", r->spec->steps[r->perm[r->sess[w].active].step].name);
             fprintf(r->log, "\n");
-            return run_fail(r, ISO_EXIT_USAGE, "%s: step %s timed out", r->spec->path,
+            return run_fail(r, WEDGE_USAGE, "%s: step %s timed out", r->spec->path,
                             r->spec->steps[r->perm[se->active].step].name);
         }
     }
@@ -324,7 +325,7 @@ static int start_step(struct run *r, int pi)
         return -1;
     if (!PQsendQuery(se->conn, st->sql)) {
         fprintf(r->log, "failed to send query for step %s: %s", st->name, PQerrorMessage(se->conn));
-        return run_fail(r, ISO_EXIT_NODB, "step %s: %s", st->name, PQerrorMessage(se->conn));
+        return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: %s", st->name, PQerrorMessage(se->conn));
     }
     se->active = pi;
     for (k = 0; k < p->nblockers; k++)
@@ -348,13 +349,13 @@ int iso_drive_steps(struct run *r)
     r->waiting = calloc((size_t)r->nperm + 1, sizeof *r->waiting);
     r->target = calloc((size_t)r->nperm + 1, sizeof *r->target);
     if (!r->waiting || !r->target) {
-        run_fail(r, ISO_EXIT_NODB, "out of memory");
+        run_fail(r, WEDGE_INCONCLUSIVE, "out of memory");
         goto out;
     }
     for (i = 0; i < r->nperm; i++) {
         r->target[i] = calloc((size_t)r->perm[i].nblockers + 1, sizeof **r->target);
         if (!r->target[i]) {
-            run_fail(r, ISO_EXIT_NODB, "out of memory");
+            run_fail(r, WEDGE_INCONCLUSIVE, "out of memory");
             goto out;
         }
     }
@@ -365,7 +366,7 @@ int iso_drive_steps(struct run *r)
         goto out;
     if (r->nwaiting > 0) {
         fprintf(r->log, "failed to complete permutation due to mutually-blocking steps\n");
-        run_fail(r, ISO_EXIT_USAGE,
+        run_fail(r, WEDGE_USAGE,
                  "%s: failed to complete permutation due to mutually-blocking "
                  "steps",
                  r->spec->path);

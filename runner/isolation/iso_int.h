@@ -14,11 +14,7 @@
 #include <stdio.h>
 
 #include "iso_spec.h"
-
-#define ISO_EXIT_OK      0
-#define ISO_EXIT_DIFFERS 1
-#define ISO_EXIT_USAGE   2
-#define ISO_EXIT_NODB    3
+#include "wedge_exit.h" /* a cell that differs: WEDGE_VIOLATED */
 
 /* The step log's format: wedge's (one line per step, rows as name=value)
  * or PostgreSQL's isolation tester's output, byte for byte.  The default
@@ -55,7 +51,7 @@ struct iso_cell_opts {
 };
 /* Run every permutation of anomaly spec sp at level into c (the anomaly
  * occurred if it occurred in any; iso_cell.c).  0 when the cell ran; else
- * ISO_EXIT_USAGE (the spec is at fault) or ISO_EXIT_NODB, with err. */
+ * WEDGE_USAGE (the spec is at fault) or WEDGE_INCONCLUSIVE, with err. */
 int iso_run_cell(const struct iso_spec *sp, enum iso_level level, const struct iso_cell_opts *o,
                  struct cell *c, char *err, size_t errlen);
 
@@ -67,8 +63,8 @@ struct iso_plain_opts {
 };
 /* Run plain spec sp as PostgreSQL's isolation tester runs it (iso_plain.c);
  * its output into *out (malloc'd, *outlen bytes).  0 when it ran to its
- * end; ISO_EXIT_USAGE when it stopped as the tester stops (the output ends
- * with why), ISO_EXIT_NODB when the server is unavailable; err says it on
+ * end; WEDGE_USAGE when it stopped as the tester stops (the output ends
+ * with why), WEDGE_INCONCLUSIVE when the server is unavailable; err says it on
  * one line. */
 int iso_run_plain(const struct iso_spec *sp, const struct iso_plain_opts *o, char **out,
                   size_t *outlen, char *err, size_t errlen);
@@ -95,7 +91,7 @@ struct shop_stats {
 
 extern const char *const iso_shop_strategy_name[SHOP_NSTRATEGIES];
 /* o->users sessions race o->orders orders each with strategy at level;
- * figures in st.  0, or ISO_EXIT_NODB with err. */
+ * figures in st.  0, or WEDGE_INCONCLUSIVE with err. */
 int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level level,
                  const struct shop_opts *o, struct shop_stats *st, char *err, size_t errlen);
 /* Tries of one order on 40001 / 40P01 before it gives up. */
@@ -139,7 +135,7 @@ struct iso_opts {
     struct shop_opts shop;
 };
 
-/* Parse the command line into o (iso_cli.c): ISO_EXIT_OK, the exit code to
+/* Parse the command line into o (iso_cli.c): WEDGE_PASS, the exit code to
  * return, or -1 after --help. */
 int iso_parse_args(int argc, char **argv, struct iso_opts *o);
 /* The default spec directory (see docs/isolation.md), in buf. */
@@ -178,7 +174,7 @@ int iso_write_outputs(const struct matrix *m, const struct iso_opts *o, int code
 /* Run every plain spec of m on dsn; with o->expected compare each output
  * with NAME.out or NAME_N.out there.  Prints the outputs (or, with
  * --expected, a line per spec and the diffs of those that differ) on
- * stdout, counts into m->passed / m->failed.  0, or ISO_EXIT_NODB. */
+ * stdout, counts into m->passed / m->failed.  0, or WEDGE_INCONCLUSIVE. */
 int iso_run_plains(struct matrix *m, const struct iso_opts *o, const char *dsn);
 
 #endif

@@ -172,7 +172,7 @@ void log_results(struct run *r, int s, int step)
         PQclear(res);
     }
     if (r->anomaly && out->sqlstate[0] == '?' && PQstatus(r->sess[s].conn) != CONNECTION_OK)
-        run_fail(r, ISO_EXIT_NODB, "step %s: connection lost: %s", r->spec->steps[step].name,
+        run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s", r->spec->steps[step].name,
                  out->errmsg ? out->errmsg : "");
 }
 

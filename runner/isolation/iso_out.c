@@ -5,6 +5,7 @@
 #include "hist.h"
 #include "iso_int.h"
 #include "iso_spec.h"
+#include "timeunit.h"
 #include "util.h"
 #include "xmlw.h"
 
@@ -167,7 +168,7 @@ static void print_shop(FILE *f, const struct matrix *m, const struct iso_opts *o
             fprintf(f, "%-8s%-17s%10ld%6ld%7ld%7ld%7.2f%10.0f%8.2f%8.2f\n",
                     iso_shop_strategy_name[k], iso_level_name((enum iso_level)l), s->committed,
                     s->lost, s->failures, s->deadlocks, shop_retry_rate(s), shop_throughput(s),
-                    (double)s->p50_ns / 1e6, (double)s->p99_ns / 1e6);
+                    (double)s->p50_ns / (double)NS_PER_MS, (double)s->p99_ns / (double)NS_PER_MS);
             if (s->observed != iso_shop_expect[k][l])
                 fprintf(
                     f, "%s shop %s stock at %s: expected %s, observed %s%s%s\n",
@@ -189,18 +190,19 @@ void iso_print_matrix(FILE *f, const struct matrix *m, const struct iso_opts *o)
 
 static json_t *shop_json(const struct shop_stats *s, enum iso_outcome expect)
 {
-    return json_pack(
-        "{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
-        "s:f, s:f, s:f, s:f, s:s?}",
-        "expected", iso_outcome_name(expect), "observed", iso_outcome_name(s->observed),
-        "as_expected", s->observed == expect, "planned", (json_int_t)s->planned, "committed",
-        (json_int_t)s->committed, "attempts", (json_int_t)s->attempts, "serialization_failures",
-        (json_int_t)s->failures, "deadlocks", (json_int_t)s->deadlocks, "gave_up",
-        (json_int_t)s->gave_up, "errors", (json_int_t)s->errors, "initial_stock",
-        (json_int_t)s->initial, "final_stock", (json_int_t)s->final, "lost_updates",
-        (json_int_t)s->lost, "elapsed_s", s->elapsed_s, "retry_rate", shop_retry_rate(s),
-        "throughput_per_s", shop_throughput(s), "latency_p50_ms", (double)s->p50_ns / 1e6,
-        "latency_p99_ms", (double)s->p99_ns / 1e6, "error", s->error[0] ? s->error : NULL);
+    return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f, "
+                     "s:f, s:f, s:f, s:f, s:s?}",
+                     "expected", iso_outcome_name(expect), "observed",
+                     iso_outcome_name(s->observed), "as_expected", s->observed == expect, "planned",
+                     (json_int_t)s->planned, "committed", (json_int_t)s->committed, "attempts",
+                     (json_int_t)s->attempts, "serialization_failures", (json_int_t)s->failures,
+                     "deadlocks", (json_int_t)s->deadlocks, "gave_up", (json_int_t)s->gave_up,
+                     "errors", (json_int_t)s->errors, "initial_stock", (json_int_t)s->initial,
+                     "final_stock", (json_int_t)s->final, "lost_updates", (json_int_t)s->lost,
+                     "elapsed_s", s->elapsed_s, "retry_rate", shop_retry_rate(s),
+                     "throughput_per_s", shop_throughput(s), "latency_p50_ms",
+                     (double)s->p50_ns / (double)NS_PER_MS, "latency_p99_ms",
+                     (double)s->p99_ns / (double)NS_PER_MS, "error", s->error[0] ? s->error : NULL);
 }
 
 /* summary.json's plain_specs: name, file, passed, stopped, expected, ms. */
@@ -249,7 +251,7 @@ static int write_summary(const char *path, const struct matrix *m, const struct 
     }
     json_object_set_new(shop, "users", json_integer(o->shop.users));
     json_object_set_new(shop, "orders_per_user", json_integer(o->shop.orders));
-    json_object_set_new(shop, "think_ms", json_real((double)o->shop.think_ns / 1e6));
+    json_object_set_new(shop, "think_ms", json_real((double)o->shop.think_ns / (double)NS_PER_MS));
     for (k = 0; k < SHOP_NSTRATEGIES; k++) {
         json_t *levels_k = json_object();
         for (l = 0; l < ISO_NLEVELS; l++)
@@ -329,7 +331,8 @@ static void report_shop(FILE *f, const struct matrix *m, const struct iso_opts *
             "`UPDATE ... SET stock = <read - 1>`, `COMMIT`; atomic: think, `UPDATE ... SET stock "
             "= stock - 1 WHERE stock > 0`, `COMMIT`. Retried on 40001/40P01 (at most %d tries). "
             "Lost updates = committed orders - stock taken.\n\n",
-            o->shop.users, o->shop.orders, (double)o->shop.think_ns / 1e6, SHOP_MAX_TRIES);
+            o->shop.users, o->shop.orders, (double)o->shop.think_ns / (double)NS_PER_MS,
+            SHOP_MAX_TRIES);
     fprintf(f, "| stock | level | committed | lost updates | 40001 | 40P01 | retries per order | "
                "orders/s | p50 / p99 ms per order | outcome |\n"
                "|---|---|---|---|---|---|---|---|---|---|\n");
@@ -343,8 +346,9 @@ static void report_shop(FILE *f, const struct matrix *m, const struct iso_opts *
                     "|\n",
                     iso_shop_strategy_name[k], iso_level_name((enum iso_level)l), s->committed,
                     s->planned, s->lost, s->failures, s->deadlocks, shop_retry_rate(s),
-                    shop_throughput(s), (double)s->p50_ns / 1e6, (double)s->p99_ns / 1e6,
-                    iso_outcome_name(s->observed), s->error[0] ? ": " : "", s->error);
+                    shop_throughput(s), (double)s->p50_ns / (double)NS_PER_MS,
+                    (double)s->p99_ns / (double)NS_PER_MS, iso_outcome_name(s->observed),
+                    s->error[0] ? ": " : "", s->error);
         }
     }
 }

@@ -73,7 +73,7 @@ static int plain_perm(void *arg, const struct iso_pstep *steps, int n)
     log_perm_start(r);
     for (i = 0; i < sp->nsetup; i++)
         if (run_block(r, r->ctl, sp->setup[i], "setup") < 0)
-            return run_fail(r, ISO_EXIT_USAGE, "%s:%d: setup failed", sp->path, sp->setup_line[i]);
+            return run_fail(r, WEDGE_USAGE, "%s:%d: setup failed", sp->path, sp->setup_line[i]);
     for (i = 0; i < sp->nsessions; i++) {
         if (!sp->sessions[i].setup)
             continue;
@@ -81,7 +81,7 @@ static int plain_perm(void *arg, const struct iso_pstep *steps, int n)
         rc = run_block(r, r->sess[i].conn, sp->sessions[i].setup, what);
         free(what);
         if (rc < 0)
-            return run_fail(r, ISO_EXIT_USAGE, "%s:%d: setup of session %s failed", sp->path,
+            return run_fail(r, WEDGE_USAGE, "%s:%d: setup of session %s failed", sp->path,
                             sp->sessions[i].line, sp->sessions[i].name);
     }
     if (iso_drive_steps(r) < 0)
@@ -112,7 +112,7 @@ static int plain_connect(struct run *r)
     free(app);
     if (!r->ctl) {
         fprintf(r->log, "Connection 0 failed: %s\n", err);
-        return run_fail(r, ISO_EXIT_NODB, "%s", err);
+        return run_fail(r, WEDGE_INCONCLUSIVE, "%s", err);
     }
     for (s = 0; s < r->spec->nsessions; s++) {
         if (iso_sess_open(r, s) < 0) {
@@ -137,7 +137,7 @@ int iso_run_plain(const struct iso_spec *sp, const struct iso_plain_opts *o, cha
     r.res = calloc((size_t)sp->nsteps, sizeof *r.res);
     r.log = open_memstream(out, outlen);
     if (!r.sess || !r.res || !r.log) {
-        run_fail(&r, ISO_EXIT_NODB, "out of memory");
+        run_fail(&r, WEDGE_INCONCLUSIVE, "out of memory");
         goto out;
     }
     log_unused(&r);
@@ -147,7 +147,7 @@ int iso_run_plain(const struct iso_spec *sp, const struct iso_plain_opts *o, cha
     for (i = 0; i < sp->nperms && !r.fatal; i++)
         plain_perm(&r, sp->perms[i].steps, sp->perms[i].nsteps);
     if (sp->nperms == 0 && iso_spec_each_perm(sp, plain_perm, &r) < 0 && !r.fatal)
-        run_fail(&r, ISO_EXIT_NODB, "out of memory");
+        run_fail(&r, WEDGE_INCONCLUSIVE, "out of memory");
 out:
     if (r.log)
         fclose(r.log);

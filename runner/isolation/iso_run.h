@@ -58,7 +58,7 @@ struct run {
     int aborts;         /* steps failed with 40001 / 40P01 in this permutation */
     uint64_t cancel_ns; /* a step still running after this is cancelled */
     uint64_t die_ns;    /* and after this the run gives up */
-    int fatal;          /* 0, ISO_EXIT_USAGE (the spec is at fault) or ISO_EXIT_NODB */
+    int fatal;          /* 0, WEDGE_USAGE (the spec is at fault) or WEDGE_INCONCLUSIVE */
     char err[1024];
 };
 

@@ -4,6 +4,7 @@
 #include "hist.h"
 #include "iso_int.h"
 #include "iso_spec.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -34,7 +35,7 @@
 
 const char *const iso_shop_strategy_name[SHOP_NSTRATEGIES] = {"naive", "atomic"};
 
-#define SHOP_TIMEOUT_NS (30ull * 1000 * 1000 * 1000)
+#define SHOP_TIMEOUT_NS (30 * NS_PER_S)
 
 /* Every worker starts when the gate opens, so the sessions really race. */
 struct shop_gate {
@@ -209,7 +210,7 @@ static int shop_prepare(PGconn *ctl, const char *dsn, enum iso_level level,
     snprintf(level_sql, sizeof level_sql,
              "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL %s; "
              "SET statement_timeout = '%llus'",
-             iso_level_sql(level), (unsigned long long)(SHOP_TIMEOUT_NS / 1000000000ull));
+             iso_level_sql(level), (unsigned long long)(SHOP_TIMEOUT_NS / NS_PER_S));
     for (i = 0; i < o->users; i++) {
         w[i].latency = hist_new();
         if (!w[i].latency) {
@@ -251,7 +252,7 @@ static double shop_race(struct shop_worker *w, pthread_t *tids, enum shop_strate
     t0 = util_now_ns();
     for (i = 0; i < started; i++)
         pthread_join(tids[i], NULL);
-    return (double)(util_now_ns() - t0) / 1e9;
+    return (double)(util_now_ns() - t0) / (double)NS_PER_S;
 }
 
 /* The workers' counts into st, and the verdict from the final stock. */
@@ -284,14 +285,14 @@ static void shop_tally(struct shop_worker *w, const struct shop_opts *o, struct 
                  st->planned, st->gave_up, st->errors);
 }
 
-/* Run the workload at one level.  Returns 0, or ISO_EXIT_NODB with err. */
+/* Run the workload at one level.  Returns 0, or WEDGE_INCONCLUSIVE with err. */
 int iso_shop_run(const char *dsn, enum shop_strategy strategy, enum iso_level level,
                  const struct shop_opts *o, struct shop_stats *st, char *err, size_t errlen)
 {
     struct shop_worker *w = calloc((size_t)o->users, sizeof *w);
     pthread_t *tids = calloc((size_t)o->users, sizeof *tids);
     PGconn *ctl = NULL;
-    int i, rc = ISO_EXIT_NODB;
+    int i, rc = WEDGE_INCONCLUSIVE;
 
     memset(st, 0, sizeof *st);
     st->planned = (long)o->users * o->orders;

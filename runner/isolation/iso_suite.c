@@ -6,6 +6,7 @@
  * matches none is printed.
  */
 #include "iso_int.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <errno.h>
@@ -113,7 +114,7 @@ static void show_diffs(const struct matrix *m, const struct iso_opts *o)
         util_rm_rf(scratch);
 }
 
-/* Run plain spec p; 0, or ISO_EXIT_NODB when the server is unavailable. */
+/* Run plain spec p; 0, or WEDGE_INCONCLUSIVE when the server is unavailable. */
 static int run_one(struct plain *p, const struct iso_opts *o, const char *dsn)
 {
     struct iso_plain_opts po = {.dsn = dsn, .timeout_ns = o->timeout_ns};
@@ -123,12 +124,12 @@ static int run_one(struct plain *p, const struct iso_opts *o, const char *dsn)
     po.appname = app;
     po.fmt = o->fmt == ISO_FMT_DEFAULT ? ISO_FMT_PG : o->fmt;
     p->status = iso_run_plain(&p->spec, &po, &p->out, &p->outlen, err, sizeof err);
-    p->ms = (double)(util_now_ns() - t0) / 1e6;
+    p->ms = (double)(util_now_ns() - t0) / (double)NS_PER_MS;
     free(app);
-    if (p->status == ISO_EXIT_NODB || util_stop) {
+    if (p->status == WEDGE_INCONCLUSIVE || util_stop) {
         fprintf(stderr, "wedge: isolation: %s: %s\n", p->spec.path,
                 util_stop ? "interrupted" : err);
-        return ISO_EXIT_NODB;
+        return WEDGE_INCONCLUSIVE;
     }
     if (p->status != 0)
         fprintf(stderr, "wedge: isolation: %s: stopped: %s\n", p->spec.path, err);
@@ -144,7 +145,7 @@ int iso_run_plains(struct matrix *m, const struct iso_opts *o, const char *dsn)
     for (i = 0; i < m->nplain; i++) {
         struct plain *p = &m->plain[i];
         if (run_one(p, o, dsn) != 0)
-            return ISO_EXIT_NODB;
+            return WEDGE_INCONCLUSIVE;
         if (o->expected) {
             p->passed = match_expected(p, o->expected);
             printf("%-6s %-44s %8.0f ms\n", p->passed ? "ok" : "FAILED", p->spec.name, p->ms);

@@ -8,6 +8,7 @@
  * are clamped to one hour; values below 256 ns are exact.
  */
 #include "hist.h"
+#include "timeunit.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #define HIST_SUB_BITS 7                                   /* precision: 1/128 */
 #define HIST_SUB_HALF (1u << HIST_SUB_BITS)               /* 128 */
 #define HIST_SUB_MASK ((1ull << (HIST_SUB_BITS + 1)) - 1) /* 255 */
-#define HIST_MAX_NS   3600000000000ull                    /* 1 h */
+#define HIST_MAX_NS   NS_PER_H                            /* 1 h */
 #define HIST_BUCKETS  35                                  /* msb(HIST_MAX_NS) = 41; 41 - 7 + 1 */
 #define HIST_NCOUNTS  ((HIST_BUCKETS + 1) * HIST_SUB_HALF)
 
@@ -187,16 +188,18 @@ int hist_write_hgrm(const struct hist *h, FILE *f)
         cum += h->counts[i];
         pct = 100.0 * (double)cum / (double)h->total;
         while (level <= pct && cum < h->total) {
-            fprintf(f, "%12.3f %2.12f %10llu %14.2f\n", hist_clamp(h, hist_highest(i)) / 1e6,
-                    level / 100.0, (unsigned long long)cum, 1.0 / (1.0 - level / 100.0));
+            fprintf(f, "%12.3f %2.12f %10llu %14.2f\n",
+                    hist_clamp(h, hist_highest(i)) / (double)NS_PER_MS, level / 100.0,
+                    (unsigned long long)cum, 1.0 / (1.0 - level / 100.0));
             level = hist_next_level(level);
         }
     }
     if (h->total)
-        fprintf(f, "%12.3f %2.12f %10llu\n", h->max / 1e6, 1.0, (unsigned long long)h->total);
-    fprintf(f, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", hist_mean(h) / 1e6,
-            hist_stddev(h) / 1e6);
-    fprintf(f, "#[Max     = %12.3f, Total count    = %12llu]\n", h->max / 1e6,
+        fprintf(f, "%12.3f %2.12f %10llu\n", h->max / (double)NS_PER_MS, 1.0,
+                (unsigned long long)h->total);
+    fprintf(f, "#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", hist_mean(h) / (double)NS_PER_MS,
+            hist_stddev(h) / (double)NS_PER_MS);
+    fprintf(f, "#[Max     = %12.3f, Total count    = %12llu]\n", h->max / (double)NS_PER_MS,
             (unsigned long long)h->total);
     fprintf(f, "#[Buckets = %12d, SubBuckets     = %12d]\n", HIST_BUCKETS, 2 * HIST_SUB_HALF);
     return ferror(f) ? -1 : 0;

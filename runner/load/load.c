@@ -3,6 +3,7 @@
  */
 #include "load.h"
 #include "jsonw.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -18,7 +19,7 @@
 
 #define LOAD_FLUSH_BYTES (64 * 1024)
 /* ...or this old: history.jsonl shows a slow run's progress too. */
-#define LOAD_FLUSH_NS 250000000ull
+#define LOAD_FLUSH_NS (250 * NS_PER_MS)
 
 enum load_outcome { OUT_OK, OUT_FAIL, OUT_INFO };
 static const char *const load_type[] = {"ok", "fail", "info"};
@@ -336,7 +337,7 @@ static void *load_user_main(void *arg)
 
         if (l->cfg.rate > 0) {
             uint64_t k = atomic_fetch_add(&l->next, 1);
-            due = l->t0 + (uint64_t)((double)k * 1e9 / l->cfg.rate);
+            due = l->t0 + (uint64_t)((double)k * (double)NS_PER_S / l->cfg.rate);
             if ((l->cfg.iterations && k >= l->cfg.iterations) ||
                 (l->cfg.duration_ns && due >= l->deadline) || load_sleep_until(l, due) < 0)
                 break;
@@ -528,7 +529,7 @@ void load_collect(struct load *l, struct load_totals *r)
         hist_merge(r->latency, q->latency);
     }
     r->requests = r->ok + r->fail + r->info;
-    r->duration_s = (double)(util_now_ns() - l->t0) / 1e9;
+    r->duration_s = (double)(util_now_ns() - l->t0) / (double)NS_PER_S;
     r->load_start_unix = l->t0_unix;
 }
 

@@ -12,6 +12,7 @@
  */
 #include "report.h"
 #include "report_int.h"
+#include "timeunit.h"
 #include "xmlw.h"
 
 #include <dirent.h>
@@ -43,12 +44,13 @@ static json_t *rep_latency_json(const struct hist *h)
 {
     json_t *o = json_object();
     json_object_set_new(o, "count", json_integer(h ? (json_int_t)hist_count(h) : 0));
-    json_object_set_new(o, "mean", json_real(h ? hist_mean(h) / 1e6 : 0));
-    json_object_set_new(o, "p50", json_real(h ? hist_percentile(h, 50) / 1e6 : 0));
-    json_object_set_new(o, "p90", json_real(h ? hist_percentile(h, 90) / 1e6 : 0));
-    json_object_set_new(o, "p99", json_real(h ? hist_percentile(h, 99) / 1e6 : 0));
-    json_object_set_new(o, "p99.9", json_real(h ? hist_percentile(h, 99.9) / 1e6 : 0));
-    json_object_set_new(o, "max", json_real(h ? hist_max(h) / 1e6 : 0));
+    json_object_set_new(o, "mean", json_real(h ? hist_mean(h) / (double)NS_PER_MS : 0));
+    json_object_set_new(o, "p50", json_real(h ? hist_percentile(h, 50) / (double)NS_PER_MS : 0));
+    json_object_set_new(o, "p90", json_real(h ? hist_percentile(h, 90) / (double)NS_PER_MS : 0));
+    json_object_set_new(o, "p99", json_real(h ? hist_percentile(h, 99) / (double)NS_PER_MS : 0));
+    json_object_set_new(o, "p99.9",
+                        json_real(h ? hist_percentile(h, 99.9) / (double)NS_PER_MS : 0));
+    json_object_set_new(o, "max", json_real(h ? hist_max(h) / (double)NS_PER_MS : 0));
     return o;
 }
 
@@ -109,8 +111,8 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
         json_t *e = json_object();
         json_object_set_new(e, "t_s", json_real(s->t_s));
         json_object_set_new(e, "throughput", json_real(s->throughput));
-        json_object_set_new(e, "p50_ms", json_real(s->p50_ns / 1e6));
-        json_object_set_new(e, "p99_ms", json_real(s->p99_ns / 1e6));
+        json_object_set_new(e, "p50_ms", json_real(s->p50_ns / (double)NS_PER_MS));
+        json_object_set_new(e, "p99_ms", json_real(s->p99_ns / (double)NS_PER_MS));
         json_object_set_new(e, "errors", json_integer((json_int_t)s->errors));
         json_object_set_new(e, "injections", json_integer((json_int_t)s->injections));
         json_object_set_new(e, "rss_kb", json_integer(s->rss_kb));
@@ -145,7 +147,7 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
         json_object_set_new(e, "released", json_integer((json_int_t)q->released));
         json_object_set_new(e, "timeout", json_integer((json_int_t)q->timeout));
         json_object_set_new(e, "error", json_integer((json_int_t)q->error));
-        json_object_set_new(e, "waited_ms", json_real(q->waited_ns / 1e6));
+        json_object_set_new(e, "waited_ms", json_real(q->waited_ns / (double)NS_PER_MS));
         for (int j = 0; j < q->nexamples; j++)
             json_array_append_new(ex, json_string(q->examples[j]));
         json_object_set_new(e, "examples", ex);

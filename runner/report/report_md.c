@@ -7,6 +7,7 @@
 #include "jsonw.h"
 #include "report.h"
 #include "report_int.h"
+#include "timeunit.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -139,7 +140,7 @@ static void rep_hist_line(struct rep_hist_scan *hs, json_t *e)
                  (long long)json_integer_value(json_object_get(e, "user")),
                  (long long)json_integer_value(json_object_get(e, "seq")), type, rep_str(e, "req"),
                  (long long)json_integer_value(json_object_get(e, "status")),
-                 rep_u64(e, "latency_ns") / 1e6, *rep_str(e, "error") ? " " : "",
+                 rep_u64(e, "latency_ns") / (double)NS_PER_MS, *rep_str(e, "error") ? " " : "",
                  rep_str(e, "error"));
     rep_window_add(hs->win, (int64_t)rep_u64(e, "t_ns"), text);
 }
@@ -177,7 +178,7 @@ struct rep_trace_win {
 
 static int64_t rep_trace_t(const struct rep_trace_win *tw, int64_t ts_ns)
 {
-    return ts_ns - (int64_t)llround(tw->start_unix * 1e9);
+    return ts_ns - (int64_t)llround(tw->start_unix * (double)NS_PER_S);
 }
 
 static int rep_trace_wanted(const char *line, void *arg)
@@ -195,7 +196,7 @@ static void rep_trace_window(json_t *e, void *arg)
     snprintf(text, sizeof(text), "pid %-6lld %s %s on %s: %s (%.3f ms) %.80s",
              (long long)json_integer_value(json_object_get(e, "pid")), rep_str(e, "action"),
              rep_str(e, "rule"), rep_str(e, "hook"), rep_str(e, "outcome"),
-             rep_u64(e, "waited_ns") / 1e6, rep_str(e, "detail"));
+             rep_u64(e, "waited_ns") / (double)NS_PER_MS, rep_str(e, "detail"));
     rep_window_add(tw->win, t, text);
 }
 
@@ -211,9 +212,10 @@ static void rep_md_latency_row(FILE *f, const char *label, uint64_t n, uint64_t 
             (unsigned long long)ok, (unsigned long long)fail, (unsigned long long)info,
             (unsigned long long)retries, tput);
     if (h && hist_count(h))
-        fprintf(f, " %.3f | %.3f | %.3f | %.3f | %.3f |\n", hist_percentile(h, 50) / 1e6,
-                hist_percentile(h, 90) / 1e6, hist_percentile(h, 99) / 1e6,
-                hist_percentile(h, 99.9) / 1e6, hist_max(h) / 1e6);
+        fprintf(
+            f, " %.3f | %.3f | %.3f | %.3f | %.3f |\n", hist_percentile(h, 50) / (double)NS_PER_MS,
+            hist_percentile(h, 90) / (double)NS_PER_MS, hist_percentile(h, 99) / (double)NS_PER_MS,
+            hist_percentile(h, 99.9) / (double)NS_PER_MS, hist_max(h) / (double)NS_PER_MS);
     else
         fputs(" - | - | - | - | - |\n", f);
 }
@@ -356,7 +358,8 @@ static void rep_md_injections(FILE *f, const struct rep_inj *inj)
         rep_md_cell(f, q->name, 64);
         fprintf(f, " | %s | %s | %llu | %llu | %llu | %llu | %.1f | ", q->action, q->hook,
                 (unsigned long long)q->fires, (unsigned long long)q->released,
-                (unsigned long long)q->timeout, (unsigned long long)q->error, q->waited_ns / 1e6);
+                (unsigned long long)q->timeout, (unsigned long long)q->error,
+                q->waited_ns / (double)NS_PER_MS);
         for (int j = 0; j < q->nexamples; j++) {
             fputs(j ? "; `" : "`", f);
             rep_md_cell(f, q->examples[j], 80);
@@ -383,14 +386,14 @@ static void rep_md_timeline(FILE *f, const struct run_result *r, struct rep_wind
     fprintf(f,
             "Centred on %s, at %.3f ms into the load (`>>` marks it). Times are ms since the "
             "load started; trace times are converted from the shim's wall clock.\n\n```\n",
-            why, w->anchor / 1e6);
+            why, w->anchor / (double)NS_PER_MS);
     for (int i = 0; i < w->nbefore; i++)
-        fprintf(f, "%s%12.3f  %s\n", i == w->nbefore - 1 ? ">>" : "  ", w->before[i].t_ns / 1e6,
-                w->before[i].text);
+        fprintf(f, "%s%12.3f  %s\n", i == w->nbefore - 1 ? ">>" : "  ",
+                w->before[i].t_ns / (double)NS_PER_MS, w->before[i].text);
     if (!w->nbefore)
-        fprintf(f, ">>%12.3f  (no event before this point)\n", w->anchor / 1e6);
+        fprintf(f, ">>%12.3f  (no event before this point)\n", w->anchor / (double)NS_PER_MS);
     for (int i = 0; i < w->nafter; i++)
-        fprintf(f, "  %12.3f  %s\n", w->after[i].t_ns / 1e6, w->after[i].text);
+        fprintf(f, "  %12.3f  %s\n", w->after[i].t_ns / (double)NS_PER_MS, w->after[i].text);
     fputs("```\n\n", f);
 }
 
@@ -441,7 +444,7 @@ static const char *rep_anchor(const struct run_result *r, const struct rep_inj *
             return buf;
         }
     if (inj->total) {
-        *anchor = (int64_t)inj->last_ts_ns - (int64_t)llround(rep_load_start(r) * 1e9);
+        *anchor = (int64_t)inj->last_ts_ns - (int64_t)llround(rep_load_start(r) * (double)NS_PER_S);
         snprintf(buf, len, "the last injection (no single request broke '%s')", first->name);
         return buf;
     }
@@ -452,7 +455,7 @@ static const char *rep_anchor(const struct run_result *r, const struct rep_inj *
                  first->name);
         return buf;
     }
-    *anchor = (int64_t)llround(r->load.duration_s * 1e9);
+    *anchor = (int64_t)llround(r->load.duration_s * (double)NS_PER_S);
     snprintf(buf, len, "the end of the load (no single request broke '%s')", first->name);
     return buf;
 }

@@ -9,6 +9,7 @@
 #include "inv.h"
 #include "jsonw.h"
 #include "report.h"
+#include "timeunit.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -352,7 +353,8 @@ static void inv_eval_history(const struct scn_invariant *inv, const struct inv_c
     ok = inv_cmp((double)c->n, inv->op, inv->number);
     if (!ok && c->has_at) {
         if (asprintf(&detail, "first broken by user %ld seq %lld (%s) at %.3f ms into the load",
-                     c->at_user, c->at_seq, c->at_req ? c->at_req : "?", c->at_t_ns / 1e6) < 0)
+                     c->at_user, c->at_seq, c->at_req ? c->at_req : "?",
+                     c->at_t_ns / (double)NS_PER_MS) < 0)
             detail = NULL;
         r->has_at = 1;
         r->at_t_ns = c->at_t_ns;

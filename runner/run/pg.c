@@ -3,7 +3,9 @@
  * `wedge pg start|stop|env` subcommand that keeps one running for a shell.
  */
 #include "pg.h"
+#include "timeunit.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,8 +29,8 @@
 #endif
 
 #define PG_MAX_CLUSTERS 8
-#define PG_READY_NS     (30ull * 1000000000ull)
-#define PG_INITDB_NS    (120ull * 1000000000ull)
+#define PG_READY_NS     (30 * NS_PER_S)
+#define PG_INITDB_NS    (120 * NS_PER_S)
 
 /* Clusters this process started, for pg_cluster_stop_all. */
 static struct pg_cluster *pg_started[PG_MAX_CLUSTERS];
@@ -183,7 +185,7 @@ static int pg_wait_ready(struct pg_cluster *c)
             c->postmaster = 0;
             return 0;
         }
-        util_sleep_ns(50 * 1000 * 1000);
+        util_sleep_ns(50 * NS_PER_MS);
     }
     return -1;
 }
@@ -225,13 +227,13 @@ int pg_cluster_start(struct pg_cluster *c, int verbose, char *err, size_t errlen
         uint64_t deadline = util_now_ns() + PG_INITDB_NS;
         int w;
         /* In slices, so a Ctrl-C during initdb is not kept waiting. */
-        while ((w = util_wait_pid(pid, 100000000ull, &status)) == 0 && !util_stop &&
+        while ((w = util_wait_pid(pid, 100 * NS_PER_MS, &status)) == 0 && !util_stop &&
                util_now_ns() < deadline)
             ;
         if (w != 1 || util_exit_code(status) != 0) {
             if (w == 0) {
                 kill(-pid, SIGKILL); /* its session: initdb and the postgres it runs */
-                util_wait_pid(pid, 5000000000ull, &status);
+                util_wait_pid(pid, 5 * NS_PER_S, &status);
                 snprintf(err, errlen, "%s %s", exe, util_stop ? "interrupted" : "timed out");
             } else {
                 snprintf(err, errlen, "%s failed (exit %d)", exe,
@@ -304,7 +306,7 @@ static int pg_signal_wait(pid_t pid, int sig, uint64_t ns)
             return 1;
         if (util_now_ns() >= deadline)
             return 0;
-        struct timespec ts = {0, 20 * 1000 * 1000};
+        struct timespec ts = {0, (long)(20 * NS_PER_MS)};
         nanosleep(&ts, NULL);
     }
 }
@@ -315,9 +317,9 @@ void pg_cluster_stop(struct pg_cluster *c)
         return;
     if (c->postmaster > 0) {
         /* fast shutdown, then immediate, then kill: each bounded */
-        if (!pg_signal_wait(c->postmaster, SIGINT, 10000000000ull) &&
-            !pg_signal_wait(c->postmaster, SIGQUIT, 5000000000ull))
-            pg_signal_wait(c->postmaster, SIGKILL, 5000000000ull);
+        if (!pg_signal_wait(c->postmaster, SIGINT, 10 * NS_PER_S) &&
+            !pg_signal_wait(c->postmaster, SIGQUIT, 5 * NS_PER_S))
+            pg_signal_wait(c->postmaster, SIGKILL, 5 * NS_PER_S);
         c->postmaster = 0;
     }
     if (c->dir[0])
@@ -499,7 +501,7 @@ int pg_main(int argc, char **argv)
             break;
         case 'h':
             pg_usage(stdout);
-            return 0;
+            return WEDGE_PASS;
         default:
             return util_bad_option("pg", argv, "s:qh", opts);
         }
@@ -507,7 +509,7 @@ int pg_main(int argc, char **argv)
     if (optind != argc - 1) {
         fprintf(stderr, "wedge: pg: expected one of start, stop, env\n");
         pg_usage(stderr);
-        return 2;
+        return WEDGE_USAGE;
     }
     cmd = argv[optind];
     if (!strcmp(cmd, "start")) {
@@ -516,60 +518,60 @@ int pg_main(int argc, char **argv)
             if (!quiet)
                 fprintf(stderr, "wedge: pg: already running (%s)\n", state);
             pg_print_env(&c);
-            return 0;
+            return WEDGE_PASS;
         }
         util_install_signals();
         if (pg_cluster_start(&c, !quiet, err, sizeof(err)) < 0) {
             fprintf(stderr, "wedge: pg: %s\n", err);
-            return 3;
+            return WEDGE_INCONCLUSIVE;
         }
         f = fopen(state, "we");
         if (!f) {
             fprintf(stderr, "wedge: pg: %s: %s\n", state, strerror(errno));
             pg_cluster_stop(&c);
-            return 3;
+            return WEDGE_INCONCLUSIVE;
         }
         fprintf(f, "dir=%s\ndsn=%s\nport=%d\npid=%ld\n", c.dir, c.dsn, c.port, (long)c.postmaster);
         fclose(f);
         if (util_stop) {
             pg_cluster_stop(&c);
             unlink(state);
-            return 3;
+            return WEDGE_INCONCLUSIVE;
         }
         /* It stays up: forget it so no exit path removes it. */
         pg_register(&c, 0);
         pg_print_env(&c);
         if (!quiet)
             fprintf(stderr, "wedge: pg: running; 'wedge pg stop' removes it\n");
-        return 0;
+        return WEDGE_PASS;
     }
     if (!strcmp(cmd, "env")) {
         if (pg_state_read(state, &c) < 0 || kill(c.postmaster, 0) < 0) {
             fprintf(stderr, "wedge: pg: no cluster running (%s); 'wedge pg start' starts one\n",
                     state);
-            return 3;
+            return WEDGE_INCONCLUSIVE;
         }
         pg_print_env(&c);
-        return 0;
+        return WEDGE_PASS;
     }
     if (!strcmp(cmd, "stop")) {
         if (pg_state_read(state, &c) < 0) {
             if (!quiet)
                 fprintf(stderr, "wedge: pg: no cluster recorded in %s\n", state);
-            return 0;
+            return WEDGE_PASS;
         }
         /* The state file names what gets removed: only ever our own kind. */
         if (!strstr(c.dir, "/wedge-pg-")) {
             fprintf(stderr, "wedge: pg: %s: '%s' is not a wedge cluster directory\n", state, c.dir);
-            return 2;
+            return WEDGE_USAGE;
         }
         c.owned = 1;
         pg_cluster_stop(&c);
         unlink(state);
         if (!quiet)
             fprintf(stderr, "wedge: pg: stopped and removed\n");
-        return 0;
+        return WEDGE_PASS;
     }
     fprintf(stderr, "wedge: pg: unknown command '%s' (expected start, stop or env)\n", cmd);
-    return 2;
+    return WEDGE_USAGE;
 }

@@ -6,7 +6,9 @@
  */
 #include "rulecheck.h"
 #include "svc.h"
+#include "timeunit.h"
 #include "util.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -19,7 +21,7 @@
 #include <unistd.h>
 
 /* How long the shim may take to accept or reject a rule text. */
-#define RULECHECK_NS 10000000000ull
+#define RULECHECK_NS (10 * NS_PER_S)
 
 int rulecheck_text(const char *text, char *err, size_t errlen)
 {
@@ -57,7 +59,7 @@ int rulecheck_text(const char *text, char *err, size_t errlen)
      * allows: a child that hangs with the pipe open must not hang us. */
     for (uint64_t deadline = util_now_ns() + RULECHECK_NS; util_now_ns() < deadline;) {
         struct pollfd pfd = {fds[0], POLLIN, 0};
-        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / 1000000 + 1));
+        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / NS_PER_MS + 1));
         ssize_t r;
         if (ready == 0)
             break;
@@ -75,7 +77,7 @@ int rulecheck_text(const char *text, char *err, size_t errlen)
     buf[n] = '\0';
     if (util_wait_pid(pid, RULECHECK_NS, &status) != 1) {
         kill(pid, SIGKILL);
-        util_wait_pid(pid, 2000000000ull, &status);
+        util_wait_pid(pid, 2 * NS_PER_S, &status);
         snprintf(err, errlen, "the rules check did not finish");
         goto out;
     }
@@ -114,7 +116,7 @@ static int rulecheck_set(const struct scenario *s, const char *what, int line, c
     text = svc_rules_text(s, rules, rules_file, &st.e, err, sizeof(err));
     if (!text || (text[0] && rulecheck_text(text, err, sizeof(err)) < 0)) {
         fprintf(stderr, "wedge: %s:%d: %s: %s\n", s->path, line, what, err);
-        rc = 2;
+        rc = WEDGE_USAGE;
     }
     free(text);
     return rc;
@@ -137,5 +139,5 @@ int rulecheck_scenario(const struct scenario *s)
             rulecheck_set(s, what, s->jobs[i].line, NULL, s->jobs[i].rules, s->jobs[i].rules_file);
         free(what);
     }
-    return rc ? 2 : 0;
+    return rc ? WEDGE_USAGE : WEDGE_PASS;
 }

@@ -12,6 +12,7 @@
 #include "run.h"
 #include "scn.h"
 #include "svc.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -26,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define RUN_TICK_NS 100000000ull
+#define RUN_TICK_NS (100 * NS_PER_MS)
 
 /* One repetition. */
 struct run_one {
@@ -277,7 +278,7 @@ static int run_jobs_wait(struct run_one *p, enum scn_when when)
                     fprintf(stderr, "wedge: job %s timed out; killing it\n", j->name);
                 else
                     p->interrupted = 1;
-                svc_stop(j, 1000000000ull);
+                svc_stop(j, NS_PER_S);
                 break;
             }
         }
@@ -293,15 +294,16 @@ static int run_jobs_wait(struct run_one *p, enum scn_when when)
 static void run_progress(struct run_one *p, const struct load_progress *lp, uint64_t t0,
                          uint64_t fires)
 {
-    double el = (double)(util_now_ns() - t0) / 1e9;
+    double el = (double)(util_now_ns() - t0) / (double)NS_PER_S;
     int tty = isatty(2);
     if (p->st->o->quiet)
         return;
     fprintf(stderr,
             "%swedge: %5.1fs %7.1f req/s  p50 %.1fms p99 %.1fms  errors %" PRIu64
             "  injections %" PRIu64 "%s",
-            tty ? "\r" : "", el, el > 0 ? (double)lp->total / el : 0.0, (double)lp->p50_ns / 1e6,
-            (double)lp->p99_ns / 1e6, lp->total_errors, fires, tty ? "\033[K" : "\n");
+            tty ? "\r" : "", el, el > 0 ? (double)lp->total / el : 0.0,
+            (double)lp->p50_ns / (double)NS_PER_MS, (double)lp->p99_ns / (double)NS_PER_MS,
+            lp->total_errors, fires, tty ? "\033[K" : "\n");
 }
 
 static void run_sample(struct run_one *p, const struct load_progress *lp, double t_s, double dt,
@@ -360,7 +362,7 @@ static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_d
     char err[1024], *url = NULL, *traces = util_fmt("%s/traces", p->out_dir);
     char *history = util_fmt("%s/history.jsonl", p->out_dir);
     uint64_t t0, next_sample, next_progress, fires = 0, last_fires = 0, last_sample;
-    uint64_t sample_ns = s->sample_ns ? s->sample_ns : 1000000000ull;
+    uint64_t sample_ns = s->sample_ns ? s->sample_ns : NS_PER_S;
     int target = 0, rc = 0;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -401,7 +403,7 @@ static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_d
     }
     t0 = last_sample = util_now_ns();
     next_sample = t0 + sample_ns;
-    next_progress = t0 + 1000000000ull;
+    next_progress = t0 + NS_PER_S;
     for (;;) {
         uint64_t now;
         int jobs_running = 0;
@@ -418,7 +420,7 @@ static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_d
                 continue;
             if (now - j->started_ns >= run_job_timeout(p, i)) {
                 fprintf(stderr, "wedge: job %s timed out; killing it\n", j->name);
-                svc_stop(j, 1000000000ull);
+                svc_stop(j, NS_PER_S);
                 continue;
             }
             jobs_running = 1;
@@ -427,8 +429,8 @@ static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_d
             fires = report_count_fires(traces);
             if (now >= next_sample) {
                 load_interval(p->load, &lp);
-                run_sample(p, &lp, (double)(now - t0) / 1e9, (double)(now - last_sample) / 1e9,
-                           fires, &last_fires);
+                run_sample(p, &lp, (double)(now - t0) / (double)NS_PER_S,
+                           (double)(now - last_sample) / (double)NS_PER_S, fires, &last_fires);
                 last_sample = now;
                 next_sample += sample_ns;
             }
@@ -436,12 +438,13 @@ static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_d
                 if (p->r.nseries == 0)
                     memset(&lp, 0, sizeof(lp));
                 run_progress(p, &lp, t0, fires);
-                next_progress += 1000000000ull;
+                next_progress += NS_PER_S;
             }
         }
         if (now >= run_deadline) {
             p->timed_out = 1;
-            run_err(p, 3, "the run exceeded its timeout (%.0f s)", (double)s->timeout_ns / 1e9);
+            run_err(p, 3, "the run exceeded its timeout (%.0f s)",
+                    (double)s->timeout_ns / (double)NS_PER_S);
             break;
         }
         /* Done when the users are (or, with no requests, the duration is
@@ -453,11 +456,11 @@ static int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_d
     }
 out:
     if (p->load) {
-        uint64_t quiesce = s->request_timeout_ns + 5000000000ull;
+        uint64_t quiesce = s->request_timeout_ns + 5 * NS_PER_S;
         load_stop(p->load);
         if (load_join(p->load, quiesce) < 0)
             fprintf(stderr, "wedge: some virtual users did not finish within %.0f s\n",
-                    (double)quiesce / 1e9);
+                    (double)quiesce / (double)NS_PER_S);
         load_collect(p->load, &p->r.load);
         if (!p->st->o->quiet && isatty(2))
             fputc('\n', stderr);
@@ -627,11 +630,10 @@ static void run_stop_all(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
     for (int i = 0; p->jobs && i < s->njobs; i++)
-        svc_stop(&p->jobs[i], 1000000000ull);
+        svc_stop(&p->jobs[i], NS_PER_S);
     /* In reverse: a service started later may depend on an earlier one. */
     for (int i = s->nservices - 1; p->svcs && i >= 0; i--) {
-        uint64_t grace =
-            s->services[i].stop_grace_ns ? s->services[i].stop_grace_ns : 2000000000ull;
+        uint64_t grace = s->services[i].stop_grace_ns ? s->services[i].stop_grace_ns : 2 * NS_PER_S;
         run_check_alive(p);
         svc_stop(&p->svcs[i], grace);
     }

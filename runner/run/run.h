@@ -11,8 +11,9 @@
 
 #include "pg.h"
 #include "scn.h"
+#include "timeunit.h"
 
-#define RUN_READY_NS_DEFAULT 10000000000ull
+#define RUN_READY_NS_DEFAULT (10 * NS_PER_S)
 #define RUN_UNTIL_FAIL_MAX   10000u
 #define RUN_MASKED_NOTE \
     "the password in --dsn is masked as ***: put it back, or drop it and set PGPASSWORD"

@@ -5,6 +5,7 @@
 #include "svc.h"
 #include "dsn.h"
 #include "textfile.h"
+#include "timeunit.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -405,7 +406,7 @@ int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeo
         }
         if (!ready) {
             /* Ready once started; a short grace so a rules error shows. */
-            if (util_now_ns() - p->started_ns >= 100000000ull) {
+            if (util_now_ns() - p->started_ns >= 100 * NS_PER_MS) {
                 rc = SVC_OK;
                 goto out;
             }
@@ -419,11 +420,11 @@ int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeo
         }
         if (util_now_ns() >= deadline) {
             snprintf(err, errlen, "service %s not ready after %.1f s (%s)", p->name,
-                     (double)timeout_ns / 1e9, ready ? ready : "started");
+                     (double)timeout_ns / (double)NS_PER_S, ready ? ready : "started");
             svc_append_tail(p, err, errlen);
             goto out;
         }
-        util_sleep_ns(50 * 1000 * 1000);
+        util_sleep_ns(50 * NS_PER_MS);
     }
 out:
     free(ready);
@@ -472,7 +473,7 @@ void svc_stop(struct svc_proc *p, uint64_t grace_ns)
     kill(-p->pid, SIGTERM);
     if (!svc_wait(p, grace_ns)) {
         kill(-p->pid, SIGKILL);
-        svc_wait(p, 5000000000ull);
+        svc_wait(p, 5 * NS_PER_S);
     }
 }
 

@@ -14,6 +14,7 @@
  */
 #include "scn.h"
 #include "scn_int.h"
+#include "timeunit.h"
 
 #include "suggest.h"
 
@@ -306,7 +307,7 @@ static void scn_key_workload(struct scn_parse *p, const char *name, const char *
         if (scn_duration(p, name, v, &s->request_timeout_ns) == 0 && !s->request_timeout_ns)
             scn_error(p, p->cur_line, "'timeout' must be more than 0");
     } else if (strcmp(name, "sample") == 0) {
-        if (scn_duration(p, name, v, &s->sample_ns) == 0 && s->sample_ns < 1000000)
+        if (scn_duration(p, name, v, &s->sample_ns) == 0 && s->sample_ns < NS_PER_MS)
             scn_error(p, p->cur_line, "'sample' must be at least 1ms (got '%s')", v);
     }
 }
@@ -407,16 +408,16 @@ static void scn_finish(struct scn_parse *p)
                   "nothing to run: expected 'request =' or 'sql =' lines in [workload], or a "
                   "[job NAME]");
     if (s->nrequests > 0 && !s->duration_ns && !s->iterations)
-        s->duration_ns = 10000000000ull;
+        s->duration_ns = 10 * NS_PER_S;
 }
 
 static void scn_defaults(struct scenario *s)
 {
-    s->timeout_ns = 120000000000ull;
+    s->timeout_ns = 120 * NS_PER_S;
     s->users = 1;
     s->max_tries = 1;
-    s->request_timeout_ns = 5000000000ull;
-    s->sample_ns = 1000000000ull;
+    s->request_timeout_ns = 5 * NS_PER_S;
+    s->sample_ns = NS_PER_S;
 }
 
 /* Absolute directory of path and the default name (file name without

@@ -7,6 +7,7 @@
  */
 #include "scn.h"
 #include "scn_int.h"
+#include "timeunit.h"
 
 #include "suggest.h"
 
@@ -217,7 +218,7 @@ static int scn_header(struct scn_parse *p, int line, const char *hdr)
         memset(&nv[s->nservices], 0, sizeof(*nv));
         nv[s->nservices].name = scn_strdup(p, rest);
         nv[s->nservices].line = line;
-        nv[s->nservices].stop_grace_ns = 2000000000ull;
+        nv[s->nservices].stop_grace_ns = 2 * NS_PER_S;
         sec->index = s->nservices++;
     } else if (kind == SEC_JOB) {
         struct scn_job *nv = realloc(s->jobs, (size_t)(s->njobs + 1) * sizeof(*nv));

@@ -2,6 +2,8 @@
  * util.c - clocks, ports, files, the shim's location, children, signals.
  */
 #include "util.h"
+#include "timeunit.h"
+#include "wedge_exit.h"
 
 #include "duration.h"
 
@@ -43,20 +45,19 @@ uint64_t util_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
 double util_wall_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / (double)NS_PER_S;
 }
 
 void util_sleep_ns(uint64_t ns)
 {
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
-                          .tv_nsec = (long)(ns % 1000000000ull)};
+    struct timespec ts = {.tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S)};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR && !util_stop)
         ;
 }
@@ -310,7 +311,7 @@ int util_wait_pid(pid_t pid, uint64_t timeout_ns, int *status)
             return -1;
         if (util_now_ns() >= deadline)
             return 0;
-        struct timespec ts = {0, 10 * 1000 * 1000};
+        struct timespec ts = {0, (long)(10 * NS_PER_MS)};
         nanosleep(&ts, NULL);
     }
 }
@@ -347,7 +348,7 @@ int util_bad_option(const char *cmd, char *const *argv, const char *optstring,
         what = is_long && strchr(arg, '=') ? "no value expected for option"
                                            : "missing value for option";
     fprintf(stderr, "wedge: %s: %s '%s' (see wedge %s --help)\n", cmd, what, name, cmd);
-    return 2;
+    return WEDGE_USAGE;
 }
 
 int util_duration_arg(const char *cmd, const char *opt, const char *text, uint64_t *ns)

@@ -67,7 +67,7 @@ uint64_t util_mix(uint64_t a, uint64_t b);
  * default case): "wedge: CMD: unknown option '--x' (see wedge CMD --help)",
  * or "... missing value for option '--seed' (...)" when a known option lacks
  * its value ("no value expected for option" for --flag=VALUE).  argv, optstring and longopts as given to getopt_long.
- * Returns 2, the exit code of a usage error.  Not thread-safe (optind). */
+ * Returns WEDGE_USAGE.  Not thread-safe (optind). */
 struct option;
 int util_bad_option(const char *cmd, char *const *argv, const char *optstring,
                     const struct option *longopts);

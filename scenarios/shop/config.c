@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "shop.h"
+#include "timeunit.h"
 
 struct shop_config shop_cfg = {
     .stock = STOCK_ATOMIC,
@@ -24,7 +25,7 @@ struct shop_stats shop_stats;
 
 void shop_sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * (long)NS_PER_MS};
 
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;

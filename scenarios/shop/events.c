@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include "shop.h"
+#include "timeunit.h"
 
 #define EV_BATCH   "10"
 #define EV_IDLE_MS 10
@@ -229,10 +230,10 @@ void events_stop(long drain_ms)
 {
     clock_gettime(CLOCK_MONOTONIC, &ev.deadline);
     ev.deadline.tv_sec += drain_ms / 1000;
-    ev.deadline.tv_nsec += (drain_ms % 1000) * 1000000L;
-    if (ev.deadline.tv_nsec >= 1000000000L) {
+    ev.deadline.tv_nsec += (long)(drain_ms % 1000) * (long)NS_PER_MS;
+    if (ev.deadline.tv_nsec >= (long)NS_PER_S) {
         ev.deadline.tv_sec++;
-        ev.deadline.tv_nsec -= 1000000000L;
+        ev.deadline.tv_nsec -= (long)NS_PER_S;
     }
     atomic_store(&ev.stopping, 1);
     for (int i = 0; i < ev.n; i++)
