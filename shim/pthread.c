@@ -106,32 +106,6 @@ static int pth_after(struct wg_call *c, int r)
 
 /* X(name, HOOK, params, args, the mutex a cond.wait releases or NULL,
  *   the real call) */
-#define PTH_WRAPPERS(X)                                                                          \
-    X(pthread_mutex_lock, MUTEX_LOCK, (pthread_mutex_t * m), (m), NULL,                          \
-      pth_lock_profiled(m, pth_site))                                                            \
-    X(pthread_mutex_trylock, MUTEX_TRYLOCK, (pthread_mutex_t * m), (m), NULL,                    \
-      REAL(pthread_mutex_trylock)(m))                                                            \
-    X(pthread_mutex_unlock, MUTEX_UNLOCK, (pthread_mutex_t * m), (m), NULL,                      \
-      REAL(pthread_mutex_unlock)(m))                                                             \
-    X(pthread_rwlock_rdlock, RWLOCK_RDLOCK, (pthread_rwlock_t * l), (l), NULL,                   \
-      REAL(pthread_rwlock_rdlock)(l))                                                            \
-    X(pthread_rwlock_wrlock, RWLOCK_WRLOCK, (pthread_rwlock_t * l), (l), NULL,                   \
-      REAL(pthread_rwlock_wrlock)(l))                                                            \
-    X(pthread_rwlock_unlock, RWLOCK_UNLOCK, (pthread_rwlock_t * l), (l), NULL,                   \
-      REAL(pthread_rwlock_unlock)(l))                                                            \
-    X(pthread_cond_wait, COND_WAIT, (pthread_cond_t * c, pthread_mutex_t * m), (c, m), m,        \
-      REAL(pthread_cond_wait)(c, m))                                                             \
-    X(pthread_cond_timedwait, COND_WAIT,                                                         \
-      (pthread_cond_t * c, pthread_mutex_t * m, const struct timespec *ts), (c, m, ts), m,       \
-      REAL(pthread_cond_timedwait)(c, m, ts))                                                    \
-    X(pthread_cond_signal, COND_SIGNAL, (pthread_cond_t * c), (c), NULL,                         \
-      REAL(pthread_cond_signal)(c))                                                              \
-    X(pthread_cond_broadcast, COND_SIGNAL, (pthread_cond_t * c), (c), NULL,                      \
-      REAL(pthread_cond_broadcast)(c))                                                           \
-    X(pthread_create, THREAD_CREATE,                                                             \
-      (pthread_t * t, const pthread_attr_t *a, void *(*fn)(void *), void *arg), (t, a, fn, arg), \
-      NULL, REAL(pthread_create)(t, a, fn, arg))
-
 /* The object a call is traced with ("obj"): the mutex a cond.wait
  * releases and retakes, else the first argument (the lock, the condition);
  * none for thread.create. */
@@ -161,4 +135,21 @@ static int pth_after(struct wg_call *c, int r)
         return pth_slow_##name args;                                                              \
     }
 
-PTH_WRAPPERS(PTH_WRAP)
+/* One wrapper per PTH row of wrappers.def; its SHAPE (mutex, call) says
+ * which mutex a cond.wait releases and how the real call is made. */
+#define PTH_CALL_REAL(name, args)     REAL(name) args
+#define PTH_ARG1(a, ...)              (a)
+#define PTH_CALL_PROFILED(name, args) pth_lock_profiled(PTH_ARG1 args, pth_site)
+#define PTH_APPLY(m, ...)             m(__VA_ARGS__)
+#define PTH_UNPAREN(...)              __VA_ARGS__
+#define PTH_ROW(name, params, args, hook, mx, call) \
+    PTH_WRAP(name, hook, params, args, mx, call(name, args))
+#define PTH_BODY_PTH(name, params, args, hook, shape) \
+    PTH_APPLY(PTH_ROW, name, params, args, hook, PTH_UNPAREN shape)
+#define PTH_BODY_SOCK(...)
+#define PTH_BODY_HAND(...)
+#define PTH_BODY_CALL(...)
+#define W_LIBC(name, version, ret, params, args, hook, fail, body, shape) \
+    PTH_BODY_##body(name, params, args, hook, shape)
+#define W_MUTEX W_LIBC
+#include "wrappers.def"

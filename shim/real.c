@@ -33,20 +33,18 @@
 
 #include "real.h"
 
-#define WG_REAL_DEFINE(ret, name, params) real_##name##_t real_##name;
-WG_REAL_ALL(WG_REAL_DEFINE)
-#undef WG_REAL_DEFINE
+#define W_ALL(name, ...) real_##name##_t real_##name;
+#include "wrappers.def"
 
 static __thread int real_resolving __attribute__((tls_model("initial-exec")));
 
 /* glibc's own mutex entry points (a compat version kept for old binaries),
- * bound at link time: they need no dlsym, so they work while dlsym runs. */
-extern int wg_libc_pthread_mutex_lock(pthread_mutex_t *m);
-extern int wg_libc_pthread_mutex_trylock(pthread_mutex_t *m);
-extern int wg_libc_pthread_mutex_unlock(pthread_mutex_t *m);
-__asm__(".symver wg_libc_pthread_mutex_lock,__pthread_mutex_lock@GLIBC_2.2.5");
-__asm__(".symver wg_libc_pthread_mutex_trylock,__pthread_mutex_trylock@GLIBC_2.2.5");
-__asm__(".symver wg_libc_pthread_mutex_unlock,__pthread_mutex_unlock@GLIBC_2.2.5");
+ * bound at link time: they need no dlsym, so they work while dlsym runs.
+ * wg_libc_pthread_mutex_lock is __pthread_mutex_lock@GLIBC_2.2.5, etc. */
+#define W_MUTEX(name, version, ret, params, ...) \
+    extern ret wg_libc_##name params;            \
+    __asm__(".symver wg_libc_" #name ",__" #name "@GLIBC_2.2.5");
+#include "wrappers.def"
 
 /* Write a message without any wrapped function, leave the fatal record
  * (so a runner blames the shim, not the program) and stop.  No dlerror():
@@ -72,36 +70,33 @@ static void real_die_sym(const char *name, const char *what)
     real_die(parts);
 }
 
+/* The real `name` from RTLD_NEXT, of the given symbol version if any. */
+static void real_resolve(void **slot, const char *name, const char *version)
+{
+    if (!__atomic_load_n(slot, __ATOMIC_RELAXED))
+        __atomic_store_n(slot, version ? dlvsym(RTLD_NEXT, name, version) : dlsym(RTLD_NEXT, name),
+                         __ATOMIC_RELAXED);
+}
+
 void real_load(void)
 {
     int saved = errno;
     real_resolving++;
     wg_in_shim++;
 
-#define WG_RESOLVE(ret, name, params)                     \
-    if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED)) \
-        __atomic_store_n(&real_##name, (real_##name##_t)dlsym(RTLD_NEXT, #name), __ATOMIC_RELAXED);
-#define WG_RESOLVE_VERSIONED(ret, name, params)                                                    \
-    if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED))                                          \
-        __atomic_store_n(&real_##name, (real_##name##_t)dlvsym(RTLD_NEXT, #name, WG_COND_VERSION), \
-                         __ATOMIC_RELAXED);
+#define W_LIBC(name, version, ...) real_resolve((void **)&real_##name, #name, version);
+#define W_LIBC_OPT                 W_LIBC
+#define W_MUTEX                    W_LIBC
+#include "wrappers.def"
 
-    WG_REAL_LIBC(WG_RESOLVE)
-    WG_REAL_MUTEX(WG_RESOLVE)
-    WG_REAL_VERSIONED(WG_RESOLVE_VERSIONED)
-    WG_REAL_OPTIONAL(WG_RESOLVE)
-#undef WG_RESOLVE
-#undef WG_RESOLVE_VERSIONED
-
-    /* Every libc symbol must be there: a wrapper with no real function
-     * would turn a testing tool into a crash at the first call. */
-#define WG_CHECK(ret, name, params) \
-    if (!real_##name)               \
+    /* Every libc symbol must be there (but the optional rows): a wrapper
+     * with no real function would turn a testing tool into a crash at the
+     * first call. */
+#define W_LIBC(name, ...) \
+    if (!real_##name)     \
         real_die_sym(#name, "not found in libc (dlsym RTLD_NEXT)");
-    WG_REAL_LIBC(WG_CHECK)
-    WG_REAL_MUTEX(WG_CHECK)
-    WG_REAL_VERSIONED(WG_CHECK)
-#undef WG_CHECK
+#define W_MUTEX W_LIBC
+#include "wrappers.def"
 
     /* libpq when it is in the global scope; a libpq loaded RTLD_LOCAL
      * (now or later) is searched for by the first libpq wrapper call. */
@@ -128,28 +123,23 @@ static void *real_slow(void **slot, const char *name, void *bootstrap)
     return p;
 }
 
-#define WG_SLOW(ret, name, params)                                             \
+/* Each row's slow half: libc rows resolve the table (the mutex rows with
+ * their bootstrap fallback), libpq rows look for libpq (real_pq.c). */
+#define W_LIBC(name, ...)                                                      \
     real_##name##_t real_slow_##name(void)                                     \
     {                                                                          \
         return (real_##name##_t)real_slow((void **)&real_##name, #name, NULL); \
     }
-WG_REAL_LIBC(WG_SLOW)
-WG_REAL_VERSIONED(WG_SLOW)
-WG_REAL_OPTIONAL(WG_SLOW)
-#undef WG_SLOW
-
-#define WG_SLOW_PQ(ret, name, params)                                       \
-    real_##name##_t real_slow_##name(void)                                  \
-    {                                                                       \
-        return (real_##name##_t)real_pq_slow((void **)&real_##name, #name); \
-    }
-WG_REAL_PQ_ALL(WG_SLOW_PQ)
-#undef WG_SLOW_PQ
-
-#define WG_SLOW_MUTEX(ret, name, params)                                                         \
+#define W_LIBC_OPT W_LIBC
+#define W_MUTEX(name, ...)                                                                       \
     real_##name##_t real_slow_##name(void)                                                       \
     {                                                                                            \
         return (real_##name##_t)real_slow((void **)&real_##name, #name, (void *)wg_libc_##name); \
     }
-WG_REAL_MUTEX(WG_SLOW_MUTEX)
-#undef WG_SLOW_MUTEX
+#define W_PQ(name, ...)                                                     \
+    real_##name##_t real_slow_##name(void)                                  \
+    {                                                                       \
+        return (real_##name##_t)real_pq_slow((void **)&real_##name, #name); \
+    }
+#define W_PQ_OPT W_PQ
+#include "wrappers.def"

@@ -51,7 +51,7 @@ static void *_Atomic real_pq_src;
 /* How many loaded objects the last failed search asked (for the message). */
 static _Atomic int real_pq_asked;
 
-/* The fallbacks for WG_REAL_PQ_OPTIONAL. */
+/* The fallbacks of the W_PQ_OPT rows (wrappers.def). */
 static PGpipelineStatus real_pq_no_pipeline(const PGconn *conn)
 {
     (void)conn;
@@ -181,19 +181,15 @@ int real_pq_load(int search)
     wg_in_shim++;
     src = real_pq_source(search);
     if (src) {
-#define WG_PQ_RESOLVE(ret, name, params)                  \
+#define W_PQ(name, ...)                                   \
     if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED)) \
         __atomic_store_n(&real_##name, (real_##name##_t)dlsym(src, #name), __ATOMIC_RELAXED);
-#define WG_PQ_RESOLVE_OPTIONAL(ret, name, params)                                            \
+#define W_PQ_OPT(name, ...)                                                                  \
     if (!__atomic_load_n(&real_##name, __ATOMIC_RELAXED)) {                                  \
         real_##name##_t p_ = (real_##name##_t)dlsym(src, #name);                             \
         __atomic_store_n(&real_##name, p_ ? p_ : real_pq_fallback_##name, __ATOMIC_RELAXED); \
     }
-        WG_REAL_PQ(WG_PQ_RESOLVE)
-        WG_REAL_PQ_HELPERS(WG_PQ_RESOLVE)
-        WG_REAL_PQ_OPTIONAL(WG_PQ_RESOLVE_OPTIONAL)
-#undef WG_PQ_RESOLVE
-#undef WG_PQ_RESOLVE_OPTIONAL
+#include "wrappers.def"
     }
     wg_in_shim--;
     errno = saved;

@@ -2,9 +2,9 @@
  * socket.c - the socket wrappers: sock.connect, sock.accept, sock.send,
  * sock.recv, sock.poll, sock.close, with the _FORTIFY_SOURCE variants.
  *
- * Wrappers as data: every wrapper is one line of SOCK_WRAPPERS below (its
- * hook, whether the fd must be checked to be a socket, its prototype and
- * how `short N` clips it); SOCK_WRAP expands the body.  read, write, readv,
+ * Wrappers as data: every wrapper is one row of wrappers.def (its hook,
+ * whether the fd must be checked to be a socket, its prototype and how
+ * `short N` clips it); SOCK_WRAP expands the body.  read, write, readv,
  * writev and close are socket hooks only on sockets: the check (fstat)
  * runs on the slow path only, so an idle process never pays it.
  */
@@ -298,112 +298,48 @@ static void sock_unclip_msg(struct sock_call *sc)
 #define VIEW_MSG(m)    sock_view(&sc, NULL, 0, (m)->msg_iov, (int)(m)->msg_iovlen)
 #define VIEW_NONE      sock_view(&sc, NULL, 0, NULL, 0)
 
-/*
- * X(name, HOOK, check_fd, fd, addr, addrlen, ret, params, args, clip, post, view)
- *   check_fd: 1 when the fd may be something other than a socket
- *   addr:     the address shown in the trace when the fd has no peer yet
- *   clip:     how `short N` limits the call
- *   post:     what to do after the real call (copy back a clipped msghdr)
- *   view:     where the call's data is (content conditions read it)
- */
-#define SOCK_WRAPPERS(X)                                                                           \
-    X(connect, SOCK_CONNECT, 0, fd, addr, len, int,                                                \
-      (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len), CLIP_NONE, POST_NONE, \
-      VIEW_NONE)                                                                                   \
-    X(accept, SOCK_ACCEPT, 0, fd, NULL, 0, int, (int fd, struct sockaddr *addr, socklen_t *len),   \
-      (fd, addr, len), CLIP_NONE, POST_NONE, VIEW_NONE)                                            \
-    X(accept4, SOCK_ACCEPT, 0, fd, NULL, 0, int,                                                   \
-      (int fd, struct sockaddr *addr, socklen_t *len, int flags), (fd, addr, len, flags),          \
-      CLIP_NONE, POST_NONE, VIEW_NONE)                                                             \
-    X(send, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len, int flags),  \
-      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                         \
-    X(sendto, SOCK_SEND, 0, fd, to, tl, ssize_t,                                                   \
-      (int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tl),   \
-      (fd, buf, len, flags, to, tl), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                 \
-    X(sendmsg, SOCK_SEND, 0, fd, NULL, 0, ssize_t, (int fd, const struct msghdr *msg, int flags),  \
-      (fd, msg, flags), CLIP_MSG(msg), POST_NONE, VIEW_MSG(msg))                                   \
-    X(write, SOCK_SEND, 1, fd, NULL, 0, ssize_t, (int fd, const void *buf, size_t len),            \
-      (fd, buf, len), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                                \
-    X(writev, SOCK_SEND, 1, fd, NULL, 0, ssize_t, (int fd, const struct iovec *iov, int n),        \
-      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE, VIEW_IOV(iov, n))                                 \
-    X(recv, SOCK_RECV, 0, fd, NULL, 0, ssize_t, (int fd, void *buf, size_t len, int flags),        \
-      (fd, buf, len, flags), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                         \
-    X(recvfrom, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                                \
-      (int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fl),            \
-      (fd, buf, len, flags, from, fl), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))               \
-    X(recvmsg, SOCK_RECV, 0, fd, NULL, 0, ssize_t, (int fd, struct msghdr *msg, int flags),        \
-      (fd, msg, flags), CLIP_RECVMSG(msg), sock_unclip_msg(&sc), VIEW_MSG(msg))                    \
-    X(read, SOCK_RECV, 1, fd, NULL, 0, ssize_t, (int fd, void *buf, size_t len), (fd, buf, len),   \
-      CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                                                \
-    X(readv, SOCK_RECV, 1, fd, NULL, 0, ssize_t, (int fd, const struct iovec *iov, int n),         \
-      (fd, iov, n), CLIP_IOV(iov, n), POST_NONE, VIEW_IOV(iov, n))                                 \
-    X(__recv_chk, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                              \
-      (int fd, void *buf, size_t len, size_t buflen, int flags), (fd, buf, len, buflen, flags),    \
-      CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))                                                \
-    X(__recvfrom_chk, SOCK_RECV, 0, fd, NULL, 0, ssize_t,                                          \
-      (int fd, void *buf, size_t len, size_t buflen, int flags, struct sockaddr *from,             \
-       socklen_t *fl),                                                                             \
-      (fd, buf, len, buflen, flags, from, fl), CLIP_LEN(len), POST_NONE, VIEW_BUF(buf, len))       \
-    X(__read_chk, SOCK_RECV, 1, fd, NULL, 0, ssize_t,                                              \
-      (int fd, void *buf, size_t len, size_t buflen), (fd, buf, len, buflen), CLIP_LEN(len),       \
-      POST_NONE, VIEW_BUF(buf, len))                                                               \
-    X(poll, SOCK_POLL, 0, -1, NULL, 0, int, (struct pollfd * fds, nfds_t n, int ms), (fds, n, ms), \
-      CLIP_NONE, POST_NONE, VIEW_NONE)                                                             \
-    X(ppoll, SOCK_POLL, 0, -1, NULL, 0, int,                                                       \
-      (struct pollfd * fds, nfds_t n, const struct timespec *ts, const sigset_t *ss),              \
-      (fds, n, ts, ss), CLIP_NONE, POST_NONE, VIEW_NONE)                                           \
-    X(__poll_chk, SOCK_POLL, 0, -1, NULL, 0, int,                                                  \
-      (struct pollfd * fds, nfds_t n, int ms, size_t fdslen), (fds, n, ms, fdslen), CLIP_NONE,     \
-      POST_NONE, VIEW_NONE)                                                                        \
-    X(__ppoll_chk, SOCK_POLL, 0, -1, NULL, 0, int,                                                 \
-      (struct pollfd * fds, nfds_t n, const struct timespec *ts, const sigset_t *ss,               \
-       size_t fdslen),                                                                             \
-      (fds, n, ts, ss, fdslen), CLIP_NONE, POST_NONE, VIEW_NONE)                                   \
-    X(select, SOCK_POLL, 0, -1, NULL, 0, int,                                                      \
-      (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv), (n, r, w, e, tv), CLIP_NONE,   \
-      POST_NONE, VIEW_NONE)                                                                        \
-    X(epoll_wait, SOCK_POLL, 0, -1, NULL, 0, int,                                                  \
-      (int epfd, struct epoll_event *ev, int n, int ms), (epfd, ev, n, ms), CLIP_NONE, POST_NONE,  \
-      VIEW_NONE)                                                                                   \
-    X(epoll_pwait, SOCK_POLL, 0, -1, NULL, 0, int,                                                 \
-      (int epfd, struct epoll_event *ev, int n, int ms, const sigset_t *ss),                       \
-      (epfd, ev, n, ms, ss), CLIP_NONE, POST_NONE, VIEW_NONE)                                      \
-    X(epoll_pwait2, SOCK_POLL, 0, -1, NULL, 0, int,                                                \
-      (int epfd, struct epoll_event *ev, int n, const struct timespec *ts, const sigset_t *ss),    \
-      (epfd, ev, n, ts, ss), CLIP_NONE, POST_NONE, VIEW_NONE)                                      \
-    X(close, SOCK_CLOSE, 1, fd, NULL, 0, int, (int fd), (fd), CLIP_NONE, POST_NONE, VIEW_NONE)
-
 /* The slow half: rules (when some rule names the hook) and content (when
  * some rule has a content condition); only a count when armed for
  * tracing alone. */
-#define SOCK_WRAP(name, hook, check, fdexpr, addr, addrlen, ret, params, args, clipstmt, post,    \
-                  view)                                                                           \
-    WG_SLOW_PATH ret sock_slow_##name params                                                      \
-    {                                                                                             \
-        struct sock_call sc;                                                                      \
-        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT()) {                                    \
-            if (!(check))                                                                         \
-                wg_count(WG_HOOK_##hook);                                                         \
-            return REAL(name) args;                                                               \
-        }                                                                                         \
-        view;                                                                                     \
-        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                      \
-            return REAL(name) args;                                                               \
-        if (sc.fail) {                                                                            \
-            errno = sc.err;                                                                       \
-            return -1;                                                                            \
-        }                                                                                         \
-        if (sc.clip >= 0)                                                                         \
-            clipstmt;                                                                             \
-        ret wg_r_ = REAL(name) args;                                                              \
-        post;                                                                                     \
-        return (ret)sock_after(&sc, (long)wg_r_);                                                 \
-    }                                                                                             \
-    __attribute__((visibility("default"))) ret name params                                        \
-    {                                                                                             \
-        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
-            return REAL(name) args;                                                               \
-        return sock_slow_##name args;                                                             \
+#define SOCK_WRAP(name, hook, ret, params, args, failkind, check, fdexpr, addr, addrlen, clipstmt, \
+                  post, view)                                                                      \
+    WG_SLOW_PATH ret sock_slow_##name params                                                       \
+    {                                                                                              \
+        struct sock_call sc;                                                                       \
+        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT()) {                                     \
+            if (!(check))                                                                          \
+                wg_count(WG_HOOK_##hook);                                                          \
+            return REAL(name) args;                                                                \
+        }                                                                                          \
+        view;                                                                                      \
+        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                       \
+            return REAL(name) args;                                                                \
+        if (sc.fail)                                                                               \
+            return SOCK_FAIL_##failkind(sc.err);                                                   \
+        if (sc.clip >= 0)                                                                          \
+            clipstmt;                                                                              \
+        ret wg_r_ = REAL(name) args;                                                               \
+        post;                                                                                      \
+        return (ret)sock_after(&sc, (long)wg_r_);                                                  \
+    }                                                                                              \
+    __attribute__((visibility("default"))) ret name params                                         \
+    {                                                                                              \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim)  \
+            return REAL(name) args;                                                                \
+        return sock_slow_##name args;                                                              \
     }
 
-SOCK_WRAPPERS(SOCK_WRAP)
+/* One wrapper per SOCK row of wrappers.def (the others are written by
+ * hand elsewhere); the row's SHAPE, unparenthesised, completes SOCK_WRAP. */
+#define SOCK_FAIL_ERRNO(e) (errno = (e), -1)
+#define SOCK_APPLY(m, ...) m(__VA_ARGS__)
+#define SOCK_UNPAREN(...)  __VA_ARGS__
+#define SOCK_BODY_SOCK(name, ret, params, args, hook, fail, shape) \
+    SOCK_APPLY(SOCK_WRAP, name, hook, ret, params, args, fail, SOCK_UNPAREN shape)
+#define SOCK_BODY_PTH(...)
+#define SOCK_BODY_HAND(...)
+#define SOCK_BODY_CALL(...)
+#define W_LIBC(name, version, ret, params, args, hook, fail, body, shape) \
+    SOCK_BODY_##body(name, ret, params, args, hook, fail, shape)
+#define W_LIBC_OPT W_LIBC
+#include "wrappers.def"

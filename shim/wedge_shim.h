@@ -15,7 +15,7 @@
  *   init.c    constructor, environment, fork, exit
  *   socket.c libpq.c pthread.c   the wrappers
  *
- * Nothing here is exported from libwedge.so (see libwedge.map).
+ * Nothing here is exported from libwedge.so (see libwedge.map.in).
  */
 #ifndef WEDGE_SHIM_H
 #define WEDGE_SHIM_H
