@@ -3,7 +3,6 @@
  */
 #include "cli.h"
 #include "iso.h"
-#include "pg.h"
 #include "wedge_exit.h"
 
 #include <stdio.h>

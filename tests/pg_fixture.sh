@@ -2,8 +2,11 @@
 # Throwaway PostgreSQL for the test suite (a CTest fixture).
 #   tests/pg_fixture.sh start STATEDIR   -> STATEDIR/dsn holds the DSN
 #   tests/pg_fixture.sh stop  STATEDIR
-# Runs the server as an unprivileged user when started as root.  Every wait
-# is bounded.  The product's own embedded cluster is `wedge pg`; the shim
+# Runs the server as an unprivileged user when started as root.  Like
+# wedge's own cluster it takes SCRAM passwords only (trust would let any
+# local user in): the superuser wedge has a random password, kept in
+# STATEDIR/pgpass (0600, the test user's), which the DSN names with
+# passfile=, so the DSN itself holds no secret.  Every wait is bounded.  The product's own embedded cluster is `wedge pg`; the shim
 # tests use this script so they do not depend on the runner.
 set -euo pipefail
 cmd=${1:?usage: pg_fixture.sh start|stop STATEDIR}
@@ -33,8 +36,13 @@ start)
     chown "$u" "$state"
     chmod 755 "$state"
   fi
-  as_user "$bindir/initdb" -D "$state/data" -U wedge --auth=trust -E UTF8 --no-sync >"$state/initdb.log" 2>&1 \
-    || { cat "$state/initdb.log" >&2; exit 3; }
+  password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  (umask 077 && echo "$password" >"$state/pwfile")
+  [ "$(id -u)" -ne 0 ] || chown "$u" "$state/pwfile"
+  as_user "$bindir/initdb" -D "$state/data" -U wedge --auth=scram-sha-256 --pwfile="$state/pwfile" \
+    -E UTF8 --no-sync >"$state/initdb.log" 2>&1 \
+    || { rm -f "$state/pwfile"; cat "$state/initdb.log" >&2; exit 3; }
+  rm -f "$state/pwfile"
   # A free port: ask the kernel, then hand it to the server.
   # A free loopback port: a random one that nothing listens on.
   for _ in $(seq 50); do
@@ -55,7 +63,8 @@ log_min_messages = warning
 CONF
   as_user "$bindir/pg_ctl" -D "$state/data" -l "$state/server.log" -w -t 30 start >/dev/null \
     || { cat "$state/server.log" >&2; exit 3; }
-  echo "host=127.0.0.1 port=$port user=wedge dbname=postgres" >"$state/dsn"
+  (umask 077 && echo "127.0.0.1:$port:*:wedge:$password" >"$state/pgpass")
+  echo "host=127.0.0.1 port=$port user=wedge dbname=postgres passfile=$state/pgpass" >"$state/dsn"
   echo "pg_fixture: started on port $port ($state)"
   ;;
 stop)

@@ -1,6 +1,5 @@
 /*
- * cli.h - the `wedge` subcommands of cli/ (wedge pg is pg.h's, wedge
- * isolation iso.h's).  Each takes its own argv (argv[0] is
+ * cli.h - the `wedge` subcommands of cli/ (wedge isolation is iso.h's).  Each takes its own argv (argv[0] is
  * the subcommand's name), parses its flags with getopt_long and returns
  * the process exit code (design, "Exit codes"): 0 every invariant held,
  * 1 an invariant was violated, 2 usage or configuration error,
@@ -21,5 +20,8 @@ int check_main(int argc, char **argv);
 int exec_main(int argc, char **argv);
 /* wedge hunt SCENARIO [...] (hunt.c; the search is runner/hunt/) */
 int hunt_main(int argc, char **argv);
+/* wedge pg start|stop|env (pg_cmd.c): the subcommand keeping one cluster
+ * for a shell (design, "Embedded default"). */
+int pg_main(int argc, char **argv);
 
 #endif

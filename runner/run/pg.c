@@ -1,15 +1,14 @@
 /*
- * pg.c - the embedded default: a throwaway PostgreSQL cluster, and the
- * `wedge pg start|stop|env` subcommand that keeps one running for a shell.
+ * pg.c - the embedded default: a throwaway PostgreSQL cluster (the
+ * `wedge pg` subcommand that keeps one running is pg_cmd.c, its state file
+ * pg_state.c).
  */
 #include "pg.h"
 #include "timeunit.h"
 #include "util.h"
-#include "wedge_exit.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <glob.h>
 #include <grp.h>
 #include <libpq-fe.h>
@@ -190,60 +189,129 @@ static int pg_wait_ready(struct pg_cluster *c)
     return -1;
 }
 
-int pg_cluster_start(struct pg_cluster *c, int verbose, char *err, size_t errlen)
+/* A new file in the cluster's directory, mode 0600, never through a
+ * symlink; owned by the cluster's user when chown_to is set. */
+static int pg_new_file(const struct pg_cluster *c, const char *name, const char *text, int chown_to,
+                       char *err, size_t errlen)
 {
-    const char *bindir = pg_bindir();
-    const char *tmp = getenv("TMPDIR");
-    char exe[PATH_MAX], data[PATH_MAX], log[PATH_MAX];
+    char path[PATH_MAX];
     uid_t uid = 0;
     gid_t gid = 0;
-    int rc = -1, status;
-    pid_t pid;
+    size_t len = strlen(text);
+    int fd, rc = 0;
+    snprintf(path, sizeof(path), "%s/%s", c->dir, name);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
+        (chown_to && pg_user(&uid, &gid) == 1 && fchown(fd, uid, gid) < 0))
+        rc = -1;
+    if (rc < 0)
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (fd >= 0 && close(fd) < 0 && rc == 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
 
-    memset(c, 0, sizeof(*c));
-    snprintf(c->dir, sizeof(c->dir), "%s/wedge-pg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(c->dir)) {
-        snprintf(err, errlen, "mkdtemp %s: %s", c->dir, strerror(errno));
-        c->dir[0] = '\0';
+/* The temporary directory, canonical (wedge pg stop compares it with its
+ * realpath), owned by the cluster's user, with the marker and a password. */
+static int pg_make_dir(struct pg_cluster *c, char *err, size_t errlen)
+{
+    const char *tmp = getenv("TMPDIR");
+    char made[sizeof(c->dir)], *real, *marker;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    int rc;
+
+    snprintf(made, sizeof(made), "%s/wedge-pg-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(made)) {
+        snprintf(err, errlen, "mkdtemp %s: %s", made, strerror(errno));
         return -1;
     }
+    real = realpath(made, NULL);
+    if (!real || strlen(real) >= sizeof(c->dir)) {
+        snprintf(err, errlen, "%s: %s", made, real ? "path too long" : strerror(errno));
+        free(real);
+        rmdir(made);
+        return -1;
+    }
+    snprintf(c->dir, sizeof(c->dir), "%s", real);
+    free(real);
     c->owned = 1;
     pg_register(c, 1);
+    if (util_random_hex(c->password, PG_SECRET_HEX / 2) < 0 ||
+        util_random_hex(c->id, PG_SECRET_HEX / 2) < 0) {
+        snprintf(err, errlen, "getrandom: %s", strerror(errno));
+        return -1;
+    }
     if (pg_user(&uid, &gid) == 1 && chown(c->dir, uid, gid) < 0) {
         snprintf(err, errlen, "chown %s: %s", c->dir, strerror(errno));
-        goto out;
+        return -1;
     }
+    marker = util_fmt("%s %s\n", PG_MARKER, c->id);
+    rc = pg_new_file(c, PG_MARKER, marker, 0, err, errlen);
+    free(marker);
+    return rc;
+}
+
+/* initdb with a random password for the superuser "wedge", given through
+ * a file the server's user can read and that is removed right after. */
+static int pg_initdb(struct pg_cluster *c, const char *bindir, int verbose, char *err,
+                     size_t errlen)
+{
+    char exe[PATH_MAX], data[PATH_MAX], log[PATH_MAX], pwfile[PATH_MAX], pwopt[PATH_MAX + 16];
+    char *pw = util_fmt("%s\n", c->password);
+    char *argv[] = {exe,   "-D", data,   "-U",        "wedge", "--auth=scram-sha-256",
+                    pwopt, "-E", "UTF8", "--no-sync", NULL};
+    uint64_t deadline = util_now_ns() + PG_INITDB_NS;
+    int rc = -1, w, status;
+    pid_t pid;
+
     snprintf(exe, sizeof(exe), "%s/initdb", bindir);
     snprintf(data, sizeof(data), "%s/data", c->dir);
     snprintf(log, sizeof(log), "%s/initdb.log", c->dir);
+    snprintf(pwfile, sizeof(pwfile), "%s/pwfile", c->dir);
+    snprintf(pwopt, sizeof(pwopt), "--pwfile=%s", pwfile);
+    if (pg_new_file(c, "pwfile", pw, 1, err, errlen) < 0)
+        goto out;
     if (verbose)
         fprintf(stderr, "wedge: postgres: initdb %s\n", data);
-    {
-        char *argv[] = {exe,  "-D",   data,        "-U", "wedge", "--auth=trust",
-                        "-E", "UTF8", "--no-sync", NULL};
-        pid = pg_spawn(argv, log, err, errlen);
-        if (pid < 0)
-            goto out;
-        uint64_t deadline = util_now_ns() + PG_INITDB_NS;
-        int w;
-        /* In slices, so a Ctrl-C during initdb is not kept waiting. */
-        while ((w = util_wait_pid(pid, 100 * NS_PER_MS, &status)) == 0 && !util_stop &&
-               util_now_ns() < deadline)
-            ;
-        if (w != 1 || util_exit_code(status) != 0) {
-            if (w == 0) {
-                kill(-pid, SIGKILL); /* its session: initdb and the postgres it runs */
-                util_wait_pid(pid, 5 * NS_PER_S, &status);
-                snprintf(err, errlen, "%s %s", exe, util_stop ? "interrupted" : "timed out");
-            } else {
-                snprintf(err, errlen, "%s failed (exit %d)", exe,
-                         w == 1 ? util_exit_code(status) : -1);
-            }
-            pg_log_tail(log, err, errlen);
-            goto out;
-        }
+    pid = pg_spawn(argv, log, err, errlen);
+    if (pid < 0)
+        goto out;
+    /* In slices, so a Ctrl-C during initdb is not kept waiting. */
+    while ((w = util_wait_pid(pid, 100 * NS_PER_MS, &status)) == 0 && !util_stop &&
+           util_now_ns() < deadline)
+        ;
+    if (w == 1 && util_exit_code(status) == 0) {
+        rc = 0;
+        goto out;
     }
+    if (w == 0) {
+        kill(-pid, SIGKILL); /* its session: initdb and the postgres it runs */
+        util_wait_pid(pid, 5 * NS_PER_S, &status);
+        snprintf(err, errlen, "%s %s", exe, util_stop ? "interrupted" : "timed out");
+    } else {
+        snprintf(err, errlen, "%s failed (exit %d)", exe, w == 1 ? util_exit_code(status) : -1);
+    }
+    pg_log_tail(log, err, errlen);
+out:
+    unlink(pwfile);
+    free(pw);
+    return rc;
+}
+
+int pg_cluster_start(struct pg_cluster *c, int verbose, char *err, size_t errlen)
+{
+    const char *bindir = pg_bindir();
+    char exe[PATH_MAX], data[PATH_MAX], log[PATH_MAX];
+    int rc = -1;
+
+    memset(c, 0, sizeof(*c));
+    if (pg_make_dir(c, err, errlen) < 0 || pg_initdb(c, bindir, verbose, err, errlen) < 0)
+        goto out;
     snprintf(exe, sizeof(exe), "%s/postgres", bindir);
+    snprintf(data, sizeof(data), "%s/data", c->dir);
     snprintf(log, sizeof(log), "%s/server.log", c->dir);
     for (int attempt = 0; attempt < 5; attempt++) {
         char *argv[] = {exe, "-D", data, NULL};
@@ -254,8 +322,9 @@ int pg_cluster_start(struct pg_cluster *c, int verbose, char *err, size_t errlen
         /* Appended again on a retry: the last setting of a name wins. */
         if (pg_write_conf(c, err, errlen) < 0)
             goto out;
-        snprintf(c->dsn, sizeof(c->dsn), "host=127.0.0.1 port=%d user=wedge dbname=postgres",
-                 c->port);
+        snprintf(c->dsn, sizeof(c->dsn),
+                 "host=127.0.0.1 port=%d user=wedge dbname=postgres password=%s", c->port,
+                 c->password);
         c->postmaster = pg_spawn(argv, log, err, errlen);
         if (c->postmaster < 0) {
             c->postmaster = 0;
@@ -329,6 +398,11 @@ void pg_cluster_stop(struct pg_cluster *c)
     pg_register(c, 0);
 }
 
+void pg_cluster_keep(struct pg_cluster *c)
+{
+    pg_register(c, 0);
+}
+
 void pg_cluster_stop_all(void)
 {
     for (int i = 0; i < PG_MAX_CLUSTERS; i++)
@@ -339,6 +413,21 @@ void pg_cluster_stop_all(void)
 /* ---------------------------------------------------------------
  * Fresh databases.
  * ------------------------------------------------------------ */
+
+void pg_conninfo_add(char *out, size_t len, size_t *n, const char *key, const char *val)
+{
+    /* Quoted only when it must be: reports show these (redacted). */
+    int plain = *val && strspn(val, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                    "0123456789/._-+:,@") == strlen(val);
+    *n += (size_t)snprintf(out + *n, *n < len ? len - *n : 0, "%s%s=%s", *n ? " " : "", key,
+                           plain ? val : "'");
+    if (plain)
+        return;
+    for (const char *p = val; *p; p++)
+        *n += (size_t)snprintf(out + *n, *n < len ? len - *n : 0, "%s%c",
+                               (*p == '\'' || *p == '\\') ? "\\" : "", *p);
+    *n += (size_t)snprintf(out + *n, *n < len ? len - *n : 0, "'");
+}
 
 /* Rebuild a conninfo (keyword=value or URI) with dbname replaced. */
 static int pg_dsn_with_db(const char *dsn, const char *db, char *out, size_t len, char *err,
@@ -355,13 +444,8 @@ static int pg_dsn_with_db(const char *dsn, const char *db, char *out, size_t len
     out[0] = '\0';
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         const char *v = strcmp(o->keyword, "dbname") ? o->val : db;
-        if (!v || !*v)
-            continue;
-        n += snprintf(out + n, n < len ? len - n : 0, "%s%s='", n ? " " : "", o->keyword);
-        for (const char *p = v; *p; p++)
-            n += snprintf(out + n, n < len ? len - n : 0, "%s%c",
-                          (*p == '\'' || *p == '\\') ? "\\" : "", *p);
-        n += snprintf(out + n, n < len ? len - n : 0, "'");
+        if (v && *v)
+            pg_conninfo_add(out, len, &n, o->keyword, v);
     }
     PQconninfoFree(opts);
     if (n >= len) {
@@ -413,165 +497,4 @@ out:
     PQfreemem(quoted);
     PQfinish(conn);
     return rc;
-}
-
-/* ---------------------------------------------------------------
- * `wedge pg start|stop|env`: a cluster that outlives the command.
- * ------------------------------------------------------------ */
-static void pg_default_state(char *out, size_t len)
-{
-    const char *rt = getenv("XDG_RUNTIME_DIR");
-    if (rt && *rt)
-        snprintf(out, len, "%s/wedge-pg.state", rt);
-    else
-        snprintf(out, len, "/tmp/wedge-pg.state");
-}
-
-static int pg_state_read(const char *path, struct pg_cluster *c)
-{
-    FILE *f = fopen(path, "re");
-    char line[700];
-    memset(c, 0, sizeof(*c));
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\n")] = '\0';
-        /* A value too long for its field is not one we wrote: reject it. */
-        if (!strncmp(line, "dir=", 4) && strlen(line + 4) < sizeof(c->dir))
-            memcpy(c->dir, line + 4, strlen(line + 4) + 1);
-        else if (!strncmp(line, "dsn=", 4) && strlen(line + 4) < sizeof(c->dsn))
-            memcpy(c->dsn, line + 4, strlen(line + 4) + 1);
-        else if (!strncmp(line, "port=", 5))
-            c->port = atoi(line + 5);
-        else if (!strncmp(line, "pid=", 4))
-            c->postmaster = (pid_t)atol(line + 4);
-    }
-    fclose(f);
-    return c->dir[0] && c->postmaster > 0 ? 0 : -1;
-}
-
-static void pg_print_env(const struct pg_cluster *c)
-{
-    printf("export WEDGE_DSN='%s'\n", c->dsn);
-    printf("export PGHOST=127.0.0.1 PGPORT=%d PGUSER=wedge PGDATABASE=postgres\n", c->port);
-}
-
-static void pg_usage(FILE *f)
-{
-    fprintf(f, "usage: wedge pg start|stop|env [--state FILE] [--quiet]\n"
-               "\n"
-               "A throwaway PostgreSQL cluster that outlives the command, for a shell or CI.\n"
-               "  start    initdb into a temporary directory, start postgres on a free\n"
-               "           127.0.0.1 port (fsync off, trust auth, user wedge), print\n"
-               "           'export WEDGE_DSN=...' lines; eval \"$(wedge pg start)\" sets them\n"
-               "  env      print the export lines of the running cluster\n"
-               "  stop     stop it (fast, then immediate, then SIGKILL) and remove its directory\n"
-               "\n"
-               "  --state FILE  where start records the cluster (default\n"
-               "                $XDG_RUNTIME_DIR/wedge-pg.state, else /tmp/wedge-pg.state)\n"
-               "  -q, --quiet   no progress lines on stderr\n"
-               "  -h, --help    this text\n"
-               "\n"
-               "Environment: WEDGE_PG_BINDIR (initdb, postgres; default the newest\n"
-               "/usr/lib/postgresql/N/bin), TMPDIR (where the cluster directory goes).\n"
-               "Exit: 0 done, 2 usage, 3 the cluster could not start or none is running.\n");
-}
-
-int pg_main(int argc, char **argv)
-{
-    static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    char state[PATH_MAX], err[4096] = "";
-    struct pg_cluster c;
-    const char *cmd;
-    int quiet = 0, opt;
-
-    pg_default_state(state, sizeof(state));
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "s:qh", opts, NULL)) != -1) {
-        switch (opt) {
-        case 's':
-            snprintf(state, sizeof(state), "%s", optarg);
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'h':
-            pg_usage(stdout);
-            return WEDGE_PASS;
-        default:
-            return util_bad_option("pg", argv, "s:qh", opts);
-        }
-    }
-    if (optind != argc - 1) {
-        fprintf(stderr, "wedge: pg: expected one of start, stop, env\n");
-        pg_usage(stderr);
-        return WEDGE_USAGE;
-    }
-    cmd = argv[optind];
-    if (!strcmp(cmd, "start")) {
-        FILE *f;
-        if (pg_state_read(state, &c) == 0 && kill(c.postmaster, 0) == 0) {
-            if (!quiet)
-                fprintf(stderr, "wedge: pg: already running (%s)\n", state);
-            pg_print_env(&c);
-            return WEDGE_PASS;
-        }
-        util_install_signals();
-        if (pg_cluster_start(&c, !quiet, err, sizeof(err)) < 0) {
-            fprintf(stderr, "wedge: pg: %s\n", err);
-            return WEDGE_INCONCLUSIVE;
-        }
-        f = fopen(state, "we");
-        if (!f) {
-            fprintf(stderr, "wedge: pg: %s: %s\n", state, strerror(errno));
-            pg_cluster_stop(&c);
-            return WEDGE_INCONCLUSIVE;
-        }
-        fprintf(f, "dir=%s\ndsn=%s\nport=%d\npid=%ld\n", c.dir, c.dsn, c.port, (long)c.postmaster);
-        fclose(f);
-        if (util_stop) {
-            pg_cluster_stop(&c);
-            unlink(state);
-            return WEDGE_INCONCLUSIVE;
-        }
-        /* It stays up: forget it so no exit path removes it. */
-        pg_register(&c, 0);
-        pg_print_env(&c);
-        if (!quiet)
-            fprintf(stderr, "wedge: pg: running; 'wedge pg stop' removes it\n");
-        return WEDGE_PASS;
-    }
-    if (!strcmp(cmd, "env")) {
-        if (pg_state_read(state, &c) < 0 || kill(c.postmaster, 0) < 0) {
-            fprintf(stderr, "wedge: pg: no cluster running (%s); 'wedge pg start' starts one\n",
-                    state);
-            return WEDGE_INCONCLUSIVE;
-        }
-        pg_print_env(&c);
-        return WEDGE_PASS;
-    }
-    if (!strcmp(cmd, "stop")) {
-        if (pg_state_read(state, &c) < 0) {
-            if (!quiet)
-                fprintf(stderr, "wedge: pg: no cluster recorded in %s\n", state);
-            return WEDGE_PASS;
-        }
-        /* The state file names what gets removed: only ever our own kind. */
-        if (!strstr(c.dir, "/wedge-pg-")) {
-            fprintf(stderr, "wedge: pg: %s: '%s' is not a wedge cluster directory\n", state, c.dir);
-            return WEDGE_USAGE;
-        }
-        c.owned = 1;
-        pg_cluster_stop(&c);
-        unlink(state);
-        if (!quiet)
-            fprintf(stderr, "wedge: pg: stopped and removed\n");
-        return WEDGE_PASS;
-    }
-    fprintf(stderr, "wedge: pg: unknown command '%s' (expected start, stop or env)\n", cmd);
-    return WEDGE_USAGE;
 }

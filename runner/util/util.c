@@ -159,6 +159,45 @@ out:
     return buf;
 }
 
+int util_write_private(const char *path, const char *text, char *err, size_t errlen)
+{
+    char *tmp = util_fmt("%s.XXXXXX", path);
+    size_t len = strlen(text), off = 0;
+    int fd = mkostemp(tmp, O_CLOEXEC), created = fd >= 0, rc = -1;
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot create a file there: %s", path, strerror(errno));
+        goto out;
+    }
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            snprintf(err, errlen, "%s: %s", tmp, strerror(n < 0 ? errno : EIO));
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0 && created)
+        unlink(tmp);
+    free(tmp);
+    return rc;
+}
+
 char *util_file_tail(const char *path, size_t maxbytes)
 {
     char *buf = NULL;
@@ -373,6 +412,27 @@ uint64_t util_random_seed(void)
         s = util_mix(util_now_ns(), (uint64_t)getpid());
     /* Keep seeds short enough to type: 1 .. 2^31. */
     return (s & 0x7fffffffull) + 1;
+}
+
+int util_random_hex(char *out, size_t nbytes)
+{
+    unsigned char b[64];
+    size_t got = 0;
+    if (nbytes > sizeof(b)) {
+        errno = EINVAL;
+        return -1;
+    }
+    while (got < nbytes) {
+        ssize_t n = getrandom(b + got, nbytes - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < nbytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", b[i]);
+    return 0;
 }
 
 static void on_signal(int sig)

@@ -27,6 +27,11 @@ int util_free_port(char *err, size_t errlen);
 int util_mkdir_p(const char *path, mode_t mode);
 /* rm -rf (does not follow symlinks); 0 or -1 with errno. */
 int util_rm_rf(const char *path);
+/* Write text to path through a new temporary file in the same directory
+ * (mode 0600, O_EXCL: never through a symlink), renamed over path, so a
+ * reader sees the old or the new text, never part of it.  0, or -1 with a
+ * message naming the path in err. */
+int util_write_private(const char *path, const char *text, char *err, size_t errlen);
 /* The last maxbytes of a file, starting at a line boundary; malloc'd,
  * "" when the file is missing or empty.  Never NULL. */
 char *util_file_tail(const char *path, size_t maxbytes);
@@ -60,6 +65,10 @@ int util_exit_code(int status);
 int util_wait_pid(pid_t pid, uint64_t timeout_ns, int *status);
 /* Random 64-bit seed from getrandom(2), never 0. */
 uint64_t util_random_seed(void);
+/* nbytes random bytes from getrandom(2) as lowercase hex into out (room
+ * for 2 * nbytes + 1); for secrets, so there is no fallback: -1 with errno
+ * when the kernel gives none. */
+int util_random_hex(char *out, size_t nbytes);
 /* splitmix64 of a and b: derived seeds (per repetition, per service). */
 uint64_t util_mix(uint64_t a, uint64_t b);
 

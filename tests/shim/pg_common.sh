@@ -6,7 +6,7 @@ set -euo pipefail
 bindir=${WEDGE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 export PATH="$bindir:$PATH"
 # gssencmode=disable: libpq would otherwise probe Kerberos on every connect
-# (trust auth on loopback never needs it), and under the ASan runtime that
+# (password auth on loopback never needs it), and under the ASan runtime that
 # probe deadlocks inside glibc's glob/locale code, with or without the shim.
 base_dsn="$(cat "$WEDGE_PG_STATE/dsn") gssencmode=disable"
 port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base_dsn")

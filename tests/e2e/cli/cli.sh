@@ -39,6 +39,7 @@ pg_state=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 . "$(dirname "$0")/../wait_exit.sh"
+. "$(dirname "$0")/../expect.sh"
 
 fail() {
     echo "cli: FAIL ($case_name): $*" >&2
@@ -58,31 +59,9 @@ mkdir -p "$TMPDIR"
 chmod 1777 "$TMPDIR"
 unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
 
-# expect_rc WANT CMD...: run CMD, stdout to $work/out, stderr to $work/err.
-expect_rc() {
-    local want=$1
-    shift
-    "$@" >"$work/out" 2>"$work/err"
-    rc=$?
-    if [ "$rc" -ne "$want" ]; then
-        echo "---- stdout ----" >&2
-        tail -n 30 "$work/out" >&2
-        echo "---- stderr ----" >&2
-        tail -n 30 "$work/err" >&2
-        fail "expected exit $want from '$*', got $rc"
-    fi
-}
-
-expect_in() {
-    grep -q -e "$2" "$1" || {
-        tail -n 30 "$1" >&2
-        fail "$1 does not contain '$2'"
-    }
-}
-
 # libpq's Kerberos probe deadlocks inside glibc under the ASan runtime (with
 # or without wedge; a sanitizer build preloads that runtime before the shim
-# into what wedge runs): loopback trust auth never needs it.
+# into what wedge runs): loopback password auth never needs it.
 export PGGSSENCMODE=disable
 
 # skip_if_runtime_breaks CMD...: exit 77 (CTest: skipped) when the sanitizer
@@ -171,11 +150,14 @@ case_help() {
 case_pg() {
     local state="$work/pg.state" dsn dir pid
     expect_rc 0 "$wedge" pg start --state "$state"
-    expect_in "$work/out" "^export WEDGE_DSN='host=127.0.0.1 port=[0-9]* user=wedge dbname=postgres'$"
+    expect_in "$work/out" "^export WEDGE_DSN='host=127.0.0.1 port=[0-9]* user=wedge dbname=postgres passfile=$state.pgpass'$"
+    expect_in "$work/out" "^export PGHOST=127.0.0.1 PGPORT=[0-9]* PGUSER=wedge PGDATABASE=postgres PGPASSFILE=$state.pgpass$"
+    [ "$(stat -c %a "$state") $(stat -c %a "$state.pgpass")" = "600 600" ] ||
+        fail "state and password files are not 0600"
     dir=$(sed -n 's/^dir=//p' "$state")
     pid=$(sed -n 's/^pid=//p' "$state")
-    case "$dir" in "$TMPDIR"/wedge-pg-*) ;; *) fail "cluster directory '$dir' not under TMPDIR" ;; esac
-    [ -d "/proc/$pid" ] || fail "postmaster $pid is not running"
+    case "$dir" in "$(realpath "$TMPDIR")"/wedge-pg-*) ;; *) fail "cluster directory '$dir' not under TMPDIR" ;; esac
+    running "$pid" || fail "postmaster $pid is not running"
     # A second start finds the running one instead of starting another.
     expect_rc 0 "$wedge" pg start --state "$state"
     [ "$(sed -n 's/^pid=//p' "$state")" = "$pid" ] || fail "a second start replaced the cluster"
@@ -184,8 +166,8 @@ case_pg() {
     [ "$(psql "$WEDGE_DSN" -Atc 'SELECT 40 + 2')" = 42 ] || fail "the cluster does not answer"
     [ "$(psql -Atc 'SELECT current_user')" = wedge ] || fail "PG* variables do not reach it"
     expect_rc 0 "$wedge" pg stop --state "$state"
-    [ ! -e "$state" ] || fail "state file left behind"
-    [ ! -d "/proc/$pid" ] || fail "postmaster $pid still runs after stop"
+    [ ! -e "$state" ] && [ ! -e "$state.pgpass" ] || fail "state or password file left behind"
+    ! running "$pid" || fail "postmaster $pid still runs after stop"
     [ ! -e "$dir" ] || fail "cluster directory $dir left behind"
     expect_rc 3 "$wedge" pg env --state "$state"
     expect_in "$work/err" "no cluster running"
@@ -199,7 +181,7 @@ case_longtmp() {
     mkdir -p "$long"
     chmod 1777 "$long"
     expect_rc 0 env TMPDIR="$long" "$wedge" pg start --state "$state"
-    case "$(sed -n 's/^dir=//p' "$state")" in "$long"/wedge-pg-*) ;; *) fail "cluster not under $long" ;; esac
+    case "$(sed -n 's/^dir=//p' "$state")" in "$(realpath "$long")"/wedge-pg-*) ;; *) fail "cluster not under $long" ;; esac
     eval "$(grep '^export WEDGE_DSN=' "$work/out")"
     [ "$(psql "$WEDGE_DSN" -Atc 'SELECT 40 + 2')" = 42 ] || fail "the cluster does not answer"
     expect_rc 0 "$wedge" pg stop --state "$state"
