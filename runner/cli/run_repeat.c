@@ -7,6 +7,7 @@
 #include "rulecheck.h"
 #include "run.h"
 #include "scn.h"
+#include "scn_limit.h"
 #include "util.h"
 
 #include <curl/curl.h>
@@ -70,50 +71,53 @@ static int run_parse_u64(const char *flag, const char *v, uint64_t *out)
     return 0;
 }
 
+/* A flag's value in its one range (scn_limit.c, the same as the file's
+ * key); -1 after the message. */
+static int run_limit_arg(enum scn_limit_id id, const char *text, uint64_t *out)
+{
+    char msg[512];
+    if (scn_limit_parse(id, text, out, msg, sizeof(msg)) == 0)
+        return 0;
+    fprintf(stderr, "wedge: run: %s '%s': %s\n", scn_limits[id].flag, text, msg);
+    return -1;
+}
+
 /* Apply the command line's overrides to the loaded scenario. */
 static int run_overrides(const struct run_opts *o, struct scenario *s)
 {
+    const char *what;
+    char msg[512];
     uint64_t v;
-    if (o->duration) {
-        if (util_duration_arg("run", "--duration", o->duration, &s->duration_ns) < 0)
-            return -1;
-    }
+    if (o->duration && run_limit_arg(SCN_LIM_DURATION, o->duration, &s->duration_ns) < 0)
+        return -1;
     if (o->users) {
-        if (run_parse_u64("--users", o->users, &v) < 0 || !v || v > 10000) {
-            fprintf(stderr, "wedge: run: --users: expected 1..10000\n");
+        if (run_limit_arg(SCN_LIM_USERS, o->users, &v) < 0)
             return -1;
-        }
         s->users = (unsigned)v;
     }
     if (o->rate) {
-        char *end;
-        s->rate = strtod(o->rate, &end);
-        if (*end || s->rate < 0) {
-            fprintf(stderr, "wedge: run: --rate '%s': expected requests per second\n", o->rate);
+        if (run_limit_arg(SCN_LIM_RATE, o->rate, &v) < 0)
             return -1;
-        }
+        s->rate = (double)v / 1000.0;
     }
     if (o->iterations) {
-        if (run_parse_u64("--iterations", o->iterations, &v) < 0)
+        if (run_limit_arg(SCN_LIM_ITERATIONS, o->iterations, &s->iterations) < 0)
             return -1;
-        s->iterations = v;
     } else if (o->duration) {
         /* "run this long": the scenario's iteration cap would cut it short */
         s->iterations = 0;
     }
     if (o->max_tries) {
-        if (run_parse_u64("--max-tries", o->max_tries, &v) < 0 || !v) {
-            fprintf(stderr, "wedge: run: --max-tries: expected 1 or more\n");
+        if (run_limit_arg(SCN_LIM_MAX_TRIES, o->max_tries, &v) < 0)
             return -1;
-        }
         s->max_tries = (unsigned)v;
-    }
-    if (s->nrequests && !s->duration_ns && !s->iterations) {
-        fprintf(stderr, "wedge: %s: the workload needs a duration or iterations\n", s->path);
-        return -1;
     }
     if (s->rate > 0 && s->users <= 1 && !o->users)
         s->users = 16; /* the open model's pool, unless set: arrivals should not queue */
+    if (scn_limits_joint(s, msg, sizeof(msg), &what) < 0) {
+        fprintf(stderr, "wedge: run: %s with the command line's values: %s\n", s->path, msg);
+        return -1;
+    }
     return 0;
 }
 
@@ -202,7 +206,7 @@ int run_main(int argc, char **argv)
             o.max_tries = optarg;
             break;
         case 'R':
-            if (util_duration_arg("run", "--ready-timeout", optarg, &o.ready_ns) < 0)
+            if (run_limit_arg(SCN_LIM_READY_TIMEOUT, optarg, &o.ready_ns) < 0)
                 return 2;
             break;
         case 'D':
@@ -260,7 +264,7 @@ int run_main(int argc, char **argv)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (o.dsn) {
         st.admin_dsn = o.dsn;
-    } else {
+    } else if (scn.uses_db) {
         if (pg_cluster_start(&st.cluster, !o.quiet, err, sizeof(err)) < 0) {
             fprintf(stderr, "wedge: postgres: %s\n", err);
             rc = 3;

@@ -101,6 +101,9 @@ struct iso_spec {
     enum iso_outcome expect[ISO_NLEVELS]; /* all ISO_UNSET in a plain spec */
 };
 
+/* The largest spec file read (bytes). */
+#define ISO_SPEC_MAX (1u << 20)
+
 /*
  * Parse spec text; path names the file in messages.  On error returns -1
  * and writes "PATH:LINE: message" into err, saying what was expected (and
@@ -109,7 +112,9 @@ struct iso_spec {
  */
 int iso_spec_parse(const char *text, const char *path, struct iso_spec *out, char *err,
                    size_t errlen);
-/* Read and parse a file ("PATH: strerror" when it cannot be read). */
+/* Read and parse a file: a regular text file of at most ISO_SPEC_MAX
+ * bytes ("PATH: not a regular file (a device, FIFO or socket)", "PATH:
+ * larger than N bytes", "PATH:LINE:COL: a NUL byte; ..." otherwise). */
 int iso_spec_load(const char *path, struct iso_spec *out, char *err, size_t errlen);
 void iso_spec_free(struct iso_spec *s);
 

@@ -5,6 +5,10 @@
  */
 #include "iso_spec.h"
 
+#include "textfile.h"
+
+#include <ctype.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,40 +56,16 @@ int iso_spec_ref(const struct iso_spec *s, const char *p, int *step, enum iso_re
 
 int iso_spec_load(const char *path, struct iso_spec *out, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "r");
-    char *text = NULL;
-    size_t len = 0;
-    int rc = -1;
+    char *text = NULL, why[256];
+    int rc;
 
     memset(out, 0, sizeof *out);
-    if (!f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        goto out;
-    }
-    {
-        FILE *m = open_memstream(&text, &len);
-        char buf[4096];
-        size_t n;
-        if (!m) {
-            snprintf(err, errlen, "%s: %s", path, strerror(errno));
-            goto out;
-        }
-        while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-            fwrite(buf, 1, n, m);
-        fclose(m);
-    }
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error", path);
-        goto out;
-    }
-    if (strlen(text) != len) {
-        snprintf(err, errlen, "%s:1: the file contains a NUL byte: expected text", path);
-        goto out;
+    /* A device or FIFO (--spec /dev/zero) was read until memory ran out. */
+    if (textfile_read(path, ISO_SPEC_MAX, &text, NULL, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s:%s%s", path, isdigit((unsigned char)why[0]) ? "" : " ", why);
+        return -1;
     }
     rc = iso_spec_parse(text, path, out, err, errlen);
-out:
-    if (f)
-        fclose(f);
     free(text);
     return rc;
 }

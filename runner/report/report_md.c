@@ -252,7 +252,7 @@ static void rep_md_head(FILE *f, const struct run_result *r)
     if (r->reproduce_note)
         fprintf(f, "| | %s |\n", r->reproduce_note);
     fprintf(f, "| database | %s%s |\n", r->embedded_pg ? "throwaway cluster " : "",
-            r->dsn_redacted ? r->dsn_redacted : "");
+            r->dsn_redacted ? r->dsn_redacted : "none (the scenario uses no database)");
     fprintf(f, "| started | %s |\n| load | %.2f s |\n\n", started, r->load.duration_s);
 }
 

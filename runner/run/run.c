@@ -11,7 +11,9 @@
 #include "report.h"
 #include "run.h"
 #include "scn.h"
+#include "scn_limit.h"
 #include "svc.h"
+#include "textfile.h"
 #include "timeunit.h"
 #include "util.h"
 
@@ -167,10 +169,9 @@ static int run_database(struct run_one *p)
     /* A schema or fixture the server rejects is the scenario's fault: name
      * the line that gave it. */
     for (int i = 0; s->schema && s->schema[i]; i++) {
-        char *text = util_read_file(s->schema[i], NULL);
-        if (!text) {
-            run_err(p, 2, "%s:%d: schema %s: %s", s->path, s->schema_lines[i], s->schema[i],
-                    strerror(errno));
+        char *text = NULL;
+        if (textfile_read(s->schema[i], SCN_MAX_SCHEMA, &text, NULL, err, sizeof(err)) < 0) {
+            run_err(p, 2, "%s:%d: schema %s: %s", s->path, s->schema_lines[i], s->schema[i], err);
             rc = 2;
             goto out;
         }
@@ -524,8 +525,8 @@ static void run_invariants(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
     char err[2048], *history = util_fmt("%s/history.jsonl", p->out_dir);
-    if (p->dsn[0] &&
-        inv_eval_all(s, p->dsn, history, &p->r.inv, &p->r.ninv, err, sizeof(err)) < 0) {
+    if (inv_eval_all(s, p->dsn[0] ? p->dsn : NULL, history, &p->r.inv, &p->r.ninv, err,
+                     sizeof(err)) < 0) {
         run_err(p, 3, "invariants: %s", err);
     }
     free(history);
@@ -659,7 +660,7 @@ int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir
     p->r.reproduce = run_reproduce(st->o, seed);
     if (run_dsn_masked(st->o))
         p->r.reproduce_note = RUN_MASKED_NOTE;
-    p->r.embedded_pg = !st->o->dsn;
+    p->r.embedded_pg = !st->o->dsn && s->uses_db;
     p->r.started_unix = util_wall_s();
     p->svcs = calloc((size_t)s->nservices + 1, sizeof(*p->svcs));
     p->jobs = calloc((size_t)s->njobs + 1, sizeof(*p->jobs));
@@ -690,9 +691,11 @@ int run_once(struct run_state *st, uint64_t seed, int index, const char *out_dir
     unlink(dir);
     free(dir);
 
-    if (run_database(p) != 0)
-        goto report;
-    p->r.dsn_redacted = redact_conninfo_dup(p->dsn);
+    if (s->uses_db) {
+        if (run_database(p) != 0)
+            goto report;
+        p->r.dsn_redacted = redact_conninfo_dup(p->dsn);
+    }
     for (int i = 0; i < s->nservices; i++) {
         p->ports[i] = util_free_port(err, sizeof(err));
         if (p->ports[i] < 0) {

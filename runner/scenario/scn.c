@@ -14,10 +14,13 @@
  */
 #include "scn.h"
 #include "scn_int.h"
+#include "scn_limit.h"
 #include "timeunit.h"
 
 #include "suggest.h"
+#include "textfile.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
@@ -27,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Keys of each section; a trailing '*' marks a repeatable key. */
@@ -72,6 +76,7 @@ static void scn_strv_free(char **v)
  * ------------------------------------------------------------ */
 static char *scn_resolve(struct scn_parse *p, const char *what, const char *v)
 {
+    struct stat st = {0};
     char *full = NULL;
     if (v[0] == '/')
         full = scn_strdup(p, v);
@@ -79,6 +84,14 @@ static char *scn_resolve(struct scn_parse *p, const char *what, const char *v)
         full = NULL, p->oom = 1;
     if (full && access(full, R_OK) != 0) {
         scn_error(p, p->cur_line, "%s '%s' not found (looked for %s)", what, v, full);
+        free(full);
+        return NULL;
+    }
+    /* A directory would be read as nothing (the run injects nothing), a
+     * device or FIFO forever. */
+    if (full && (stat(full, &st) != 0 || !S_ISREG(st.st_mode))) {
+        scn_error(p, p->cur_line, "%s '%s' is not a regular file (%s)", what, v,
+                  S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
         free(full);
         return NULL;
     }
@@ -174,6 +187,20 @@ static void scn_set_str(struct scn_parse *p, char **dst, const char *v)
     *dst = scn_strdup(p, v);
 }
 
+/* A value with one of the ranges of scn_limit.c; -1 after the error. */
+static int scn_limit_key(struct scn_parse *p, enum scn_limit_id id, const char *key, const char *v,
+                         uint64_t *out)
+{
+    char msg[512];
+    int rc = scn_limit_parse(id, v, out, msg, sizeof(msg));
+    if (rc == -1)
+        scn_error(p, p->cur_line, "bad %s '%s' for '%s': %s",
+                  scn_limits[id].unit == SCN_UNIT_DURATION ? "duration" : "number", v, key, msg);
+    else if (rc == -2)
+        scn_error(p, p->cur_line, "'%s' %s", key, msg);
+    return rc ? -1 : 0;
+}
+
 static void scn_env(struct scn_parse *p, char ***env, const char *v)
 {
     size_t k = strcspn(v, "=");
@@ -199,8 +226,7 @@ static void scn_key_scenario(struct scn_parse *p, const char *name, const char *
     } else if (strcmp(name, "rules") == 0) {
         scn_set_str(p, &s->rules, v);
     } else if (strcmp(name, "timeout") == 0) {
-        if (scn_duration(p, name, v, &s->timeout_ns) == 0 && !s->timeout_ns)
-            scn_error(p, p->cur_line, "'timeout' must be more than 0");
+        scn_limit_key(p, SCN_LIM_RUN_TIMEOUT, name, v, &s->timeout_ns);
     }
 }
 
@@ -251,7 +277,7 @@ static void scn_key_service(struct scn_parse *p, struct scn_service *svc, const 
     } else if (strcmp(name, "env") == 0)
         scn_env(p, &svc->env, v);
     else if (strcmp(name, "stop_grace") == 0)
-        scn_duration(p, name, v, &svc->stop_grace_ns);
+        scn_limit_key(p, SCN_LIM_STOP_GRACE, name, v, &svc->stop_grace_ns);
 }
 
 static void scn_key_job(struct scn_parse *p, struct scn_job *job, const char *name, const char *v)
@@ -266,7 +292,7 @@ static void scn_key_job(struct scn_parse *p, struct scn_job *job, const char *na
     } else if (strcmp(name, "env") == 0)
         scn_env(p, &job->env, v);
     else if (strcmp(name, "timeout") == 0)
-        scn_duration(p, name, v, &job->timeout_ns);
+        scn_limit_key(p, SCN_LIM_JOB_TIMEOUT, name, v, &job->timeout_ns);
     else if (strcmp(v, "with-load") == 0)
         job->when = SCN_JOB_WITH_LOAD;
     else if (strcmp(v, "before") == 0)
@@ -283,16 +309,15 @@ static void scn_key_workload(struct scn_parse *p, const char *name, const char *
     uint64_t u;
     if (strcmp(name, "users") == 0) {
         p->users_line = p->cur_line;
-        if (scn_whole(p, name, v, 1, 100000, &u) == 0)
+        if (scn_limit_key(p, SCN_LIM_USERS, name, v, &u) == 0)
             s->users = (unsigned)u;
     } else if (strcmp(name, "rate") == 0) {
-        if (scn_parse_double(v, &s->rate) || !(s->rate > 0))
-            scn_error(p, p->cur_line,
-                      "bad number '%s' for 'rate': expected requests per second (a number > 0)", v);
+        if (scn_limit_key(p, SCN_LIM_RATE, name, v, &u) == 0)
+            s->rate = (double)u / 1000.0; /* thousandths: the resolution of the range */
     } else if (strcmp(name, "duration") == 0) {
-        scn_duration(p, name, v, &s->duration_ns);
+        scn_limit_key(p, SCN_LIM_DURATION, name, v, &s->duration_ns);
     } else if (strcmp(name, "iterations") == 0) {
-        scn_whole(p, name, v, 0, UINT64_MAX, &s->iterations);
+        scn_limit_key(p, SCN_LIM_ITERATIONS, name, v, &s->iterations);
     } else if (strcmp(name, "target") == 0) {
         p->target_line = p->cur_line;
         scn_set_str(p, &s->target, v);
@@ -301,14 +326,12 @@ static void scn_key_workload(struct scn_parse *p, const char *name, const char *
     } else if (strcmp(name, "sql") == 0) {
         scn_sql_request(p, v);
     } else if (strcmp(name, "max_tries") == 0) {
-        if (scn_whole(p, name, v, 1, 1000, &u) == 0)
+        if (scn_limit_key(p, SCN_LIM_MAX_TRIES, name, v, &u) == 0)
             s->max_tries = (unsigned)u;
     } else if (strcmp(name, "timeout") == 0) {
-        if (scn_duration(p, name, v, &s->request_timeout_ns) == 0 && !s->request_timeout_ns)
-            scn_error(p, p->cur_line, "'timeout' must be more than 0");
+        scn_limit_key(p, SCN_LIM_REQ_TIMEOUT, name, v, &s->request_timeout_ns);
     } else if (strcmp(name, "sample") == 0) {
-        if (scn_duration(p, name, v, &s->sample_ns) == 0 && s->sample_ns < NS_PER_MS)
-            scn_error(p, p->cur_line, "'sample' must be at least 1ms (got '%s')", v);
+        scn_limit_key(p, SCN_LIM_SAMPLE, name, v, &s->sample_ns);
     }
 }
 
@@ -373,6 +396,83 @@ static int scn_handler(void *user, const char *section, const char *name, const 
 /* ---------------------------------------------------------------
  * Checks that need the whole file, and defaults.
  * ------------------------------------------------------------ */
+/* The line of KEY in the first section of kind, or 0 when it is not set. */
+static int scn_key_line(struct scn_parse *p, enum scn_sec_kind kind, const char *key)
+{
+    for (int i = 0; i < p->nsecs; i++) {
+        int repeat;
+        int k = p->secs[i].kind == kind ? scn_key_index(kind, key, &repeat) : -1;
+        if (k >= 0)
+            return p->secs[i].key_line[k];
+    }
+    return 0;
+}
+
+/* The bounds that join several values (scn_limits_joint), on the line of
+ * the key they are about (else of what the default depends on). */
+static void scn_finish_limits(struct scn_parse *p)
+{
+    struct scenario *s = p->s;
+    const char *what = NULL;
+    char msg[512];
+    int line;
+    if (s->nservices > SCN_MAX_PROCESSES || s->njobs > SCN_MAX_PROCESSES) {
+        int many = s->nservices > SCN_MAX_PROCESSES;
+        scn_error(p, many ? s->services[SCN_MAX_PROCESSES].line : s->jobs[SCN_MAX_PROCESSES].line,
+                  "more than %d [%s NAME] sections", SCN_MAX_PROCESSES, many ? "service" : "job");
+        return;
+    }
+    if (scn_limits_joint(s, msg, sizeof(msg), &what) == 0)
+        return;
+    if (!strcmp(what, "request"))
+        line = s->requests[SCN_MAX_REQUESTS].line;
+    else
+        line = scn_key_line(p, SEC_WORKLOAD, what);
+    if (!line && (!strcmp(what, "sample") || !strcmp(what, "duration")))
+        line = scn_key_line(p, SEC_SCENARIO, "timeout");
+    scn_error(p, line ? line : p->workload_line ? p->workload_line : 1, "%s", msg);
+}
+
+static int scn_says_dsn(const char *text)
+{
+    /* ${dsn}, ${dsn_uri}, ${dsn:NAME}, ${db_host}, ${db_port} */
+    return text && (strstr(text, "${dsn") || strstr(text, "${db_"));
+}
+
+static int scn_strv_says_dsn(char **v)
+{
+    for (int i = 0; v && v[i]; i++)
+        if (scn_says_dsn(v[i]))
+            return 1;
+    return 0;
+}
+
+/* Does anything in s need the database?  Without it a run starts no
+ * cluster (an initdb costs seconds and needs PostgreSQL installed). */
+static int scn_uses_db(struct scn_parse *p)
+{
+    const struct scenario *s = p->s;
+    int use = 0;
+    for (int i = 0; i < p->nsecs; i++)
+        use |= p->secs[i].kind == SEC_DATABASE;
+    for (int i = 0; i < s->nrequests; i++) {
+        const struct scn_request *r = &s->requests[i];
+        use |= r->kind == SCN_REQ_SQL || scn_says_dsn(r->path) || scn_says_dsn(r->body);
+    }
+    for (int i = 0; i < s->ninvariants; i++)
+        use |= s->invariants[i].kind == SCN_INV_SQL;
+    for (int i = 0; i < s->nservices; i++) {
+        const struct scn_service *v = &s->services[i];
+        use |= scn_says_dsn(v->command) || scn_says_dsn(v->ready) || scn_says_dsn(v->rules) ||
+               scn_strv_says_dsn(v->env);
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        const struct scn_job *j = &s->jobs[i];
+        use |= scn_says_dsn(j->command) || scn_says_dsn(j->rules) || scn_strv_says_dsn(j->env);
+    }
+    return use || scn_says_dsn(s->rules);
+}
+
 static void scn_finish(struct scn_parse *p)
 {
     struct scenario *s = p->s;
@@ -409,6 +509,8 @@ static void scn_finish(struct scn_parse *p)
                   "[job NAME]");
     if (s->nrequests > 0 && !s->duration_ns && !s->iterations)
         s->duration_ns = 10 * NS_PER_S;
+    s->uses_db = scn_uses_db(p);
+    scn_finish_limits(p);
 }
 
 static void scn_defaults(struct scenario *s)
@@ -442,9 +544,7 @@ static int scn_names(struct scn_parse *p, const char *path)
 int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
 {
     struct scn_parse p = {0};
-    char *text = NULL;
-    FILE *f = NULL;
-    long size;
+    char *text = NULL, why[256];
     int rc = -1, ini;
     /* inih's options are process globals in the packaged library */
     bool old_multi = ini_allow_multiline, old_inline = ini_allow_inline_comments,
@@ -455,15 +555,12 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
     p.path = path;
     p.s = out;
     p.cur_sec = -1;
-    f = fopen(path, "r");
-    if (!f) {
-        snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
-    if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) ||
-        !(text = calloc(1, (size_t)size + 1)) ||
-        (size && fread(text, 1, (size_t)size, f) != (size_t)size)) {
-        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+    /* A directory, a device or a FIFO is no scenario: said as much instead
+     * of "Cannot allocate memory" (a directory's size) or reading forever. */
+    if (textfile_read(path, SCN_MAX_FILE, &text, NULL, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s:%s%s%s", path, isdigit((unsigned char)why[0]) ? "" : " ", why,
+                 errno == EINVAL && !isdigit((unsigned char)why[0]) ? ": expected a scenario file"
+                                                                    : "");
         goto out;
     }
     /* a UTF-8 byte order mark is not part of the first line */
@@ -505,8 +602,6 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
 oom:
     snprintf(err, errlen, "%s: out of memory", path);
 out:
-    if (f)
-        fclose(f);
     for (int i = 0; i < p.nsecs; i++)
         free(p.secs[i].name);
     free(p.secs);

@@ -125,6 +125,10 @@ struct scenario {
 
     struct scn_invariant *invariants;
     int ninvariants;
+
+    /* A [database] section, an sql request, an SQL invariant or ${dsn}
+     * anywhere: the run needs PostgreSQL (else it starts none). */
+    int uses_db;
 };
 
 /*

@@ -68,9 +68,6 @@ const char *scn_skip_space(const char *s);
  * reports its own errors through scn_error; -1 / nothing set on error. */
 int scn_parse_u64(const char *text, uint64_t *out);
 int scn_parse_double(const char *text, double *out);
-int scn_duration(struct scn_parse *p, const char *key, const char *v, uint64_t *ns);
-int scn_whole(struct scn_parse *p, const char *key, const char *v, uint64_t min, uint64_t max,
-              uint64_t *out);
 void scn_http_request(struct scn_parse *p, const char *v);
 void scn_sql_request(struct scn_parse *p, const char *v);
 void scn_invariant(struct scn_parse *p, const char *name, const char *value);

@@ -5,10 +5,12 @@
  */
 #include "scn.h"
 #include "scn_int.h"
+#include "scn_limit.h"
 
 #include "duration.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <ini.h>
 #include <limits.h>
 #include <math.h>
@@ -45,39 +47,6 @@ int scn_parse_double(const char *text, double *out)
     return (*end || errno || !isfinite(*out)) ? -1 : 0;
 }
 
-/* A duration (common/duration.c: the syntax rules use too). */
-int scn_duration(struct scn_parse *p, const char *key, const char *v, uint64_t *ns)
-{
-    enum duration_rc rc = duration_parse_str(v, ns);
-
-    if (rc == DURATION_OK)
-        return 0;
-    if (rc == DURATION_RANGE)
-        scn_error(p, p->cur_line, "duration '%s' for '%s' is out of range: at most %s", v, key,
-                  DURATION_MAX_TEXT);
-    else
-        scn_error(p, p->cur_line,
-                  "bad duration '%s' for '%s': expected a number and a unit (%s), e.g. 250ms", v,
-                  key, DURATION_UNITS);
-    return -1;
-}
-
-/* A whole number in [min, max]. */
-int scn_whole(struct scn_parse *p, const char *key, const char *v, uint64_t min, uint64_t max,
-              uint64_t *out)
-{
-    if (scn_parse_u64(v, out)) {
-        scn_error(p, p->cur_line, "bad number '%s' for '%s': expected a whole number", v, key);
-        return -1;
-    }
-    if (*out < min || *out > max) {
-        scn_error(p, p->cur_line, "'%s' must be between %llu and %llu (got %s)", key,
-                  (unsigned long long)min, (unsigned long long)max, v);
-        return -1;
-    }
-    return 0;
-}
-
 /* ---------------------------------------------------------------
  * Requests and history invariants.
  * ------------------------------------------------------------ */
@@ -96,9 +65,11 @@ static int scn_weight(struct scn_parse *p, const char **v, unsigned *weight)
     while (*e && !scn_is_space(*e))
         e++;
     snprintf(tok, sizeof(tok), "%.*s", (int)(e - s), s);
-    if (scn_parse_u64(tok, &w) || w < 1 || w > 1000000) {
-        scn_error(p, p->cur_line, "bad weight '%s': expected a whole number from 1 to 1000000",
-                  tok);
+    if (scn_parse_u64(tok, &w) || w < scn_limits[SCN_LIM_WEIGHT].min ||
+        w > scn_limits[SCN_LIM_WEIGHT].max) {
+        scn_error(p, p->cur_line,
+                  "bad weight '%s': expected a whole number from %" PRIu64 " to %" PRIu64, tok,
+                  scn_limits[SCN_LIM_WEIGHT].min, scn_limits[SCN_LIM_WEIGHT].max);
         return -1;
     }
     while (scn_is_space(*e))

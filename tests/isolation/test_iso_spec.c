@@ -410,8 +410,13 @@ static void test_load_errors(void **state)
     assert_int_equal(write(fd, "anomaly \"X\"\0", 12), 12);
     close(fd);
     assert_int_equal(iso_spec_load(path, &s, err, sizeof err), -1);
-    assert_non_null(strstr(err, ":1: the file contains a NUL byte: expected text"));
+    assert_non_null(strstr(err, ":1:12: a NUL byte; the file must be text"));
     unlink(path);
+    /* A device was read until memory ran out; a directory is no spec. */
+    assert_int_equal(iso_spec_load("/dev/zero", &s, err, sizeof err), -1);
+    assert_string_equal(err, "/dev/zero: not a regular file (a device, FIFO or socket)");
+    assert_int_equal(iso_spec_load("/", &s, err, sizeof err), -1);
+    assert_string_equal(err, "/: not a regular file (a directory)");
 }
 
 /* Every spec that ships, and every test spec, parses. */

@@ -256,7 +256,7 @@ case_check() {
     printf '[scenario]\nname = d\n[service s]\ncommand = true\nrules_file = %s\n[workload]\nrequest = GET /\n' \
         "$work" >"$work/dir.scn"
     expect_rc 2 "$wedge" check "$work/dir.scn"
-    expect_in "$work/err" "^wedge: $work/dir.scn:3: service s: rules_file $work: not a regular file (a directory)$"
+    expect_in "$work/err" "^wedge: $work/dir.scn:5: rules file '$work' is not a regular file (a directory)$"
     expect_rc 2 "$wedge" check "$work/missing.scn"
     expect_rc 2 "$wedge" check
 }

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Bounds of what `wedge run`, `wedge check` and `wedge isolation` accept:
+# each refusal within seconds, with its message, never a hang or a silent
+# default.
+#
+#   limits.sh CASE WEDGE WORK_DIR
+#
+# Cases:
+#   ranges    users, duration: the same range in the file (wedge check) and
+#             on the command line (wedge run, refused before any initdb);
+#             duration = 0 and --duration 0 refused
+#   files     wedge run / check on a directory, a device; rules_file = DIR
+#             and --rules-file DIR; isolation --spec /dev/zero (once read
+#             until memory ran out) and --spec DIR without specs
+#   nodb      a scenario that uses no database runs no initdb: a job and a
+#             history invariant, no --dsn, exit 0, no postgres line, report
+#             says database none
+set -uo pipefail
+
+case_name=${1:?usage: limits.sh CASE WEDGE WORK_DIR}
+wedge=${2:?wedge binary}
+work=${3:?work directory}
+here=$(cd "$(dirname "$0")" && pwd)
+
+. "$(dirname "$0")/../expect.sh"
+
+fail() {
+    echo "limits: FAIL ($case_name): $*" >&2
+    exit 1
+}
+
+note() {
+    echo "limits: $case_name: $*"
+}
+
+rm -rf "$work"
+mkdir -p "$work"
+export TMPDIR="$work/tmp"
+mkdir -p "$TMPDIR"
+chmod 1777 "$TMPDIR"
+unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
+
+USERS="must be between 1 and 10000 (got 100000): each virtual user is a thread"
+
+# scn FILE TEXT: a scenario file.
+scn() {
+    printf '%s\n' "$2" >"$1"
+}
+
+case_ranges() {
+    local s="$work/users.scn"
+    scn "$s" "[workload]
+users = 100000
+duration = 1s
+sql = SELECT 1"
+    expect_rc 2 "$wedge" check "$s"
+    expect_in "$work/err" "^wedge: $s:2: 'users' $USERS"
+    scn "$s" "[workload]
+users = 2
+duration = 1s
+sql = SELECT 1"
+    expect_rc 0 "$wedge" check "$s"
+    # the flag: refused before any cluster is started
+    expect_rc 2 "$wedge" run "$s" --users 100000 --out "$work/o"
+    expect_in "$work/err" "^wedge: run: --users '100000': $USERS"
+    grep -q "^wedge: postgres:" "$work/err" && fail "initdb ran before --users was refused"
+    expect_rc 2 "$wedge" run "$s" --users 10001 --out "$work/o"
+    expect_in "$work/err" "^wedge: run: --users '10001': must be between 1 and 10000 (got 10001)"
+    scn "$s" "[workload]
+duration = 0
+sql = SELECT 1"
+    expect_rc 2 "$wedge" check "$s"
+    expect_in "$work/err" "^wedge: $s:2: 'duration' must be between 1ms and 168h (got 0): 0 would be no load at all"
+    scn "$s" "[workload]
+duration = 1s
+sql = SELECT 1"
+    expect_rc 2 "$wedge" run "$s" --duration 0 --out "$work/o"
+    expect_in "$work/err" "^wedge: run: --duration '0': must be between 1ms and 168h (got 0)"
+    # joint: users x request lines, after the flag's value too
+    scn "$s" "[workload]
+users = 5000
+duration = 1s
+sql = SELECT 1
+sql = SELECT 2"
+    expect_rc 0 "$wedge" check "$s"
+    expect_rc 2 "$wedge" run "$s" --users 7000 --out "$work/o"
+    expect_in "$work/err" "with the command line's values: 7000 users with 2 request lines keep 21000 latency histograms"
+}
+
+case_files() {
+    local d="$work/dir" s="$work/rd.scn"
+    mkdir -p "$d"
+    expect_rc 2 "$wedge" run "$d" --out "$work/o"
+    expect_in "$work/err" "^wedge: $d: not a regular file (a directory): expected a scenario file$"
+    expect_rc 2 "$wedge" check "$d"
+    expect_in "$work/err" "^wedge: $d: not a regular file (a directory): expected a scenario file$"
+    expect_rc 2 timeout 20 "$wedge" check /dev/zero
+    expect_in "$work/err" "^wedge: /dev/zero: not a regular file (a device, FIFO or socket)"
+    scn "$s" "[service a]
+command = sleep 1
+rules_file = dir
+[workload]
+iterations = 1
+sql = SELECT 1"
+    expect_rc 2 "$wedge" check "$s"
+    expect_in "$work/err" "^wedge: $s:3: rules file 'dir' is not a regular file (a directory)$"
+    expect_rc 2 "$wedge" check --rules-file "$d"
+    expect_in "$work/err" "not a regular file (a directory)"
+    # once read /dev/zero until memory ran out
+    expect_rc 2 timeout 20 "$wedge" isolation --spec /dev/zero --check
+    expect_in "$work/err" "/dev/zero: not a regular file (a device, FIFO or socket)"
+    expect_rc 2 timeout 20 "$wedge" isolation --spec "$d" --check
+    expect_in "$work/err" "no \*.spec file in this directory"
+}
+
+case_nodb() {
+    local s="$work/nodb.scn" out="$work/nodb"
+    scn "$s" "; Not a race: a scenario without a database runs no initdb.
+[scenario]
+name = cli-nodb
+[job count]
+command = sh -c 'echo counted'
+[invariants]
+nothing = history: all == 0"
+    expect_rc 0 "$wedge" run "$s" --seed 1 --out "$out"
+    grep -q "^wedge: postgres:" "$work/err" && fail "a cluster was started: $(cat "$work/err")"
+    expect_in "$out/report.md" "| database | none (the scenario uses no database) |"
+    [ "$(jq -r .database "$out/summary.json")" = null ] || fail "summary.json names a database"
+    [ "$(tail -n 1 "$work/out")" = "2 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
+    [ -z "$(ls -A "$TMPDIR")" ] || fail "left in TMPDIR: $(ls "$TMPDIR")"
+}
+
+case "$case_name" in
+ranges) case_ranges ;;
+files) case_files ;;
+nodb) case_nodb ;;
+*) fail "unknown case '$case_name'" ;;
+esac
+note "ok"
