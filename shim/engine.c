@@ -16,6 +16,95 @@
 
 #include "real.h"
 
+/* ---------------------------------------------------------------
+ * The gate that lets the exit summary be the last line and count every
+ * fire (finish.c).  An evaluation is "busy" from its start to its end,
+ * except while it holds the call in a delay, barrier or wait ("held"):
+ * wg_eval_close stops new evaluations and waits for the busy ones only,
+ * never for a held one, whose later line is not written.  The busy count
+ * is striped by thread so that threads do not share its cache line.
+ * ------------------------------------------------------------ */
+#define ENGINE_STRIPES 64
+
+static struct {
+    _Atomic long n;
+    char pad[64 - sizeof(long)];
+} engine_busy[ENGINE_STRIPES];
+static _Atomic long engine_held;
+static _Atomic int engine_closed;
+/* this thread is inside wg_eval (busy): a SIGTERM handler on it must not
+ * wait for itself */
+static __thread int engine_self_busy __attribute__((tls_model("initial-exec")));
+
+static _Atomic long *engine_stripe(void)
+{
+    return &engine_busy[(unsigned)wg_thread_index() % ENGINE_STRIPES].n;
+}
+
+/* Enter the busy state: 0 when the engine is closed (do nothing).
+ * seq_cst against wg_eval_close's store and loads: either this thread
+ * sees the engine closed, or the closer sees this thread busy. */
+static int engine_enter(void)
+{
+    atomic_fetch_add(engine_stripe(), 1);
+    if (atomic_load(&engine_closed)) {
+        atomic_fetch_sub(engine_stripe(), 1);
+        return 0;
+    }
+    engine_self_busy = 1;
+    return 1;
+}
+
+static void engine_leave(void)
+{
+    engine_self_busy = 0;
+    atomic_fetch_sub_explicit(engine_stripe(), 1, memory_order_release);
+}
+
+/* Around a call held in an action: the closer does not wait for it.
+ * engine_unhold returns 0 when the engine closed meanwhile (then nothing
+ * more is traced: the summary is out and counts the call as in flight). */
+static void engine_hold(void)
+{
+    atomic_fetch_add(&engine_held, 1);
+    engine_leave();
+}
+
+static int engine_unhold(void)
+{
+    /* busy again first (the caller's engine_leave ends it), then look:
+     * as in engine_enter, the closer sees us or we see it closed */
+    atomic_fetch_add(engine_stripe(), 1);
+    engine_self_busy = 1;
+    atomic_fetch_sub(&engine_held, 1);
+    return !atomic_load(&engine_closed);
+}
+
+void wg_eval_atfork_child(void)
+{
+    /* only the forking thread is left, and it is not evaluating */
+    for (int i = 0; i < ENGINE_STRIPES; i++)
+        atomic_store(&engine_busy[i].n, 0);
+    atomic_store(&engine_held, 0);
+}
+
+long wg_eval_close(uint64_t timeout_ns)
+{
+    struct timespec nap = {0, 1000000};
+    long busy = 0;
+
+    atomic_store(&engine_closed, 1);
+    for (uint64_t waited = 0;; waited += (uint64_t)nap.tv_nsec) {
+        busy = -engine_self_busy;
+        for (int i = 0; i < ENGINE_STRIPES; i++)
+            busy += atomic_load(&engine_busy[i].n);
+        if (busy <= 0 || waited >= timeout_ns)
+            break;
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &nap, NULL);
+    }
+    return atomic_load(&engine_held) + (busy > 0 ? busy : 0);
+}
+
 static const char *const engine_action_names[] = {
     [WG_ACT_DELAY] = "delay",
     [WG_ACT_FAIL_ERRNO] = "fail",
@@ -37,9 +126,12 @@ static void engine_unwind(void *arg)
 {
     (void)arg;
     wg_in_shim = 0;
+    atomic_fetch_sub(&engine_held, 1); /* it held the call (engine_hold) */
 }
 
-void wg_sleep_ns(uint64_t ns)
+/* Sleep ns on CLOCK_MONOTONIC, restarted on EINTR with the remainder; a
+ * cancellation point.  Only inside engine_hold (engine_unwind). */
+static void engine_sleep_ns(uint64_t ns)
 {
     struct timespec req, rem;
     int rc;
@@ -120,7 +212,11 @@ static int engine_act(const struct wg_rule *r, struct wg_rule_state *st, const s
         waited = decide_delay_ns(r, wg_seed, hit);
         /* Traced first: a process killed during the delay still shows it. */
         engine_trace(c, r, "fired", waited, hit);
-        wg_sleep_ns(waited);
+        if (waited) {
+            engine_hold();
+            engine_sleep_ns(waited);
+            engine_unhold();
+        }
         return 0;
     case WG_ACT_YIELD:
         engine_trace(c, r, "fired", 0, hit);
@@ -130,8 +226,10 @@ static int engine_act(const struct wg_rule *r, struct wg_rule_state *st, const s
         /* "waiting" first: a process killed while held still shows where;
          * the final line (released, timeout) follows the release. */
         engine_trace(c, r, "waiting", 0, hit);
+        engine_hold();
         o = coord_barrier(r->coord, r->count, timeout, &waited);
-        engine_trace(c, r, engine_outcome(o), waited, hit);
+        if (engine_unhold())
+            engine_trace(c, r, engine_outcome(o), waited, hit);
         return 0;
     case WG_ACT_MARK:
         coord_mark(r->coord);
@@ -139,8 +237,10 @@ static int engine_act(const struct wg_rule *r, struct wg_rule_state *st, const s
         return 0;
     case WG_ACT_WAIT:
         engine_trace(c, r, "waiting", 0, hit); /* as for barrier */
+        engine_hold();
         o = coord_wait(r->coord, timeout, &waited);
-        engine_trace(c, r, engine_outcome(o), waited, hit);
+        if (engine_unhold())
+            engine_trace(c, r, engine_outcome(o), waited, hit);
         return 0;
     case WG_ACT_LOG:
         engine_trace(c, r, "fired", 0, hit);
@@ -175,6 +275,8 @@ int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v)
     wg_in_shim++;
     v->action = WG_ACT_LOG;
     v->rule = NULL;
+    if (!engine_enter()) /* the process is finishing: nothing more fires */
+        goto closed;
     if (when == WG_BEFORE)
         wg_count(c->hook);
     if (!(rs->hooks & bit))
@@ -195,6 +297,8 @@ int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v)
         }
     }
 out:
+    engine_leave();
+closed:
     wg_in_shim--;
     errno = saved;
     return ret;

@@ -9,6 +9,7 @@
  *                     is a configuration error)
  *   WEDGE_SEED        decimal; default from time and pid
  *   WEDGE_TRACE       a directory: trace.PID.jsonl per process
+ *   WEDGE_TRACE_MAX   the cap on one trace file's size (default 1G)
  *   WEDGE_CTL         the control file shared by the processes of a run
  *   WEDGE_ON_ERROR    "warn": report a bad configuration and continue
  *                     with no injection; otherwise exit 2 before main
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "finish.h"
 #include "real.h"
 #include "textfile.h"
 #include "wedge_exit.h"
@@ -82,6 +84,40 @@ static void init_config_error(const char *msg)
         wg_fatal_record("config", line);
         _exit(WEDGE_USAGE);
     }
+}
+
+/* WEDGE_TRACE_MAX: bytes, or with K, M, G (powers of 1024); at least
+ * 4096 (room for a line).  Unset: WG_TRACE_MAX_DEFAULT. */
+static void init_trace_max(void)
+{
+    const char *s = secure_getenv("WEDGE_TRACE_MAX");
+    uint64_t v = 0, unit = 1;
+    const char *p = s;
+    char err[256];
+
+    if (!s || !*s)
+        return;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+            goto bad;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p == 'K' || *p == 'k')
+        unit = 1024ull, p++;
+    else if (*p == 'M' || *p == 'm')
+        unit = 1024ull * 1024, p++;
+    else if (*p == 'G' || *p == 'g')
+        unit = 1024ull * 1024 * 1024, p++;
+    if (p == s || *p || v > UINT64_MAX / unit || v * unit < 4096)
+        goto bad;
+    trace_set_max(v * unit);
+    return;
+bad:
+    snprintf(err, sizeof err,
+             "WEDGE_TRACE_MAX='%.64s' is not a size of at least 4096 bytes (a number of bytes, or "
+             "with K, M or G, e.g. 64M)",
+             s);
+    init_config_error(err);
 }
 
 static void init_rules(void)
@@ -154,6 +190,7 @@ static void init_atfork_child(void)
 {
     wg_in_shim++;
     hooks_atfork_child();
+    wg_eval_atfork_child();
     /* The coordination mapping is shared and stays; the trace is per pid. */
     if (init_trace_dir)
         trace_open(init_trace_dir, NULL, 0);
@@ -172,6 +209,7 @@ __attribute__((constructor(101))) static void init_shim(void)
     snprintf(wg_proc_name, sizeof wg_proc_name, "%s", program_invocation_short_name);
     wg_seed = init_seed();
 
+    init_trace_max();
     if (trace && *trace) {
         init_trace_dir = strdup(trace);
         mkdir(trace, 0700); /* the usual case: a fresh directory; EEXIST is fine */
@@ -193,18 +231,14 @@ __attribute__((constructor(101))) static void init_shim(void)
     }
 
     pthread_atfork(NULL, NULL, init_atfork_child);
+    if (trace_enabled())
+        finish_install_sigterm();
 out:
     wg_in_shim--;
 }
 
 __attribute__((destructor(101))) static void init_fini(void)
 {
-    uint64_t calls[WG_HOOK_COUNT];
-
-    wg_in_shim++;
-    for (int h = 0; h < WG_HOOK_COUNT; h++)
-        calls[h] = atomic_load_explicit(&wg_calls[h], memory_order_relaxed);
     if (trace_enabled())
-        trace_summary(wg_rules, wg_rule_state, calls);
-    wg_in_shim--;
+        finish_run("exit");
 }

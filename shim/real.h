@@ -84,10 +84,6 @@ __attribute__((noreturn)) void real_die(const char *const *parts);
  * errno preserved; nothing when WEDGE_TRACE is unset. */
 void wg_fatal_record(const char *kind, const char *msg);
 
-/* Sleep ns on CLOCK_MONOTONIC, restarted on EINTR with the remainder; a
- * cancellation point (engine.c). */
-void wg_sleep_ns(uint64_t ns);
-
 /* Short "a.b.c.d:port" / "[::1]:port" / "unix" text of an address into buf. */
 void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen);
 

@@ -34,6 +34,13 @@
 
 static _Atomic int trace_fd = -1;
 static int trace_pid;
+/* The size cap (WEDGE_TRACE_MAX): bytes the file holds or are promised to
+ * event lines; lines past the cap, counted; the cap record written. */
+static uint64_t trace_max = WG_TRACE_MAX_DEFAULT;
+static _Atomic uint64_t trace_bytes, trace_dropped;
+static _Atomic int trace_capped;
+/* Set by the summary: nothing is written after it. */
+static _Atomic int trace_closed;
 
 /* ---------------------------------------------------------------
  * A bounded string builder; once full it stays full and the line is
@@ -150,6 +157,44 @@ static void trace_write(const struct trace_buf *b)
     if (fd < 0 || b->full)
         return;
     syscall(SYS_write, fd, b->p, b->len);
+}
+
+/* The one record that says the cap was reached. */
+static void trace_cap_record(void)
+{
+    char line[256];
+    struct trace_buf b = {line, 0, sizeof line, 0};
+
+    tb_printf(&b,
+              "{\"ts_ns\":%llu,\"pid\":%d,\"truncated\":true,\"trace_max\":%llu,\"note\":"
+              "\"WEDGE_TRACE_MAX reached: later events are counted in the summary's dropped, "
+              "not written\"}\n",
+              (unsigned long long)trace_realtime_ns(), (int)getpid(),
+              (unsigned long long)trace_max);
+    trace_write(&b);
+}
+
+/* An event line, within the cap: bytes are promised before the write, so
+ * concurrent lines never pass it together. */
+static void trace_write_event(const struct trace_buf *b)
+{
+    uint64_t at;
+
+    if (b->full || atomic_load_explicit(&trace_closed, memory_order_relaxed))
+        return;
+    at = atomic_fetch_add_explicit(&trace_bytes, b->len, memory_order_relaxed);
+    if (at + b->len > trace_max) {
+        atomic_fetch_add_explicit(&trace_dropped, 1, memory_order_relaxed);
+        if (!atomic_exchange(&trace_capped, 1))
+            trace_cap_record();
+        return;
+    }
+    trace_write(b);
+}
+
+void trace_set_max(uint64_t bytes)
+{
+    trace_max = bytes;
 }
 
 /* ---------------------------------------------------------------
@@ -279,11 +324,16 @@ static void trace_symbolise(uintptr_t site, char *out, size_t len)
 int trace_open(const char *dir, char *why, size_t whylen)
 {
     char name[64];
+    struct stat st;
     int fd = -1, dfd = -1, old, created, saved = errno, rc = -1, pid = (int)getpid();
 
     if (trace_pid && trace_pid != pid) /* forked child: a profile of its own */
         memset(trace_mutex, 0, sizeof trace_mutex);
     trace_pid = pid;
+    atomic_store(&trace_bytes, 0);
+    atomic_store(&trace_dropped, 0);
+    atomic_store(&trace_capped, 0);
+    atomic_store(&trace_closed, 0);
     if (dir) {
         /* trace.PID.jsonl exists already when this process image follows
          * an exec of the same pid: it is appended to, if it is ours */
@@ -294,6 +344,8 @@ int trace_open(const char *dir, char *why, size_t whylen)
             saved = errno;
             goto out;
         }
+        if (!created && fstat(fd, &st) == 0) /* an exec'd image's lines count */
+            atomic_store(&trace_bytes, (uint64_t)st.st_size);
     }
     rc = 0;
 out:
@@ -365,12 +417,13 @@ void trace_event(const struct wg_event *ev)
         tb_putc(&b, ']');
     }
     tb_printf(&b, "}\n");
-    trace_write(&b);
+    trace_write_event(&b);
 out:
     errno = saved;
 }
 
-void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const uint64_t *calls)
+void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const uint64_t *calls,
+                   const char *end, long in_flight)
 {
     static char line[256 * 1024]; /* once, at exit */
     struct trace_buf b = {line, 0, sizeof line, 0};
@@ -379,9 +432,13 @@ void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const 
 
     if (!trace_enabled())
         goto out;
+    atomic_store(&trace_closed, 1);
     tb_printf(&b, "{\"summary\":true,\"pid\":%d,\"proc\":", (int)getpid());
     tb_json_str(&b, wg_proc_name, sizeof wg_proc_name);
-    tb_printf(&b, ",\"seed\":%llu,\"calls\":{", (unsigned long long)wg_seed);
+    tb_printf(&b, ",\"seed\":%llu,\"end\":", (unsigned long long)wg_seed);
+    tb_json_str(&b, end ? end : "exit", 32);
+    tb_printf(&b, ",\"in_flight\":%ld,\"dropped\":%llu,\"calls\":{", in_flight,
+              (unsigned long long)atomic_load(&trace_dropped));
     for (int h = 0; calls && h < WG_HOOK_COUNT; h++) {
         if (!calls[h])
             continue;

@@ -238,6 +238,14 @@ struct wg_verdict {
  * wait and log are carried out here; fail / short / spurious are returned
  * for the wrapper to apply.  Returns 1 when *v holds such an action. */
 int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v);
+/* The process is finishing (finish.c): from now on wg_eval evaluates
+ * nothing.  Waits up to timeout_ns for the evaluations under way to end,
+ * but not for calls held in a delay, barrier or wait (they write no
+ * further line).  Returns how many evaluations are still in flight:
+ * held, or busy past the timeout. */
+long wg_eval_close(uint64_t timeout_ns);
+/* A forked child: no evaluation is under way in it. */
+void wg_eval_atfork_child(void);
 
 /* ---------------------------------------------------------------
  * Coordination (coord.c): barriers, marks and waits shared by every
@@ -279,6 +287,12 @@ struct wg_event {
     int fd;              /* "fd":N on sock hooks when >= 0 */
 };
 
+/* The cap on a trace file's size: once an event line would pass it, one
+ * record says so and later event lines are only counted (the summary's
+ * "dropped"); the summary is written regardless.  Default
+ * WG_TRACE_MAX_DEFAULT. */
+#define WG_TRACE_MAX_DEFAULT (1024ull * 1024 * 1024)
+void trace_set_max(uint64_t bytes);
 /* Open trace.PID.jsonl in dir (again in a forked child); dir NULL: off.
  * The file is created 0600, never through a symlink, in a directory of
  * ours (safefile.h); -1 with errno and the reason in why otherwise. */
@@ -287,10 +301,13 @@ int trace_enabled(void);
 void trace_event(const struct wg_event *ev);
 /* Mutex contention profile: `site` is the lock call's return address. */
 void trace_mutex_wait(void *site, uint64_t waited_ns, int contended);
-/* The exit summary: calls per hook, hits and fires per rule, mutex
- * profile (symbolised with dladdr / libunwind). */
+/* The exit summary, the last line of the trace: how the process ended
+ * (`end`: "exit", "SIGTERM"), calls per hook, hits and fires per rule, how
+ * many calls were still held in an action (in_flight), event lines the
+ * cap dropped, and the mutex profile.  After it no event line
+ * is written. */
 void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st /* [rs->n] */,
-                   const uint64_t *calls /* [WG_HOOK_COUNT] */);
+                   const uint64_t *calls /* [WG_HOOK_COUNT] */, const char *end, long in_flight);
 
 /* Per-thread reentrancy guard: hooks called from inside the shim itself
  * (libunwind, regexec, dlsym) pass straight through. */

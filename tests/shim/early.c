@@ -2,7 +2,9 @@
  * early.c - libshim_early.so, a library whose constructor runs before the
  * shim's (the loader initialises it first) and which starts a thread
  * there: the case of calls made, and threads created, before the shim's
- * constructor has run.  shim_early.c checks what happened.
+ * constructor has run.  shim_early.c checks what happened.  Its
+ * destructor, by the same order, runs after the shim's: its sends come
+ * after the exit summary (trace_end.sh checks they leave no line after it).
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -47,4 +49,11 @@ __attribute__((constructor)) static void early_init(void)
         return;
     early_sent = (int)send(sv[0], "x", 1, 0); /* the real send is not resolved yet */
     pthread_create(&early_thread, NULL, early_run, NULL);
+}
+
+__attribute__((destructor)) static void early_fini(void)
+{
+    for (int i = 0; i < 2; i++)
+        if (send(sv[0], "z", 1, 0) != 1)
+            return;
 }

@@ -39,6 +39,11 @@
  *                                      (trace_cost.sh, zero_cost.sh count
  *                                      the system calls the shim adds)
  *   shim_sys secure SHIM               dlopen the shim (setuid: badenv.sh)
+ *   shim_sys exit-race                 exit while threads and an exit
+ *                                      handler send (trace_end.sh)
+ *   shim_sys term-wait [own]           send, then wait for SIGTERM (own:
+ *                                      with the program's own handler)
+ *   shim_sys held-exit                 exit while a send is held
  *   shim_sys signal MIN_MS             a signal lands during an injected
  *                                      delay: its handler's own hooked call
  *                                      passes straight through (no rule,
@@ -482,6 +487,95 @@ static int io_loop(long n)
 }
 
 /* ---------------------------------------------------------------
+ * The end of a traced process (trace_end.sh).
+ * exit-race: four threads send without pause while main exits, and an
+ * exit handler sends too: the summary must still be the last line.
+ * ------------------------------------------------------------ */
+static void *race_sender(void *arg)
+{
+    int sv[2];
+    char c = 'r';
+
+    (void)arg;
+    pair(sv);
+    for (;;) {
+        if (send(sv[0], &c, 1, 0) != 1 || recv(sv[1], &c, 1, 0) != 1)
+            return NULL;
+    }
+}
+
+static void race_atexit(void)
+{
+    int sv[2];
+
+    pair(sv);
+    for (int i = 0; i < 5; i++)
+        CHECK(send(sv[0], "a", 1, 0) == 1, "send in the exit handler");
+}
+
+static int exit_race(void)
+{
+    pthread_t t[4];
+
+    atexit(race_atexit);
+    for (int i = 0; i < 4; i++)
+        CHECK(pthread_create(&t[i], NULL, race_sender, NULL) == 0, "thread");
+    t_sleep_ms(50);
+    printf("exit-race: exiting\n");
+    exit(0); /* the threads are still sending */
+}
+
+/* term-wait [own|ignore]: send 3 times, say "ready", wait for a signal.
+ * own: the program's own SIGTERM handler, which must run as before. */
+static void term_own(int sig)
+{
+    (void)sig;
+    static const char msg[] = "term-wait: own handler\n";
+    if (write(1, msg, sizeof msg - 1) < 0)
+        _exit(3);
+    exit(0);
+}
+
+static int term_wait(const char *how)
+{
+    int sv[2];
+
+    if (!strcmp(how, "own"))
+        signal(SIGTERM, term_own);
+    pair(sv);
+    for (int i = 0; i < 3; i++)
+        CHECK(send(sv[0], "t", 1, 0) == 1, "send");
+    printf("ready\n");
+    for (;;)
+        pause();
+}
+
+/* held-exit: a second thread's send is held in a long delay while main
+ * exits: the summary counts it in flight, and exit does not wait for it. */
+static void *held_sender(void *arg)
+{
+    int sv[2];
+
+    (void)arg;
+    pair(sv);
+    CHECK(send(sv[0], "h", 1, 0) == 1, "send");
+    return NULL;
+}
+
+static int held_exit(void)
+{
+    pthread_t t;
+    int sv[2];
+
+    pair(sv);
+    CHECK(send(sv[0], "m", 1, 0) == 1, "send"); /* main is thread 1 */
+    CHECK(pthread_create(&t, NULL, held_sender, NULL) == 0, "thread");
+    t_sleep_ms(100);
+    printf("held-exit: exiting\n");
+    exit(0);
+}
+
+/* ---------------------------------------------------------------
  * secure SHIM: load the shim with dlopen (the loader ignores a preload
  * path in a setuid process) and survive its constructor (badenv.sh).
  * ------------------------------------------------------------ */
@@ -537,6 +631,12 @@ int main(int argc, char **argv)
         return signal_test(atol(a));
     if (!strcmp(m, "secure"))
         return secure_load(a);
+    if (!strcmp(m, "exit-race"))
+        return exit_race();
+    if (!strcmp(m, "term-wait"))
+        return term_wait(a);
+    if (!strcmp(m, "held-exit"))
+        return held_exit();
     CHECK(0, "unknown mode %s", m);
     return 1;
 }

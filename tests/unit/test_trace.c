@@ -333,7 +333,7 @@ static void test_summary(void **state)
     trace_mutex_wait((char *)trace_site_a + 4, 0, 1);
     trace_mutex_wait(NULL, 5, 1); /* ignored */
     wg_seed = 42;
-    trace_summary(&rs, st, calls);
+    trace_summary(&rs, st, calls, "exit", 0);
 
     assert_int_equal(read_lines(getpid(), l, 2), 1);
     json_t *s = l[0];
@@ -387,7 +387,7 @@ static void test_summary_many_rules(void **state)
     trace_path(getpid(), path, sizeof path);
     unlink(path);
     assert_int_equal(trace_open(tmpdir, NULL, 0), 0);
-    trace_summary(&rs, st, NULL);
+    trace_summary(&rs, st, NULL, "exit", 0);
     assert_int_equal(read_lines(getpid(), l, 2), 1);
     assert_true(json_is_true(json_object_get(l[0], "rules_truncated")));
     size_t listed = json_array_size(json_object_get(l[0], "rules"));
@@ -423,7 +423,7 @@ static void test_disabled_and_fork(void **state)
         if (trace_open(tmpdir, NULL, 0) != 0)
             _exit(3);
         trace_event(&ev);
-        trace_summary(NULL, NULL, NULL);
+        trace_summary(NULL, NULL, NULL, "exit", 0);
         _exit(0);
     }
     assert_int_equal(waitpid(pid, &st, 0), pid);
