@@ -222,7 +222,9 @@ static int run_services(struct run_one *p, const struct svc_ctx *ctx)
     const struct scenario *s = p->st->scn;
     char err[4096];
     for (int i = 0; i < s->nservices; i++) {
-        int rc = svc_start(ctx, i, &p->svcs[i], err, sizeof(err));
+        int rc = svc_ready_precheck(ctx, i, p->ports[i], err, sizeof(err));
+        if (rc == SVC_OK)
+            rc = svc_start(ctx, i, &p->svcs[i], err, sizeof(err));
         if (rc == SVC_OK)
             rc = svc_wait_ready(ctx, &p->svcs[i], p->st->o->ready_ns, err, sizeof(err));
         if (rc != SVC_OK) {

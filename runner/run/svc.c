@@ -132,7 +132,7 @@ fail:
 /* ---------------------------------------------------------------
  * Spawning.
  * ------------------------------------------------------------ */
-static void svc_ctx_exp(const struct svc_ctx *ctx, const char *self, struct exp_ctx *e)
+void svc_ctx_exp(const struct svc_ctx *ctx, const char *self, struct exp_ctx *e)
 {
     memset(e, 0, sizeof(*e));
     e->build = ctx->build;
@@ -309,126 +309,6 @@ int job_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err,
     p->is_job = 1;
     p->index = idx;
     return svc_spawn(ctx, p, j->command, j->rules, j->rules_file, j->env, err, errlen);
-}
-
-/* ---------------------------------------------------------------
- * Readiness.
- * ------------------------------------------------------------ */
-static size_t svc_discard(char *ptr, size_t size, size_t n, void *ud)
-{
-    (void)ptr, (void)ud;
-    return size * n;
-}
-
-static int svc_http_ok(const char *url)
-{
-    CURL *c = curl_easy_init();
-    long code = 0;
-    if (!c)
-        return 0;
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 1000L);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, svc_discard);
-    if (curl_easy_perform(c) == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
-    return code >= 200 && code < 300;
-}
-
-static int svc_tcp_ok(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
-static void svc_append_tail(const struct svc_proc *p, char *err, size_t errlen)
-{
-    char *tail = svc_log_tail(p);
-    size_t n = strlen(err);
-    if (n < errlen)
-        snprintf(err + n, errlen - n, "\n--- %s ---\n%s", p->log_path, tail);
-    free(tail);
-}
-
-int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeout_ns, char *err,
-                   size_t errlen)
-{
-    const struct scn_service *s = &ctx->scn->services[p->index];
-    uint64_t deadline = util_now_ns() + timeout_ns;
-    struct exp_ctx e;
-    char *ready = NULL, msg[512];
-    int rc = SVC_UNAVAILABLE, port = 0;
-
-    svc_ctx_exp(ctx, p->name, &e);
-    if (s->ready) {
-        ready = exp_expand(s->ready, &e, err, errlen);
-        if (!ready) {
-            rc = SVC_CONFIG;
-            goto out;
-        }
-        if (!strncmp(ready, "tcp:", 4)) {
-            port = atoi(ready + 4);
-            if (port <= 0 || port > 65535) {
-                snprintf(err, errlen, "ready = %s: expected tcp:PORT", ready);
-                rc = SVC_CONFIG;
-                goto out;
-            }
-        } else if (strncmp(ready, "http://", 7) && strncmp(ready, "https://", 8)) {
-            snprintf(err, errlen, "ready = %s: expected http://URL or tcp:PORT", ready);
-            rc = SVC_CONFIG;
-            goto out;
-        }
-    }
-    for (;;) {
-        if (svc_poll(p)) {
-            struct svc_fatal f;
-            if (svc_rules_rejected(p, msg, sizeof(msg))) {
-                snprintf(err, errlen, "%s", msg);
-                rc = SVC_CONFIG;
-                goto out;
-            }
-            if (svc_shim_fatal(p->trace_dir, p->pid, &f)) {
-                snprintf(err, errlen, "service %s: the shim stopped %s (pid %ld): %s", p->name,
-                         f.proc, f.pid, f.msg);
-                goto out;
-            }
-            snprintf(err, errlen, "service %s exited (status %d) before it was ready", p->name,
-                     util_exit_code(p->status));
-            svc_append_tail(p, err, errlen);
-            goto out;
-        }
-        if (!ready) {
-            /* Ready once started; a short grace so a rules error shows. */
-            if (util_now_ns() - p->started_ns >= 100 * NS_PER_MS) {
-                rc = SVC_OK;
-                goto out;
-            }
-        } else if (port ? svc_tcp_ok(port) : svc_http_ok(ready)) {
-            rc = SVC_OK;
-            goto out;
-        }
-        if (util_stop) {
-            snprintf(err, errlen, "interrupted while waiting for service %s", p->name);
-            goto out;
-        }
-        if (util_now_ns() >= deadline) {
-            snprintf(err, errlen, "service %s not ready after %.1f s (%s)", p->name,
-                     (double)timeout_ns / (double)NS_PER_S, ready ? ready : "started");
-            svc_append_tail(p, err, errlen);
-            goto out;
-        }
-        util_sleep_ns(50 * NS_PER_MS);
-    }
-out:
-    free(ready);
-    return rc;
 }
 
 /* ---------------------------------------------------------------

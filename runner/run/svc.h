@@ -75,9 +75,22 @@ int svc_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err,
 /* Start job number idx. */
 int job_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen);
 
+/* The expansion context of a process of the run: ${port} is self's
+ * (NULL: none, a job's). */
+void svc_ctx_exp(const struct svc_ctx *ctx, const char *self, struct exp_ctx *e);
+
+/* Before service idx starts (ready.c): when its `ready` names a loopback
+ * port (tcp:PORT, http://127.0.0.1:PORT/..., localhost) something already
+ * listens on, it could not tell this service's readiness.  SVC_OK;
+ * SVC_UNAVAILABLE when the port is the service's own ${port} (taken since
+ * wedge chose it); SVC_CONFIG when `ready` names another port. */
+int svc_ready_precheck(const struct svc_ctx *ctx, int idx, int own_port, char *err, size_t errlen);
 /* Wait until service p is ready by its `ready` (http://URL: a GET answers
  * 2xx; tcp:PORT: a connect succeeds; none: started is ready), at most
- * timeout_ns.  SVC_OK; SVC_CONFIG when the shim rejected its rules;
+ * timeout_ns (ready.c).  A loopback port is ready only when every listener
+ * on it is held by p's process tree (its group and descendants): another
+ * process answering is an error, never a pass.  SVC_OK; SVC_CONFIG when the
+ * shim rejected its rules or `ready` names another process's port;
  * SVC_UNAVAILABLE when it exited or timed out (err holds its log tail). */
 int svc_wait_ready(const struct svc_ctx *ctx, struct svc_proc *p, uint64_t timeout_ns, char *err,
                    size_t errlen);

@@ -15,6 +15,12 @@
 #   nodb      a scenario that uses no database runs no initdb: a job and a
 #             history invariant, no --dsn, exit 0, no postgres line, report
 #             says database none
+#   ready     ready = tcp:PORT (and http://127.0.0.1:PORT/) answered by
+#             another process is no readiness: a port taken before the
+#             service starts is refused (exit 2, naming the holder); a
+#             listener outside the service's process tree (daemonized with
+#             setsid) is refused when it answers (exit 3); the twin whose
+#             service listens itself passes
 set -uo pipefail
 
 case_name=${1:?usage: limits.sh CASE WEDGE WORK_DIR}
@@ -130,8 +136,70 @@ nothing = history: all == 0"
     [ -z "$(ls -A "$TMPDIR")" ] || fail "left in TMPDIR: $(ls "$TMPDIR")"
 }
 
+# hold PIDFILE [PORT]: a listener of hold.py, outside any run; sets
+# $hold_pid and $hold_port.
+hold() {
+    python3 "$here/hold.py" "${2:-0}" "$1" &
+    for _ in $(seq 100); do [ -s "$1" ] && break; sleep 0.05; done
+    [ -s "$1" ] || fail "hold.py did not listen"
+    read -r hold_pid hold_port <"$1"
+}
+
+case_ready() {
+    local s="$work/ready.scn" out="$work/ready" daemon
+    hold "$work/foreign.pid"
+    trap 'kill $hold_pid $(cut -d" " -f1 "$work/daemon.pid" 2>/dev/null) 2>/dev/null' EXIT
+    # Once: 8336 of 8336 requests "info" and a pass, against this listener.
+    scn "$s" "; Not a race: ready names a port another process holds.
+[scenario]
+name = cli-ready-foreign
+[service web]
+command = sleep 300
+ready = tcp:$hold_port
+[workload]
+iterations = 5
+request = GET /
+[invariants]
+none_ok = history: ok == 0"
+    expect_rc 2 "$wedge" run "$s" --seed 1 --out "$out"
+    expect_in "$work/err" "^wedge: $s:4: service web: ready = tcp:$hold_port: port $hold_port is already taken by pid $hold_pid (python3) before the service started, so its answer would not be the service's: ready must name the service's own listener (tcp:\${port})$"
+    sed -i "s|ready = tcp:$hold_port|ready = http://127.0.0.1:$hold_port/health|" "$s"
+    expect_rc 2 "$wedge" run "$s" --seed 1 --out "$out"
+    expect_in "$work/err" "port $hold_port is already taken by pid $hold_pid (python3) before the service started"
+    # A listener that is not the service's process tree, started after it.
+    scn "$s" "; Not a race: the service's port is answered by a daemon it left.
+[scenario]
+name = cli-ready-daemon
+[service web]
+command = sh -c 'setsid -f python3 $here/hold.py \${port} $work/daemon.pid; exec sleep 300'
+ready = tcp:\${port}
+[workload]
+iterations = 5
+request = GET /"
+    expect_rc 3 "$wedge" run "$s" --seed 1 --out "$out"
+    daemon=$(cut -d' ' -f1 "$work/daemon.pid")
+    expect_in "$work/err" "service web: ready = tcp:[0-9]* answered, but the listener on port [0-9]* is held by pid $daemon (python3), not by the service (pid [0-9]*) or its children"
+    kill "$daemon"
+    # The twin: the service is the listener.
+    scn "$s" "; Not a race: the service holds its own port.
+[scenario]
+name = cli-ready-own
+[service web]
+command = python3 -m http.server --bind 127.0.0.1 \${port}
+ready = tcp:\${port}
+[workload]
+iterations = 5
+request = GET /
+[invariants]
+all_ok = history: ok == 5"
+    expect_rc 0 "$wedge" run "$s" --seed 1 --out "$out"
+    sed -i 's|ready = tcp:${port}|ready = http://127.0.0.1:${port}/|' "$s"
+    expect_rc 0 "$wedge" run "$s" --seed 1 --out "$out"
+}
+
 case "$case_name" in
 ranges) case_ranges ;;
+ready) case_ready ;;
 files) case_files ;;
 nodb) case_nodb ;;
 *) fail "unknown case '$case_name'" ;;
