@@ -310,6 +310,7 @@ struct hunt_cand {
     int plain_broke; /* -1 not run; 1 broke without the rule too */
     char *broken;    /* invariants broken, "a, b" */
     unsigned fires;  /* injections of its rules over its runs */
+    double seconds;  /* wall time of its runs (confirm, plain, shrink) */
     char *note;      /* a deadlock, a hang, a rule that never fired */
     /* scratch of the generators: arrival times at the window, threads */
     uint64_t *arrive;
@@ -434,6 +435,7 @@ struct hunt_result {
     uint64_t seeds[HUNT_SEEDS];
     unsigned runs;
     double seconds;
+    double observe_seconds; /* the observing run's wall time */
     int exit_code;
     int budget_out;            /* the budget ran out before every candidate was tried */
     const char *observe_broke; /* invariants the observing run broke with no rule */
@@ -453,8 +455,9 @@ struct hunt_result {
 
 /* The exit code of a hunt: 1 a candidate found (3 of 3 seeds); 3 nothing
  * could be observed, every candidate tried was inconclusive, or one broke
- * an invariant on some seeds only; else 0 (every candidate tried held,
- * perhaps with the budget spent before the last).  Pure. */
+ * an invariant on some seeds only (or on every seed it ran before the
+ * budget ran out); else 0 (every candidate tried held, perhaps with the
+ * budget spent before the last).  Pure. */
 int hunt_verdict(const struct hunt_cands *cs, int observed);
 /* The window of c in words (the two requests or threads, what each runs,
  * the interleaving the rule forces).  malloc'd. */

@@ -169,7 +169,8 @@ int hunt_verdict(const struct hunt_cands *cs, int observed)
         tried += cs->c[i].status == HS_HELD || cs->c[i].status == HS_FLAKY ||
                  cs->c[i].status == HS_INCONCLUSIVE;
         inconclusive += cs->c[i].status == HS_INCONCLUSIVE;
-        flaky += cs->c[i].status == HS_FLAKY;
+        /* broke on every seed it ran before the budget ran out: not a pass */
+        flaky += cs->c[i].status == HS_FLAKY || (cs->c[i].status == HS_UNTRIED && cs->c[i].broke);
     }
     if (!observed || flaky || (tried && inconclusive == tried))
         return WEDGE_INCONCLUSIVE;

@@ -114,12 +114,16 @@ static char *loop_write(const struct hunt *h, const char *name, const struct hun
     return path;
 }
 
-/* One run, counted. */
-static void loop_run(struct hunt *h, const char *scn, int seed_k, const char *dir,
-                     struct hunt_run *r)
+/* One run, counted (and timed: for candidate c, or the observing run). */
+static void loop_run(struct hunt *h, struct hunt_cand *c, const char *scn, int seed_k,
+                     const char *dir, struct hunt_run *r)
 {
     hunt_exec(scn, h->res.seeds[seed_k], dir, h->admin, h->limit_ns, r);
     h->res.runs++;
+    if (c)
+        c->seconds += r->seconds;
+    else
+        h->res.observe_seconds = r->seconds;
 }
 
 /* The executable of each service: the first word of its command, with
@@ -155,16 +159,21 @@ static int loop_observe(struct hunt *h)
     e.scn_rules = hunt_obs_rules();
     path = loop_write(h, "observe.scn", &e);
     say(h, "observing: %s (seed %" PRIu64 ")", path, h->res.seeds[0]);
-    loop_run(h, path, 0, dir, &r);
+    loop_run(h, NULL, path, 0, dir, &r);
     if (r.code == WEDGE_USAGE) {
-        fprintf(stderr, "wedge: hunt: the scenario does not run (see %s/wedge-run.log)\n", dir);
+        /* wedge run said why (a rule the shim refuses, a schema error): pass it on */
+        char *log = util_fmt("%s/wedge-run.log", dir), *tail = util_file_tail(log, 2048);
+        fprintf(stderr, "%swedge: hunt: the scenario does not run (%s)\n", tail, log);
+        free(log);
+        free(tail);
         rc = WEDGE_USAGE;
         goto out;
     }
     for (int i = 0; i < 64; i++)
         r.map.exes[i] = h->exes[i];
     if (hunt_obs_load(&h->obs, dir, &h->scn, &r.map, err, sizeof err) < 0) {
-        h->observe_error = util_fmt("%s%s%s", err, r.error ? "; " : "", r.error ? r.error : "");
+        /* the run's own error says more than a missing file it left behind */
+        h->observe_error = util_fmt("%s", r.error ? r.error : err);
         fprintf(stderr, "wedge: hunt: nothing observed: %s\n", h->observe_error);
         goto out;
     }
@@ -278,7 +287,7 @@ static int loop_seeds(struct hunt *h, struct hunt_cand *c, const char *path, con
     for (int k = from; k < HUNT_SEEDS && *code == WEDGE_VIOLATED && loop_can_run(h); k++) {
         struct hunt_run r;
         char *dir = util_fmt("%s/cand-%d/%s-seed-%d", h->out, c->rank, tag, k + 1);
-        loop_run(h, path, k, dir, &r);
+        loop_run(h, c, path, k, dir, &r);
         *code = r.code;
         c->runs++;
         c->fires += r.fires;
@@ -315,9 +324,11 @@ static void loop_confirm(struct hunt *h, struct hunt_cand *c)
         c->status = HS_FOUND;
     else if (code >= WEDGE_USAGE)
         c->status = HS_INCONCLUSIVE;
-    else if (c->broke)
-        c->status =
-            code == WEDGE_VIOLATED ? HS_UNTRIED : HS_FLAKY; /* budget ran out mid-way: untried */
+    else if (c->broke && code != WEDGE_VIOLATED)
+        c->status = HS_FLAKY;
+    else if (c->broke) /* every seed it ran broke, but the budget ran out first */
+        loop_note(c, "the budget ran out after %d of %d seeds, each of which broke", c->broke,
+                  HUNT_SEEDS);
     else if (c->runs)
         c->status = HS_HELD;
     free(rules);
@@ -334,7 +345,7 @@ static void loop_plain(struct hunt *h, struct hunt_cand *c)
         return;
     path = loop_write(h, c->kind == HK_LOCK_ORDER ? "plain-hang.scn" : "plain.scn", &e);
     dir = util_fmt("%s/cand-%d/plain-seed-1", h->out, c->rank);
-    loop_run(h, path, 0, dir, &r);
+    loop_run(h, c, path, 0, dir, &r);
     c->plain_broke = r.code == WEDGE_VIOLATED ? 1 : r.code == WEDGE_PASS ? 0 : -1;
     say(h, "  without the rule (seed %" PRIu64 "): %s", h->res.seeds[0],
         r.code == WEDGE_VIOLATED ? "broke too: plain load finds it"
@@ -361,7 +372,7 @@ static int loop_try(struct hunt *h, struct hunt_cand *c, int *step)
     snprintf(name, sizeof name, "cand-%d-shrink-%d.scn", c->rank, ++*step);
     path = loop_cand_file(h, c, name);
     dir = util_fmt("%s/cand-%d/shrink-%d", h->out, c->rank, *step);
-    loop_run(h, path, 0, dir, &r);
+    loop_run(h, c, path, 0, dir, &r);
     c->runs++;
     ok = r.code == WEDGE_VIOLATED;
     say(h, "  shrink %d: %s", *step, ok ? "still breaks" : "needed");

@@ -200,13 +200,13 @@ static json_t *js_str(const char *s)
 static json_t *js_cand(const struct hunt_cand *c)
 {
     char *rules = hunt_cand_rules(c);
-    json_t *j =
-        json_pack("{s:i,s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:s,s:s,s:i,s:i,s:i,s:o,s:o}", "rank", c->rank,
-                  "kind", hunt_kind_name(c->kind), "score", c->score, "seen", (int)c->seen, "title",
-                  js_str(c->title), "first", js_str(c->first), "second", js_str(c->second),
-                  "service", js_str(c->service), "rule", rules, "outcome", out_status(c->status),
-                  "runs", c->runs, "broke", c->broke, "timeout_ms", (int)(c->timeout_ns / 1000000),
-                  "broken", js_str(c->broken), "note", js_str(c->note ? c->note : c->why_not));
+    json_t *j = json_pack(
+        "{s:i,s:s,s:i,s:i,s:o,s:o,s:o,s:o,s:s,s:s,s:i,s:i,s:f,s:i,s:o,s:o}", "rank", c->rank,
+        "kind", hunt_kind_name(c->kind), "score", c->score, "seen", (int)c->seen, "title",
+        js_str(c->title), "first", js_str(c->first), "second", js_str(c->second), "service",
+        js_str(c->service), "rule", rules, "outcome", out_status(c->status), "runs", c->runs,
+        "broke", c->broke, "seconds", c->seconds, "timeout_ms", (int)(c->timeout_ns / NS_PER_MS),
+        "broken", js_str(c->broken), "note", js_str(c->note ? c->note : c->why_not));
     free(rules);
     return j;
 }
@@ -245,17 +245,17 @@ static json_t *js_summary(const struct hunt_result *r)
         json_array_append_new(seeds, json_string(s));
     }
     return json_pack(
-        "{s:s,s:s,s:s,s:i,s:s,s:i,s:f,s:b,s:o,s:o,s:{s:i,s:i,s:i,s:i},s:o,s:o,s:o,s:o}", "command",
-        "hunt", "scenario", r->scenario, "scenario_file", r->path, "exit_code", r->exit_code,
-        "verdict",
+        "{s:s,s:s,s:s,s:i,s:s,s:i,s:f,s:f,s:b,s:o,s:o,s:{s:i,s:i,s:i,s:i},s:o,s:o,s:o,s:o}",
+        "command", "hunt", "scenario", r->scenario, "scenario_file", r->path, "exit_code",
+        r->exit_code, "verdict",
         r->exit_code == WEDGE_VIOLATED ? "found"
         : r->exit_code == WEDGE_PASS   ? "held"
                                        : "inconclusive",
-        "runs", (int)r->runs, "seconds", r->seconds, "budget_spent", r->budget_out, "seeds", seeds,
-        "observe_broke", js_str(r->observe_broke), "observed", "requests", (int)r->requests,
-        "statements", (int)r->statements, "lock_calls", (int)r->lock_calls, "threads",
-        (int)r->threads, "found", found, "candidates", cands, "generic_invariants", generic,
-        "offered_invariants", offered);
+        "runs", (int)r->runs, "seconds", r->seconds, "observe_seconds", r->observe_seconds,
+        "budget_spent", r->budget_out, "seeds", seeds, "observe_broke", js_str(r->observe_broke),
+        "observed", "requests", (int)r->requests, "statements", (int)r->statements, "lock_calls",
+        (int)r->lock_calls, "threads", (int)r->threads, "found", found, "candidates", cands,
+        "generic_invariants", generic, "offered_invariants", offered);
 }
 
 int hunt_report(const struct hunt_result *r, int json, char *err, size_t errlen)

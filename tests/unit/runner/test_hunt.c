@@ -212,6 +212,9 @@ static void test_verdict(void **state)
     assert_int_equal(hunt_verdict(&cs, 1), 3);
     cs.c[0].status = HS_FLAKY; /* broke on some seeds only: not a pass */
     assert_int_equal(hunt_verdict(&cs, 1), 3);
+    cs.c[0].status = HS_UNTRIED; /* broke on every seed it ran; the budget ran out */
+    cs.c[0].broke = 2;
+    assert_int_equal(hunt_verdict(&cs, 1), 3);
     cs.c[2].status = HS_FOUND;
     assert_int_equal(hunt_verdict(&cs, 1), 1);
     hunt_cands_free(&cs);
