@@ -1,13 +1,19 @@
 /*
  * rules_int.h - the parts of the rule parser, between each other:
  *
- *   rules.c        the grammar: rules_parse, one rule at a time
- *   rules_lex.c    tokens, numbers, names, "did you mean" hints
+ *   rules.c        the grammar: rules_parse, one rule at a time, hooks,
+ *                  frequencies, names (duplicates found by sorting)
+ *   rules_action.c the action table and each action's arguments
+ *   rules_cond.c   the condition table, operators and values
+ *   rules_regex.c  the size of a regular expression once expanded
+ *   rules_lex.c    tokens, numbers, names, "did you mean" hints, and what
+ *                  the current token must be
  *   rules_check.c  hook names, and which actions and conditions go with
  *                  which hooks
  *
  * Nothing here is used outside the parser (the shim uses wedge_shim.h).
- * Every function allocates nothing and runs from rules_parse only.
+ * All of it runs from rules_parse only; only rules.c and rules_cond.c
+ * allocate (the rules, a condition's text and compiled expression).
  */
 #ifndef WEDGE_RULES_INT_H
 #define WEDGE_RULES_INT_H
@@ -45,6 +51,19 @@ struct rules_lex {
 /* ---------------------------------------------------------------
  * The parser, one rule at a time.
  * ------------------------------------------------------------ */
+struct rules_ctx;
+
+/* A keyword and the enum value it stands for.  Tables end with a NULL
+ * name; their order is the order messages list them in. */
+struct rules_kw {
+    const char *name;
+    int id;
+    /* actions: parse the arguments after the word (NULL: it takes none) */
+    int (*args)(struct rules_ctx *c);
+};
+
+#define RULES_KW_MAX 16
+
 struct rules_ctx {
     struct rules_lex lx;
     struct wg_rule *r;
@@ -56,6 +75,7 @@ struct rules_ctx {
     int when_set, when_col;
     int seen_where;
     int freq_seen[6];
+    long regex_total; /* rules_regex_cost of every regex so far */
 };
 
 #define LX  (&c->lx)
@@ -85,6 +105,32 @@ const char *rules_hint(const struct rules_tok *t, const char *const *cands, size
 int rules_parse_u64(const char *s, size_t len, uint64_t *out);
 /* 1 when s[0..len) is a valid barrier / mark / wait / rule name. */
 int rules_name_ok(const char *s, size_t len, int allow_dot);
+
+/* What the current token must be: a word (else "expected X after 'A',
+ * found Y"), a number in [lo, hi] (else the message `bad`, whose one %s is
+ * the word), a duration, or a word of `table` (else "unknown KIND ...;
+ * expected one of LIST", or NULL).  -1 / NULL with the message written. */
+int rules_want_word(struct rules_ctx *c, const char *expected, const char *after);
+int rules_number(struct rules_ctx *c, uint64_t lo, uint64_t hi, const char *bad, uint64_t *v);
+int rules_duration_tok(struct rules_ctx *c, const char *after, uint64_t *out);
+const struct rules_kw *rules_keyword(struct rules_ctx *c, const struct rules_kw *table,
+                                     const char *kind, const char *after);
+
+/* ---------------------------------------------------------------
+ * rules_action.c, rules_cond.c, rules_regex.c
+ * ------------------------------------------------------------ */
+/* ACTION and its arguments into c->r; leaves the token after them current. */
+int rules_action(struct rules_ctx *c);
+/* COND (after `where` or `and`) into c->r->conds; the token after it current. */
+int rules_cond(struct rules_ctx *c, const char *after);
+
+#define RULES_REGEX_MAX   10000  /* nodes of one regular expression, expanded */
+#define RULES_REGEX_TOTAL 100000 /* of all the rules' regular expressions */
+/* The estimated size in nodes (about 100 bytes each) of ERE `re` once
+ * glibc's regcomp has expanded its repetitions; values far past
+ * RULES_REGEX_MAX are capped at 16 times it.  -1 for a back-reference,
+ * with its offset in *at. */
+long rules_regex_cost(const char *re, size_t *at);
 
 /* ---------------------------------------------------------------
  * rules_check.c

@@ -5,6 +5,8 @@
  */
 #include "rules_int.h"
 
+#include "duration.h"
+
 #include "suggest.h"
 
 #include <stdarg.h>
@@ -197,4 +199,86 @@ int rules_name_ok(const char *s, size_t len, int allow_dot)
             return 0;
     }
     return 1;
+}
+
+/* ---------------------------------------------------------------
+ * What the current token must be.
+ * ------------------------------------------------------------ */
+
+/* Expect a word token after `what`; error "expected X after 'what', found Y". */
+int rules_want_word(struct rules_ctx *c, const char *expected, const char *after)
+{
+    char d[80];
+
+    if (TOK->type == TOK_WORD)
+        return 0;
+    rules_err(LX, TOK->line, TOK->col, "expected %s after '%s', found %s", expected, after,
+              rules_tok_desc(TOK, d, sizeof d));
+    return -1;
+}
+
+/* The current word as a number in [lo, hi]; else the message `bad`, whose
+ * one %s is the word. */
+int rules_number(struct rules_ctx *c, uint64_t lo, uint64_t hi, const char *bad, uint64_t *v)
+{
+    char d[80];
+
+    if (TOK->type == TOK_WORD && rules_parse_u64(TOK->s, TOK->len, v) == 0 && *v >= lo && *v <= hi)
+        return 0;
+    rules_err(LX, TOK->line, TOK->col, bad, rules_tok_desc(TOK, d, sizeof d));
+    return -1;
+}
+
+int rules_duration_tok(struct rules_ctx *c, const char *after, uint64_t *out)
+{
+    char d[80];
+    enum duration_rc rc;
+
+    if (rules_want_word(c, "a duration such as 20ms", after) < 0)
+        return -1;
+    rc = duration_parse(TOK->s, TOK->len, out);
+    if (rc == DURATION_RANGE) {
+        rules_err(LX, TOK->line, TOK->col, "duration %s out of range; expected at most %s",
+                  rules_tok_desc(TOK, d, sizeof d), DURATION_MAX_TEXT);
+        return -1;
+    }
+    if (rc != DURATION_OK) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "bad duration %s; expected a number with a unit (%s), e.g. 20ms",
+                  rules_tok_desc(TOK, d, sizeof d), DURATION_UNITS);
+        return -1;
+    }
+    return 0;
+}
+
+/* The entry of `table` the current word names, else NULL after "expected
+ * a KIND [after 'X'], found ..." or "unknown KIND 'w' (did you mean ...);
+ * expected one of LIST", LIST being the table's names in order. */
+const struct rules_kw *rules_keyword(struct rules_ctx *c, const struct rules_kw *table,
+                                     const char *kind, const char *after)
+{
+    const char *names[RULES_KW_MAX + 1];
+    char d[80], h[64], a[48] = "", list[256] = "";
+    size_t n = 0, used = 0;
+
+    for (; table[n].name && n < RULES_KW_MAX; n++) {
+        if (rules_tok_is(TOK, table[n].name))
+            return &table[n];
+        names[n] = table[n].name;
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s%s", n ? ", " : "", table[n].name);
+        if (used >= sizeof list)
+            used = sizeof list - 1;
+    }
+    names[n] = NULL;
+    if (TOK->type != TOK_WORD) {
+        if (after)
+            snprintf(a, sizeof a, " after '%s'", after);
+        rules_err(LX, TOK->line, TOK->col, "expected a%s %s%s, found %s; expected one of %s",
+                  kind[0] == 'a' ? "n" : "", kind, a, rules_tok_desc(TOK, d, sizeof d), list);
+        return NULL;
+    }
+    rules_err(LX, TOK->line, TOK->col, "unknown %s %s%s; expected one of %s", kind,
+              rules_tok_desc(TOK, d, sizeof d), rules_hint(TOK, names, n, h, sizeof h), list);
+    return NULL;
 }

@@ -92,6 +92,7 @@ struct wg_cond {
 };
 
 #define WG_MAX_CONDS          8
+#define WG_MAX_RULES          10000 /* a rule set; each rule is ~2 KB per process */
 #define WG_NAME_MAX           64
 #define WG_DEFAULT_TIMEOUT_NS 1000000000ull /* every wait: 1 s unless told */
 

@@ -5,6 +5,8 @@
  */
 #include "../../shim/rules.c" /* static functions too (tests/README.md) */
 
+#include <arpa/inet.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,6 +87,18 @@ static const struct {
      "rules:1:29: unterminated string; expected a closing '\"'"},
     {"log on pq.query where sql ~ \"a(\"",
      "rules:1:29: bad regular expression \"a(\": Unmatched ( or \\("},
+    /* regcomp expands repetitions: each stacked + doubled (and more) its
+     * memory, ~700 MB for this one in every process */
+    {"log on pq.query where sql ~ \"ab++++++++++++++++++++++\"",
+     "rules:1:29: regular expression \"ab++++++++++++++++++++++\" too complex: it expands to "
+     "more than 160000 nodes, at most 10000 (each +, {N} and nested repetition multiplies what "
+     "it repeats)"},
+    {"log on pq.query where sql ~ \"(a{100}){101}\"",
+     "rules:1:29: regular expression \"(a{100}){101}\" too complex: it expands to about 10404 "
+     "nodes, at most 10000 (each +, {N} and nested repetition multiplies what it repeats)"},
+    {"log on pq.query where sql ~ \"(a)\\\\1\"",
+     "rules:1:29: back-reference '\\1' in regular expression \"(a)\\1\"; not supported (matching "
+     "one takes exponential time)"},
     {"log on sock.send where port = 70000",
      "rules:1:31: bad port '70000'; expected a number 1..65535"},
     {"log on sock.send where peer = 1.2.3.4",
@@ -227,6 +241,69 @@ static void test_string_too_long(void **state)
     strcpy(text + 29 + n, "\"");
     assert_int_equal(rules_parse(text, "f.rules", &rs, err, sizeof err), -1);
     assert_string_equal(err, "f.rules:1:29: string longer than 4095 bytes");
+    free(text);
+}
+
+/* Bounds (issue 8): every one a message at its place, in bounded time
+ * and memory. */
+static void test_bounds(void **state)
+{
+    size_t n = RULES_STR_MAX + 40, len = 0;
+    char *text = malloc(2 * 1024 * 1024), err[512];
+    struct wg_ruleset rs;
+
+    assert_non_null(text);
+    /* a bare regex word over 4095 bytes: said so (the message was empty) */
+    strcpy(text, "log on pq.query where sql ~ ");
+    memset(text + 28, 'x', n);
+    text[28 + n] = '\0';
+    assert_int_equal(rules_parse(text, "rules", &rs, err, sizeof err), -1);
+    assert_string_equal(err, "rules:1:29: regular expression longer than 4095 bytes");
+
+    /* each fits alone, not all together */
+    len = 0;
+    for (int i = 0; i < 12; i++) /* 9001 nodes each */
+        len += (size_t)sprintf(text + len, "log on pq.query where sql ~ \".{9000}\"\n");
+    assert_int_equal(rules_parse(text, "rules", &rs, err, sizeof err), -1);
+    assert_string_equal(err, "rules:12:29: regular expressions too complex together: with this one "
+                             "they expand to about 108012 nodes, at most 100000 for all rules");
+
+    /* a duplicate name is the first error even when a later rule is bad */
+    assert_int_equal(rules_parse("a: log on *\nb: log on *\na: log on *\nlog on nothing", "rules",
+                                 &rs, err, sizeof err),
+                     -1);
+    assert_string_equal(err, "rules:3:1: duplicate rule name 'a' (first used at 1:1)");
+    /* the first duplicate in the text, whatever the names' order */
+    assert_int_equal(rules_parse("z: log on *\na: log on *\nz: log on *\na: log on *", "rules", &rs,
+                                 err, sizeof err),
+                     -1);
+    assert_string_equal(err, "rules:3:1: duplicate rule name 'z' (first used at 1:1)");
+    /* an unnamed rule is "ruleN": a name that takes it is a duplicate */
+    assert_int_equal(rules_parse("log on *\nrule1: log on *", "rules", &rs, err, sizeof err), -1);
+    assert_string_equal(err, "rules:2:1: duplicate rule name 'rule1' (first used at 1:1)");
+
+    /* the issue's 1 MB file of 70,000 rules: refused at once (it took 87 s
+     * to find its names distinct, at every process start) */
+    len = 0;
+    for (int i = 0; i < 70000; i++)
+        len += (size_t)sprintf(text + len, "r%d: log on *\n", i);
+    assert_int_equal(rules_parse(text, "big.rules", &rs, err, sizeof err), -1);
+    assert_string_equal(err, "big.rules:10001:1: too many rules; at most 10000");
+    /* the most allowed, all named: parsed (the names sorted, not compared
+     * pairwise) */
+    len = 0;
+    for (int i = 0; i < WG_MAX_RULES; i++)
+        len += (size_t)sprintf(text + len, "r%d: log on * p=0.5\n", i);
+    assert_int_equal(rules_parse(text, "rules", &rs, err, sizeof err), 0);
+    assert_int_equal(rs.n, WG_MAX_RULES);
+    rules_free(&rs);
+    /* with the last one a duplicate of the first */
+    len = 0;
+    for (int i = 0; i < WG_MAX_RULES - 1; i++)
+        len += (size_t)sprintf(text + len, "r%d: log on * p=0.5\n", i);
+    sprintf(text + len, "r0: log on *\n");
+    assert_int_equal(rules_parse(text, "rules", &rs, err, sizeof err), -1);
+    assert_string_equal(err, "rules:10000:1: duplicate rule name 'r0' (first used at 1:1)");
     free(text);
 }
 
@@ -613,6 +690,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_string_too_long),
+        cmocka_unit_test(test_bounds),
         cmocka_unit_test(test_origin_and_small_buffer),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_design_examples),
