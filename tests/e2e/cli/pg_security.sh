@@ -2,7 +2,7 @@
 # `wedge pg` and the throwaway cluster, checked as a second local user
 # would try to turn them against their user.
 #
-#   pg_security.sh CASE WEDGE WORK_DIR
+#   pg_security.sh CASE WEDGE WORK_DIR [PG_STATE_DIR]
 #
 # Cases:
 #   state     a state file wedge did not write, or that names what is not
@@ -23,6 +23,11 @@
 #   runauth   the same for `wedge run`'s embedded cluster, from a job of the
 #             run (while it runs); the owner's ${dsn} works, and the
 #             password appears in none of the run's outputs
+#   secrets   --dsn with `password\t=S3cret` and with `password=S3c\ ZZleak`
+#             (libpq's blanks before '=' and backslash escapes): a run on
+#             the test server as roles with those passwords shows neither in
+#             stdout, stderr, summary.json, junit.xml, report.md,
+#             history.jsonl, the traces or the logs (PG_STATE_DIR needed)
 #
 # Needs root for the second user (exit 77 otherwise, CTest: skipped).
 set -uo pipefail
@@ -30,6 +35,7 @@ set -uo pipefail
 case_name=${1:?usage: pg_security.sh CASE WEDGE WORK_DIR}
 wedge=${2:?wedge binary}
 work=${3:?work directory}
+pg_state=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
 . "$(dirname "$0")/../wait_exit.sh"
@@ -258,7 +264,48 @@ case_runauth() {
     note "the password is in none of $(ls "$out"/traces/*.jsonl | wc -l) traces and the reports"
 }
 
+# leak_run NAME DSN SECRET...: a run of secrets.scn with --dsn DSN; none
+# of SECRET in anything it printed or wrote.
+leak_run() {
+    local name=$1 dsn=$2 out="$work/$1" f s
+    shift 2
+    expect_rc 1 "$wedge" run "$here/secrets.scn" --dsn "$dsn" --seed 4 --out "$out"
+    cp "$work/out" "$out.stdout"
+    cp "$work/err" "$out.stderr"
+    expect_in "$out.stdout" "FAIL  fails"
+    expect_in "$out.stdout" "PASS  six"
+    expect_in "$out.stdout" "password.*=\*\*\*"
+    grep -q '"hook":"pq.connect"' "$out"/traces/*.jsonl || fail "$name: no pq.connect in the traces"
+    for f in "$out.stdout" "$out.stderr" "$out/summary.json" "$out/junit.xml" "$out/report.md" \
+        "$out/history.jsonl" "$out"/traces/*.jsonl "$out"/logs/*.log; do
+        [ -f "$f" ] || fail "$name: no $f"
+        for s in "$@"; do
+            ! grep -qF -- "$s" "$f" || fail "$name: '$s' is in $f: $(grep -F -- "$s" "$f" | head -3)"
+        done
+    done
+    note "$name: none of $* in $(ls "$out"/traces/*.jsonl | wc -l) traces, the logs and reports"
+}
+
+case_secrets() {
+    local base port
+    [ -n "$pg_state" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '$pg_state'"
+    base=$(cat "$pg_state/dsn")
+    port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base")
+    # (kept between runs: the databases a run makes are left, owned by them)
+    psql -X -q -v ON_ERROR_STOP=1 "$base" -c "DO \$\$ BEGIN
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wedge_leak1') THEN
+            CREATE ROLE wedge_leak1 LOGIN SUPERUSER; END IF;
+          IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wedge_leak2') THEN
+            CREATE ROLE wedge_leak2 LOGIN SUPERUSER; END IF; END \$\$" \
+        -c "ALTER ROLE wedge_leak1 PASSWORD 'S3cret'" -c "ALTER ROLE wedge_leak2 PASSWORD 'S3c ZZleak'" ||
+        fail "cannot create the test roles"
+    leak_run tab "host=127.0.0.1 port=$port dbname=postgres user=wedge_leak1 password	=S3cret" S3cret
+    leak_run escape "host=127.0.0.1 port=$port dbname=postgres user=wedge_leak2 password=S3c\ ZZleak" \
+        ZZleak "S3c\\" "S3c "
+}
+
 case "$case_name" in
+secrets) case_secrets ;;
 state) case_state ;;
 private) case_private ;;
 auth) case_auth ;;
