@@ -9,6 +9,8 @@
 #include "scn.h"
 #include "scn_limit.h"
 #include "util.h"
+#include "verdict.h"
+#include "wedge_exit.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -142,227 +144,296 @@ static void run_cleanup_atexit(void)
     pg_cluster_stop_all();
 }
 
-int run_main(int argc, char **argv)
-{
-    static const struct option opts[] = {{"seed", required_argument, NULL, 's'},
-                                         {"repeat", required_argument, NULL, 'n'},
-                                         {"until-fail", no_argument, NULL, 'U'},
-                                         {"duration", required_argument, NULL, 'd'},
-                                         {"users", required_argument, NULL, 'u'},
-                                         {"rate", required_argument, NULL, 'r'},
-                                         {"iterations", required_argument, NULL, 'i'},
-                                         {"max-tries", required_argument, NULL, 'm'},
-                                         {"ready-timeout", required_argument, NULL, 'R'},
-                                         {"dsn", required_argument, NULL, 'D'},
-                                         {"out", required_argument, NULL, 'o'},
-                                         {"quiet", no_argument, NULL, 'q'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
-    struct run_opts o;
-    struct run_state st;
-    struct scenario scn;
-    char err[4096], shim[PATH_MAX], *out = NULL;
-    unsigned reps, failed_reps = 0, done = 0, inconclusive_row = 0;
-    uint64_t v, *seeds = NULL;
-    int *codes = NULL, opt, rc = 2, loaded = 0;
+static const struct option run_longopts[] = {{"seed", required_argument, NULL, 's'},
+                                             {"repeat", required_argument, NULL, 'n'},
+                                             {"until-fail", no_argument, NULL, 'U'},
+                                             {"duration", required_argument, NULL, 'd'},
+                                             {"users", required_argument, NULL, 'u'},
+                                             {"rate", required_argument, NULL, 'r'},
+                                             {"iterations", required_argument, NULL, 'i'},
+                                             {"max-tries", required_argument, NULL, 'm'},
+                                             {"ready-timeout", required_argument, NULL, 'R'},
+                                             {"dsn", required_argument, NULL, 'D'},
+                                             {"out", required_argument, NULL, 'o'},
+                                             {"quiet", no_argument, NULL, 'q'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
 
-    memset(&o, 0, sizeof(o));
-    memset(&st, 0, sizeof(st));
-    memset(&scn, 0, sizeof(scn));
-    o.repeat = 1;
-    o.ready_ns = RUN_READY_NS_DEFAULT;
+/* wedge run's options into o: -1 to go on, else the exit code to return
+ * (help printed, or a usage error).  One case per option: the getopt
+ * switch reads best whole, so it stays one function over 60 lines. */
+static int run_parse_opts(int argc, char **argv, struct run_opts *o)
+{
+    uint64_t v;
+    int opt;
+
+    memset(o, 0, sizeof(*o));
+    o->repeat = 1;
+    o->ready_ns = RUN_READY_NS_DEFAULT;
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, RUN_OPTSTRING, opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, RUN_OPTSTRING, run_longopts, NULL)) != -1) {
         switch (opt) {
         case 's':
-            if (run_parse_u64("--seed", optarg, &o.seed) < 0)
-                return 2;
-            o.has_seed = 1;
+            if (run_parse_u64("--seed", optarg, &o->seed) < 0)
+                return WEDGE_USAGE;
+            o->has_seed = 1;
             break;
         case 'n':
             if (run_parse_u64("--repeat", optarg, &v) < 0 || !v || v > 100000) {
                 fprintf(stderr, "wedge: run: --repeat: expected 1..100000\n");
-                return 2;
+                return WEDGE_USAGE;
             }
-            o.repeat = (unsigned)v;
+            o->repeat = (unsigned)v;
             break;
         case 'U':
-            o.until_fail = 1;
+            o->until_fail = 1;
             break;
         case 'd':
-            o.duration = optarg;
+            o->duration = optarg;
             break;
         case 'u':
-            o.users = optarg;
+            o->users = optarg;
             break;
         case 'r':
-            o.rate = optarg;
+            o->rate = optarg;
             break;
         case 'i':
-            o.iterations = optarg;
+            o->iterations = optarg;
             break;
         case 'm':
-            o.max_tries = optarg;
+            o->max_tries = optarg;
             break;
         case 'R':
-            if (run_limit_arg(SCN_LIM_READY_TIMEOUT, optarg, &o.ready_ns) < 0)
-                return 2;
+            if (run_limit_arg(SCN_LIM_READY_TIMEOUT, optarg, &o->ready_ns) < 0)
+                return WEDGE_USAGE;
             break;
         case 'D':
-            o.dsn = optarg;
+            o->dsn = optarg;
             break;
         case 'o':
-            o.out = optarg;
+            o->out = optarg;
             break;
         case 'q':
-            o.quiet = 1;
+            o->quiet = 1;
             break;
         case 'h':
             run_usage(stdout);
-            return 0;
+            return WEDGE_PASS;
         default:
-            return util_bad_option("run", argv, RUN_OPTSTRING, opts);
+            return util_bad_option("run", argv, RUN_OPTSTRING, run_longopts);
         }
     }
     if (optind != argc - 1) {
         fprintf(stderr, optind >= argc ? "wedge: run: no scenario file given\n"
                                        : "wedge: run: one scenario file expected\n");
         fprintf(stderr, "usage: wedge run SCENARIO [OPTIONS]; see 'wedge run --help'\n");
-        return 2;
+        return WEDGE_USAGE;
     }
-    if (o.until_fail && o.repeat > 1) {
+    if (o->until_fail && o->repeat > 1) {
         fprintf(stderr, "wedge: run: --repeat and --until-fail exclude each other\n");
-        return 2;
+        return WEDGE_USAGE;
     }
-    o.path = argv[optind];
+    o->path = argv[optind];
+    return -1;
+}
+
+/* The scenario loaded with the overrides, the shim found, every rule
+ * checked (refused rules are refused before initdb, not after it), the
+ * seed chosen.  0, or -1 after a message. */
+static int run_prepare(struct run_opts *o, struct run_state *st, struct scenario *scn)
+{
+    char err[4096], shim[PATH_MAX];
+
+    if (run_overrides(o, scn) < 0)
+        return -1;
+    st->o = o;
+    st->scn = scn;
+    if (util_find_shim(shim, sizeof(shim), err, sizeof(err)) < 0 ||
+        util_preload_value(shim, st->preload, sizeof(st->preload)) < 0) {
+        fprintf(stderr, "wedge: %s\n", err);
+        return -1;
+    }
+    if (rulecheck_scenario(scn))
+        return -1;
+    if (!o->has_seed) {
+        o->seed = scn->has_seed ? scn->seed : util_random_seed();
+        o->has_seed = 1;
+    }
+    return 0;
+}
+
+/* The database every run makes its own in: --dsn, or a throwaway cluster.
+ * 0, or -1 after a message. */
+static int run_server(const struct run_opts *o, struct run_state *st)
+{
+    char err[4096];
+
+    if (o->dsn) {
+        st->admin_dsn = o->dsn;
+        return 0;
+    }
+    if (!st->scn->uses_db)
+        return 0; /* no [database]: no cluster */
+    if (pg_cluster_start(&st->cluster, !o->quiet, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wedge: postgres: %s\n", err);
+        return -1;
+    }
+    st->admin_dsn = st->cluster.dsn;
+    return 0;
+}
+
+/* The runs of a --repeat or --until-fail set, as they went. */
+struct run_tally {
+    unsigned reps, done, failed;
+    uint64_t *seeds;
+    int *codes;
+};
+
+/* Run the repetitions: each with its seed in OUT/run-K (OUT itself for a
+ * single run).  Returns the set's exit code (verdict.c combines them). */
+static int run_repeats(struct run_state *st, const char *out, struct run_tally *t)
+{
+    const struct run_opts *o = st->o;
+    unsigned inconclusive_row = 0;
+    int rc = WEDGE_PASS;
+
+    for (unsigned k = 0; k < t->reps && !util_stop; k++) {
+        int code;
+        char *dir;
+        t->seeds[k] = k == 0 ? o->seed : (util_mix(o->seed, k) & 0x7fffffffull) + 1;
+        if (t->reps > 1) {
+            dir = util_fmt("%s/run-%u", out, k + 1);
+            if (!o->quiet)
+                fprintf(stderr, "wedge: run %u%s%u: seed %" PRIu64 "\n", k + 1,
+                        o->until_fail ? " (until fail), max " : "/", t->reps, t->seeds[k]);
+        } else {
+            dir = util_fmt("%s", out);
+        }
+        code = run_once(st, t->seeds[k], t->reps > 1 ? (int)k : -1, dir);
+        free(dir);
+        t->codes[k] = code;
+        t->done++;
+        t->failed += code == WEDGE_VIOLATED;
+        rc = run_verdict_combine(rc, code);
+        /* A configuration error repeats identically; a run that could not
+         * judge may be a hiccup, but three in a row mean the set-up is broken. */
+        inconclusive_row = code == WEDGE_INCONCLUSIVE ? inconclusive_row + 1 : 0;
+        if (code == WEDGE_USAGE || (o->until_fail && code == WEDGE_VIOLATED) ||
+            inconclusive_row == 3) {
+            if (inconclusive_row == 3 && k + 1 < t->reps)
+                fprintf(stderr, "wedge: 3 inconclusive runs in a row: stopping\n");
+            break;
+        }
+    }
+    return rc;
+}
+
+/* After several runs: the table of outcomes on stdout and in
+ * OUT/outcomes.tsv, and the command that replays the first violation. */
+static void run_outcome_table(const struct run_opts *o, const char *out, const struct run_tally *t)
+{
+    char *tsv = util_fmt("%s/outcomes.tsv", out);
+    FILE *f = fopen(tsv, "we");
+
+    printf("\nwedge: %u runs, %u found a violation\n  run  seed         outcome\n", t->done,
+           t->failed);
+    if (f)
+        fprintf(f, "run\tseed\texit\n");
+    for (unsigned k = 0; k < t->done; k++) {
+        const char *what = t->codes[k] == WEDGE_PASS       ? "passed"
+                           : t->codes[k] == WEDGE_VIOLATED ? "FAILED (invariant violated)"
+                           : t->codes[k] == WEDGE_USAGE    ? "configuration error"
+                                                           : "inconclusive";
+        printf("  %-4u %-12" PRIu64 " %s\n", k + 1, t->seeds[k], what);
+        if (f)
+            fprintf(f, "%u\t%" PRIu64 "\t%d\n", k + 1, t->seeds[k], t->codes[k]);
+    }
+    if (f)
+        fclose(f);
+    free(tsv);
+    for (unsigned k = 0; k < t->done; k++) {
+        if (t->codes[k] != WEDGE_VIOLATED)
+            continue;
+        char *cmd = run_reproduce(o, t->seeds[k]);
+        printf("wedge: reproduce run %u: %s\n", k + 1, cmd);
+        if (run_dsn_masked(o))
+            printf("wedge: (%s)\n", RUN_MASKED_NOTE);
+        free(cmd);
+        break;
+    }
+}
+
+/* The throwaway server's log outlives its cluster: deadlocks, errors,
+ * crashes, kept as OUT/postgres.log. */
+static void run_keep_server_log(const struct run_state *st, const char *out)
+{
+    char *src = util_fmt("%s/server.log", st->cluster.dir), *text = util_read_file(src, NULL);
+    char *dst = util_fmt("%s/postgres.log", out);
+    FILE *f = text ? fopen(dst, "we") : NULL;
+
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+    free(src);
+    free(dst);
+    free(text);
+}
+
+int run_main(int argc, char **argv)
+{
+    struct run_opts o;
+    struct run_state st;
+    struct scenario scn;
+    struct run_tally t = {0};
+    char err[4096], *out = NULL;
+    int rc, loaded = 0;
+
+    memset(&st, 0, sizeof(st));
+    memset(&scn, 0, sizeof(scn));
+    rc = run_parse_opts(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+    rc = WEDGE_USAGE;
     if (scn_load(o.path, &scn, err, sizeof(err)) < 0) {
         fprintf(stderr, "wedge: %s\n", err);
         goto out;
     }
     loaded = 1;
-    if (run_overrides(&o, &scn) < 0)
+    if (run_prepare(&o, &st, &scn) < 0)
         goto out;
-    st.o = &o;
-    st.scn = &scn;
-    if (util_find_shim(shim, sizeof(shim), err, sizeof(err)) < 0 ||
-        util_preload_value(shim, st.preload, sizeof(st.preload)) < 0) {
-        fprintf(stderr, "wedge: %s\n", err);
-        goto out;
-    }
-    /* Refused rules are refused before initdb, not after it. */
-    if (rulecheck_scenario(&scn))
-        goto out;
-    if (!o.has_seed) {
-        o.seed = scn.has_seed ? scn.seed : util_random_seed();
-        o.has_seed = 1;
-    }
     out = o.out ? util_fmt("%s", o.out) : run_default_out(scn.name);
-
     util_install_signals();
     atexit(run_cleanup_atexit);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (o.dsn) {
-        st.admin_dsn = o.dsn;
-    } else if (scn.uses_db) {
-        if (pg_cluster_start(&st.cluster, !o.quiet, err, sizeof(err)) < 0) {
-            fprintf(stderr, "wedge: postgres: %s\n", err);
-            rc = 3;
-            goto out;
-        }
-        st.admin_dsn = st.cluster.dsn;
+    if (run_server(&o, &st) < 0) {
+        rc = WEDGE_INCONCLUSIVE;
+        goto out;
     }
-
-    reps = o.until_fail ? RUN_UNTIL_FAIL_MAX : o.repeat;
-    seeds = calloc(reps, sizeof(*seeds));
-    codes = calloc(reps, sizeof(*codes));
-    if (!seeds || !codes)
+    t.reps = o.until_fail ? RUN_UNTIL_FAIL_MAX : o.repeat;
+    t.seeds = calloc(t.reps, sizeof(*t.seeds));
+    t.codes = calloc(t.reps, sizeof(*t.codes));
+    if (!t.seeds || !t.codes)
         abort();
-    rc = 0;
-    for (unsigned k = 0; k < reps && !util_stop; k++) {
-        int code;
-        char *dir;
-        seeds[k] = k == 0 ? o.seed : (util_mix(o.seed, k) & 0x7fffffffull) + 1;
-        if (reps > 1) {
-            dir = util_fmt("%s/run-%u", out, k + 1);
-            if (!o.quiet)
-                fprintf(stderr, "wedge: run %u%s%u: seed %" PRIu64 "\n", k + 1,
-                        o.until_fail ? " (until fail), max " : "/", reps, seeds[k]);
-        } else {
-            dir = util_fmt("%s", out);
-        }
-        code = run_once(&st, seeds[k], reps > 1 ? (int)k : -1, dir);
-        free(dir);
-        codes[k] = code;
-        done++;
-        if (code == 1)
-            failed_reps++;
-        if (code == 1 || (code > rc && rc != 1))
-            rc = code;
-        /* A configuration error repeats identically; a run that could not
-         * judge may be a hiccup, but three in a row mean the set-up is broken. */
-        inconclusive_row = code == 3 ? inconclusive_row + 1 : 0;
-        if (code == 2 || (o.until_fail && code == 1) || inconclusive_row == 3) {
-            if (inconclusive_row == 3 && k + 1 < reps)
-                fprintf(stderr, "wedge: 3 inconclusive runs in a row: stopping\n");
-            break;
-        }
-    }
-    if (done > 1 || o.until_fail) {
-        char *tsv = util_fmt("%s/outcomes.tsv", out);
-        FILE *f = fopen(tsv, "we");
-        printf("\nwedge: %u runs, %u found a violation\n  run  seed         outcome\n", done,
-               failed_reps);
-        if (f)
-            fprintf(f, "run\tseed\texit\n");
-        for (unsigned k = 0; k < done; k++) {
-            const char *what = codes[k] == 0   ? "passed"
-                               : codes[k] == 1 ? "FAILED (invariant violated)"
-                               : codes[k] == 2 ? "configuration error"
-                                               : "inconclusive";
-            printf("  %-4u %-12" PRIu64 " %s\n", k + 1, seeds[k], what);
-            if (f)
-                fprintf(f, "%u\t%" PRIu64 "\t%d\n", k + 1, seeds[k], codes[k]);
-        }
-        if (f)
-            fclose(f);
-        free(tsv);
-        for (unsigned k = 0; k < done; k++) {
-            if (codes[k] != 1)
-                continue;
-            char *cmd = run_reproduce(&o, seeds[k]);
-            printf("wedge: reproduce run %u: %s\n", k + 1, cmd);
-            if (run_dsn_masked(&o))
-                printf("wedge: (%s)\n", RUN_MASKED_NOTE);
-            free(cmd);
-            break;
-        }
-        if (rc != 1 && rc != 2 && util_stop)
-            rc = 3;
+    rc = run_repeats(&st, out, &t);
+    if (t.done > 1 || o.until_fail) {
+        run_outcome_table(&o, out, &t);
+        if (rc != WEDGE_VIOLATED && rc != WEDGE_USAGE && util_stop)
+            rc = WEDGE_INCONCLUSIVE;
     }
 out:
     /* The last line, also when the throwaway cluster did not start (3) and
      * on a configuration error (2). */
     printf("%u passed, %u failed\n", st.passed, st.failed);
-    if (!o.dsn && st.cluster.dir[0] && out) {
-        /* The server's log outlives its cluster: deadlocks, errors, crashes. */
-        char *src = util_fmt("%s/server.log", st.cluster.dir), *text = util_read_file(src, NULL);
-        char *dst = util_fmt("%s/postgres.log", out);
-        FILE *f = text ? fopen(dst, "we") : NULL;
-        if (f) {
-            fputs(text, f);
-            fclose(f);
-        }
-        free(src);
-        free(dst);
-        free(text);
-    }
+    if (!o.dsn && st.cluster.dir[0] && out)
+        run_keep_server_log(&st, out);
     if (!o.dsn)
         pg_cluster_stop(&st.cluster);
     if (loaded)
         scn_free(&scn);
-    free(seeds);
-    free(codes);
+    free(t.seeds);
+    free(t.codes);
     free(out);
     return rc;
 }
