@@ -41,102 +41,136 @@ static void exec_usage(FILE *f)
                "an existing LD_PRELOAD is kept after the shim.\n");
 }
 
-int exec_main(int argc, char **argv)
-{
-    static const struct option opts[] = {
-        {"rules", required_argument, NULL, 'r'}, {"rules-file", required_argument, NULL, 'f'},
-        {"seed", required_argument, NULL, 's'},  {"trace", required_argument, NULL, 't'},
-        {"ctl", required_argument, NULL, 'c'},   {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
-    const char *rules = NULL, *rules_file = NULL, *trace = NULL, *ctl = NULL;
-    char shim[PATH_MAX], preload[3 * PATH_MAX], err[1024], num[32];
-    uint64_t seed = 0;
-    int quiet = 0, has_seed = 0, opt;
+static const struct option exec_longopts[] = {
+    {"rules", required_argument, NULL, 'r'}, {"rules-file", required_argument, NULL, 'f'},
+    {"seed", required_argument, NULL, 's'},  {"trace", required_argument, NULL, 't'},
+    {"ctl", required_argument, NULL, 'c'},   {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0}};
 
+struct exec_opts {
+    const char *rules, *rules_file, *trace, *ctl;
+    uint64_t seed;
+    int quiet, has_seed;
+};
+
+/* The options into o: -1 to go on, else the exit code to return. */
+static int exec_parse_opts(int argc, char **argv, struct exec_opts *o)
+{
+    int opt;
+
+    memset(o, 0, sizeof(*o));
     optind = 1;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, EXEC_OPTSTRING, opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, EXEC_OPTSTRING, exec_longopts, NULL)) != -1) {
+        char *end;
         switch (opt) {
         case 'r':
-            rules = optarg;
+            o->rules = optarg;
             break;
         case 'f':
-            rules_file = optarg;
+            o->rules_file = optarg;
             break;
-        case 's': {
-            char *end;
+        case 's':
             errno = 0;
-            seed = strtoull(optarg, &end, 0);
+            o->seed = strtoull(optarg, &end, 0);
             if (errno || *end || !*optarg) {
                 fprintf(stderr, "wedge: exec: --seed '%s': expected a number\n", optarg);
                 return WEDGE_USAGE;
             }
-            has_seed = 1;
+            o->has_seed = 1;
             break;
-        }
         case 't':
-            trace = optarg;
+            o->trace = optarg;
             break;
         case 'c':
-            ctl = optarg;
+            o->ctl = optarg;
             break;
         case 'q':
-            quiet = 1;
+            o->quiet = 1;
             break;
         case 'h':
             exec_usage(stdout);
             return WEDGE_PASS;
         default:
-            return util_bad_option("exec", argv, EXEC_OPTSTRING, opts);
+            return util_bad_option("exec", argv, EXEC_OPTSTRING, exec_longopts);
         }
     }
-    if (rules && rules_file) {
+    return -1;
+}
+
+/* What must hold before CMD runs; -1 after a message. */
+static int exec_check(const struct exec_opts *o, int argc, char **argv, char *preload, size_t len)
+{
+    char shim[PATH_MAX], err[1024];
+
+    if (o->rules && o->rules_file) {
         fprintf(stderr, "wedge: exec: --rules and --rules-file exclude each other\n");
-        return WEDGE_USAGE;
+        return -1;
     }
     if (optind >= argc) {
         fprintf(stderr, "wedge: exec: no command given (wedge exec [OPTIONS] -- CMD ARGS...)\n");
-        return WEDGE_USAGE;
+        return -1;
     }
-    if (rules_file && access(rules_file, R_OK) < 0) {
-        fprintf(stderr, "wedge: exec: %s: %s\n", rules_file, strerror(errno));
-        return WEDGE_USAGE;
+    if (o->rules_file && access(o->rules_file, R_OK) < 0) {
+        fprintf(stderr, "wedge: exec: %s: %s\n", o->rules_file, strerror(errno));
+        return -1;
     }
     if (util_find_shim(shim, sizeof(shim), err, sizeof(err)) < 0) {
         fprintf(stderr, "wedge: exec: %s\n", err);
-        return WEDGE_USAGE;
+        return -1;
     }
-    if (util_preload_value(shim, preload, sizeof(preload)) < 0) {
+    if (util_preload_value(shim, preload, len) < 0) {
         fprintf(stderr, "wedge: exec: LD_PRELOAD too long\n");
-        return WEDGE_USAGE;
+        return -1;
     }
-    if (trace && util_mkdir_p(trace, 0755) < 0) {
-        fprintf(stderr, "wedge: exec: --trace %s: %s\n", trace, strerror(errno));
-        return WEDGE_USAGE;
+    if (o->trace && util_mkdir_p(o->trace, 0755) < 0) {
+        fprintf(stderr, "wedge: exec: --trace %s: %s\n", o->trace, strerror(errno));
+        return -1;
     }
-    /* 0 is a seed like any other: only a missing --seed draws one. */
-    if (!has_seed)
-        seed = util_random_seed();
+    return 0;
+}
+
+/* The shim's environment for CMD. */
+static void exec_environment(const struct exec_opts *o, const char *preload, uint64_t seed)
+{
+    char num[32];
+
     snprintf(num, sizeof(num), "%" PRIu64, seed);
     setenv("LD_PRELOAD", preload, 1);
     setenv("WEDGE_SEED", num, 1);
-    if (rules) {
-        setenv("WEDGE_RULES", rules, 1);
+    if (o->rules) {
+        setenv("WEDGE_RULES", o->rules, 1);
         unsetenv("WEDGE_RULES_FILE");
-    } else if (rules_file) {
-        setenv("WEDGE_RULES_FILE", rules_file, 1);
+    } else if (o->rules_file) {
+        setenv("WEDGE_RULES_FILE", o->rules_file, 1);
         unsetenv("WEDGE_RULES");
     }
-    if (trace)
-        setenv("WEDGE_TRACE", trace, 1);
-    if (ctl)
-        setenv("WEDGE_CTL", ctl, 1);
-    if (!quiet)
+    if (o->trace)
+        setenv("WEDGE_TRACE", o->trace, 1);
+    if (o->ctl)
+        setenv("WEDGE_CTL", o->ctl, 1);
+}
+
+int exec_main(int argc, char **argv)
+{
+    struct exec_opts o;
+    char preload[3 * PATH_MAX];
+    uint64_t seed;
+    int rc = exec_parse_opts(argc, argv, &o);
+
+    if (rc >= 0)
+        return rc;
+    if (exec_check(&o, argc, argv, preload, sizeof(preload)) < 0)
+        return WEDGE_USAGE;
+    /* 0 is a seed like any other: only a missing --seed draws one. */
+    seed = o.has_seed ? o.seed : util_random_seed();
+    exec_environment(&o, preload, seed);
+    if (!o.quiet)
         fprintf(stderr, "wedge: seed %" PRIu64 "\n", seed);
     fflush(NULL);
     /* exec, not fork: CMD keeps our pid, gets signals directly, and its exit
      * status (or the signal that ended it) is what our parent sees. */
     execvp(argv[optind], argv + optind);
     fprintf(stderr, "wedge: exec: %s: %s\n", argv[optind], strerror(errno));
-    return 127;
+    return 127; /* as a shell: the command could not be run */
 }

@@ -13,6 +13,7 @@
 #include "report.h"
 #include "report_int.h"
 #include "timeunit.h"
+#include "wedge_exit.h"
 #include "xmlw.h"
 
 #include <dirent.h>
@@ -54,15 +55,14 @@ static json_t *rep_latency_json(const struct hist *h)
     return o;
 }
 
-static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj *inj)
+/* The run's identity, verdict, clocks and totals (summary.json's head). */
+static void rep_summary_head(json_t *o, const struct run_result *r)
 {
-    json_t *o = json_object(), *a, *totals = json_object(), *injo = json_object();
+    json_t *totals = json_object();
     char seed[32], started[64];
-    int passed, failed, errors;
 
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)r->seed);
     rep_iso_time(r->started_unix, started, sizeof(started));
-    rep_counts(r, &passed, &failed, &errors);
     json_object_set_new(o, "scenario", rep_jstr(r->scn ? r->scn->name : NULL));
     json_object_set_new(o, "scenario_file", rep_jstr(r->scn ? r->scn->path : NULL));
     json_object_set_new(o, "description", rep_jstr(r->scn ? r->scn->description : NULL));
@@ -72,9 +72,9 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
     json_object_set_new(o, "embedded_pg", json_boolean(r->embedded_pg));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
     json_object_set_new(o, "verdict",
-                        json_string(r->exit_code == 0   ? "passed"
-                                    : r->exit_code == 1 ? "failed"
-                                                        : "inconclusive"));
+                        json_string(r->exit_code == WEDGE_PASS       ? "passed"
+                                    : r->exit_code == WEDGE_VIOLATED ? "failed"
+                                                                     : "inconclusive"));
     json_object_set_new(o, "error", rep_jstr(r->error));
     json_object_set_new(o, "started", json_string(started));
     json_object_set_new(o, "started_unix", json_real(r->started_unix));
@@ -88,8 +88,13 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
     json_object_set_new(o, "totals", totals);
     json_object_set_new(o, "throughput", json_real(rep_throughput(r, r->load.requests)));
     json_object_set_new(o, "latency_ms", rep_latency_json(r->load.latency));
+}
 
-    a = json_array();
+/* "requests": one entry per request class of the mix. */
+static json_t *rep_requests_json(const struct run_result *r)
+{
+    json_t *a = json_array();
+
     for (int i = 0; i < r->load.nper_req; i++) {
         const struct req_stats *q = &r->load.per_req[i];
         json_t *e = json_object();
@@ -103,9 +108,14 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
         json_object_set_new(e, "latency_ms", rep_latency_json(q->latency));
         json_array_append_new(a, e);
     }
-    json_object_set_new(o, "requests", a);
+    return a;
+}
 
-    a = json_array();
+/* "series": the time series, one sample per interval. */
+static json_t *rep_series_json(const struct run_result *r)
+{
+    json_t *a = json_array();
+
     for (int i = 0; i < r->nseries; i++) {
         const struct sample *s = &r->series[i];
         json_t *e = json_object();
@@ -118,9 +128,14 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
         json_object_set_new(e, "rss_kb", json_integer(s->rss_kb));
         json_array_append_new(a, e);
     }
-    json_object_set_new(o, "series", a);
+    return a;
+}
 
-    a = json_array();
+/* "invariants": each with its status, expected and actual values. */
+static json_t *rep_invariants_json(const struct run_result *r)
+{
+    json_t *a = json_array();
+
     for (int i = 0; i < r->ninv; i++) {
         const struct inv_result *v = &r->inv[i];
         json_t *e = json_object();
@@ -131,12 +146,15 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
         json_object_set_new(e, "detail", rep_jstr(v->detail));
         json_array_append_new(a, e);
     }
-    json_object_set_new(o, "invariants", a);
-    json_object_set_new(o, "passed", json_integer(passed));
-    json_object_set_new(o, "failed", json_integer(failed + errors));
+    return a;
+}
 
-    json_object_set_new(injo, "total", json_integer((json_int_t)inj->total));
-    a = json_array();
+/* "injections": the total and one entry per rule, from the traces. */
+static json_t *rep_injections_json(const struct rep_inj *inj)
+{
+    json_t *o = json_object(), *a = json_array();
+
+    json_object_set_new(o, "total", json_integer((json_int_t)inj->total));
     for (int i = 0; i < inj->nrules; i++) {
         const struct rep_rule *q = &inj->rules[i];
         json_t *e = json_object(), *ex = json_array();
@@ -153,8 +171,24 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
         json_object_set_new(e, "examples", ex);
         json_array_append_new(a, e);
     }
-    json_object_set_new(injo, "rules", a);
-    json_object_set_new(o, "injections", injo);
+    json_object_set_new(o, "rules", a);
+    return o;
+}
+
+/* summary.json (docs/cli.md lists its members), in this order. */
+static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj *inj)
+{
+    json_t *o = json_object();
+    int passed, failed, errors;
+
+    rep_counts(r, &passed, &failed, &errors);
+    rep_summary_head(o, r);
+    json_object_set_new(o, "requests", rep_requests_json(r));
+    json_object_set_new(o, "series", rep_series_json(r));
+    json_object_set_new(o, "invariants", rep_invariants_json(r));
+    json_object_set_new(o, "passed", json_integer(passed));
+    json_object_set_new(o, "failed", json_integer(failed + errors));
+    json_object_set_new(o, "injections", rep_injections_json(inj));
     return o;
 }
 
@@ -202,6 +236,36 @@ static void rep_junit_body(FILE *f, const struct run_result *r, const struct inv
     fputc('\n', f);
 }
 
+/* One invariant's testcase: empty when it held, else a failure (or an
+ * error when it could not be evaluated) with the body that reproduces it. */
+static void rep_junit_case(FILE *f, const struct run_result *r, const char *name,
+                           const struct inv_result *v)
+{
+    const char *kind = v->status == INV_FAILED ? "failure" : "error";
+
+    fputs("    <testcase classname=\"wedge.", f);
+    xw_string(f, name);
+    fputs("\" name=\"", f);
+    xw_string(f, v->name ? v->name : "");
+    if (v->status == INV_PASSED) {
+        fputs("\"/>\n", f);
+        return;
+    }
+    fprintf(f, "\">\n      <%s message=\"", kind);
+    if (v->status == INV_FAILED) {
+        fputs("expected ", f);
+        xw_string(f, v->expected ? v->expected : "");
+        fputs(", got ", f);
+        xw_string(f, v->actual ? v->actual : "");
+    } else {
+        fputs("could not evaluate: ", f);
+        xw_string(f, v->detail ? v->detail : "unknown error");
+    }
+    fprintf(f, "\" type=\"%s\">", v->status == INV_FAILED ? "invariant" : "error");
+    rep_junit_body(f, r, v);
+    fprintf(f, "</%s>\n    </testcase>\n", kind);
+}
+
 static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
 {
     struct rep_file rf;
@@ -227,30 +291,8 @@ static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
     fputs("      <property name=\"reproduce\" value=\"", rf.f);
     xw_string(rf.f, r->reproduce ? r->reproduce : "");
     fputs("\"/>\n    </properties>\n", rf.f);
-    for (int i = 0; i < r->ninv; i++) {
-        const struct inv_result *v = &r->inv[i];
-        fputs("    <testcase classname=\"wedge.", rf.f);
-        xw_string(rf.f, name);
-        fputs("\" name=\"", rf.f);
-        xw_string(rf.f, v->name ? v->name : "");
-        if (v->status == INV_PASSED) {
-            fputs("\"/>\n", rf.f);
-            continue;
-        }
-        fprintf(rf.f, "\">\n      <%s message=\"", v->status == INV_FAILED ? "failure" : "error");
-        if (v->status == INV_FAILED) {
-            fputs("expected ", rf.f);
-            xw_string(rf.f, v->expected ? v->expected : "");
-            fputs(", got ", rf.f);
-            xw_string(rf.f, v->actual ? v->actual : "");
-        } else {
-            fputs("could not evaluate: ", rf.f);
-            xw_string(rf.f, v->detail ? v->detail : "unknown error");
-        }
-        fprintf(rf.f, "\" type=\"%s\">", v->status == INV_FAILED ? "invariant" : "error");
-        rep_junit_body(rf.f, r, v);
-        fprintf(rf.f, "</%s>\n    </testcase>\n", v->status == INV_FAILED ? "failure" : "error");
-    }
+    for (int i = 0; i < r->ninv; i++)
+        rep_junit_case(rf.f, r, name, &r->inv[i]);
     if (r->error) {
         fputs("    <testcase classname=\"wedge.", rf.f);
         xw_string(rf.f, name);
