@@ -44,6 +44,9 @@ static void run_usage(FILE *f)
             "  -r, --rate R          arrivals per second (open model), overrides the scenario\n"
             "  -i, --iterations N    requests in total, overrides the scenario\n"
             "  -m, --max-tries N     tries of a SQL transaction on 40001/40P01\n"
+            "  -R, --rules TEXT      these rules for every service and job instead of the\n"
+            "                        scenario's (its [scenario], service and job rules)\n"
+            "      --no-rules        no rule at all (the shim still loads and traces)\n"
             "      --ready-timeout D how long a service may take to become ready (10s)\n"
             "  -D, --dsn DSN         use this PostgreSQL server (a fresh wedge_* database\n"
             "                        per run) instead of a throwaway cluster\n"
@@ -59,7 +62,9 @@ static void run_usage(FILE *f)
             RUN_UNTIL_FAIL_MAX);
 }
 
-#define RUN_OPTSTRING "s:n:Ud:u:r:i:m:D:o:qh"
+#define RUN_OPTSTRING "s:n:Ud:u:r:i:m:R:D:o:qh"
+/* long options without a short one */
+enum { RUN_OPT_READY = 256, RUN_OPT_NO_RULES };
 
 static int run_parse_u64(const char *flag, const char *v, uint64_t *out)
 {
@@ -82,6 +87,25 @@ static int run_limit_arg(enum scn_limit_id id, const char *text, uint64_t *out)
         return 0;
     fprintf(stderr, "wedge: run: %s '%s': %s\n", scn_limits[id].flag, text, msg);
     return -1;
+}
+
+/* --rules TEXT / --no-rules: the rules of every process of the run are
+ * text (NULL: none), expanded as the scenario's own [scenario] rules are;
+ * the services' and jobs' own rules and rules files no longer apply. */
+static void run_replace_rules(struct scenario *s, const char *text)
+{
+    free(s->rules);
+    s->rules = text && *text ? util_fmt("%s", text) : NULL;
+    for (int i = 0; i < s->nservices; i++) {
+        free(s->services[i].rules);
+        free(s->services[i].rules_file);
+        s->services[i].rules = s->services[i].rules_file = NULL;
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        free(s->jobs[i].rules);
+        free(s->jobs[i].rules_file);
+        s->jobs[i].rules = s->jobs[i].rules_file = NULL;
+    }
 }
 
 /* Apply the command line's overrides to the loaded scenario. */
@@ -114,6 +138,8 @@ static int run_overrides(const struct run_opts *o, struct scenario *s)
             return -1;
         s->max_tries = (unsigned)v;
     }
+    if (o->replace_rules)
+        run_replace_rules(s, o->rules);
     if (s->rate > 0 && s->users <= 1 && !o->users)
         s->users = 16; /* the open model's pool, unless set: arrivals should not queue */
     if (scn_limits_joint(s, msg, sizeof(msg), &what) < 0) {
@@ -144,20 +170,23 @@ static void run_cleanup_atexit(void)
     pg_cluster_stop_all();
 }
 
-static const struct option run_longopts[] = {{"seed", required_argument, NULL, 's'},
-                                             {"repeat", required_argument, NULL, 'n'},
-                                             {"until-fail", no_argument, NULL, 'U'},
-                                             {"duration", required_argument, NULL, 'd'},
-                                             {"users", required_argument, NULL, 'u'},
-                                             {"rate", required_argument, NULL, 'r'},
-                                             {"iterations", required_argument, NULL, 'i'},
-                                             {"max-tries", required_argument, NULL, 'm'},
-                                             {"ready-timeout", required_argument, NULL, 'R'},
-                                             {"dsn", required_argument, NULL, 'D'},
-                                             {"out", required_argument, NULL, 'o'},
-                                             {"quiet", no_argument, NULL, 'q'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+static const struct option run_longopts[] = {
+    {"seed", required_argument, NULL, 's'},
+    {"repeat", required_argument, NULL, 'n'},
+    {"until-fail", no_argument, NULL, 'U'},
+    {"duration", required_argument, NULL, 'd'},
+    {"users", required_argument, NULL, 'u'},
+    {"rate", required_argument, NULL, 'r'},
+    {"iterations", required_argument, NULL, 'i'},
+    {"max-tries", required_argument, NULL, 'm'},
+    {"rules", required_argument, NULL, 'R'},
+    {"no-rules", no_argument, NULL, RUN_OPT_NO_RULES},
+    {"ready-timeout", required_argument, NULL, RUN_OPT_READY},
+    {"dsn", required_argument, NULL, 'D'},
+    {"out", required_argument, NULL, 'o'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0}};
 
 /* wedge run's options into o: -1 to go on, else the exit code to return
  * (help printed, or a usage error).  One case per option: the getopt
@@ -205,6 +234,15 @@ static int run_parse_opts(int argc, char **argv, struct run_opts *o)
             o->max_tries = optarg;
             break;
         case 'R':
+        case RUN_OPT_NO_RULES:
+            if (o->replace_rules) {
+                fprintf(stderr, "wedge: run: --rules and --no-rules: give one, once\n");
+                return WEDGE_USAGE;
+            }
+            o->replace_rules = 1;
+            o->rules = opt == 'R' ? optarg : NULL;
+            break;
+        case RUN_OPT_READY:
             if (run_limit_arg(SCN_LIM_READY_TIMEOUT, optarg, &o->ready_ns) < 0)
                 return WEDGE_USAGE;
             break;

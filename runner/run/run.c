@@ -63,6 +63,13 @@ char *run_reproduce(const struct run_opts *o, uint64_t seed)
         free(s);
         s = t;
     }
+    if (o->replace_rules) {
+        char *w = o->rules ? util_shell_word(o->rules) : NULL;
+        t = w ? util_fmt("%s --rules %s", s, w) : util_fmt("%s --no-rules", s);
+        free(w);
+        free(s);
+        s = t;
+    }
     return s;
 }
 

@@ -25,6 +25,10 @@ struct run_opts {
     unsigned repeat;
     int until_fail;
     const char *duration, *users, *rate, *iterations, *max_tries; /* as given */
+    /* --rules TEXT / --no-rules: every process runs with rules (NULL: none)
+     * instead of the scenario's own */
+    int replace_rules;
+    const char *rules;
     const char *dsn;
     const char *out;
     int quiet;

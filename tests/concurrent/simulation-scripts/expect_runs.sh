@@ -36,6 +36,7 @@ fi
 
 runs=0 matched=0 inconclusive=0 silent=0 unnamed=0
 has_rules=$(grep -cE '^[[:space:]]*rules[[:space:]]*=' "$scn")
+for arg in "$@"; do [ "$arg" = --no-rules ] && has_rules=0; done
 printf '%-34s %-4s %-12s %-5s %-10s %s\n' scenario run seed exit injected failed-invariants
 while IFS=$'\t' read -r run seed code; do
     [ "$run" = run ] && continue

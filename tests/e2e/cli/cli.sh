@@ -18,7 +18,9 @@
 #             file:line; --rules checks rules
 #   run       a complete run on the test server (--dsn): exit 0, every output
 #             file, the last line "N passed, N failed"; rules expanded with
-#             ${db_port} and ${port:NAME}, a job on ${dsn_uri}; a failing job breaks
+#             ${db_port} and ${port:NAME}, a job on ${dsn_uri}; --no-rules and
+#             --rules TEXT set the scenario's rules aside (and a bad one exits
+#             2 before anything runs); a failing job breaks
 #             jobs_succeeded (exit 1); a rejected rule exits 2 (before any
 #             initdb without --dsn), and so does a
 #             fixture the server rejects (naming its line); a service that
@@ -110,7 +112,7 @@ case_help() {
     # Every flag each subcommand accepts appears in its --help.
     expect_rc 0 "$wedge" run --help
     for f in --seed --repeat --until-fail --duration --users --rate --iterations --max-tries \
-        --ready-timeout --dsn --out --quiet --help; do
+        --rules --no-rules --ready-timeout --dsn --out --quiet --help; do
         expect_in "$work/out" -- "$f"
     done
     expect_rc 0 "$wedge" exec --help
@@ -296,6 +298,33 @@ case_run() {
     grep -q '"rule":"other","action":"log","outcome"' "$work/expand.all" &&
         fail "a rule on the service's port fired in the job"
     assert_nothing_left "$out"
+
+    # --no-rules: the same scenario with no rule at all; the shim still
+    # loads and writes its summary, and the job's own rule never fires.
+    out="$work/norules"
+    expect_rc 0 "$wedge" run "$here/rules-expand.scn" --dsn "$dsn" --seed 3 --no-rules --out "$out"
+    cat "$out"/traces/trace.*.jsonl >"$work/norules.all"
+    expect_in "$work/norules.all" '"summary":true'
+    grep -q '"rule":' "$work/norules.all" && fail "--no-rules: a rule fired: $(grep '"rule":' "$work/norules.all" | head -n 1)"
+    expect_in "$work/out" "reproduce: wedge run .*rules-expand.scn --seed 3 .*--no-rules"
+    assert_nothing_left "$out"
+    # --rules TEXT: these rules, expanded, instead of every process's own.
+    out="$work/ownrules"
+    expect_rc 0 "$wedge" run "$here/rules-expand.scn" --dsn "$dsn" --seed 3 --out "$out" \
+        --rules 'mine: log on sock.connect where port = ${db_port}'
+    cat "$out"/traces/trace.*.jsonl >"$work/ownrules.all"
+    expect_in "$work/ownrules.all" '"hook":"sock.connect","rule":"mine"'
+    grep -q '"rule":"db"' "$work/ownrules.all" && fail "--rules: the scenario's own rule still fired"
+    grep -qF -- "--rules 'mine: log on sock.connect where port = \${db_port}'" "$work/out" ||
+        fail "reproduce lacks --rules: $(grep reproduce "$work/out")"
+    assert_nothing_left "$out"
+    # A rule given so is checked before anything starts; one of the two only.
+    expect_rc 2 "$wedge" run "$here/rules-expand.scn" --dsn "$dsn" --out "$work/badrules" \
+        --rules 'dealy 1ms on pq.query'
+    expect_in "$work/err" "rules:1:1: unknown action 'dealy' (did you mean 'delay'?)"
+    [ "$(tail -n 1 "$work/out")" = "0 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
+    expect_rc 2 "$wedge" run "$here/rules-expand.scn" --rules 'log on *' --no-rules
+    expect_in "$work/err" "wedge: run: --rules and --no-rules: give one, once"
 
     out="$work/failing"
     expect_rc 1 "$wedge" run "$here/failing-job.scn" --dsn "$dsn" --seed 12 --out "$out"
