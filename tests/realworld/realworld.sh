@@ -21,24 +21,13 @@
 #   fail MSG              print and exit 1
 set -euo pipefail
 : "${SHIM_PRELOAD:?}"
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" # fail, skip_if_runtime_breaks, events, fires
 
 need() {
   local p
   for p in "$@"; do
     command -v "$p" >/dev/null 2>&1 || { echo "SKIP: $p is not installed (scripts/bootstrap installs it)"; exit 77; }
   done
-}
-
-# (The same check as tests/shim/pg_common.sh's: on Debian 12, a program
-# that loads libp11-kit hangs at exit with libasan preloaded alone.)
-skip_if_runtime_breaks() {
-  local rt=${SHIM_PRELOAD%:*}
-  [ "$rt" != "$SHIM_PRELOAD" ] || return 0
-  timeout 10 env LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0 "$@" >/dev/null 2>&1 && return 0
-  echo "SKIP: '$*' fails or hangs with only $rt preloaded (no wedge): not testable in this build"
-  exit 77
 }
 
 pick_python() {
@@ -68,19 +57,16 @@ work=$(mktemp -d /tmp/wedge-realworld.XXXXXX)
 chmod 755 "$work"
 trace=$work/trace
 cleanup_hooks=()
+under() {
+  rm -rf "$trace"; mkdir -p "$trace"
+  shim_run "$@"
+}
 cleanup() {
   local h
   for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-under() {
-  local rules=$1; shift
-  rm -rf "$trace"; mkdir -p "$trace"
-  timeout 120 env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES="$rules" WEDGE_TRACE="$trace" \
-      WEDGE_SEED=42 ASAN_OPTIONS=detect_leaks=0 "$@"
-}
 
 start_bg() {
   if [ "$1" = --no-shim ]; then
@@ -108,5 +94,3 @@ cleanup_hooks+=(stop_bg)
 
 owns_port() { ss -Htlnp "sport = :$2" 2>/dev/null | grep -q "pid=$1,"; }
 
-events() { cat "$trace"/trace.*.jsonl | jq -c "select(.summary | not) | select(${1:-true})" | wc -l; }
-fires() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .fires] | add // 0"; }

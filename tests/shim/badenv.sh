@@ -20,7 +20,7 @@ set -uo pipefail
 prog=${1:?program}
 case=${2:?case}
 : "${SHIM_PRELOAD:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh" # fail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 rule='fail ECONNRESET on sock.send'
 

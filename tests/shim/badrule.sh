@@ -5,7 +5,7 @@
 set -uo pipefail
 prog=${1:?program}
 : "${SHIM_PRELOAD:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh" # fail
 err=$(mktemp); trap 'rm -f "$err"' EXIT
 
 out=$(env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES='dealy 5ms on pq.query' "$prog" sock-fail none 2>"$err")

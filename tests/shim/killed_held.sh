@@ -6,7 +6,7 @@ set -uo pipefail
 prog=${1:?program}
 what=${2:?barrier or wait}
 : "${SHIM_PRELOAD:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh" # fail
 tmp=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; rm -rf "$tmp"; }

@@ -3,6 +3,7 @@
 # Expects: WEDGE_PG_STATE, WEDGE_PG_BINDIR, SHIM_PRELOAD in the environment.
 set -euo pipefail
 : "${WEDGE_PG_STATE:?}" "${SHIM_PRELOAD:?}"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh" # fail, skip_if_runtime_breaks, events, fires, hits
 bindir=${WEDGE_PG_BINDIR:-/usr/lib/postgresql/15/bin}
 export PATH="$bindir:$PATH"
 # gssencmode=disable: libpq would otherwise probe Kerberos on every connect
@@ -10,21 +11,6 @@ export PATH="$bindir:$PATH"
 # probe deadlocks inside glibc's glob/locale code, with or without the shim.
 base_dsn="$(cat "$WEDGE_PG_STATE/dsn") gssencmode=disable"
 port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base_dsn")
-
-# skip_if_runtime_breaks CMD...: exit 77 (CTest: skipped) when the
-# sanitizer runtime that SHIM_PRELOAD puts first breaks CMD on its own,
-# without wedge.  (Debian 12: psql and pgbench hang at exit in
-# libp11-kit's destructor with only libasan preloaded.)
-skip_if_runtime_breaks() {
-  local rt=${SHIM_PRELOAD%:*}
-  [ "$rt" != "$SHIM_PRELOAD" ] || return 0
-  if ! timeout 10 env LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0 "$@" >/dev/null 2>&1; then
-    echo "SKIP: '$*' fails or hangs with only $rt preloaded (no wedge): not testable in this build"
-    exit 77
-  fi
-}
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # new_db NAME: a fresh database; sets $dsn (later keywords win in libpq).
 new_db() {
@@ -38,18 +24,9 @@ sql() { psql -X -At -v ON_ERROR_STOP=1 "$dsn" -c "$1"; }
 trace=$(mktemp -d /tmp/wedge-shim-test.XXXXXX)
 trap 'rm -rf "$trace"' EXIT
 
-# under RULES CMD...: run CMD under the shim with RULES, tracing into $trace.
-under() {
-  local rules=$1; shift
-  timeout 120 env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES="$rules" WEDGE_TRACE="$trace" \
-      WEDGE_SEED=42 ASAN_OPTIONS=detect_leaks=0 "$@"
-}
-
-# events [JQ-FILTER]: trace events (not summaries) matching the filter.
-events() { cat "$trace"/trace.*.jsonl | jq -c "select(.summary | not) | select(${1:-true})" | wc -l; }
-# fires RULE / hits RULE: summed over the processes' summary lines.
-fires() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .fires] | add // 0"; }
-hits() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .hits] | add // 0"; }
+# under RULES CMD...: run CMD under the shim with RULES, tracing into $trace
+# (the trace accumulates over the calls).
+under() { shim_run "$@"; }
 
 # Every injection of RULE appears in the trace: event lines == fires
 # (final lines: a barrier or wait also writes a "waiting" line first).

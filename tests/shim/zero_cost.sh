@@ -15,7 +15,7 @@ set -uo pipefail
 prog=${1:?program}
 : "${SHIM_PRELOAD:?}"
 n=200
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../lib.sh" # fail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 strace -f -qq -o /dev/null true 2>/dev/null || { echo "SKIP: strace cannot trace here"; exit 77; }

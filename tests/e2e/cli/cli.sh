@@ -40,17 +40,8 @@ work=${3:?work directory}
 pg_state=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
-. "$(dirname "$0")/../wait_exit.sh"
-. "$(dirname "$0")/../expect.sh"
-
-fail() {
-    echo "cli: FAIL ($case_name): $*" >&2
-    exit 1
-}
-
-note() {
-    echo "cli: $case_name: $*"
-}
+lib_name=cli
+. "$here/../../lib.sh"
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -66,41 +57,9 @@ unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
 # into what wedge runs): loopback password auth never needs it.
 export PGGSSENCMODE=disable
 
-# skip_if_runtime_breaks CMD...: exit 77 (CTest: skipped) when the sanitizer
-# runtime wedge was built with breaks CMD on its own, without wedge (Debian
-# 12: psql can hang with only libasan preloaded).
-skip_if_runtime_breaks() {
-    local rt
-    rt=$(ldd "$wedge" 2>/dev/null | sed -n 's/.*=> *\([^ ]*lib[at]san\.so[^ ]*\).*/\1/p' | head -n 1)
-    [ -n "$rt" ] || return 0
-    if ! timeout 10 env LD_PRELOAD="$rt" ASAN_OPTIONS=detect_leaks=0 "$@" >/dev/null 2>&1; then
-        note "SKIP: '$*' fails or hangs with only $rt preloaded (no wedge): not testable in this build"
-        exit 77
-    fi
-}
-
 test_dsn() {
     [ -n "$pg_state" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '$pg_state'"
     cat "$pg_state/dsn"
-}
-
-# No process of ours may outlive wedge: every process wedge starts carries
-# WEDGE_CTL=OUT/ctl in its environment, and postgres runs in TMPDIR.
-assert_nothing_left() {
-    local out=$1 p cwd
-    for p in /proc/[0-9]*; do
-        if tr '\0' '\n' <"$p/environ" 2>/dev/null | grep -qx "WEDGE_CTL=$out/ctl"; then
-            fail "process ${p#/proc/} ($(tr '\0' ' ' <"$p/cmdline")) outlived wedge"
-        fi
-        cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-        case "$cwd" in
-        "$TMPDIR"/*) fail "process ${p#/proc/} still runs in $cwd" ;;
-        esac
-    done
-    if [ -n "$(ls -A "$TMPDIR")" ]; then
-        ls -la "$TMPDIR" >&2
-        fail "temporary files left in $TMPDIR"
-    fi
 }
 
 case_help() {

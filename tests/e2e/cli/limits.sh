@@ -28,16 +28,8 @@ wedge=${2:?wedge binary}
 work=${3:?work directory}
 here=$(cd "$(dirname "$0")" && pwd)
 
-. "$(dirname "$0")/../expect.sh"
-
-fail() {
-    echo "limits: FAIL ($case_name): $*" >&2
-    exit 1
-}
-
-note() {
-    echo "limits: $case_name: $*"
-}
+lib_name=limits
+. "$here/../../lib.sh"
 
 rm -rf "$work"
 mkdir -p "$work"

@@ -38,17 +38,8 @@ work=${3:?work directory}
 pg_state=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
-. "$(dirname "$0")/../wait_exit.sh"
-. "$(dirname "$0")/../expect.sh"
-
-fail() {
-    echo "pg_security: FAIL ($case_name): $*" >&2
-    exit 1
-}
-
-note() {
-    echo "pg_security: $case_name: $*"
-}
+lib_name=pg_security
+. "$here/../../lib.sh"
 
 rm -rf "$work"
 mkdir -p "$work"

@@ -19,7 +19,8 @@ work=${3:?work directory}
 pg_state=${4:?pg state dir}
 here=$(cd "$(dirname "$0")" && pwd)
 
-fail() { echo "fault: FAIL ($case_name): $*" >&2; exit 1; }
+lib_name=fault
+. "$here/../../lib.sh" # fail
 rm -rf "$work"; mkdir -p "$work"
 unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
 dsn=$(cat "$pg_state/dsn")

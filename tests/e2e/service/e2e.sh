@@ -30,16 +30,8 @@ scn_dir=${3:?scenario directory}
 work=${4:?work directory}
 shift 4
 
-. "$(dirname "$0")/../wait_exit.sh"
-
-fail() {
-    echo "e2e: FAIL ($case_name): $*" >&2
-    exit 1
-}
-
-note() {
-    echo "e2e: $case_name: $*"
-}
+lib_name=e2e
+. "$(dirname "$0")/../../lib.sh"
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -68,22 +60,6 @@ show_tail() {
 # The status of invariant NAME in a summary.json: passed / failed / error.
 inv_status() {
     jq -r --arg n "$2" '.invariants[] | select(.name == $n) | .status' "$1"
-}
-
-# No postgres process may still run in a cluster under our TMPDIR, and no
-# cluster directory may be left there.
-assert_no_cluster_left() {
-    local p cwd
-    for p in $(pgrep -x postgres); do
-        cwd=$(readlink "/proc/$p/cwd" 2>/dev/null) || continue
-        case "$cwd" in
-        "$TMPDIR"/*) fail "postgres pid $p still runs in $cwd" ;;
-        esac
-    done
-    if [ -n "$(ls -A "$TMPDIR")" ]; then
-        ls -la "$TMPDIR" >&2
-        fail "temporary files left in $TMPDIR"
-    fi
 }
 
 # check_repeat SCENARIO WANT N RULE: `wedge run SCENARIO --repeat N` must
@@ -124,7 +100,7 @@ case_seeds() {
     else
         check_repeat "$scn_dir/rmw-safe.scn" 0 "$n" write-stock
     fi
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 # --dsn: the same hunt on a server the user runs (the CTest fixture "pg"),
@@ -143,7 +119,7 @@ case_dsn() {
         [ "$(jq -r .embedded_pg "$s")" = false ] || fail "$s: ran on a throwaway cluster despite --dsn"
     done
     [ "$(find "$work/out" -name summary.json | wc -l)" -eq "$n" ] || fail "expected $n summaries"
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 # Barrier releases come before the responses they let go: on the load's
@@ -176,7 +152,7 @@ case_demo() {
     check_repeat "$scn_dir/counter-naive.scn" 1 "$n" read-stock
     for d in "$work"/out-counter-naive/run-*; do check_release_order "$d"; done
     check_repeat "$scn_dir/counter-safe.scn" 0 "$n" write-stock
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 case_typo() {
@@ -190,7 +166,7 @@ case_typo() {
     grep -q "typo\.scn:$line:" "$work/stderr" || fail "stderr does not name typo.scn:$line:"
     grep -q "usres" "$work/stderr" || fail "stderr does not name the key 'usres'"
     grep -q "^wedge: " "$work/stderr" || fail "the message does not start with 'wedge: '"
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 case_crash() {
@@ -216,7 +192,7 @@ case_crash() {
         fail "report.md does not say that pid $pid died of SIGKILL (status 137)"
     grep -q "counterd: listening on .* pid $pid\$" "$out/report.md" ||
         fail "report.md does not quote the tail of counterd's log"
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 case_junit() {
@@ -248,7 +224,7 @@ case_junit() {
     }
     [ "$(ls "$out"/traces/trace.*.jsonl | wc -l)" -eq "$ntraces" ] ||
         fail "a rerun into the same --out kept the earlier run's traces: $(ls "$out"/traces)"
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 # All descendants of pid $1 (children first found, recursively).
@@ -298,7 +274,7 @@ case_sigint() {
         [ -d "/proc/$p" ] && fail "process $p ($(tr '\0' ' ' <"/proc/$p/cmdline")) outlived wedge"
     done
     [ -f "$out/summary.json" ] || fail "no summary.json: the report of what completed is missing"
-    assert_no_cluster_left
+    assert_nothing_left
 }
 
 case "$case_name" in

@@ -6,7 +6,7 @@
 set -uo pipefail
 prog=${1:?program}
 : "${SHIM_PRELOAD:?}"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+. "$(dirname "$0")/../../lib.sh" # fail
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/trace"
 
