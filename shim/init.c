@@ -120,6 +120,14 @@ bad:
     init_config_error(err);
 }
 
+/* A warning about the rules (a caller ~ pattern that matches nothing):
+ * on stderr and in the trace, and the run goes on. */
+static void init_warn(const char *msg)
+{
+    fprintf(stderr, "wedge: %s\n", msg);
+    trace_warning(msg);
+}
+
 static void init_rules(void)
 {
     const char *text = secure_getenv("WEDGE_RULES"), *file = secure_getenv("WEDGE_RULES_FILE");
@@ -150,6 +158,13 @@ static void init_rules(void)
     if (!text || !*text)
         goto out;
     if (rules_parse(text, origin, &init_rules_parsed, err, sizeof err) < 0) {
+        init_config_error(err);
+        goto out;
+    }
+    /* Symbol tables and pattern results, now: hooks may not allocate. */
+    if (match_prepare(&init_rules_parsed, origin, trace_enabled(), init_warn, err, sizeof err) <
+        0) {
+        rules_free(&init_rules_parsed);
         init_config_error(err);
         goto out;
     }

@@ -4,6 +4,11 @@
  * All conditions must hold.  Cheap ones are tried first (thread, proc,
  * port/peer, sql) and caller ~ (a stack walk) last, so a rule whose cheap
  * conditions fail never unwinds.
+ *
+ * proc ~ and caller ~ are decided from what match_prepare computed at
+ * start: a pthread hook can run inside the program's allocator, and
+ * regexec allocates.  sql ~ still runs regexec in the hook: the pq hooks
+ * are called by the program's database code, never from an allocator.
  */
 #include "wedge_shim.h"
 
@@ -91,7 +96,7 @@ static int match_cond(const struct wg_cond *cd, const struct wg_call *c,
         eq = wg_thread_index() == cd->num;
         return cd->cmp == WG_CMP_EQ ? eq : !eq;
     case WG_COND_PROC:
-        return match_regex(cd, wg_proc_name);
+        return cd->cmp == WG_CMP_MATCH ? cd->pre : !cd->pre;
     case WG_COND_PORT:
         if (!match_peer(c, ss, peer_state))
             return 0;
@@ -105,7 +110,7 @@ static int match_cond(const struct wg_cond *cd, const struct wg_call *c,
     case WG_COND_SQL:
         return match_regex(cd, c->sql);
     case WG_COND_CALLER:
-        return caller_match(&cd->re, cd->cmp == WG_CMP_MATCH);
+        return caller_match(cd->pre, cd->cmp == WG_CMP_MATCH);
     case WG_COND_HTTP:
         return match_regex(cd, c->http);
     case WG_COND_REDIS:
@@ -132,4 +137,16 @@ int match_rule(const struct wg_rule *r, const struct wg_call *c)
                 !match_cond(&r->conds[i], c, &ss, &peer_state))
                 return 0;
     return 1;
+}
+
+int match_prepare(struct wg_ruleset *rs, const char *origin, int stacks,
+                  void (*warn)(const char *msg), char *err, size_t errlen)
+{
+    for (int i = 0; i < rs->n; i++)
+        for (int k = 0; k < rs->rules[i].ncond; k++) {
+            struct wg_cond *cd = &rs->rules[i].conds[k];
+            if (cd->kind == WG_COND_PROC)
+                cd->pre = regexec(&cd->re, wg_proc_name, 0, NULL, 0) == 0;
+        }
+    return caller_prepare(rs, origin, stacks, warn, err, errlen);
 }

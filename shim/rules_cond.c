@@ -155,6 +155,8 @@ int rules_cond(struct rules_ctx *c, const char *after)
     cd = &r->conds[r->ncond];
     memset(cd, 0, sizeof *cd);
     cd->kind = (enum wg_cond_kind)k->id;
+    cd->line = TOK->line;
+    cd->col = TOK->col;
     c->cond_col[r->ncond] = TOK->col;
     snprintf(kw, sizeof kw, "%s", k->name);
     regex_kind = cd->kind != WG_COND_PORT && cd->kind != WG_COND_PEER && cd->kind != WG_COND_THREAD;

@@ -6,14 +6,13 @@
  * O_APPEND descriptor, so lines of concurrent threads never interleave
  * and a killed process loses nothing already decided.  At exit, one
  * summary line: calls per hook, hits and fires per rule, and the mutex
- * contention profile (lock-free table keyed by call site, symbolised
- * with dladdr at summary time).
+ * contention profile (lock-free table keyed by call site, named from the
+ * shim's symbol tables (sym.c) at summary time).
  */
 #include "wedge_shim.h"
 #include "safefile.h"
+#include "sym.h"
 
-#include <dlfcn.h>
-#include <link.h>
 #include <fcntl.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -234,90 +233,6 @@ void trace_mutex_wait(void *site, uint64_t waited_ns, int contended)
     /* table full: the site goes unprofiled */
 }
 
-/* The function of ELF file `path` that contains link-time address vaddr,
- * from its .symtab (static functions too) or else its .dynsym.  0 when
- * found.  Runs at exit only: maps the file, bounds-checks every table. */
-static int trace_elf_lookup(const char *path, uintptr_t vaddr, char *name, size_t len,
-                            uintptr_t *off)
-{
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC), rc = -1;
-    const char *map = MAP_FAILED;
-    struct stat st;
-    size_t size;
-
-    if (fd < 0)
-        return -1;
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size < sizeof(ElfW(Ehdr)))
-        goto out;
-    size = (size_t)st.st_size;
-    map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (map == MAP_FAILED)
-        goto out;
-    const ElfW(Ehdr) *eh = (const void *)map;
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_shentsize != sizeof(ElfW(Shdr)) ||
-        eh->e_shoff == 0 || eh->e_shoff > size ||
-        (size - eh->e_shoff) / sizeof(ElfW(Shdr)) < eh->e_shnum)
-        goto out;
-    const ElfW(Shdr) *sh = (const void *)(map + eh->e_shoff);
-    for (int pass = 0; pass < 2 && rc != 0; pass++) {
-        for (unsigned i = 0; i < eh->e_shnum && rc != 0; i++) {
-            const ElfW(Shdr) *tab = &sh[i], *strs;
-            if (tab->sh_type != (pass ? SHT_DYNSYM : SHT_SYMTAB) || tab->sh_link >= eh->e_shnum)
-                continue;
-            strs = &sh[tab->sh_link];
-            if (tab->sh_offset > size || tab->sh_size > size - tab->sh_offset ||
-                strs->sh_offset > size || strs->sh_size > size - strs->sh_offset)
-                continue;
-            const ElfW(Sym) *sym = (const void *)(map + tab->sh_offset);
-            for (size_t k = 0; k < tab->sh_size / sizeof *sym; k++) {
-                if ((sym[k].st_info & 0xf) != STT_FUNC || sym[k].st_name >= strs->sh_size ||
-                    vaddr < sym[k].st_value || vaddr - sym[k].st_value >= sym[k].st_size)
-                    continue;
-                const char *nm = map + strs->sh_offset + sym[k].st_name;
-                snprintf(name, len, "%.*s", (int)strnlen(nm, strs->sh_size - sym[k].st_name), nm);
-                *off = vaddr - sym[k].st_value;
-                rc = 0;
-                break;
-            }
-        }
-    }
-out:
-    if (map != MAP_FAILED)
-        munmap((void *)map, size);
-    syscall(SYS_close, fd);
-    return rc;
-}
-
-/* "func+0x1f", "libfoo.so+0x1234" or "0x7f..." for a call site.  dladdr
- * alone names the nearest exported symbol below the site, wrong for a
- * static function or an executable linked without -rdynamic: a symbol
- * is taken only when the site lies inside it, else the object's own
- * symbol table is read. */
-static void trace_symbolise(uintptr_t site, char *out, size_t len)
-{
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    struct link_map *lm = NULL;
-    char name[200];
-    uintptr_t off;
-
-    if (!dladdr1((void *)site, &info, (void **)&sym, RTLD_DL_SYMENT)) {
-        snprintf(out, len, "0x%lx", (unsigned long)site);
-    } else if (info.dli_sname && info.dli_saddr && sym &&
-               site - (uintptr_t)info.dli_saddr < (sym->st_size ? sym->st_size : 1)) {
-        snprintf(out, len, "%s+0x%lx", info.dli_sname,
-                 (unsigned long)(site - (uintptr_t)info.dli_saddr));
-    } else if (dladdr1((void *)site, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm &&
-               trace_elf_lookup(lm->l_name[0] ? lm->l_name : "/proc/self/exe",
-                                site - (uintptr_t)lm->l_addr, name, sizeof name, &off) == 0) {
-        snprintf(out, len, "%s+0x%lx", name, (unsigned long)off);
-    } else {
-        const char *base = info.dli_fname ? strrchr(info.dli_fname, '/') : NULL;
-        snprintf(out, len, "%s+0x%lx", base ? base + 1 : (info.dli_fname ? info.dli_fname : "?"),
-                 (unsigned long)(site - (uintptr_t)info.dli_fbase));
-    }
-}
-
 /* ---------------------------------------------------------------
  * The trace file.
  * ------------------------------------------------------------ */
@@ -356,6 +271,24 @@ out:
         syscall(SYS_close, old);
     errno = saved;
     return rc;
+}
+
+void trace_warning(const char *msg)
+{
+    char line[TRACE_LINE_MAX];
+    struct trace_buf b = {line, 0, sizeof line, 0};
+    int saved = errno;
+
+    if (!trace_enabled())
+        goto out;
+    tb_printf(&b,
+              "{\"ts_ns\":%llu,\"pid\":%d,\"warning\":", (unsigned long long)trace_realtime_ns(),
+              (int)getpid());
+    tb_json_str(&b, msg, TRACE_DETAIL_MAX);
+    tb_printf(&b, "}\n");
+    trace_write_event(&b);
+out:
+    errno = saved;
 }
 
 int trace_enabled(void)
@@ -398,7 +331,8 @@ void trace_event(const struct wg_event *ev)
         tb_printf(&b, ",\"fd\":%d", ev->fd);
     if (ev->with_stack && !b.full) {
         const char *names[TRACE_STACK_MAX];
-        int n = caller_stack(names, TRACE_STACK_MAX);
+        char unnamed[1024];
+        int n = caller_stack(names, TRACE_STACK_MAX, unnamed, sizeof unnamed);
         tb_printf(&b, ",\"stack\":[");
         /* frames are added while they fit, leaving room for the closing
          * "]}\n": a deep stack shortens the line, never drops it */
@@ -463,9 +397,10 @@ void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const 
     }
     tb_printf(&b, "]%s,\"mutex\":[", truncated ? ",\"rules_truncated\":true" : "");
     /* top sites by time waited: repeated selection, no allocation */
+    int top[TRACE_MUTEX_TOP], ntop = 0;
+    uintptr_t sites[TRACE_MUTEX_TOP];
     for (int k = 0; k < TRACE_MUTEX_TOP; k++) {
         int best = -1;
-        char site[256];
         for (int i = 0; i < TRACE_MUTEX_SLOTS; i++) {
             if (taken[i] || !atomic_load(&trace_mutex[i].site))
                 continue;
@@ -476,7 +411,16 @@ void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const 
         if (best < 0)
             break;
         taken[best] = 1;
-        trace_symbolise(atomic_load(&trace_mutex[best].site), site, sizeof site);
+        sites[ntop] = atomic_load(&trace_mutex[best].site);
+        top[ntop++] = best;
+    }
+    /* names from the symbol tables (sym.c), read now for just these
+     * sites' objects unless the rules had them built at start */
+    sym_build_for(sites, ntop);
+    for (int k = 0; k < ntop; k++) {
+        int best = top[k];
+        char site[256];
+        sym_describe(sites[k], site, sizeof site);
         tb_printf(&b, "%s{\"site\":", k ? "," : "");
         tb_json_str(&b, site, sizeof site);
         tb_printf(&b, ",\"contended\":%llu,\"waited_ns\":%llu}",

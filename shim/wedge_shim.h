@@ -5,7 +5,9 @@
  *             with rules_lex.c, rules_check.c      (rules_int.h)
  *   decide.c  seeded, deterministic fire decisions (decide_*)
  *   match.c   conditions of a rule against a call  (match_rule)
- *   caller.c  caller ~ via libunwind, cached per return address
+ *   caller.c  caller ~ and stack names: libunwind + sym.c's tables
+ *   sym*.c    symbol tables built outside hooks (sym.h)
+ *   dl.c      dlopen / dlclose: keep the symbol tables current
  *   engine.c  what a hook calls on its slow path    (wg_before / wg_after)
  *   coord.c   barriers, marks, waits in the shared control file
  *   trace.c   JSON-lines trace and exit summary
@@ -84,9 +86,14 @@ enum wg_cmp { WG_CMP_EQ, WG_CMP_NE, WG_CMP_MATCH, WG_CMP_NOMATCH };
 struct wg_cond {
     enum wg_cond_kind kind;
     enum wg_cmp cmp;
-    char *text;                   /* the literal as written (regex source, address) */
-    regex_t re;                   /* compiled when cmp is MATCH / NOMATCH */
-    long num;                     /* port, thread */
+    char *text;    /* the literal as written (regex source, address) */
+    regex_t re;    /* compiled when cmp is MATCH / NOMATCH */
+    long num;      /* port, thread */
+    int line, col; /* where the condition starts, for messages */
+    /* Set at start by match_prepare, never in a hook (regexec allocates):
+     * caller ~: the pattern's bit in the symbol tables' masks;
+     * proc ~: 1 when the program's name matched. */
+    int pre;
     struct sockaddr_storage addr; /* peer */
     socklen_t addrlen;
 };
@@ -207,14 +214,32 @@ struct wg_call {
     const char *data;
 };
 
-/* 1 if every condition of r holds for call c. */
+/* 1 if every condition of r holds for call c.  Hook-safe once
+ * match_prepare has run for r's rule set. */
 int match_rule(const struct wg_rule *r, const struct wg_call *c);
 
-/* 1 if some function on the current stack matches re (cached per IP). */
-int caller_match(const regex_t *re, int want_match);
-/* Up to max function names of the current stack (innermost first, the
- * shim's own frames skipped); returns how many.  Names live in a cache. */
-int caller_stack(const char **names, int max);
+/*
+ * Prepare a parsed rule set for matching in hooks: the results that need
+ * regexec (proc ~) and the caller ~ patterns' symbol tables (caller.c).
+ * stacks: trace events will want stack names (build the tables even
+ * without a caller ~ rule).  A caller ~ pattern no known function matches
+ * is reported through warn ("ORIGIN:LINE:COL: ...", no "wedge: ").
+ * Call outside hooks, once per rule set.  -1 with err filled when the
+ * rules cannot be prepared.
+ */
+int match_prepare(struct wg_ruleset *rs, const char *origin, int stacks,
+                  void (*warn)(const char *msg), char *err, size_t errlen);
+/* caller.c: the caller ~ half of match_prepare. */
+int caller_prepare(struct wg_ruleset *rs, const char *origin, int stacks,
+                   void (*warn)(const char *msg), char *err, size_t errlen);
+/* 1 if a function on the current stack (inlined ones included) matches
+ * the caller ~ pattern with bit `bit` (cd->pre).  Hook-safe. */
+int caller_match(int bit, int want_match);
+/* Up to max names of the current stack, innermost first: inlined
+ * functions as frames of their own, the shim's frames skipped, thread
+ * start frames as "(thread start)".  Names without a symbol are formatted
+ * into buf ("libfoo.so.1+0x1234").  Hook-safe.  Returns how many. */
+int caller_stack(const char **names, int max, char *buf, size_t buflen);
 
 /* 1-based number of the calling thread in this process, in the order
  * threads first reached an armed hook; stable for the thread's life. */
@@ -300,6 +325,8 @@ void trace_set_max(uint64_t bytes);
 int trace_open(const char *dir, char *why, size_t whylen);
 int trace_enabled(void);
 void trace_event(const struct wg_event *ev);
+/* A warning line ({"ts_ns":..,"pid":..,"warning":msg}) in the trace. */
+void trace_warning(const char *msg);
 /* Mutex contention profile: `site` is the lock call's return address. */
 void trace_mutex_wait(void *site, uint64_t waited_ns, int contended);
 /* The exit summary, the last line of the trace: how the process ended

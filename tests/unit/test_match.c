@@ -4,6 +4,7 @@
  * (exported with -rdynamic, kept out of line), thread, proc.
  */
 #include "../../shim/caller.c"
+#include "../../shim/sym.h"
 #include "../../shim/match.c"
 #include "../../shim/rules.c"
 
@@ -16,6 +17,15 @@
 
 extern __thread int stub_thread_index;
 
+/* The last warning match_prepare gave (a caller ~ pattern matching nothing). */
+static char last_warning[512];
+
+static void collect_warning(const char *msg)
+{
+    snprintf(last_warning, sizeof last_warning, "%s", msg);
+}
+
+/* Parse and prepare, as the shim's constructor does. */
 static struct wg_ruleset parse(const char *text)
 {
     struct wg_ruleset rs;
@@ -23,6 +33,9 @@ static struct wg_ruleset parse(const char *text)
     if (rules_parse(text, "rules", &rs, err, sizeof err) != 0)
         print_error("%s\n", err);
     assert_int_equal(rs.n, 1);
+    last_warning[0] = '\0';
+    if (match_prepare(&rs, "rules", 0, collect_warning, err, sizeof err) != 0)
+        print_error("%s\n", err);
     return rs;
 }
 
@@ -35,20 +48,19 @@ static int matches(const char *text, const struct wg_call *c)
     return m;
 }
 
-/* Runs first: a rule whose cheap condition fails never walks the stack
- * (the caller cache stays empty). */
+/* A rule whose cheap condition fails never walks the stack. */
 static void test_cheap_first(void **state)
 {
     struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
+    unsigned long walks = atomic_load(&caller_walks);
 
     caller_skip_self = 0;
     stub_thread_index = 1;
-    assert_int_equal(atomic_load(&caller_arena_used), 0);
     assert_false(matches("log on * where caller ~ \"main\" and thread = 2", &c));
     assert_false(matches("log on * where caller ~ \"main\" and proc ~ \"^nomatch$\"", &c));
-    assert_int_equal(atomic_load(&caller_arena_used), 0);
+    assert_int_equal(atomic_load(&caller_walks), walks);
     assert_true(matches("log on * where caller ~ \"main\" and thread = 1", &c));
-    assert_true(atomic_load(&caller_arena_used) > 0);
+    assert_int_equal(atomic_load(&caller_walks), walks + 1);
 }
 
 static void test_sql(void **state)
@@ -249,19 +261,10 @@ int match_probe_outer(const char *text)
 
 int match_probe_stack(const char **names, int max)
 {
-    int n = caller_stack(names, max);
+    static char buf[1024];
+    int n = caller_stack(names, max, buf, sizeof buf);
     __asm__ volatile("" ::: "memory");
     return n;
-}
-
-/* Slow walks taken by one caller ~ match (asserting its result). */
-static __attribute__((noinline)) unsigned long probe_round(int want)
-{
-    static const char *texts[] = {"log on * where caller ~ \"^no_such_function$\"",
-                                  "log on * where caller ~ \"^match_probe_outer$\""};
-    unsigned long before = atomic_load(&caller_slow_walks);
-    assert_int_equal(match_probe_outer(texts[want]), want);
-    return atomic_load(&caller_slow_walks) - before;
 }
 
 static void test_caller(void **state)
@@ -278,13 +281,6 @@ static void test_caller(void **state)
     /* not on the stack when called from elsewhere */
     struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
     assert_false(matches("log on * where caller ~ \"^match_probe_outer$\"", &c));
-    /* through the cache the answers stay the same, and a stack seen before
-     * (the same call sites: one loop) needs no slow walk */
-    unsigned long slow[6];
-    for (volatile int i = 0; i < 6; i++)
-        slow[i] = probe_round(i % 2 == 0);
-    assert_int_equal(slow[4], 0);
-    assert_int_equal(slow[5], 0);
 
     n = match_probe_stack(names, 32);
     assert_true(n > 2);
@@ -310,14 +306,97 @@ static void test_caller(void **state)
     caller_skip_self = 0;
 }
 
-/* The lock-free cache under 4 threads filling and reading it at once:
- * every answer stays right. */
+/* A function the compiler inlined has no frame and no symbol of its own:
+ * caller ~ finds it through the DWARF inline instances, and the trace's
+ * stack lists it as a frame. */
+static int inline_sink;
+static inline __attribute__((always_inline)) int inlined_probe(const char *text, int nstack,
+                                                               const char **names)
+{
+    inline_sink++;
+    if (nstack)
+        return match_probe_stack(names, nstack);
+    return match_probe_inner(text);
+}
+
+int inline_host(const char *text, int nstack, const char **names) __attribute__((noinline));
+int inline_host(const char *text, int nstack, const char **names)
+{
+    int m = inlined_probe(text, nstack, names);
+    __asm__ volatile("" ::: "memory");
+    return m;
+}
+
+static void test_caller_inline(void **state)
+{
+    const char *names[32];
+    int n, at = -1, host = -1;
+
+    caller_skip_self = 0;
+    assert_true(inline_host("log on * where caller ~ \"^inlined_probe$\"", 0, NULL));
+    assert_true(inline_host("log on * where caller ~ \"^inline_host$\"", 0, NULL));
+    assert_false(match_probe_outer("log on * where caller ~ \"^inlined_probe$\""));
+    n = inline_host(NULL, 32, names);
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], "inlined_probe"))
+            at = i;
+        if (!strcmp(names[i], "inline_host"))
+            host = i;
+    }
+    assert_true(at >= 0 && host == at + 1); /* inlined into inline_host, listed inside it */
+}
+
+/* A pattern no function of the process matches is reported at
+ * preparation with the condition's position; one that matches is not. */
+static void test_caller_warning(void **state)
+{
+    struct wg_ruleset rs = parse("log on mutex.lock where thread = 1 and caller ~ \"^no_fn_xyz$\"");
+    assert_non_null(strstr(last_warning, "rules:1:40: caller ~ \"^no_fn_xyz$\" matches no "
+                                         "function in unit-test (searched "));
+    rules_free(&rs);
+    rs = parse("log on * where caller !~ \"^no_fn_xyz$\"");
+    assert_non_null(strstr(last_warning, "rules:1:16: caller !~ \"^no_fn_xyz$\" matches no "
+                                         "function in unit-test, so the condition always holds"));
+    rules_free(&rs);
+    rs = parse("log on * where caller ~ \"^test_caller_warning$\"");
+    assert_string_equal(last_warning, "");
+    rules_free(&rs);
+}
+
+/* At most 63 different patterns (one bit each in the symbol tables);
+ * the same pattern twice takes one bit. */
+static void test_caller_patterns(void **state)
+{
+    char text[64 * 48] = "", err[256] = "";
+    struct wg_ruleset rs;
+    size_t len = 0;
+
+    for (int i = 0; i < 64; i++)
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "log on mutex.lock where caller ~ \"f%d\"\n", i < 63 ? i : 0);
+    assert_int_equal(rules_parse(text, "rules", &rs, err, sizeof err), 0);
+    assert_int_equal(match_prepare(&rs, "rules", 0, NULL, err, sizeof err), 0);
+    assert_int_equal(rs.rules[63].conds[0].pre, rs.rules[0].conds[0].pre);
+    rules_free(&rs);
+    snprintf(text + len - 4, sizeof text - len + 4, "64\"\n");
+    assert_int_equal(rules_parse(text, "rules", &rs, err, sizeof err), 0);
+    assert_int_equal(match_prepare(&rs, "rules", 0, NULL, err, sizeof err), -1);
+    assert_string_equal(err, "rules:64:25: more than 63 different caller ~ patterns; join some "
+                             "with '|'");
+    rules_free(&rs);
+}
+
+/* The cache of pattern bits under 4 threads filling and reading it at
+ * once, from cold: every answer stays right. */
+static struct wg_ruleset thread_rs[2];
+
 static void *caller_thread(void *arg)
 {
     long wrong = 0;
+    struct wg_call c = {.hook = WG_HOOK_MUTEX_LOCK, .fd = -1};
     for (int i = 0; i < 300; i++) {
-        wrong += !match_probe_outer("log on * where caller ~ \"^caller_thread$\"");
-        wrong += match_probe_outer("log on * where caller ~ \"^test_caller$\"");
+        wrong += !match_rule(&thread_rs[0].rules[0], &c);
+        wrong += match_rule(&thread_rs[1].rules[0], &c);
     }
     return (void *)wrong;
 }
@@ -325,8 +404,16 @@ static void *caller_thread(void *arg)
 static void test_caller_threads(void **state)
 {
     pthread_t t[4];
+    char err[256];
 
     caller_skip_self = 0;
+    assert_int_equal(rules_parse("log on * where caller ~ \"^caller_thread$\"\n"
+                                 "log on * where caller ~ \"^test_caller$\"",
+                                 "rules", &thread_rs[0], err, sizeof err),
+                     0);
+    assert_int_equal(match_prepare(&thread_rs[0], "rules", 0, NULL, err, sizeof err), 0);
+    thread_rs[1] = thread_rs[0];
+    thread_rs[1].rules = &thread_rs[0].rules[1];
     memset(caller_cache, 0, sizeof caller_cache); /* start cold: threads race to fill */
     for (int i = 0; i < 4; i++)
         assert_int_equal(pthread_create(&t[i], NULL, caller_thread, NULL), 0);
@@ -335,15 +422,18 @@ static void test_caller_threads(void **state)
         pthread_join(t[i], &wrong);
         assert_int_equal((long)wrong, 0);
     }
+    rules_free(&thread_rs[0]);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cheap_first), cmocka_unit_test(test_sql),
-        cmocka_unit_test(test_content),     cmocka_unit_test(test_port_and_peer),
-        cmocka_unit_test(test_peer_ipv6),   cmocka_unit_test(test_thread_and_proc),
-        cmocka_unit_test(test_caller),      cmocka_unit_test(test_caller_threads),
+        cmocka_unit_test(test_cheap_first),     cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_content),         cmocka_unit_test(test_port_and_peer),
+        cmocka_unit_test(test_peer_ipv6),       cmocka_unit_test(test_thread_and_proc),
+        cmocka_unit_test(test_caller),          cmocka_unit_test(test_caller_inline),
+        cmocka_unit_test(test_caller_warning),  cmocka_unit_test(test_caller_patterns),
+        cmocka_unit_test(test_caller_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,7 @@ static char tmpdir[] = "/tmp/wedge-trace-XXXXXX";
 static int setup(void **state)
 {
     caller_skip_self = 0; /* caller.c is linked into this binary */
+    sym_build(NULL, 1);   /* stack names: the tables a process builds at start */
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 
@@ -301,13 +302,13 @@ static void test_symbolise(void **state)
 {
     char out[256];
 
-    trace_symbolise((uintptr_t)trace_site_a + 1, out, sizeof out);
-    assert_string_equal(out, "trace_site_a+0x1"); /* exported: dladdr */
-    trace_symbolise((uintptr_t)trace_site_static + 2, out, sizeof out);
+    sym_describe((uintptr_t)trace_site_a + 1, out, sizeof out);
+    assert_string_equal(out, "trace_site_a+0x1"); /* exported */
+    sym_describe((uintptr_t)trace_site_static + 2, out, sizeof out);
     assert_string_equal(out, "trace_site_static+0x2"); /* static: the ELF .symtab */
-    trace_symbolise((uintptr_t)printf + 3, out, sizeof out);
+    sym_describe((uintptr_t)printf + 3, out, sizeof out);
     assert_non_null(strstr(out, "printf+0x3")); /* another object (printf or an alias) */
-    trace_symbolise(16, out, sizeof out);
+    sym_describe(16, out, sizeof out);
     assert_string_equal(out, "0x10"); /* no object at all */
 }
 
