@@ -114,6 +114,48 @@ static int hunt_load_args(const struct hunt_opts *o)
     return 0;
 }
 
+/* One flag into o: 0, or -1 after its message. */
+static int hunt_flag(int opt, const char *arg, struct hunt_opts *o)
+{
+    switch (opt) {
+    case 'b':
+        return hunt_budget(arg, o);
+    case 's':
+        return hunt_seed(arg, o);
+    case 'o':
+        o->out = arg;
+        break;
+    case 'u':
+        o->users = arg;
+        break;
+    case 'r':
+        o->rate = arg;
+        break;
+    case 'd':
+        o->duration = arg;
+        break;
+    case 'i':
+        o->iterations = arg;
+        break;
+    case 'D':
+        o->dsn = arg;
+        break;
+    case 'N':
+        o->no_rules = 1;
+        break;
+    case 'k':
+        o->keep_going = 1;
+        break;
+    case 'j':
+        o->json = 1;
+        break;
+    case 'q':
+        o->quiet = 1;
+        break;
+    }
+    return 0;
+}
+
 int hunt_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"budget", required_argument, NULL, 'b'},
@@ -138,51 +180,14 @@ int hunt_main(int argc, char **argv)
     optind = 1;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, HUNT_OPTSTRING, opts, NULL)) != -1) {
-        switch (opt) {
-        case 'b':
-            if (hunt_budget(optarg, &o) < 0)
-                return WEDGE_USAGE;
-            break;
-        case 'o':
-            o.out = optarg;
-            break;
-        case 's':
-            if (hunt_seed(optarg, &o) < 0)
-                return WEDGE_USAGE;
-            break;
-        case 'u':
-            o.users = optarg;
-            break;
-        case 'r':
-            o.rate = optarg;
-            break;
-        case 'd':
-            o.duration = optarg;
-            break;
-        case 'i':
-            o.iterations = optarg;
-            break;
-        case 'N':
-            o.no_rules = 1;
-            break;
-        case 'k':
-            o.keep_going = 1;
-            break;
-        case 'D':
-            o.dsn = optarg;
-            break;
-        case 'j':
-            o.json = 1;
-            break;
-        case 'q':
-            o.quiet = 1;
-            break;
-        case 'h':
+        if (opt == 'h') {
             hunt_usage(stdout);
-            return 0;
-        default:
-            return util_bad_option("hunt", argv, HUNT_OPTSTRING, opts);
+            return WEDGE_PASS;
         }
+        if (opt == '?')
+            return util_bad_option("hunt", argv, HUNT_OPTSTRING, opts);
+        if (hunt_flag(opt, optarg, &o) < 0)
+            return WEDGE_USAGE;
     }
     if (optind != argc - 1) {
         fprintf(stderr, optind >= argc ? "wedge: hunt: no scenario file given\n"
