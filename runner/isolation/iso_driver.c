@@ -5,9 +5,10 @@
  *
  *  - a step is sent with PQsendQuery; while it has no result, the control
  *    connection asks pg_isolation_test_session_is_blocked() whether the
- *    session waits on a lock held by another session of the spec (every
- *    ISO_POLL_MS, where the tester waits 10 ms: the suite runs faster for
- *    it): then the step is "waiting" and the permutation moves on;
+ *    session waits on a lock held by another session of the spec (first
+ *    after 1 ms, where the tester waits 10 ms: the suite runs faster for
+ *    it; asked without waiting for the answer): then the step is
+ *    "waiting" and the permutation moves on;
  *  - after every step the waiting steps are tried again, in the order they
  *    began to wait; a step whose session is still busy first waits for it;
  *  - blocker annotations: STEP(*) is reported waiting once, STEP(OTHER)
@@ -27,8 +28,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Poll interval while a step has no result yet. */
-#define ISO_POLL_MS 2
+/* While a step has no result: the first lock-wait check after the MIN,
+ * then at doubling intervals up to the MAX (the tester checks every 10 ms;
+ * a step that waits is seen 9 ms sooner, and each time a waiting step is
+ * tried again after a later step, 9 ms are saved). */
+#define ISO_POLL_MIN_MS 1
+#define ISO_POLL_MAX_MS 10
 
 /* try_complete()'s flags, as the tester's. */
 #define STEP_NONBLOCK 0x1 /* return as soon as the step waits for a lock */
@@ -95,32 +100,54 @@ static void set_pids(struct run *r)
         snprintf(r->pids + n, sizeof r->pids - n, "}");
 }
 
-/* 1 if session s waits on a lock held by another session of the spec. */
-static int is_blocked(struct run *r, int s)
+/* Ask, on the control connection and without waiting for the answer,
+ * whether session s waits on a lock held by another session of the spec
+ * (check_answer reads it).  -1 fatal. */
+static int check_send(struct run *r, int s)
 {
     char pid[16];
     const char *params[2] = {pid, r->pids};
-    PGresult *res;
-    int rc = -1;
 
-    snprintf(pid, sizeof pid, "%d", r->sess[s].pid);
     if (!r->prepared) {
         /* Prepared once per control connection, as the tester does. */
-        res = PQprepare(r->ctl, "wedge_iso_blocked",
-                        "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)", 2, NULL);
+        PGresult *res =
+            PQprepare(r->ctl, "wedge_iso_blocked",
+                      "SELECT pg_catalog.pg_isolation_test_session_is_blocked($1, $2)", 2, NULL);
         r->prepared = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (!r->prepared)
             return run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                             "cannot prepare the lock-wait check: %s", PQerrorMessage(r->ctl));
     }
-    res = PQexecPrepared(r->ctl, "wedge_iso_blocked", 2, params, NULL, NULL, 0);
+    snprintf(pid, sizeof pid, "%d", r->sess[s].pid);
+    if (!PQsendQueryPrepared(r->ctl, "wedge_iso_blocked", 2, params, NULL, NULL, 0))
+        return run_fail(r, WEDGE_INCONCLUSIVE, "lock-wait check failed: %s",
+                        PQerrorMessage(r->ctl));
+    return 0;
+}
+
+/* The answer to the check in flight: 1 blocked, 0 not, 2 not come yet
+ * (only when !wait), -1 fatal.  With wait, it waits for the answer (one
+ * round trip already under way). */
+static int check_answer(struct run *r, int wait)
+{
+    PGresult *res;
+    int rc = -1;
+
+    if (!PQconsumeInput(r->ctl))
+        return run_fail(r, WEDGE_INCONCLUSIVE, "lock-wait check failed: %s",
+                        PQerrorMessage(r->ctl));
+    if (!wait && PQisBusy(r->ctl))
+        return 2;
+    res = PQgetResult(r->ctl);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
         rc = PQgetvalue(res, 0, 0)[0] == 't';
     else
         run_fail(r, iso_conn_lost(r->ctl) ? WEDGE_INCONCLUSIVE : WEDGE_USAGE,
                  "lock-wait check failed: %s", PQerrorMessage(r->ctl));
     PQclear(res);
+    while ((res = PQgetResult(r->ctl)) != NULL)
+        PQclear(res);
     return rc;
 }
 
@@ -176,41 +203,63 @@ static int step_overdue(struct run *r, int s, int step, uint64_t waited, int *ca
     return 0;
 }
 
+/* A lock-wait check came back while session s's step is busy: 1 the step
+ * waits, 0 go on (it has just completed, or is not blocked). */
+static int blocked_now(struct run *r, int s, int step, int blocked)
+{
+    PGconn *c = r->sess[s].conn;
+
+    if (!blocked)
+        return 0;
+    /* Notices may have come while we asked: read them first. */
+    if (!PQconsumeInput(c))
+        return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s",
+                        r->spec->steps[step].name, PQerrorMessage(c));
+    return PQisBusy(c) ? 1 : 0;
+}
+
 /* Wait until step pi's session has a result, or (STEP_NONBLOCK) until it
- * waits on a lock.  0 result ready, 1 waiting, -1 fatal. */
+ * waits on a lock.  0 result ready, 1 waiting, -1 fatal.  The lock-wait
+ * check goes out after ISO_POLL_MIN_MS without a result, then at doubling
+ * intervals up to ISO_POLL_MAX_MS; it is asked without waiting for the
+ * answer, so a result that comes meanwhile is taken at once. */
 static int await_result(struct run *r, int pi, int flags)
 {
     int step = r->perm[pi].step, s = r->spec->steps[step].session, cancelled = 0;
+    int asked = 0, wait_ms = ISO_POLL_MIN_MS, b;
     PGconn *c = r->sess[s].conn;
     uint64_t t0 = util_now_ns();
 
     while (PQisBusy(c)) {
-        struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
-        int n = poll(&pfd, 1, ISO_POLL_MS), b;
-        if (n > 0 && !PQconsumeInput(c))
-            return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s",
-                            r->spec->steps[step].name, PQerrorMessage(c));
+        struct pollfd pfd[2] = {{.fd = PQsocket(c), .events = POLLIN},
+                                {.fd = PQsocket(r->ctl), .events = POLLIN}};
+        int n = poll(pfd, asked ? 2 : 1, asked ? ISO_POLL_MAX_MS : wait_ms);
         if (n < 0 && errno != EINTR)
             return run_fail(r, WEDGE_INCONCLUSIVE, "poll: %s", strerror(errno));
         if (util_stop)
             return run_fail(r, WEDGE_INCONCLUSIVE, "interrupted");
-        if (n == 0 && (flags & STEP_NONBLOCK)) {
-            if ((b = is_blocked(r, s)) < 0)
+        if (n > 0 && pfd[0].revents && !PQconsumeInput(c))
+            return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s",
+                            r->spec->steps[step].name, PQerrorMessage(c));
+        if (asked && n > 0 && pfd[1].revents && (b = check_answer(r, 0)) != 2) {
+            asked = 0;
+            if (b < 0 || (b = blocked_now(r, s, step, b)) < 0)
                 return -1;
-            /* Notices may have come while we asked: read them first. */
-            if (b && !PQconsumeInput(c))
-                return run_fail(r, WEDGE_INCONCLUSIVE, "step %s: connection lost: %s",
-                                r->spec->steps[step].name, PQerrorMessage(c));
-            if (b && !PQisBusy(c))
-                break;
             if (b)
                 return 1;
+            wait_ms = wait_ms * 2 > ISO_POLL_MAX_MS ? ISO_POLL_MAX_MS : wait_ms * 2;
+        } else if (n == 0 && !asked && (flags & STEP_NONBLOCK)) {
+            if (check_send(r, s) < 0)
+                return -1;
+            asked = 1;
         }
         /* Checked also while data comes in: a stream of notices must not
          * keep a step from its timeout. */
         if (step_overdue(r, s, step, util_now_ns() - t0, &cancelled) < 0)
             return -1;
     }
+    if (asked && check_answer(r, 1) < 0)
+        return -1;
     return 0;
 }
 
