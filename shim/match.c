@@ -131,6 +131,8 @@ int match_rule(const struct wg_rule *r, const struct wg_call *c)
     struct sockaddr_storage ss;
     int peer_state = 0;
 
+    if (r->action == WG_ACT_SPURIOUS && c->no_spurious)
+        return 0; /* at most one spurious return in a row (pthread.c) */
     for (size_t k = 0; k < sizeof match_order / sizeof match_order[0]; k++)
         for (int i = 0; i < r->ncond; i++)
             if (r->conds[i].kind == match_order[k] &&

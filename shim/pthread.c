@@ -15,6 +15,15 @@
  * takes it again and returns 0 without waiting, as a real spurious wakeup
  * does (POSIX allows it): a correct `while` loop still lets the signalling
  * thread take the mutex and finishes; an `if` goes on with nothing ready.
+ *
+ * What a spurious wakeup costs: at most one in a row.  The wait that
+ * follows a spurious return, by the same thread on the same condition
+ * variable, is a real one (the rule does not apply to it: match.c), and
+ * the next may be spurious again once the thread has really been woken
+ * (or has timed out).  Before, `spurious on cond.wait` on every wait
+ * turned each correct `while` loop into a loop of spurious returns at
+ * full CPU, with a trace line each (25 GB in 10 minutes); now such a loop
+ * makes at most two waits and one trace line per real wakeup.
  */
 #include <errno.h>
 #include <sched.h>
@@ -71,13 +80,27 @@ static int pth_lock_profiled(pthread_mutex_t *m, void *site)
     return r;
 }
 
+/* The condition variable this thread's last wait returned from
+ * spuriously, until a real wait on it returns. */
+static __thread const void *pth_spurious_cv __attribute__((tls_model("initial-exec")));
+
+/* A real wait on cv returned: its next wait may be spurious again. */
+static inline void pth_woken(const void *cv)
+{
+    if (cv && cv == pth_spurious_cv)
+        pth_spurious_cv = NULL;
+}
+
 /* The `before` rules.  Returns -1 to go on with the real call, otherwise
- * the value the wrapper returns instead of calling it. */
-static int pth_before(struct wg_call *c, int hook, const void *obj, pthread_mutex_t *m)
+ * the value the wrapper returns instead of calling it.  cv: the condition
+ * variable of a cond.wait, else NULL. */
+static int pth_before(struct wg_call *c, int hook, const void *obj, pthread_mutex_t *m,
+                      const void *cv)
 {
     struct wg_verdict v;
 
-    *c = (struct wg_call){.hook = hook, .fd = -1, .obj = obj};
+    *c = (struct wg_call){
+        .hook = hook, .fd = -1, .obj = obj, .no_spurious = cv && cv == pth_spurious_cv};
     if (!wg_eval(c, WG_BEFORE, &v))
         return -1;
     if (v.action == WG_ACT_FAIL_ERRNO)
@@ -88,6 +111,7 @@ static int pth_before(struct wg_call *c, int hook, const void *obj, pthread_mute
         REAL(pthread_mutex_unlock)(m);
         sched_yield();
         REAL(pthread_mutex_lock)(m);
+        pth_spurious_cv = cv;
         return 0;
     }
     return -1;
@@ -112,27 +136,32 @@ static int pth_after(struct wg_call *c, int r)
 #define PTH_FIRST(a, ...) (const void *)(a)
 #define PTH_OBJ(hook, mx, args) \
     ((hook) == WG_HOOK_THREAD_CREATE ? NULL : (mx) ? (const void *)(mx) : PTH_FIRST args)
+/* The condition variable of a cond.wait (its first argument), else NULL. */
+#define PTH_CV(hook, args) ((hook) == WG_HOOK_COND_WAIT ? PTH_FIRST args : NULL)
 
-#define PTH_WRAP(name, hook, params, args, mx, realcall)                                          \
-    WG_SLOW_PATH int pth_slow_##name params                                                       \
-    {                                                                                             \
-        struct wg_call call;                                                                      \
-        pth_site =                                                                                \
-            pth_caller(__builtin_return_address(0), (void *)name, __builtin_frame_address(0));    \
-        if (!WG_RULED(WG_HOOK_##hook)) { /* armed for tracing only */                             \
-            wg_count(WG_HOOK_##hook);                                                             \
-            return realcall;                                                                      \
-        }                                                                                         \
-        int early = pth_before(&call, WG_HOOK_##hook, PTH_OBJ(WG_HOOK_##hook, mx, args), mx);     \
-        if (early >= 0)                                                                           \
-            return early;                                                                         \
-        return pth_after(&call, realcall);                                                        \
-    }                                                                                             \
-    __attribute__((visibility("default"))) int name params                                        \
-    {                                                                                             \
-        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
-            return REAL(name) args;                                                               \
-        return pth_slow_##name args;                                                              \
+#define PTH_WRAP(name, hook, params, args, mx, realcall)                                           \
+    WG_SLOW_PATH int pth_slow_##name params                                                        \
+    {                                                                                              \
+        struct wg_call call;                                                                       \
+        pth_site =                                                                                 \
+            pth_caller(__builtin_return_address(0), (void *)name, __builtin_frame_address(0));     \
+        if (!WG_RULED(WG_HOOK_##hook)) { /* armed for tracing only */                              \
+            wg_count(WG_HOOK_##hook);                                                              \
+            return realcall;                                                                       \
+        }                                                                                          \
+        const void *cv_ = PTH_CV(WG_HOOK_##hook, args);                                            \
+        int early = pth_before(&call, WG_HOOK_##hook, PTH_OBJ(WG_HOOK_##hook, mx, args), mx, cv_); \
+        if (early >= 0)                                                                            \
+            return early;                                                                          \
+        int r_ = realcall;                                                                         \
+        pth_woken(cv_);                                                                            \
+        return pth_after(&call, r_);                                                               \
+    }                                                                                              \
+    __attribute__((visibility("default"))) int name params                                         \
+    {                                                                                              \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim)  \
+            return REAL(name) args;                                                                \
+        return pth_slow_##name args;                                                               \
     }
 
 /* One wrapper per PTH row of wrappers.def; its SHAPE (mutex, call) says

@@ -212,6 +212,10 @@ struct wg_call {
     const char *http;
     const char *redis;
     const char *data;
+    /* cond.wait: this thread's previous wait on this condition variable
+     * returned spuriously and nothing has woken it since; a `spurious`
+     * rule does not apply, so a correct `while` loop waits for real. */
+    int no_spurious;
 };
 
 /* 1 if every condition of r holds for call c.  Hook-safe once

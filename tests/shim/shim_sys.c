@@ -31,6 +31,11 @@
  *   shim_sys cond if|while broken|correct
  *                                      a consumer that guards
  *                                      pthread_cond_wait with if / while
+ *   shim_sys cond-spin N               a correct `while` loop waits for N
+ *                                      signals 50 ms apart under
+ *                                      `spurious on cond.wait` (every
+ *                                      wait): at most 2 waits and 1
+ *                                      spurious return (traced) per signal
  *   shim_sys fork-trace                the child has its own trace file
  *                                      and counters
  *   shim_sys io-loop N                 N times: send and recv a byte on a
@@ -386,6 +391,52 @@ static int cond_test(int use_while, int expect_broken)
     return 0;
 }
 
+/* A correct consumer under a spurious wakeup on every wait.  Each
+ * spurious return is followed by a real wait (pthread.c), so the loop
+ * waits at most twice per real wakeup instead of spinning: it counts its
+ * waits, the trace counts the spurious returns.  Before, the 250 ms it
+ * waits here took tens of thousands of spurious returns at full CPU. */
+static int cv_signals;
+
+static void *cv_signaller(void *arg)
+{
+    for (long i = 0; i < (long)arg; i++) {
+        t_sleep_ms(50);
+        pthread_mutex_lock(&cv_m);
+        cv_signals++;
+        pthread_cond_signal(&cv);
+        pthread_mutex_unlock(&cv_m);
+    }
+    return NULL;
+}
+
+static int cond_spin(long n)
+{
+    pthread_t t;
+    long waits = 0;
+    struct timespec c0, c1;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
+    CHECK(pthread_create(&t, NULL, cv_signaller, (void *)n) == 0, "thread");
+    pthread_mutex_lock(&cv_m);
+    while (cv_signals < n) {
+        waits++;
+        pthread_cond_wait(&cv, &cv_m);
+    }
+    pthread_mutex_unlock(&cv_m);
+    pthread_join(t, NULL);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+    int spurious = t_trace_count(getpid(), "\"action\":\"spurious\"", NULL);
+    printf("cond-spin: %ld signals, %ld waits, %d spurious returns traced, %.1f ms CPU\n", n, waits,
+           spurious,
+           (double)(c1.tv_sec - c0.tv_sec) * 1e3 + (double)(c1.tv_nsec - c0.tv_nsec) / 1e6);
+    CHECK(spurious >= 1, "no spurious return was injected");
+    CHECK(waits <= 2 * n + 2, "%ld waits for %ld signals: the loop spun", waits, n);
+    CHECK(spurious <= n + 1, "%d spurious returns for %ld signals", spurious, n);
+    printf("cond-spin: ok\n");
+    return 0;
+}
+
 /* ---------------------------------------------------------------
  * fork: rule `log on sock.send`; the parent sends 3 times, the child 2.
  * ------------------------------------------------------------ */
@@ -623,6 +674,8 @@ int main(int argc, char **argv)
         return barrier_timeout(atol(a));
     if (!strcmp(m, "cond") && argc == 4)
         return cond_test(!strcmp(a, "while"), !strcmp(argv[3], "broken"));
+    if (!strcmp(m, "cond-spin"))
+        return cond_spin(atol(a));
     if (!strcmp(m, "fork-trace"))
         return fork_trace();
     if (!strcmp(m, "io-loop"))

@@ -386,6 +386,17 @@ static void test_caller_patterns(void **state)
     rules_free(&rs);
 }
 
+/* spurious does not apply to the wait right after a spurious return. */
+static void test_spurious_once(void **state)
+{
+    struct wg_call c = {.hook = WG_HOOK_COND_WAIT, .fd = -1};
+
+    assert_true(matches("spurious on cond.wait", &c));
+    c.no_spurious = 1;
+    assert_false(matches("spurious on cond.wait", &c));
+    assert_true(matches("log on cond.wait", &c)); /* other actions are unaffected */
+}
+
 /* The cache of pattern bits under 4 threads filling and reading it at
  * once, from cold: every answer stays right. */
 static struct wg_ruleset thread_rs[2];
@@ -428,12 +439,12 @@ static void test_caller_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cheap_first),     cmocka_unit_test(test_sql),
-        cmocka_unit_test(test_content),         cmocka_unit_test(test_port_and_peer),
-        cmocka_unit_test(test_peer_ipv6),       cmocka_unit_test(test_thread_and_proc),
-        cmocka_unit_test(test_caller),          cmocka_unit_test(test_caller_inline),
-        cmocka_unit_test(test_caller_warning),  cmocka_unit_test(test_caller_patterns),
-        cmocka_unit_test(test_caller_threads),
+        cmocka_unit_test(test_cheap_first),    cmocka_unit_test(test_sql),
+        cmocka_unit_test(test_content),        cmocka_unit_test(test_port_and_peer),
+        cmocka_unit_test(test_peer_ipv6),      cmocka_unit_test(test_thread_and_proc),
+        cmocka_unit_test(test_caller),         cmocka_unit_test(test_caller_inline),
+        cmocka_unit_test(test_caller_warning), cmocka_unit_test(test_caller_patterns),
+        cmocka_unit_test(test_spurious_once),  cmocka_unit_test(test_caller_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
