@@ -70,6 +70,56 @@ static int check_expansions(const struct scenario *s)
     return rc;
 }
 
+/* --rules TEXT or --rules-file FILE through the shim's parser. */
+static int check_rules(const char *rules, const char *rules_file, int quiet)
+{
+    char err[4096], *text = NULL;
+    int rc = WEDGE_PASS;
+
+    if (rules)
+        text = util_fmt("%s", rules);
+    else if (textfile_read(rules_file, TEXTFILE_RULES_MAX, &text, NULL, err, sizeof err) < 0) {
+        /* "FILE:LINE:COL: a NUL byte ..." names the place as rules do */
+        if (err[0] >= '0' && err[0] <= '9')
+            fprintf(stderr, "wedge: %s:%s\n", rules_file, err);
+        else
+            fprintf(stderr, "wedge: check: %s: %s\n", rules_file, err);
+        return WEDGE_USAGE;
+    }
+    if (rulecheck_text(text, err, sizeof(err)) < 0) {
+        /* The shim names its text "rules"; name the file instead. */
+        if (rules_file && !strncmp(err, "rules:", 6))
+            fprintf(stderr, "wedge: %s:%s\n", rules_file, err + 6);
+        else
+            fprintf(stderr, "wedge: %s\n", err);
+        rc = WEDGE_USAGE;
+    } else if (!quiet) {
+        printf("wedge: rules ok\n");
+    }
+    free(text);
+    return rc;
+}
+
+/* A scenario: its file, every rule in it, every command's expansion. */
+static int check_scenario(const char *path, int quiet)
+{
+    struct scenario s;
+    char err[4096];
+    int rc = 0;
+
+    if (scn_load(path, &s, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wedge: %s\n", err);
+        return WEDGE_USAGE;
+    }
+    rc |= rulecheck_scenario(&s);
+    rc |= check_expansions(&s);
+    if (!rc && !quiet)
+        printf("wedge: %s: ok (%d services, %d jobs, %d requests, %d invariants)\n", s.path,
+               s.nservices, s.njobs, s.nrequests, s.ninvariants);
+    scn_free(&s);
+    return rc ? WEDGE_USAGE : WEDGE_PASS;
+}
+
 int check_main(int argc, char **argv)
 {
     static const struct option opts[] = {{"rules", required_argument, NULL, 'r'},
@@ -78,9 +128,7 @@ int check_main(int argc, char **argv)
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     const char *rules = NULL, *rules_file = NULL;
-    struct scenario s;
-    char err[4096];
-    int quiet = 0, opt, rc = 0;
+    int quiet = 0, opt;
 
     optind = 1;
     opterr = 0;
@@ -106,40 +154,7 @@ int check_main(int argc, char **argv)
         fprintf(stderr, "wedge: check: give one of SCENARIO, --rules TEXT, --rules-file FILE\n");
         return WEDGE_USAGE;
     }
-    if (rules || rules_file) {
-        char *text = NULL;
-        if (rules)
-            text = util_fmt("%s", rules);
-        else if (textfile_read(rules_file, TEXTFILE_RULES_MAX, &text, NULL, err, sizeof err) < 0) {
-            /* "FILE:LINE:COL: a NUL byte ..." names the place as rules do */
-            if (err[0] >= '0' && err[0] <= '9')
-                fprintf(stderr, "wedge: %s:%s\n", rules_file, err);
-            else
-                fprintf(stderr, "wedge: check: %s: %s\n", rules_file, err);
-            return WEDGE_USAGE;
-        }
-        if (rulecheck_text(text, err, sizeof(err)) < 0) {
-            /* The shim names its text "rules"; name the file instead. */
-            if (rules_file && !strncmp(err, "rules:", 6))
-                fprintf(stderr, "wedge: %s:%s\n", rules_file, err + 6);
-            else
-                fprintf(stderr, "wedge: %s\n", err);
-            rc = WEDGE_USAGE;
-        } else if (!quiet) {
-            printf("wedge: rules ok\n");
-        }
-        free(text);
-        return rc;
-    }
-    if (scn_load(argv[optind], &s, err, sizeof(err)) < 0) {
-        fprintf(stderr, "wedge: %s\n", err);
-        return WEDGE_USAGE;
-    }
-    rc |= rulecheck_scenario(&s);
-    rc |= check_expansions(&s);
-    if (!rc && !quiet)
-        printf("wedge: %s: ok (%d services, %d jobs, %d requests, %d invariants)\n", s.path,
-               s.nservices, s.njobs, s.nrequests, s.ninvariants);
-    scn_free(&s);
-    return rc ? WEDGE_USAGE : WEDGE_PASS;
+    if (rules || rules_file)
+        return check_rules(rules, rules_file, quiet);
+    return check_scenario(argv[optind], quiet);
 }

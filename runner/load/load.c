@@ -124,6 +124,57 @@ static size_t load_discard(char *ptr, size_t size, size_t n, void *ud)
     return size * n;
 }
 
+/* The user's curl handle, made on first use; -1 with err. */
+static int load_curl(struct load_user *u, char *err, size_t errlen)
+{
+    long ms = (long)(u->l->cfg.scn->request_timeout_ns / NS_PER_MS);
+
+    if (u->curl)
+        return 0;
+    u->curl = curl_easy_init();
+    u->hdrs = curl_slist_append(NULL, "Expect:");
+    if (!u->curl) {
+        snprintf(err, errlen, "curl_easy_init failed");
+        return -1;
+    }
+    curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, load_discard);
+    curl_easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 5000L);
+    curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 5000L);
+    return 0;
+}
+
+/* Send the request (method, url, body or none) on the user's handle. */
+static CURLcode load_perform(struct load_user *u, const char *method, const char *url,
+                             const char *body)
+{
+    struct curl_slist *h = u->hdrs;
+    CURLcode cc;
+
+    curl_easy_setopt(u->curl, CURLOPT_URL, url);
+    curl_easy_setopt(u->curl, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, NULL);
+    if (body) {
+        const char *ct = (body[0] == '{' || body[0] == '[') ? "Content-Type: application/json"
+                                                            : "Content-Type: text/plain";
+        h = curl_slist_append(NULL, "Expect:");
+        h = curl_slist_append(h, ct);
+        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body);
+    } else if (!strcasecmp(method, "POST")) {
+        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, 0L);
+        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, "");
+    }
+    if (strcasecmp(method, "GET") && strcasecmp(method, "POST"))
+        curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, h);
+    cc = curl_easy_perform(u->curl);
+    curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, u->hdrs);
+    if (h != u->hdrs)
+        curl_slist_free_all(h);
+    return cc;
+}
+
 static enum load_outcome load_http(struct load_user *u, const struct scn_request *r,
                                    const struct exp_ctx *e, long *status, char *err, size_t errlen)
 {
@@ -131,51 +182,17 @@ static enum load_outcome load_http(struct load_user *u, const struct scn_request
     char *path = NULL, *body = NULL, *url = NULL;
     enum load_outcome o = OUT_INFO;
     CURLcode cc;
-    long ms = (long)(cfg->scn->request_timeout_ns / 1000000u);
 
     *status = 0;
     path = exp_expand(r->path, e, err, errlen);
     if (!path || (r->body && !(body = exp_expand(r->body, e, err, errlen))))
         goto out;
-    if (!u->curl) {
-        u->curl = curl_easy_init();
-        u->hdrs = curl_slist_append(NULL, "Expect:");
-        if (!u->curl) {
-            snprintf(err, errlen, "curl_easy_init failed");
-            goto out;
-        }
-        curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, load_discard);
-        curl_easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 5000L);
-        curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 5000L);
-    }
+    if (load_curl(u, err, errlen) < 0)
+        goto out;
     url = strncmp(path, "http://", 7) && strncmp(path, "https://", 8)
               ? util_fmt("%s%s", cfg->base_url ? cfg->base_url : "", path)
               : util_fmt("%s", path);
-    curl_easy_setopt(u->curl, CURLOPT_URL, url);
-    curl_easy_setopt(u->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, NULL);
-    {
-        struct curl_slist *h = u->hdrs;
-        if (body) {
-            const char *ct = (body[0] == '{' || body[0] == '[') ? "Content-Type: application/json"
-                                                                : "Content-Type: text/plain";
-            h = curl_slist_append(NULL, "Expect:");
-            h = curl_slist_append(h, ct);
-            curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-            curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body);
-        } else if (!strcasecmp(r->method, "POST")) {
-            curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, 0L);
-            curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, "");
-        }
-        if (strcasecmp(r->method, "GET") && strcasecmp(r->method, "POST"))
-            curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, r->method);
-        curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, h);
-        cc = curl_easy_perform(u->curl);
-        curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, u->hdrs);
-        if (h != u->hdrs)
-            curl_slist_free_all(h);
-    }
+    cc = load_perform(u, r->method, url, body);
     if (cc != CURLE_OK) {
         snprintf(err, errlen, "%s", curl_easy_strerror(cc));
         goto out;
@@ -318,41 +335,65 @@ static int load_sleep_until(struct load *l, uint64_t t)
     }
 }
 
+/* When the user's next request is due, or 0 when the load is over for it:
+ * the open model takes arrival k at t0 + k/rate, the closed one now. */
+static uint64_t load_next_due(struct load *l)
+{
+    uint64_t due;
+
+    if (l->cfg.rate > 0) {
+        uint64_t k = atomic_fetch_add(&l->next, 1);
+        due = l->t0 + (uint64_t)((double)k * (double)NS_PER_S / l->cfg.rate);
+        if ((l->cfg.iterations && k >= l->cfg.iterations) ||
+            (l->cfg.duration_ns && due >= l->deadline) || load_sleep_until(l, due) < 0)
+            return 0;
+        return due;
+    }
+    if (l->cfg.iterations && atomic_fetch_add(&l->next, 1) >= l->cfg.iterations)
+        return 0;
+    due = util_now_ns();
+    return l->cfg.duration_ns && due >= l->deadline ? 0 : due;
+}
+
+/* One outcome into the user's counters (read by load_interval). */
+static void load_count(struct load_user *u, int cls, enum load_outcome o, uint64_t latency,
+                       uint64_t retries)
+{
+    pthread_mutex_lock(&u->mu);
+    hist_record(u->cls[cls].lat, latency);
+    hist_record(u->interval, latency);
+    u->cls[cls].retries += retries;
+    if (o == OUT_OK)
+        u->cls[cls].ok++;
+    else if (o == OUT_FAIL)
+        u->cls[cls].fail++;
+    else
+        u->cls[cls].info++;
+    u->i_requests++;
+    u->i_errors += o != OUT_OK;
+    pthread_mutex_unlock(&u->mu);
+}
+
 static void *load_user_main(void *arg)
 {
     struct load_user *u = arg;
     struct load *l = u->l;
     struct exp_ctx e = l->cfg.exp;
     char err[512];
+    uint64_t due;
 
     e.user = u->id;
     e.rng = &u->rng;
-    while (!atomic_load(&l->stop)) {
-        const struct scn_request *r;
-        uint64_t due, sent, end, retries = 0;
+    while (!atomic_load(&l->stop) && (due = load_next_due(l)) != 0) {
+        const struct scn_request *r = load_pick(u);
+        int cls = (int)(r - l->scn->requests);
+        uint64_t end, retries = 0;
         unsigned tries = 1;
         long status = 0;
         enum load_outcome o;
-        int cls;
 
-        if (l->cfg.rate > 0) {
-            uint64_t k = atomic_fetch_add(&l->next, 1);
-            due = l->t0 + (uint64_t)((double)k * (double)NS_PER_S / l->cfg.rate);
-            if ((l->cfg.iterations && k >= l->cfg.iterations) ||
-                (l->cfg.duration_ns && due >= l->deadline) || load_sleep_until(l, due) < 0)
-                break;
-        } else {
-            if (l->cfg.iterations && atomic_fetch_add(&l->next, 1) >= l->cfg.iterations)
-                break;
-            due = util_now_ns();
-            if (l->cfg.duration_ns && due >= l->deadline)
-                break;
-        }
-        r = load_pick(u);
-        cls = (int)(r - l->scn->requests);
         e.iter = u->seq;
-        sent = util_now_ns();
-        load_hist_invoke(u, sent, r);
+        load_hist_invoke(u, util_now_ns(), r);
         err[0] = '\0';
         if (r->kind == SCN_REQ_HTTP)
             o = load_http(u, r, &e, &status, err, sizeof(err));
@@ -361,20 +402,7 @@ static void *load_user_main(void *arg)
         end = util_now_ns();
         load_hist_outcome(u, end, r, o, status, end - due, tries, err[0] ? err : NULL);
         u->seq++;
-
-        pthread_mutex_lock(&u->mu);
-        hist_record(u->cls[cls].lat, end - due);
-        hist_record(u->interval, end - due);
-        u->cls[cls].retries += retries;
-        if (o == OUT_OK)
-            u->cls[cls].ok++;
-        else if (o == OUT_FAIL)
-            u->cls[cls].fail++;
-        else
-            u->cls[cls].info++;
-        u->i_requests++;
-        u->i_errors += o != OUT_OK;
-        pthread_mutex_unlock(&u->mu);
+        load_count(u, cls, o, end - due, retries);
     }
     load_flush(u, 1);
     atomic_store(&u->done, 1);

@@ -23,11 +23,64 @@
 /* How long the shim may take to accept or reject a rule text. */
 #define RULECHECK_NS (10 * NS_PER_S)
 
+/* The child: /bin/true under the shim with text as its rules, stderr to
+ * the pipe; the shim speaks before main, or not at all. */
+static void rulecheck_child(const char *preload, const char *text, int fds[2])
+{
+    dup2(fds[1], 2);
+    close(fds[0]);
+    setenv("LD_PRELOAD", preload, 1);
+    setenv("WEDGE_RULES", text, 1);
+    unsetenv("WEDGE_RULES_FILE");
+    unsetenv("WEDGE_TRACE");
+    unsetenv("WEDGE_CTL");
+    unsetenv("WEDGE_ON_ERROR");
+    execl("/bin/true", "true", (char *)NULL);
+    _exit(127);
+}
+
+/* Read the shim's message from fd until EOF into buf, but no longer than
+ * the wait after it allows: a child that hangs with the pipe open must not
+ * hang us. */
+static void rulecheck_read(int fd, char *buf, size_t len)
+{
+    size_t n = 0;
+
+    for (uint64_t deadline = util_now_ns() + RULECHECK_NS; util_now_ns() < deadline;) {
+        struct pollfd pfd = {fd, POLLIN, 0};
+        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / NS_PER_MS + 1));
+        ssize_t r;
+        if (ready == 0)
+            break;
+        if (ready < 0)
+            continue; /* EINTR: the deadline is checked again */
+        r = read(fd, buf + n, len - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == len - 1)
+            break;
+    }
+    buf[n] = '\0';
+}
+
+/* The first line of the shim's message, without its "wedge: " prefix. */
+static void rulecheck_message(char *buf, char *err, size_t errlen)
+{
+    char *msg = buf, *w = strstr(buf, "wedge: ");
+
+    if (w)
+        msg = w + strlen("wedge: ");
+    msg[strcspn(msg, "\n")] = '\0';
+    snprintf(err, errlen, "%s", *msg ? msg : "rules rejected by the shim");
+}
+
 int rulecheck_text(const char *text, char *err, size_t errlen)
 {
     char shim[PATH_MAX], preload[3 * PATH_MAX], buf[2048];
     int fds[2] = {-1, -1}, status = 0, rc = -1;
-    size_t n = 0;
     pid_t pid;
 
     if (util_find_shim(shim, sizeof(shim), err, errlen) < 0)
@@ -41,59 +94,21 @@ int rulecheck_text(const char *text, char *err, size_t errlen)
         snprintf(err, errlen, "fork: %s", strerror(errno));
         goto out;
     }
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("WEDGE_RULES", text, 1);
-        unsetenv("WEDGE_RULES_FILE");
-        unsetenv("WEDGE_TRACE");
-        unsetenv("WEDGE_CTL");
-        unsetenv("WEDGE_ON_ERROR");
-        execl("/bin/true", "true", (char *)NULL);
-        _exit(127);
-    }
+    if (pid == 0)
+        rulecheck_child(preload, text, fds);
     close(fds[1]);
     fds[1] = -1;
-    /* Read the shim's message until EOF, but no longer than the wait below
-     * allows: a child that hangs with the pipe open must not hang us. */
-    for (uint64_t deadline = util_now_ns() + RULECHECK_NS; util_now_ns() < deadline;) {
-        struct pollfd pfd = {fds[0], POLLIN, 0};
-        int ready = poll(&pfd, 1, (int)((deadline - util_now_ns()) / NS_PER_MS + 1));
-        ssize_t r;
-        if (ready == 0)
-            break;
-        if (ready < 0)
-            continue; /* EINTR: the deadline is checked again */
-        r = read(fds[0], buf + n, sizeof(buf) - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        if (n == sizeof(buf) - 1)
-            break;
-    }
-    buf[n] = '\0';
+    rulecheck_read(fds[0], buf, sizeof(buf));
     if (util_wait_pid(pid, RULECHECK_NS, &status) != 1) {
         kill(pid, SIGKILL);
         util_wait_pid(pid, 2 * NS_PER_S, &status);
         snprintf(err, errlen, "the rules check did not finish");
         goto out;
     }
-    if (util_exit_code(status) == 0) {
+    if (util_exit_code(status) == 0)
         rc = 0;
-        goto out;
-    }
-    {
-        /* First line of the shim's message, without its "wedge: " prefix. */
-        char *msg = buf;
-        char *w = strstr(buf, "wedge: ");
-        if (w)
-            msg = w + strlen("wedge: ");
-        msg[strcspn(msg, "\n")] = '\0';
-        snprintf(err, errlen, "%s", *msg ? msg : "rules rejected by the shim");
-    }
+    else
+        rulecheck_message(buf, err, errlen);
 out:
     if (fds[0] >= 0)
         close(fds[0]);

@@ -192,6 +192,84 @@ char *svc_rules_text(const struct scenario *s, const char *rules, const char *ru
     return expanded;
 }
 
+/* The environment of a process under the shim: ours without WEDGE_* and
+ * LD_PRELOAD, then the shim's, then the scenario's env lines (expanded; an
+ * LD_PRELOAD there keeps the shim first).  0, or SVC_CONFIG with err. */
+static int svc_env(const struct svc_ctx *ctx, const struct exp_ctx *e, const char *rules_text,
+                   uint64_t seed, char **envlines, struct svc_vec *env, char *err, size_t errlen)
+{
+    for (char **v = environ; *v; v++)
+        if (strncmp(*v, "WEDGE_", 6) && strncmp(*v, "LD_PRELOAD=", 11))
+            vec_push(env, util_fmt("%s", *v));
+    env_set(env, util_fmt("LD_PRELOAD=%s", ctx->preload));
+    if (rules_text[0])
+        env_set(env, util_fmt("WEDGE_RULES=%s", rules_text));
+    env_set(env, util_fmt("WEDGE_SEED=%" PRIu64, seed));
+    env_set(env, util_fmt("WEDGE_TRACE=%s/traces", ctx->out_dir));
+    env_set(env, util_fmt("WEDGE_CTL=%s/ctl", ctx->out_dir));
+    if (ctx->dsn) {
+        /* The shim takes a connection to this port for a PostgreSQL
+         * session even before its first bytes (a TLS one it cannot read
+         * is then reported, not silently skipped). */
+        char *host = NULL, *port = NULL, perr[256];
+        if (dsn_host_port(ctx->dsn, &host, &port, perr, sizeof(perr)) == 0)
+            env_set(env, util_fmt("WEDGE_DB_PORT=%s", port));
+        free(host);
+        free(port);
+    }
+    for (char **l = envlines; l && *l; l++) {
+        char *x = exp_expand(*l, e, err, errlen);
+        if (!x)
+            return SVC_CONFIG;
+        if (!strchr(x, '=')) {
+            snprintf(err, errlen, "env '%s': expected KEY=VALUE", x);
+            free(x);
+            return SVC_CONFIG;
+        }
+        if (!strncmp(x, "LD_PRELOAD=", 11) && x[11]) {
+            /* The shim stays first: a replaced LD_PRELOAD would run the
+             * service with no injection and pass for the wrong reason. */
+            char *both = util_fmt("LD_PRELOAD=%s:%s", ctx->preload, x + 11);
+            free(x);
+            x = both;
+        } else if (!strncmp(x, "LD_PRELOAD=", 11)) {
+            free(x);
+            continue;
+        }
+        env_set(env, x);
+    }
+    return 0;
+}
+
+/* Fork and exec argv with env, its output to the log file fd, in a
+ * process group of its own.  SVC_OK, or SVC_UNAVAILABLE with err. */
+static int svc_fork(struct svc_proc *p, char **argv, char **env, int fd, char *err, size_t errlen)
+{
+    fflush(NULL);
+    p->pid = fork();
+    if (p->pid < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        p->pid = 0;
+        return SVC_UNAVAILABLE;
+    }
+    if (p->pid == 0) {
+        /* Child of a threaded parent: only dup2/open/exec from here on. */
+        int nul = open("/dev/null", O_RDONLY);
+        setpgid(0, 0);
+        signal(SIGPIPE, SIG_DFL);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (nul >= 0)
+            dup2(nul, 0);
+        execvpe(argv[0], argv, env);
+        dprintf(2, "wedge: %s: cannot run %s: %s\n", p->name, argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(p->pid, p->pid);
+    p->started_ns = util_now_ns();
+    return SVC_OK;
+}
+
 static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *command,
                      const char *rules, const char *rules_file, char **envlines, char *err,
                      size_t errlen)
@@ -209,46 +287,8 @@ static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *
     rules_text = svc_rules_text(ctx->scn, rules, rules_file, &e, err, errlen);
     if (!rules_text)
         goto out;
-    for (char **v = environ; *v; v++)
-        if (strncmp(*v, "WEDGE_", 6) && strncmp(*v, "LD_PRELOAD=", 11))
-            vec_push(&env, util_fmt("%s", *v));
-    env_set(&env, util_fmt("LD_PRELOAD=%s", ctx->preload));
-    if (rules_text[0])
-        env_set(&env, util_fmt("WEDGE_RULES=%s", rules_text));
-    env_set(&env, util_fmt("WEDGE_SEED=%" PRIu64, seed));
-    env_set(&env, util_fmt("WEDGE_TRACE=%s/traces", ctx->out_dir));
-    env_set(&env, util_fmt("WEDGE_CTL=%s/ctl", ctx->out_dir));
-    if (ctx->dsn) {
-        /* The shim takes a connection to this port for a PostgreSQL
-         * session even before its first bytes (a TLS one it cannot read
-         * is then reported, not silently skipped). */
-        char *host = NULL, *port = NULL, perr[256];
-        if (dsn_host_port(ctx->dsn, &host, &port, perr, sizeof(perr)) == 0)
-            env_set(&env, util_fmt("WEDGE_DB_PORT=%s", port));
-        free(host);
-        free(port);
-    }
-    for (char **l = envlines; l && *l; l++) {
-        char *x = exp_expand(*l, &e, err, errlen);
-        if (!x)
-            goto out;
-        if (!strchr(x, '=')) {
-            snprintf(err, errlen, "env '%s': expected KEY=VALUE", x);
-            free(x);
-            goto out;
-        }
-        if (!strncmp(x, "LD_PRELOAD=", 11) && x[11]) {
-            /* The shim stays first: a replaced LD_PRELOAD would run the
-             * service with no injection and pass for the wrong reason. */
-            char *both = util_fmt("LD_PRELOAD=%s:%s", ctx->preload, x + 11);
-            free(x);
-            x = both;
-        } else if (!strncmp(x, "LD_PRELOAD=", 11)) {
-            free(x);
-            continue;
-        }
-        env_set(&env, x);
-    }
+    if (svc_env(ctx, &e, rules_text, seed, envlines, &env, err, errlen) != 0)
+        goto out;
     logdir = util_fmt("%s/logs", ctx->out_dir);
     util_mkdir_p(logdir, 0755);
     p->log_path = util_fmt("%s/%s.log", logdir, p->name);
@@ -259,30 +299,7 @@ static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *
         rc = SVC_UNAVAILABLE;
         goto out;
     }
-    fflush(NULL);
-    p->pid = fork();
-    if (p->pid < 0) {
-        snprintf(err, errlen, "fork: %s", strerror(errno));
-        p->pid = 0;
-        rc = SVC_UNAVAILABLE;
-        goto out;
-    }
-    if (p->pid == 0) {
-        /* Child of a threaded parent: only dup2/open/exec from here on. */
-        int nul = open("/dev/null", O_RDONLY);
-        setpgid(0, 0);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        if (nul >= 0)
-            dup2(nul, 0);
-        execvpe(argv[0], argv, env.v);
-        dprintf(2, "wedge: %s: cannot run %s: %s\n", p->name, argv[0], strerror(errno));
-        _exit(127);
-    }
-    setpgid(p->pid, p->pid);
-    p->started_ns = util_now_ns();
-    rc = SVC_OK;
+    rc = svc_fork(p, argv, env.v, fd, err, errlen);
 out:
     if (fd >= 0)
         close(fd);

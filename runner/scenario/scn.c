@@ -541,14 +541,46 @@ static int scn_names(struct scn_parse *p, const char *path)
     return (s->name && s->path) ? 0 : -1;
 }
 
+/* inih over the pre-scanned lines: multi-line values off (one entry a
+ * line), inline ';' comments off (SQL and rules use ';').  inih's options
+ * are process globals in the packaged library: restored after.  -1 out of
+ * memory. */
+static int scn_ini(struct scn_parse *p)
+{
+    bool old_multi = ini_allow_multiline, old_inline = ini_allow_inline_comments,
+         old_stop = ini_stop_on_first_error;
+    int ini;
+
+    ini_allow_multiline = false;
+    ini_allow_inline_comments = false;
+    ini_stop_on_first_error = false;
+    ini = ini_parse_stream(scn_reader, p, scn_handler, p);
+    ini_allow_multiline = old_multi;
+    ini_allow_inline_comments = old_inline;
+    ini_stop_on_first_error = old_stop;
+    if (ini == -2)
+        return -1;
+    if (ini > 0 && ini <= p->nlines)
+        scn_error(p, ini, "expected '[section]' or 'key = value' (got '%.60s')",
+                  scn_skip_space(p->lines[ini - 1]));
+    return 0;
+}
+
+/* The first error as "PATH:LINE: message" into err. */
+static void scn_report(const struct scn_parse *p, const char *path, char *err, size_t errlen)
+{
+    /* history errors carry their own "FILE:LINE:COL" */
+    if (strncmp(p->msg, path, strlen(path)) == 0 && p->msg[strlen(path)] == ':')
+        snprintf(err, errlen, "%s:%d:%s", path, p->err_line, p->msg + strlen(path) + 1);
+    else
+        snprintf(err, errlen, "%s:%d: %s", path, p->err_line, p->msg);
+}
+
 int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
 {
     struct scn_parse p = {0};
     char *text = NULL, why[256];
-    int rc = -1, ini;
-    /* inih's options are process globals in the packaged library */
-    bool old_multi = ini_allow_multiline, old_inline = ini_allow_inline_comments,
-         old_stop = ini_stop_on_first_error;
+    int rc = -1;
 
     memset(out, 0, sizeof(*out));
     scn_defaults(out);
@@ -568,33 +600,14 @@ int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
         scn_split_lines(&p, text + (strncmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0)))
         goto oom;
     scn_description(&p);
-    if (scn_scan_headers(&p))
+    if (scn_scan_headers(&p) || scn_ini(&p) < 0)
         goto oom;
-
-    /* multi-line values off (one entry a line), inline ';' comments off
-     * (SQL and rules use ';') */
-    ini_allow_multiline = false;
-    ini_allow_inline_comments = false;
-    ini_stop_on_first_error = false;
-    ini = ini_parse_stream(scn_reader, &p, scn_handler, &p);
-    ini_allow_multiline = old_multi;
-    ini_allow_inline_comments = old_inline;
-    ini_stop_on_first_error = old_stop;
-    if (ini == -2)
-        goto oom;
-    if (ini > 0 && ini <= p.nlines)
-        scn_error(&p, ini, "expected '[section]' or 'key = value' (got '%.60s')",
-                  scn_skip_space(p.lines[ini - 1]));
     if (!p.err_line)
         scn_finish(&p);
     if (p.oom)
         goto oom;
     if (p.err_line) {
-        /* history errors carry their own "FILE:LINE:COL" */
-        if (strncmp(p.msg, path, strlen(path)) == 0 && p.msg[strlen(path)] == ':')
-            snprintf(err, errlen, "%s:%d:%s", path, p.err_line, p.msg + strlen(path) + 1);
-        else
-            snprintf(err, errlen, "%s:%d: %s", path, p.err_line, p.msg);
+        scn_report(&p, path, err, errlen);
         goto out;
     }
     rc = 0;

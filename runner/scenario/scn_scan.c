@@ -157,50 +157,91 @@ static void scn_unknown_section(struct scn_parse *p, int line, const char *word,
 }
 
 /* A section header: check it and add it to p->secs (and services/jobs). */
-static int scn_header(struct scn_parse *p, int line, const char *hdr)
+/* The kind of section header hdr names (its word in word, its name in
+ * *rest), or -1 after the message: unknown, a name missing or extra, a
+ * duplicate. */
+static int scn_header_kind(struct scn_parse *p, int line, const char *hdr, char *word, size_t wlen,
+                           const char **rest)
 {
-    struct scenario *s = p->s;
-    char word[SCN_MAX_SECTION + 1];
-    const char *rest;
     int kind = -1, other;
-    struct scn_sec *sec, *ns;
 
-    if (strlen(hdr) > SCN_MAX_SECTION) {
-        scn_error(p, line, "section name longer than %d characters", SCN_MAX_SECTION);
-        return 0;
-    }
-    snprintf(word, sizeof(word), "%.*s", (int)strcspn(hdr, " \t"), hdr);
-    rest = scn_skip_space(hdr + strlen(word));
+    snprintf(word, wlen, "%.*s", (int)strcspn(hdr, " \t"), hdr);
+    *rest = scn_skip_space(hdr + strlen(word));
     for (int i = 0; i < 6; i++)
         if (strcmp(word, scn_sec_names[i]) == 0)
             kind = i;
     if (kind < 0) {
         scn_unknown_section(p, line, word, hdr);
-        return 0;
+        return -1;
     }
-    if ((kind == SEC_SERVICE || kind == SEC_JOB) && !scn_is_name(rest)) {
+    if ((kind == SEC_SERVICE || kind == SEC_JOB) && !scn_is_name(*rest)) {
         scn_error(p, line,
                   "section [%s] needs a name of letters, digits, '_', '-' or '.': [%s NAME]", hdr,
                   word);
-        return 0;
+        return -1;
     }
-    if (kind != SEC_SERVICE && kind != SEC_JOB && *rest) {
-        scn_error(p, line, "section [%s] takes no name (got '%s')", word, rest);
-        return 0;
+    if (kind != SEC_SERVICE && kind != SEC_JOB && **rest) {
+        scn_error(p, line, "section [%s] takes no name (got '%s')", word, *rest);
+        return -1;
     }
-    other = scn_find_sec(p, SEC_SERVICE, *rest ? rest : NULL);
+    other = scn_find_sec(p, SEC_SERVICE, **rest ? *rest : NULL);
     if (other < 0)
-        other = scn_find_sec(p, SEC_JOB, *rest ? rest : NULL);
-    if (!*rest)
+        other = scn_find_sec(p, SEC_JOB, **rest ? *rest : NULL);
+    if (!**rest)
         other = scn_find_sec(p, (enum scn_sec_kind)kind, NULL);
     if (other >= 0) {
-        if (*rest)
-            scn_error(p, line, "duplicate name '%s' (first at line %d)", rest, p->secs[other].line);
+        if (**rest)
+            scn_error(p, line, "duplicate name '%s' (first at line %d)", *rest,
+                      p->secs[other].line);
         else
             scn_error(p, line, "duplicate section [%s] (first at line %d)", word,
                       p->secs[other].line);
+        return -1;
+    }
+    return kind;
+}
+
+/* The service or job a [service NAME] / [job NAME] section describes;
+ * its index, or -1 out of memory. */
+static int scn_header_process(struct scn_parse *p, int kind, int line, const char *name)
+{
+    struct scenario *s = p->s;
+
+    if (kind == SEC_SERVICE) {
+        struct scn_service *nv = realloc(s->services, (size_t)(s->nservices + 1) * sizeof(*nv));
+        if (!nv)
+            return -1;
+        s->services = nv;
+        memset(&nv[s->nservices], 0, sizeof(*nv));
+        nv[s->nservices].name = scn_strdup(p, name);
+        nv[s->nservices].line = line;
+        nv[s->nservices].stop_grace_ns = 2 * NS_PER_S;
+        return s->nservices++;
+    }
+    struct scn_job *nv = realloc(s->jobs, (size_t)(s->njobs + 1) * sizeof(*nv));
+    if (!nv)
+        return -1;
+    s->jobs = nv;
+    memset(&nv[s->njobs], 0, sizeof(*nv));
+    nv[s->njobs].name = scn_strdup(p, name);
+    nv[s->njobs].line = line;
+    return s->njobs++;
+}
+
+static int scn_header(struct scn_parse *p, int line, const char *hdr)
+{
+    char word[SCN_MAX_SECTION + 1];
+    const char *rest;
+    struct scn_sec *sec, *ns;
+    int kind;
+
+    if (strlen(hdr) > SCN_MAX_SECTION) {
+        scn_error(p, line, "section name longer than %d characters", SCN_MAX_SECTION);
         return 0;
     }
+    kind = scn_header_kind(p, line, hdr, word, sizeof(word), &rest);
+    if (kind < 0)
+        return 0;
     ns = realloc(p->secs, (size_t)(p->nsecs + 1) * sizeof(*ns));
     if (!ns)
         return -1;
@@ -210,25 +251,10 @@ static int scn_header(struct scn_parse *p, int line, const char *hdr)
     sec->kind = (enum scn_sec_kind)kind;
     sec->line = line;
     sec->name = scn_strdup(p, rest);
-    if (kind == SEC_SERVICE) {
-        struct scn_service *nv = realloc(s->services, (size_t)(s->nservices + 1) * sizeof(*nv));
-        if (!nv)
+    if (kind == SEC_SERVICE || kind == SEC_JOB) {
+        sec->index = scn_header_process(p, kind, line, rest);
+        if (sec->index < 0)
             return -1;
-        s->services = nv;
-        memset(&nv[s->nservices], 0, sizeof(*nv));
-        nv[s->nservices].name = scn_strdup(p, rest);
-        nv[s->nservices].line = line;
-        nv[s->nservices].stop_grace_ns = 2 * NS_PER_S;
-        sec->index = s->nservices++;
-    } else if (kind == SEC_JOB) {
-        struct scn_job *nv = realloc(s->jobs, (size_t)(s->njobs + 1) * sizeof(*nv));
-        if (!nv)
-            return -1;
-        s->jobs = nv;
-        memset(&nv[s->njobs], 0, sizeof(*nv));
-        nv[s->njobs].name = scn_strdup(p, rest);
-        nv[s->njobs].line = line;
-        sec->index = s->njobs++;
     } else if (kind == SEC_WORKLOAD) {
         p->workload_line = line;
     } else if (kind == SEC_SCENARIO) {

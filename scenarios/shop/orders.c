@@ -79,21 +79,14 @@ static int exec1(PGconn *c, PGresult **r, const char *sql, int n, const char *co
     return tx_from_db(db_exec(c, r, sql, n, p));
 }
 
-static int tx_order(PGconn *c, void *arg, struct reply *rp)
+/* Take every line's stock (in sku order: no deadlock between orders);
+ * *total the order's price.  TX_OK, or the refusal in rp. */
+static int order_take(PGconn *c, struct order_in *o, struct reply *rp, long *total)
 {
-    struct order_in *o = arg;
-    char s_total[32], s_id[32], s_qty[32], s_price[32], s_ver[32];
-    long total = 0;
-    PGresult *r = NULL;
-    json_t *out_lines = NULL;
-    char *payload = NULL;
-    int rc;
-
+    *total = 0;
     for (int i = 0; i < o->n; i++) {
-        int src;
-
-        rc = stock_take(c, o->lines[i].sku, o->lines[i].qty, &src, &o->lines[i].price,
-                        &o->lines[i].version);
+        int src, rc = stock_take(c, o->lines[i].sku, o->lines[i].qty, &src, &o->lines[i].price,
+                                 &o->lines[i].version);
         if (rc != TX_OK)
             return rc;
         if (src != STOCK_OK) {
@@ -102,52 +95,84 @@ static int tx_order(PGconn *c, void *arg, struct reply *rp)
                         o->lines[i].sku);
             return TX_ABORT;
         }
-        total += o->lines[i].qty * o->lines[i].price;
+        *total += o->lines[i].qty * o->lines[i].price;
     }
+    return TX_OK;
+}
+
+/* The order row; its id into s_id, the 201 reply set. */
+static int order_insert(PGconn *c, long total, char *s_id, size_t idlen, struct reply *rp)
+{
+    char s_total[32];
+    const char *p[1] = {s_total};
+    PGresult *r = NULL;
+    int rc;
+
     snprintf(s_total, sizeof s_total, "%ld", total);
-    {
-        const char *p[1] = {s_total};
-        rc = exec1(c, &r,
-                   "INSERT INTO orders (order_no, total_cents) VALUES ("
-                   "'ORD-' || lpad(nextval('order_no_seq')::text, 8, '0'), $1) "
-                   "RETURNING id, order_no",
-                   1, p);
-    }
+    rc = exec1(c, &r,
+               "INSERT INTO orders (order_no, total_cents) VALUES ("
+               "'ORD-' || lpad(nextval('order_no_seq')::text, 8, '0'), $1) "
+               "RETURNING id, order_no",
+               1, p);
     if (rc != TX_OK)
         return rc;
-    snprintf(s_id, sizeof s_id, "%s", PQgetvalue(r, 0, 0));
+    snprintf(s_id, idlen, "%s", PQgetvalue(r, 0, 0));
     reply_json(rp, 201,
                json_pack("{s:I,s:s,s:I,s:s}", "id", (json_int_t)atol(s_id), "order_no",
                          PQgetvalue(r, 0, 1), "total_cents", (json_int_t)total, "status",
                          "placed"));
     PQclear(r);
+    return TX_OK;
+}
+
+/* One order line and its stock.changed event; the line into out_lines. */
+static int order_line(PGconn *c, const struct line *l, const char *s_id, json_t *out_lines)
+{
+    char s_qty[32], s_price[32], s_ver[32], *payload;
+    const char *p[4] = {s_id, l->sku, s_qty, s_price};
+    const char *q[3] = {l->sku, s_ver, NULL};
+    json_t *pl;
+    int rc;
+
+    snprintf(s_qty, sizeof s_qty, "%ld", l->qty);
+    snprintf(s_price, sizeof s_price, "%ld", l->price);
+    snprintf(s_ver, sizeof s_ver, "%ld", l->version);
+    rc = exec1(c, NULL,
+               "INSERT INTO order_lines (order_id, sku, qty, price_cents) "
+               "VALUES ($1, $2, $3, $4)",
+               4, p);
+    if (rc != TX_OK)
+        return rc;
+    pl = json_pack("{s:s,s:I,s:I}", "sku", l->sku, "qty", (json_int_t)l->qty, "price_cents",
+                   (json_int_t)l->price);
+    json_array_append_new(out_lines, pl); /* the array owns pl from here */
+    json_object_set_new(pl, "order_id", json_integer(atol(s_id)));
+    payload = json_dumps(pl, JSON_COMPACT);
+    q[2] = payload;
+    rc = exec1(c, NULL,
+               "INSERT INTO outbox (aggregate, seq, event_type, payload) "
+               "VALUES ($1, $2, 'stock.changed', $3::jsonb)",
+               3, q);
+    free(payload);
+    return rc;
+}
+
+static int tx_order(PGconn *c, void *arg, struct reply *rp)
+{
+    struct order_in *o = arg;
+    char s_id[32], *payload = NULL;
+    json_t *out_lines = NULL;
+    long total;
+    int rc = order_take(c, o, rp, &total);
+
+    if (rc != TX_OK)
+        return rc;
+    rc = order_insert(c, total, s_id, sizeof s_id, rp);
+    if (rc != TX_OK)
+        return rc;
     out_lines = json_array();
     for (int i = 0; i < o->n; i++) {
-        const char *p[4] = {s_id, o->lines[i].sku, s_qty, s_price};
-        const char *q[3] = {o->lines[i].sku, s_ver, NULL};
-        json_t *pl;
-
-        snprintf(s_qty, sizeof s_qty, "%ld", o->lines[i].qty);
-        snprintf(s_price, sizeof s_price, "%ld", o->lines[i].price);
-        snprintf(s_ver, sizeof s_ver, "%ld", o->lines[i].version);
-        rc = exec1(c, NULL,
-                   "INSERT INTO order_lines (order_id, sku, qty, price_cents) "
-                   "VALUES ($1, $2, $3, $4)",
-                   4, p);
-        if (rc != TX_OK)
-            goto out;
-        pl = json_pack("{s:s,s:I,s:I}", "sku", o->lines[i].sku, "qty", (json_int_t)o->lines[i].qty,
-                       "price_cents", (json_int_t)o->lines[i].price);
-        json_array_append_new(out_lines, pl); /* the array owns pl from here */
-        json_object_set_new(pl, "order_id", json_integer(atol(s_id)));
-        payload = json_dumps(pl, JSON_COMPACT);
-        q[2] = payload;
-        rc = exec1(c, NULL,
-                   "INSERT INTO outbox (aggregate, seq, event_type, payload) "
-                   "VALUES ($1, $2, 'stock.changed', $3::jsonb)",
-                   3, q);
-        free(payload);
-        payload = NULL;
+        rc = order_line(c, &o->lines[i], s_id, out_lines);
         if (rc != TX_OK)
             goto out;
     }

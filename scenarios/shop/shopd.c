@@ -111,14 +111,78 @@ static void usage(FILE *f)
                "             [--tx-tries N] [--drain MS] [--stats-file PATH]\n");
 }
 
+static const char *const stock_names[] = {"naive", "pessimistic", "optimistic", "atomic"};
+static const char *const pay_names[] = {"naive", "idempotent"};
+static const char *const ev_names[] = {"naive", "skip-locked"};
+static const char *const pool_names[] = {"naive", "correct"};
+static const char *const iso_names[] = {"read-committed", "repeatable-read", "serializable"};
+static const char *const iso_sql[] = {"READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"};
+
+/* One flag (getopt's ch and its value) into shop_cfg (or *drain, the
+ * stats file); exits 2 on a bad value. */
+static void parse_flag(int ch, const char *v, long *drain)
+{
+    switch (ch) {
+    case 'p':
+        shop_cfg.port = (int)number("port", v, 1, 65535);
+        break;
+    case 'd':
+        shop_cfg.dsn = v;
+        break;
+    case 's':
+        shop_cfg.stock = pick("stock", v, stock_names, 4);
+        break;
+    case 'P':
+        shop_cfg.payment = pick("payment", v, pay_names, 2);
+        break;
+    case 'e':
+        shop_cfg.events = pick("events", v, ev_names, 2);
+        break;
+    case 'o':
+        shop_cfg.pool = pick("pool", v, pool_names, 2);
+        break;
+    case 'z':
+        shop_cfg.pool_size = (int)number("pool-size", v, 1, 256);
+        break;
+    case 'n':
+        shop_cfg.dispatchers = (int)number("dispatchers", v, 0, 64);
+        break;
+    case 'i':
+        shop_cfg.isolation = iso_sql[pick("isolation", v, iso_names, 3)];
+        break;
+    case 'u':
+        shop_cfg.psp_url = v;
+        break;
+    case 'c':
+        shop_cfg.consumer_url = v;
+        break;
+    case 't':
+        shop_cfg.psp_timeout_ms = number("psp-timeout", v, 1, 600000);
+        break;
+    case 'r':
+        shop_cfg.psp_tries = (int)number("psp-tries", v, 1, 100);
+        break;
+    case 'x':
+        shop_cfg.tx_tries = (int)number("tx-tries", v, 1, 1000);
+        break;
+    case 'D':
+        *drain = number("drain", v, 0, 600000);
+        break;
+    case 'S':
+        stats_file = v;
+        break;
+    case 'h':
+        usage(stdout);
+        exit(0);
+    default:
+        usage(stderr);
+        exit(2);
+    }
+}
+
+/* The flags into shop_cfg; returns --drain.  Exits 2 on a usage error. */
 static long parse_flags(int argc, char **argv)
 {
-    static const char *const stock[] = {"naive", "pessimistic", "optimistic", "atomic"};
-    static const char *const pay[] = {"naive", "idempotent"};
-    static const char *const evs[] = {"naive", "skip-locked"};
-    static const char *const poolm[] = {"naive", "correct"};
-    static const char *const iso[] = {"read-committed", "repeatable-read", "serializable"};
-    static const char *const iso_sql[] = {"READ COMMITTED", "REPEATABLE READ", "SERIALIZABLE"};
     static const struct option opts[] = {
         {"port", 1, 0, 'p'},       {"dsn", 1, 0, 'd'},         {"stock", 1, 0, 's'},
         {"payment", 1, 0, 'P'},    {"events", 1, 0, 'e'},      {"pool", 1, 0, 'o'},
@@ -127,67 +191,10 @@ static long parse_flags(int argc, char **argv)
         {"psp-tries", 1, 0, 'r'},  {"tx-tries", 1, 0, 'x'},    {"drain", 1, 0, 'D'},
         {"stats-file", 1, 0, 'S'}, {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
     long drain = 5000;
-    int ch, k;
+    int ch;
 
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'p':
-            shop_cfg.port = (int)number("port", optarg, 1, 65535);
-            break;
-        case 'd':
-            shop_cfg.dsn = optarg;
-            break;
-        case 's':
-            shop_cfg.stock = pick("stock", optarg, stock, 4);
-            break;
-        case 'P':
-            shop_cfg.payment = pick("payment", optarg, pay, 2);
-            break;
-        case 'e':
-            shop_cfg.events = pick("events", optarg, evs, 2);
-            break;
-        case 'o':
-            shop_cfg.pool = pick("pool", optarg, poolm, 2);
-            break;
-        case 'z':
-            shop_cfg.pool_size = (int)number("pool-size", optarg, 1, 256);
-            break;
-        case 'n':
-            shop_cfg.dispatchers = (int)number("dispatchers", optarg, 0, 64);
-            break;
-        case 'i':
-            k = pick("isolation", optarg, iso, 3);
-            shop_cfg.isolation = iso_sql[k];
-            break;
-        case 'u':
-            shop_cfg.psp_url = optarg;
-            break;
-        case 'c':
-            shop_cfg.consumer_url = optarg;
-            break;
-        case 't':
-            shop_cfg.psp_timeout_ms = number("psp-timeout", optarg, 1, 600000);
-            break;
-        case 'r':
-            shop_cfg.psp_tries = (int)number("psp-tries", optarg, 1, 100);
-            break;
-        case 'x':
-            shop_cfg.tx_tries = (int)number("tx-tries", optarg, 1, 1000);
-            break;
-        case 'D':
-            drain = number("drain", optarg, 0, 600000);
-            break;
-        case 'S':
-            stats_file = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            exit(0);
-        default:
-            usage(stderr);
-            exit(2);
-        }
-    }
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
+        parse_flag(ch, optarg, &drain);
     if (!shop_cfg.port || !shop_cfg.dsn || optind != argc) {
         usage(stderr);
         exit(2);
@@ -200,8 +207,9 @@ static long parse_flags(int argc, char **argv)
     }
     snprintf(flags_text, sizeof flags_text,
              "stock=%s payment=%s events=%s pool=%s pool_size=%d dispatchers=%d isolation=%s",
-             stock[shop_cfg.stock], pay[shop_cfg.payment], evs[shop_cfg.events],
-             poolm[shop_cfg.pool], shop_cfg.pool_size, shop_cfg.dispatchers, shop_cfg.isolation);
+             stock_names[shop_cfg.stock], pay_names[shop_cfg.payment], ev_names[shop_cfg.events],
+             pool_names[shop_cfg.pool], shop_cfg.pool_size, shop_cfg.dispatchers,
+             shop_cfg.isolation);
     return drain;
 }
 

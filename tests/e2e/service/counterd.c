@@ -346,23 +346,19 @@ static int write_pidfile(const char *path)
     return fclose(f);
 }
 
-int main(int argc, char **argv)
+/* The flags: -1 to go on, else the exit status (help: 0, usage: 2). */
+static int parse_flags(int argc, char **argv, long *port, const char **pidfile)
 {
     static const struct option opts[] = {
         {"port", required_argument, NULL, 'p'}, {"dsn", required_argument, NULL, 'd'},
         {"mode", required_argument, NULL, 'm'}, {"pidfile", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
-    struct http_server *d = NULL;
-    char err[256];
-    const char *pidfile = NULL;
-    sigset_t stop;
-    long port = -1;
-    int opt, sig = 0, rc = 2;
+    int opt;
 
     while ((opt = getopt_long(argc, argv, "p:d:m:f:h", opts, NULL)) != -1) {
         switch (opt) {
         case 'p':
-            port = strtol(optarg, NULL, 10);
+            *port = strtol(optarg, NULL, 10);
             break;
         case 'd':
             counter_dsn = optarg;
@@ -374,26 +370,38 @@ int main(int argc, char **argv)
                 counter_mode = MODE_SAFE;
             } else {
                 fprintf(stderr, "counterd: --mode: expected naive or safe, got '%s'\n", optarg);
-                goto out;
+                return 2;
             }
             break;
         case 'f':
-            pidfile = optarg;
+            *pidfile = optarg;
             break;
         case 'h':
             usage(stdout);
-            rc = 0;
-            goto out;
+            return 0;
         default:
             usage(stderr);
-            goto out;
+            return 2;
         }
     }
-    if (port <= 0 || port > 65535 || !counter_dsn || optind != argc) {
+    if (*port <= 0 || *port > 65535 || !counter_dsn || optind != argc) {
         usage(stderr);
-        goto out;
+        return 2;
     }
+    return -1;
+}
 
+int main(int argc, char **argv)
+{
+    struct http_server *d = NULL;
+    char err[256];
+    const char *pidfile = NULL;
+    sigset_t stop;
+    long port = -1;
+    int sig = 0, rc = parse_flags(argc, argv, &port, &pidfile);
+
+    if (rc >= 0)
+        return rc;
     /* Signals are taken by sigwait below: block them before MHD starts its
      * threads so none of those threads receives them. */
     sigemptyset(&stop);
@@ -402,16 +410,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    rc = 3;
     d = http_start((int)port, counter_routes, sizeof counter_routes / sizeof counter_routes[0], err,
                    sizeof err);
     if (!d) {
         fprintf(stderr, "counterd: %s\n", err);
-        rc = 3;
         goto out;
     }
     if (pidfile && write_pidfile(pidfile) != 0) {
         fprintf(stderr, "counterd: --pidfile %s: %s\n", pidfile, strerror(errno));
-        rc = 3;
         goto out;
     }
     fprintf(stderr, "counterd: listening on 127.0.0.1:%ld, mode %s, pid %ld\n", port,
