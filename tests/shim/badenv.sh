@@ -133,16 +133,23 @@ secure)
   cp "$prog" "$tmp/prog" && chown 65534:65534 "$tmp/prog" && chmod 4755 "$tmp/prog"
   mkdir "$tmp/trace" && chmod 777 "$tmp/trace"
   printf 'not a rule\n' >"$tmp/secret" && chmod 600 "$tmp/secret"
-  out=$(env WEDGE_RULES_FILE="$tmp/secret" WEDGE_TRACE="$tmp/trace" "$tmp/prog" secure "$SHIM_PRELOAD" 2>&1)
+  shim=${SHIM_PRELOAD##*:} # a sanitizer build preloads its runtime first
+  out=$(env WEDGE_RULES_FILE="$tmp/secret" WEDGE_TRACE="$tmp/trace" "$tmp/prog" secure "$shim" 2>"$tmp/err")
   rc=$?
-  echo "setuid: $out"
-  [ $rc -eq 0 ] || fail "setuid: exit status $rc (the shim read the environment?)"
+  echo "setuid: $out $(cat "$tmp/err")"
+  # A sanitizer runtime cannot read its options in a setuid process (its
+  # environ is unreadable) and LeakSanitizer then fails the exit: there,
+  # judge by what the program printed and wrote.
+  if [ "$shim" = "$SHIM_PRELOAD" ]; then
+    [ $rc -eq 0 ] || fail "setuid: exit status $rc (the shim read the environment?)"
+  fi
+  out="$out$(grep -v -e LeakSanitizer -e '^==[0-9]*==HINT' "$tmp/err")"
   grep -q 'not a rule' <<<"$out" && fail "setuid: a parse error echoed the file"
   [ "$out" = "secure: ok" ] || fail "setuid: unexpected output"
   [ -z "$(ls -A "$tmp/trace")" ] || fail "setuid: a trace was written"
   # the twin: the same program not setuid does read the environment
   chmod 755 "$tmp/prog"
-  out=$(env WEDGE_RULES_FILE="$tmp/secret" "$tmp/prog" secure "$SHIM_PRELOAD" 2>&1)
+  out=$(env WEDGE_RULES_FILE="$tmp/secret" "$tmp/prog" secure "$shim" 2>&1)
   [ $? -eq 2 ] || fail "not setuid: the shim did not read WEDGE_RULES_FILE ($out)"
   ;;
 *) fail "unknown case $case" ;;
