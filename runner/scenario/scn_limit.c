@@ -16,11 +16,13 @@
 #include <string.h>
 
 /* Measured (docs/scenarios.md, "Ranges"): 10000 users with one request
- * line peaked at 0.93 GB; 100000 aborted with 7.4 GB of histograms. */
+ * line peaked at 0.93 and 1.02 GB (two runs), the joint bound's extremes at
+ * 0.97 GB (5000 x 3 lines) and 0.75 GB (307 x 64); 100000 users aborted
+ * with 7.4 GB of histograms. */
 const struct scn_limit scn_limits[SCN_NLIMITS] = {
     [SCN_LIM_USERS] = {"users", "--users", SCN_UNIT_COUNT, 1, 10000,
                        "each virtual user is a thread with its own latency histograms; 10000 "
-                       "ran in under 1 GB, 100000 did not run at all"},
+                       "ran in about 1 GB, 100000 did not run at all"},
     [SCN_LIM_RATE] = {"rate", "--rate", SCN_UNIT_RATE, 1, 1000000000ull,
                       "requests per second, from 0.001 to one arrival every microsecond"},
     [SCN_LIM_DURATION] = {"duration", "--duration", SCN_UNIT_DURATION, NS_PER_MS, 168 * NS_PER_H,

@@ -235,6 +235,7 @@ case_auth() {
 case_runauth() {
     need_root
     local out="$work/run" secret f
+    skip_if_runtime_breaks psql --version
     export OTHER_USER
     OTHER_USER=$(other_user)
     expect_rc 0 "$wedge" run "$here/other-user.scn" --seed 3 --out "$out"
@@ -282,6 +283,7 @@ case_secrets() {
     [ -n "$pg_state" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '$pg_state'"
     base=$(cat "$pg_state/dsn")
     port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base")
+    skip_if_runtime_breaks psql -X "$base" -Atc 'SELECT 1'
     # (kept between runs: the databases a run makes are left, owned by them)
     psql -X -q -v ON_ERROR_STOP=1 "$base" -c "DO \$\$ BEGIN
           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'wedge_leak1') THEN

@@ -17,7 +17,7 @@
 
 #define WORK "[workload]\nsql = SELECT 1\n"
 #define USERS_WHY                                                                              \
-    "each virtual user is a thread with its own latency histograms; 10000 ran in under 1 GB, " \
+    "each virtual user is a thread with its own latency histograms; 10000 ran in about 1 GB, " \
     "100000 did not run at all"
 #define DURATION_WHY "0 would be no load at all; a week at most"
 

@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 
 #define USERS_WHY                                                                              \
-    "each virtual user is a thread with its own latency histograms; 10000 ran in under 1 GB, " \
+    "each virtual user is a thread with its own latency histograms; 10000 ran in about 1 GB, " \
     "100000 did not run at all"
 
 /* The file and the flag share one range and one message. */
