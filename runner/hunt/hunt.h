@@ -438,6 +438,7 @@ struct hunt_result {
     double observe_seconds; /* the observing run's wall time */
     int exit_code;
     int budget_out;            /* the budget ran out before every candidate was tried */
+    int interrupted;           /* the signal that stopped the hunt, 0 none */
     const char *observe_broke; /* invariants the observing run broke with no rule */
     const char *observe_error;
     unsigned statements, requests, lock_calls, threads;

@@ -661,6 +661,9 @@ int hunt_search(const struct hunt_opts *o)
         loop_candidates_try(&h);
     }
     rc = hunt_verdict(&h.cands, h.observed);
+    h.res.interrupted = (int)util_stop;
+    if (h.res.interrupted && rc != WEDGE_VIOLATED)
+        rc = WEDGE_INCONCLUSIVE; /* what was not tried was not shown to hold */
     if (rc == WEDGE_PASS && h.observe_broke) {
         say(&h, "the scenario breaks %s with no rule at all, and no candidate confirmed",
             h.observe_broke);

@@ -177,7 +177,9 @@ static int out_md(const struct hunt_result *r, char *err, size_t errlen)
         fprintf(f, "\nThe observing run (no rule) already broke: %s.\n", r->observe_broke);
     if (r->observe_error)
         fprintf(f, "\nNothing could be observed: %s.\n", r->observe_error);
-    if (r->budget_out)
+    if (r->interrupted)
+        fprintf(f, "\nInterrupted by signal %d before the hunt finished.\n", r->interrupted);
+    else if (r->budget_out)
         fprintf(f, "\nThe budget ran out before every candidate was tried.\n");
     fprintf(f, "\n");
     for (int i = 0; i < r->nfound; i++)
@@ -245,17 +247,18 @@ static json_t *js_summary(const struct hunt_result *r)
         json_array_append_new(seeds, json_string(s));
     }
     return json_pack(
-        "{s:s,s:s,s:s,s:i,s:s,s:i,s:f,s:f,s:b,s:o,s:o,s:{s:i,s:i,s:i,s:i},s:o,s:o,s:o,s:o}",
+        "{s:s,s:s,s:s,s:i,s:s,s:i,s:f,s:f,s:i,s:b,s:o,s:o,s:{s:i,s:i,s:i,s:i},s:o,s:o,s:o,s:o}",
         "command", "hunt", "scenario", r->scenario, "scenario_file", r->path, "exit_code",
         r->exit_code, "verdict",
         r->exit_code == WEDGE_VIOLATED ? "found"
         : r->exit_code == WEDGE_PASS   ? "held"
                                        : "inconclusive",
         "runs", (int)r->runs, "seconds", r->seconds, "observe_seconds", r->observe_seconds,
-        "budget_spent", r->budget_out, "seeds", seeds, "observe_broke", js_str(r->observe_broke),
-        "observed", "requests", (int)r->requests, "statements", (int)r->statements, "lock_calls",
-        (int)r->lock_calls, "threads", (int)r->threads, "found", found, "candidates", cands,
-        "generic_invariants", generic, "offered_invariants", offered);
+        "interrupted", r->interrupted, "budget_spent", r->budget_out, "seeds", seeds,
+        "observe_broke", js_str(r->observe_broke), "observed", "requests", (int)r->requests,
+        "statements", (int)r->statements, "lock_calls", (int)r->lock_calls, "threads",
+        (int)r->threads, "found", found, "candidates", cands, "generic_invariants", generic,
+        "offered_invariants", offered);
 }
 
 int hunt_report(const struct hunt_result *r, int json, char *err, size_t errlen)
