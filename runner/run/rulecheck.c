@@ -23,19 +23,22 @@
 /* How long the shim may take to accept or reject a rule text. */
 #define RULECHECK_NS (10 * NS_PER_S)
 
-/* The child: /bin/true under the shim with text as its rules, stderr to
- * the pipe; the shim speaks before main, or not at all. */
-static void rulecheck_child(const char *preload, const char *text, int fds[2])
+/* The child: /bin/true under the shim with its rules given as kv
+ * ("WEDGE_RULES=..." or "WEDGE_RULES_FILE=..."), stderr to the pipe; the
+ * shim speaks before main, or not at all. */
+static void rulecheck_child(const char *preload, char *kv, int fds[2])
 {
     dup2(fds[1], 2);
     close(fds[0]);
     setenv("LD_PRELOAD", preload, 1);
-    setenv("WEDGE_RULES", text, 1);
+    unsetenv("WEDGE_RULES");
     unsetenv("WEDGE_RULES_FILE");
+    putenv(kv);
     unsetenv("WEDGE_TRACE");
     unsetenv("WEDGE_CTL");
     unsetenv("WEDGE_ON_ERROR");
     execl("/bin/true", "true", (char *)NULL);
+    dprintf(2, "wedge: cannot run the rules check: %s\n", strerror(errno));
     _exit(127);
 }
 
@@ -79,12 +82,25 @@ static void rulecheck_message(char *buf, char *err, size_t errlen)
 
 int rulecheck_text(const char *text, char *err, size_t errlen)
 {
-    char shim[PATH_MAX], preload[3 * PATH_MAX], buf[2048];
-    int fds[2] = {-1, -1}, status = 0, rc = -1;
+    const char *tmp = getenv("TMPDIR");
+    char shim[PATH_MAX], preload[3 * PATH_MAX], buf[2048], spill_dir[PATH_MAX], spill[PATH_MAX + 8];
+    char *kv = NULL;
+    int fds[2] = {-1, -1}, status = 0, rc = -1, spilled = strlen(text) > RULES_ENV_MAX;
     pid_t pid;
 
+    snprintf(spill_dir, sizeof(spill_dir), "%s/wedge-rulecheck-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (util_find_shim(shim, sizeof(shim), err, errlen) < 0)
         return -1;
+    /* As a run gives them: in WEDGE_RULES, or a file when too long for the
+     * environment (in a directory of our own, removed after). */
+    if (spilled && !mkdtemp(spill_dir)) {
+        snprintf(err, errlen, "%s: %s", spill_dir, strerror(errno));
+        return -1;
+    }
+    snprintf(spill, sizeof(spill), "%s/rules", spill_dir);
+    kv = svc_rules_env(text, spill, err, errlen);
+    if (!kv)
+        goto out;
     if (util_preload_value(shim, preload, sizeof(preload)) < 0 || pipe(fds) < 0) {
         snprintf(err, errlen, "cannot run the rules check: %s", strerror(errno));
         goto out;
@@ -95,7 +111,7 @@ int rulecheck_text(const char *text, char *err, size_t errlen)
         goto out;
     }
     if (pid == 0)
-        rulecheck_child(preload, text, fds);
+        rulecheck_child(preload, kv, fds);
     close(fds[1]);
     fds[1] = -1;
     rulecheck_read(fds[0], buf, sizeof(buf));
@@ -109,11 +125,20 @@ int rulecheck_text(const char *text, char *err, size_t errlen)
         rc = 0;
     else
         rulecheck_message(buf, err, errlen);
+    /* The shim names the file it read: say rules:LINE:COL as for text. */
+    if (rc < 0 && spilled && !strncmp(err, spill, strlen(spill)) && err[strlen(spill)] == ':')
+        memmove(err + 5, err + strlen(spill), strlen(err + strlen(spill)) + 1),
+            memcpy(err, "rules", 5);
 out:
     if (fds[0] >= 0)
         close(fds[0]);
     if (fds[1] >= 0)
         close(fds[1]);
+    if (spilled) {
+        unlink(spill);
+        rmdir(spill_dir);
+    }
+    free(kv);
     return rc;
 }
 

@@ -192,18 +192,36 @@ char *svc_rules_text(const struct scenario *s, const char *rules, const char *ru
     return expanded;
 }
 
+char *svc_rules_env(const char *text, const char *spill, char *err, size_t errlen)
+{
+    if (strlen(text) <= RULES_ENV_MAX)
+        return util_fmt("WEDGE_RULES=%s", text);
+    /* Too long for the environment: the shim reads it from a file, with
+     * the one cap of a rules file (TEXTFILE_RULES_MAX). */
+    if (util_write_private(spill, text, err, errlen) < 0)
+        return NULL;
+    return util_fmt("WEDGE_RULES_FILE=%s", spill);
+}
+
 /* The environment of a process under the shim: ours without WEDGE_* and
  * LD_PRELOAD, then the shim's, then the scenario's env lines (expanded; an
  * LD_PRELOAD there keeps the shim first).  0, or SVC_CONFIG with err. */
-static int svc_env(const struct svc_ctx *ctx, const struct exp_ctx *e, const char *rules_text,
-                   uint64_t seed, char **envlines, struct svc_vec *env, char *err, size_t errlen)
+static int svc_env(const struct svc_ctx *ctx, const struct svc_proc *p, const struct exp_ctx *e,
+                   const char *rules_text, uint64_t seed, char **envlines, struct svc_vec *env,
+                   char *err, size_t errlen)
 {
     for (char **v = environ; *v; v++)
         if (strncmp(*v, "WEDGE_", 6) && strncmp(*v, "LD_PRELOAD=", 11))
             vec_push(env, util_fmt("%s", *v));
     env_set(env, util_fmt("LD_PRELOAD=%s", ctx->preload));
-    if (rules_text[0])
-        env_set(env, util_fmt("WEDGE_RULES=%s", rules_text));
+    if (rules_text[0]) {
+        char *spill = util_fmt("%s/logs/%s.rules", ctx->out_dir, p->name);
+        char *kv = svc_rules_env(rules_text, spill, err, errlen);
+        free(spill);
+        if (!kv)
+            return SVC_UNAVAILABLE;
+        env_set(env, kv);
+    }
     env_set(env, util_fmt("WEDGE_SEED=%" PRIu64, seed));
     env_set(env, util_fmt("WEDGE_TRACE=%s/traces", ctx->out_dir));
     env_set(env, util_fmt("WEDGE_CTL=%s/ctl", ctx->out_dir));
@@ -287,10 +305,11 @@ static int svc_spawn(const struct svc_ctx *ctx, struct svc_proc *p, const char *
     rules_text = svc_rules_text(ctx->scn, rules, rules_file, &e, err, errlen);
     if (!rules_text)
         goto out;
-    if (svc_env(ctx, &e, rules_text, seed, envlines, &env, err, errlen) != 0)
-        goto out;
     logdir = util_fmt("%s/logs", ctx->out_dir);
     util_mkdir_p(logdir, 0755);
+    if ((rc = svc_env(ctx, p, &e, rules_text, seed, envlines, &env, err, errlen)) != 0)
+        goto out;
+    rc = SVC_CONFIG;
     p->log_path = util_fmt("%s/%s.log", logdir, p->name);
     p->trace_dir = util_fmt("%s/traces", ctx->out_dir);
     fd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

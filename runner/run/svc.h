@@ -69,6 +69,18 @@ void svc_argv_free(char **argv);
 char *svc_rules_text(const struct scenario *s, const char *rules, const char *rules_file,
                      const struct exp_ctx *e, char *err, size_t errlen);
 
+/* The most bytes of rule text that travel in the environment
+ * (WEDGE_RULES=TEXT): Linux takes no environment string longer than
+ * MAX_ARG_STRLEN, 32 pages or 131072 bytes with its NUL. */
+#define RULES_ENV_MAX (131072 - sizeof("WEDGE_RULES="))
+
+/* How rule text reaches a process: "WEDGE_RULES=TEXT" (malloc'd), or, for
+ * text longer than RULES_ENV_MAX, "WEDGE_RULES_FILE=SPILL" after writing
+ * it to the file SPILL (0600), so the one cap of a rules file applies
+ * (TEXTFILE_RULES_MAX, the shim's).  NULL with err when SPILL cannot be
+ * written. */
+char *svc_rules_env(const char *text, const char *spill, char *err, size_t errlen);
+
 /* Start service number idx (p->port must be set).  SVC_OK, or an error
  * status with err. */
 int svc_start(const struct svc_ctx *ctx, int idx, struct svc_proc *p, char *err, size_t errlen);

@@ -10,8 +10,11 @@
 #             on the command line (wedge run, refused before any initdb);
 #             duration = 0 and --duration 0 refused
 #   files     wedge run / check on a directory, a device; rules_file = DIR
-#             and --rules-file DIR; isolation --spec /dev/zero (once read
-#             until memory ran out) and --spec DIR without specs
+#             and --rules-file DIR; rules over 128 KiB (more than the
+#             environment holds: 'rejected by the shim' once) checked and
+#             run through a 0600 file, over 1 MiB refused; isolation --spec
+#             /dev/zero (once read until memory ran out) and --spec DIR
+#             without specs
 #   nodb      a scenario that uses no database runs no initdb: a job and a
 #             history invariant, no --dsn, exit 0, no postgres line, report
 #             says database none
@@ -104,6 +107,27 @@ sql = SELECT 1"
     expect_in "$work/err" "^wedge: $s:3: rules file 'dir' is not a regular file (a directory)$"
     expect_rc 2 "$wedge" check --rules-file "$d"
     expect_in "$work/err" "not a regular file (a directory)"
+    # Rules longer than the environment holds (128 KiB) reach the process
+    # through a file; past a rules file's cap (1 MiB) they are refused.
+    python3 -c "print('\n'.join('# padding line %06d ......................................' % i for i in range(3000)))" >"$work/big.rules"
+    echo "seen: log on sock.connect" >>"$work/big.rules"
+    [ "$(stat -c %s "$work/big.rules")" -gt 131072 ] || fail "big.rules is not bigger than 128 KiB"
+    expect_rc 0 "$wedge" check --rules-file "$work/big.rules"
+    scn "$s" "[job j]
+command = python3 -c 'import socket; socket.socket().connect_ex((\"127.0.0.1\", 1))'
+rules_file = big.rules
+[invariants]
+none = history: all == 0"
+    expect_rc 0 "$wedge" check "$s"
+    expect_rc 0 "$wedge" run "$s" --seed 1 --out "$work/big"
+    [ "$(stat -c %a "$work/big/logs/j.rules")" = 600 ] || fail "the rules file of job j is not 0600"
+    grep -q '"rule":"seen"' "$work/big"/traces/*.jsonl || fail "the long rules did not reach the shim"
+    echo "bad: delay 5ms on sock.sned" >>"$work/big.rules"
+    expect_rc 2 "$wedge" check "$s"
+    expect_in "$work/err" "^wedge: $s:1: job j: rules:3002:19: unknown hook 'sock.sned'"
+    python3 -c "print('#' * 1100000)" >"$work/huge.rules"
+    expect_rc 2 "$wedge" check --rules-file "$work/huge.rules"
+    expect_in "$work/err" "larger than 1048576 bytes"
     # once read /dev/zero until memory ran out
     expect_rc 2 timeout 20 "$wedge" isolation --spec /dev/zero --check
     expect_in "$work/err" "/dev/zero: not a regular file (a device, FIFO or socket)"
