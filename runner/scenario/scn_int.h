@@ -2,8 +2,8 @@
  * scn_int.h - what the parts of the scenario parser share (internal to
  * scn.c, scn_value.c and scn_scan.c): the sections and their keys, the
  * parser's state, and the helpers each part calls.  The calls go one way:
- * scn.c -> scn_value.c -> scn_scan.c.  Not thread-safe: one parser per
- * scn_load call.
+ * scn.c -> scn_value.c -> scn_limit.c -> scn_scan.c.  Not thread-safe: one
+ * parser per scn_load call.
  */
 #ifndef WEDGE_SCN_INT_H
 #define WEDGE_SCN_INT_H
@@ -63,11 +63,13 @@ char *scn_strdup(struct scn_parse *p, const char *s);
 int scn_is_name(const char *s);
 int scn_is_space(char c);
 const char *scn_skip_space(const char *s);
+/* A whole number (decimal, or 0x hex) / a finite decimal filling text;
+ * -1 otherwise. */
+int scn_parse_u64(const char *text, uint64_t *out);
+int scn_parse_double(const char *text, double *out);
 
 /* Values (scn_value.c): numbers, durations, requests, invariants.  Each
  * reports its own errors through scn_error; -1 / nothing set on error. */
-int scn_parse_u64(const char *text, uint64_t *out);
-int scn_parse_double(const char *text, double *out);
 void scn_http_request(struct scn_parse *p, const char *v);
 void scn_sql_request(struct scn_parse *p, const char *v);
 void scn_invariant(struct scn_parse *p, const char *name, const char *value);

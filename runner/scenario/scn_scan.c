@@ -71,6 +71,31 @@ const char *scn_skip_space(const char *s)
     return s;
 }
 
+/* Numbers as the scenario writes them (scn_value.c and scn_limit.c read
+ * them through these). */
+int scn_parse_u64(const char *text, uint64_t *out)
+{
+    char *end;
+    int base = 10;
+    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
+        base = 16;
+    if (!(*text >= '0' && *text <= '9'))
+        return -1;
+    errno = 0;
+    *out = strtoull(text, &end, base);
+    return (*end || errno) ? -1 : 0;
+}
+
+int scn_parse_double(const char *text, double *out)
+{
+    char *end;
+    if (!(*text >= '0' && *text <= '9') && *text != '.' && *text != '-' && *text != '+')
+        return -1;
+    errno = 0;
+    *out = strtod(text, &end);
+    return (*end || errno || !isfinite(*out)) ? -1 : 0;
+}
+
 /* ---------------------------------------------------------------
  * The pre-scan: lines, the opening comment, section headers.
  * ------------------------------------------------------------ */

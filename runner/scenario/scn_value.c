@@ -1,5 +1,5 @@
 /*
- * scn_value.c - values of a scenario file: numbers, durations, the
+ * scn_value.c - values of a scenario file: durations (common/duration.c), the
  * workload's requests and the invariants (SQL, and history checks with
  * their small grammar).  Errors go through scn_error with file:line:col.
  */
@@ -20,32 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-/* ---------------------------------------------------------------
- * Numbers and durations.
- * ------------------------------------------------------------ */
-int scn_parse_u64(const char *text, uint64_t *out)
-{
-    char *end;
-    int base = 10;
-    if (text[0] == '0' && (text[1] == 'x' || text[1] == 'X'))
-        base = 16;
-    if (!(*text >= '0' && *text <= '9'))
-        return -1;
-    errno = 0;
-    *out = strtoull(text, &end, base);
-    return (*end || errno) ? -1 : 0;
-}
-
-int scn_parse_double(const char *text, double *out)
-{
-    char *end;
-    if (!(*text >= '0' && *text <= '9') && *text != '.' && *text != '-' && *text != '+')
-        return -1;
-    errno = 0;
-    *out = strtod(text, &end);
-    return (*end || errno || !isfinite(*out)) ? -1 : 0;
-}
 
 /* ---------------------------------------------------------------
  * Requests and history invariants.
