@@ -35,6 +35,14 @@ check_file() {
   [ "$fires" -eq "$lines" ] || fail "$f: the summary counts $fires fires of $rule, the trace has $lines lines"
 }
 
+# ready OUT PID: wait (at most 30 s: sanitizer builds start slowly) until
+# the program started in the background says "ready"
+ready() {
+  for _ in $(seq 3000); do grep -q ready "$1" 2>/dev/null && return 0; sleep 0.01; done
+  kill -KILL "$2" 2>/dev/null
+  fail "term-wait did not start: $(cat "$1" 2>&1)"
+}
+
 case $case in
 exit)
   for r in 1 2 3; do
@@ -57,8 +65,7 @@ sigterm)
   env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_TRACE="$tmp/t" WEDGE_RULES='s: log on sock.send' \
     "$prog" term-wait >"$tmp/out" 2>&1 &
   pid=$!
-  for _ in $(seq 500); do grep -q ready "$tmp/out" && break; sleep 0.01; done
-  grep -q ready "$tmp/out" || fail "term-wait did not start: $(cat "$tmp/out")"
+  ready "$tmp/out" $pid
   kill -TERM $pid
   wait $pid
   rc=$?
@@ -69,7 +76,7 @@ sigterm)
   env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_TRACE="$tmp/own" WEDGE_RULES='s: log on sock.send' \
     "$prog" term-wait own >"$tmp/out" 2>&1 &
   pid=$!
-  for _ in $(seq 500); do grep -q ready "$tmp/out" && break; sleep 0.01; done
+  ready "$tmp/out" $pid
   kill -TERM $pid
   wait $pid
   rc=$?
@@ -80,7 +87,7 @@ sigterm)
   (trap '' TERM; exec env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_TRACE="$tmp/ign" \
     WEDGE_RULES='s: log on sock.send' "$prog" term-wait >"$tmp/out" 2>&1) &
   pid=$!
-  for _ in $(seq 500); do grep -q ready "$tmp/out" && break; sleep 0.01; done
+  ready "$tmp/out" $pid
   kill -TERM $pid
   sleep 0.2
   kill -0 $pid 2>/dev/null || fail "SIG_IGN: SIGTERM killed the process"
