@@ -176,8 +176,10 @@ struct hunt_obs {
     int nprocs;
     struct hunt_stmt **stmts; /* one per distinct statement text */
     size_t nstmts;
-    uint64_t load_t0; /* CLOCK_REALTIME ns of the load's start */
-    int db_port;      /* sends there are statements; to other ports, side effects (0: unknown) */
+    uint64_t load_t0;  /* CLOCK_REALTIME ns of the load's start */
+    int db_port;       /* sends there are statements (0: unknown) */
+    int svc_ports[64]; /* sends there are calls to another service of the scenario */
+    int nsvc_ports;
 };
 
 /* Where a run's processes came from: service names by pid (the "service
@@ -185,6 +187,7 @@ struct hunt_obs {
 struct hunt_svcmap {
     int n;
     int pids[64];
+    int ports[64]; /* the port each listens on */
     const char *names[64];
     const char *exes[64]; /* by service index of the scenario, NULL unknown */
 };
@@ -198,6 +201,11 @@ int hunt_obs_load(struct hunt_obs *obs, const char *run_dir, const struct scenar
 void hunt_obs_free(struct hunt_obs *obs);
 /* 1 when function name f belongs to process p's own executable. */
 int hunt_obs_is_program(const struct hunt_obs *obs, int proc, const char *f);
+enum hunt_send { HS_SEND_DB, HS_SEND_SERVICE, HS_SEND_CLIENT };
+/* Where send e goes: the database, another service of the scenario (a
+ * side effect), or anyone else (the load's client: the answer that ends a
+ * request). */
+enum hunt_send hunt_send_to(const struct hunt_obs *obs, const struct hunt_ev *e);
 /* The threads' program frame that best names the path of event e: the
  * innermost program function that not every statement of the process
  * passes through (db_exec is everywhere; stock_take is not); NULL none. */

@@ -316,20 +316,14 @@ static char *cand_title(enum hunt_kind k, const struct hunt_stmt *r, const struc
     }
 }
 
-/* The first call to another service (a send to a port that is not the
- * database's) between read r and write w (at k) of thread th: the peer,
- * or NULL. */
+/* The first call to another service of the scenario between read r and
+ * write w (at k) of thread th: its peer, or NULL. */
 static const char *cand_side_effect(const struct hunt_obs *o, const struct hunt_thread *th,
                                     const struct cand_read *r, size_t k)
 {
     for (size_t i = r->k + 1; i < k && i < th->first + th->n; i++) {
         const struct hunt_ev *e = &o->ev[o->order[i]];
-        const char *colon = e->kind == HE_SEND && e->detail ? strrchr(e->detail, ':') : NULL;
-        int port = colon ? atoi(colon + 1) : 0;
-        int pq = 0;
-        for (int f = 0; f < e->nstack && !pq; f++)
-            pq = !strncmp(e->stack[f], "PQ", 2);
-        if (colon && (o->db_port ? port != o->db_port : !pq))
+        if (e->kind == HE_SEND && hunt_send_to(o, e) == HS_SEND_SERVICE)
             return e->detail;
     }
     return NULL;
@@ -403,6 +397,8 @@ static void cand_thread(struct hunt_cands *cs, const struct hunt_obs *o, const s
     for (size_t k = th->first; k < th->first + th->n; k++) {
         const struct hunt_ev *e = &o->ev[o->order[k]];
         const struct hunt_stmt *st = e->stmt;
+        if (e->kind == HE_SEND && !th->background && hunt_send_to(o, e) == HS_SEND_CLIENT)
+            nreads = wrote = 0; /* the answer: whatever this thread does next is another request */
         if (e->kind != HE_SQL || !st || e->ts < o->load_t0)
             continue;
         if (!th->background && e->req != seg) { /* a new request: a new window */

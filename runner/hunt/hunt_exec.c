@@ -24,7 +24,8 @@
 
 #define EXEC_TICK_NS   (100 * NS_PER_MS)
 #define EXEC_SAMPLE_NS (500 * NS_PER_MS) /* PostgreSQL's lock waits, this often */
-#define EXEC_KILL_NS   (10 * NS_PER_S)   /* SIGTERM, then this long, then SIGKILL */
+#define EXEC_WAIT_S    1.0 /* a lock wait this long is worth naming; shorter ones are traffic */
+#define EXEC_KILL_NS   (10 * NS_PER_S) /* SIGTERM, then this long, then SIGKILL */
 
 static const char SQL_WAITS[] =
     "SELECT a.pid, extract(epoch FROM now() - a.query_start)::float8, left(a.query, 160), "
@@ -79,7 +80,7 @@ static void exec_sample(PGconn *c, const char *like, struct hunt_run *r, double 
     res = PQexecParams(c, SQL_WAITS, 1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         double s = atof(PQgetvalue(res, 0, 1));
-        if (s > *longest) {
+        if (s >= EXEC_WAIT_S && s > *longest) {
             *longest = s;
             free(r->pg_waits);
             r->pg_waits =
@@ -187,12 +188,13 @@ static void exec_services(const char *dir, struct hunt_run *r)
 {
     char *path = util_fmt("%s/wedge-run.log", dir), line[1024], name[256];
     FILE *f = fopen(path, "re");
-    long pid;
+    long pid, port;
     free(path);
     while (f && fgets(line, sizeof line, f) && r->map.n < 64) {
-        if (sscanf(line, "wedge: service %255s ready (pid %ld", name, &pid) != 2)
+        if (sscanf(line, "wedge: service %255s ready (pid %ld, port %ld", name, &pid, &port) != 3)
             continue;
         r->map.pids[r->map.n] = (int)pid;
+        r->map.ports[r->map.n] = (int)port;
         r->map.names[r->map.n++] = strdup(name);
     }
     if (f)

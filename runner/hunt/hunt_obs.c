@@ -512,6 +512,8 @@ int hunt_obs_load(struct hunt_obs *obs, const char *run_dir, const struct scenar
     if (rc < 0)
         return -1;
     qsort(obs->ev, obs->nev, sizeof *obs->ev, obs_by_time);
+    for (int i = 0; i < map->n && i < 64; i++)
+        obs->svc_ports[obs->nsvc_ports++] = map->ports[i];
     obs_procs(obs, s, map, &comms);
     obs_annotate(obs);
     obs_threads(obs);
@@ -534,6 +536,23 @@ void hunt_obs_free(struct hunt_obs *obs)
     free(obs->procs);
     hunt_pool_free(&obs->pool);
     memset(obs, 0, sizeof *obs);
+}
+
+enum hunt_send hunt_send_to(const struct hunt_obs *obs, const struct hunt_ev *e)
+{
+    const char *colon = e->detail ? strrchr(e->detail, ':') : NULL;
+    int port = colon ? atoi(colon + 1) : 0, pq = 0;
+    if (obs->db_port)
+        pq = port == obs->db_port;
+    else /* no port to go by: libpq's sends have a PQ* function on the stack */
+        for (int f = 0; f < e->nstack && !pq; f++)
+            pq = !strncmp(e->stack[f], "PQ", 2);
+    if (pq)
+        return HS_SEND_DB;
+    for (int i = 0; port && i < obs->nsvc_ports; i++)
+        if (obs->svc_ports[i] == port)
+            return HS_SEND_SERVICE;
+    return HS_SEND_CLIENT;
 }
 
 /* ---------------------------------------------------------------

@@ -220,6 +220,22 @@ static void test_verdict(void **state)
     hunt_cands_free(&cs);
 }
 
+static void test_send_to(void **state)
+{
+    struct hunt_obs o = {.db_port = 5432, .svc_ports = {7001}, .nsvc_ports = 1};
+    const char *pq[] = {"pqsecure_write", "PQexec"}, *app[] = {"http_post"};
+    struct hunt_ev e = {.kind = HE_SEND, .detail = "127.0.0.1:5432", .stack = app, .nstack = 1};
+    assert_int_equal(hunt_send_to(&o, &e), HS_SEND_DB);
+    e.detail = "127.0.0.1:7001"; /* another service of the scenario: a side effect */
+    assert_int_equal(hunt_send_to(&o, &e), HS_SEND_SERVICE);
+    e.detail = "127.0.0.1:40312"; /* the load's client: an answer */
+    assert_int_equal(hunt_send_to(&o, &e), HS_SEND_CLIENT);
+    o.db_port = 0; /* no port known: libpq's sends go by the stack */
+    e.stack = pq;
+    e.nstack = 2;
+    assert_int_equal(hunt_send_to(&o, &e), HS_SEND_DB);
+}
+
 static void test_small(void **state)
 {
     uint64_t ts[] = {400, 100, 200, 300, 1000};
@@ -557,9 +573,9 @@ int main(void)
         cmocka_unit_test(test_stmt_reads),     cmocka_unit_test(test_stmt_writes),
         cmocka_unit_test(test_stmt_isolation), cmocka_unit_test(test_regexes),
         cmocka_unit_test(test_rule_text),      cmocka_unit_test(test_verdict),
-        cmocka_unit_test(test_small),          cmocka_unit_test(test_scn_found),
-        cmocka_unit_test(test_scn_observe),    cmocka_unit_test(test_obs_windows),
-        cmocka_unit_test(test_obs_deadlock),
+        cmocka_unit_test(test_small),          cmocka_unit_test(test_send_to),
+        cmocka_unit_test(test_scn_found),      cmocka_unit_test(test_scn_observe),
+        cmocka_unit_test(test_obs_windows),    cmocka_unit_test(test_obs_deadlock),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
 }
