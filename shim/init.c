@@ -172,33 +172,73 @@ out:
     free(owned);
 }
 
-/* Content conditions (http ~, redis ~, data ~) read the data of every
- * socket call, so the sock hooks that carry data or start and end an
- * exchange are armed although no rule may name them (wire.c). */
-static void init_wire(void)
+/* An optional decimal environment value in [lo, hi]; 0 when unset, -1
+ * (a configuration error, said) when it is something else. */
+static long init_env_number(const char *name, long lo, long hi)
+{
+    const char *s = getenv(name);
+    char *end = NULL, err[160];
+    long v;
+
+    if (!s || !*s)
+        return 0;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (*s >= '0' && *s <= '9' && !errno && end && !*end && v >= lo && v <= hi)
+        return v;
+    snprintf(err, sizeof err, "%s='%.32s' is not a number from %ld to %ld", name, s, lo, hi);
+    init_config_error(err);
+    return -1;
+}
+
+/*
+ * What the shim reads on the wire (wire.h), armed after the rules:
+ *  - content conditions (http ~, redis ~, data ~) read every socket call's
+ *    data, so the sock hooks that carry data or start and end an exchange
+ *    are armed although no rule may name them;
+ *  - a rule on a pq hook turns the PostgreSQL decoder on (clients that do
+ *    not use libpq), on the same hooks.  WEDGE_PQ_API=off leaves libpq's
+ *    own wrappers out, so libpq's statements too are seen on the wire.
+ * A failure disarms everything: nothing is injected rather than half.
+ */
+static void init_wire(const struct wg_ruleset *rs)
 {
     static const int hooks[] = {WG_HOOK_SOCK_SEND, WG_HOOK_SOCK_RECV, WG_HOOK_SOCK_CLOSE,
                                 WG_HOOK_SOCK_CONNECT, WG_HOOK_SOCK_ACCEPT};
+    const char *api = getenv("WEDGE_PQ_API");
+    long port = init_env_number("WEDGE_DB_PORT", 1, 65535);
+    int content = 0, pg = atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed);
     char err[256];
-    int content = 0;
 
-    for (int i = 0; i < init_rules_parsed.n; i++)
-        for (int k = 0; k < init_rules_parsed.rules[i].ncond; k++) {
-            enum wg_cond_kind kind = init_rules_parsed.rules[i].conds[k].kind;
+    if (api && *api && strcmp(api, "on") && strcmp(api, "off")) {
+        snprintf(err, sizeof err, "WEDGE_PQ_API='%.32s': expected on or off", api);
+        init_config_error(err);
+    }
+    for (int i = 0; i < rs->n; i++)
+        for (int k = 0; k < rs->rules[i].ncond; k++) {
+            enum wg_cond_kind kind = rs->rules[i].conds[k].kind;
             content |= kind == WG_COND_HTTP || kind == WG_COND_REDIS || kind == WG_COND_DATA;
         }
-    if (!content)
+    if (init_failed) {
+        hooks_disarm(); /* WEDGE_ON_ERROR=warn: nothing injected */
         return;
-    if (wire_init() < 0) {
-        snprintf(err, sizeof err, "cannot map the socket table for http/redis/data: %s",
-                 strerror(errno));
+    }
+    if (!content && !pg)
+        return;
+    if ((content && wire_init() < 0) || (pg && pgsess_init(port > 0 ? (int)port : 0) < 0)) {
+        snprintf(err, sizeof err, "cannot map the socket tables: %s", strerror(errno));
         init_config_error(err);
-        rules_free(&init_rules_parsed); /* WEDGE_ON_ERROR=warn: nothing injected */
+        hooks_disarm(); /* WEDGE_ON_ERROR=warn: nothing injected */
         return;
     }
     for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++)
         atomic_store_explicit(&wg_armed[hooks[i]], 1, memory_order_relaxed);
-    atomic_store_explicit(&wg_wire_content, 1, memory_order_relaxed);
+    atomic_store_explicit(&wg_wire_content, content, memory_order_relaxed);
+    atomic_store_explicit(&wg_wire_pg, pg, memory_order_relaxed);
+    if (pg && api && !strcmp(api, "off"))
+        for (int h = 0; h < WG_HOOK_COUNT; h++)
+            if (wg_hook_family(h) == WG_FAM_PQ)
+                atomic_store_explicit(&wg_armed[h], 0, memory_order_relaxed);
 }
 
 static void init_atfork_child(void)
@@ -239,11 +279,11 @@ __attribute__((constructor(101))) static void init_shim(void)
         init_config_error(err);
     }
     init_rules();
-    init_wire();
     if (hooks_install(&init_rules_parsed, trace_enabled()) < 0) {
         rules_free(&init_rules_parsed);
         init_config_error("out of memory for the rules' counters");
     }
+    init_wire(wg_rules);
 
     pthread_atfork(NULL, NULL, init_atfork_child);
     if (trace_enabled())

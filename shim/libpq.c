@@ -30,8 +30,16 @@
 
 #include "real.h"
 #include "redact.h"
+#include "wire.h"
 
 static __thread int pq_depth __attribute__((tls_model("initial-exec")));
+
+/* The wire decoder (pgsess.c) leaves the sockets libpq's wrappers follow
+ * alone: a send or recv made from inside a wrapper is libpq's. */
+int wg_pq_busy(void)
+{
+    return pq_depth > 0;
+}
 
 /* ---------------------------------------------------------------
  * Per-connection state: pending statements and prepared names.
@@ -246,7 +254,7 @@ static const char *pq_prep_sql(struct pq_conn *pc, const char *name)
 
 /* The DO block that raises `state` on the server.  Only [0-9A-Z] reach
  * the SQL text (the parser already checked; this keeps it quoted-safe). */
-static void pq_raise_sql(const char *state, char *buf, size_t n)
+void wg_pq_raise_sql(const char *state, char *buf, size_t n)
 {
     char s[6] = "P0001";
 
@@ -269,7 +277,7 @@ static PGresult *pq_raise(PGconn *conn, const char *state)
     char sql[160];
     PGresult *res;
 
-    pq_raise_sql(state, sql, sizeof sql);
+    wg_pq_raise_sql(state, sql, sizeof sql);
     pq_depth++;
     res = REAL(PQexecParams)(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
     pq_depth--;
@@ -282,7 +290,7 @@ static int pq_send_raise(PGconn *conn, const char *state)
     char sql[160];
     int ok;
 
-    pq_raise_sql(state, sql, sizeof sql);
+    wg_pq_raise_sql(state, sql, sizeof sql);
     pq_depth++;
     ok = REAL(PQsendQueryParams)(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
     pq_depth--;
@@ -313,8 +321,13 @@ static void pq_call(struct wg_call *c, int hook, const PGconn *conn, const char 
 
     /* .fd is the connection's socket; port = / peer = do not read it here:
      * the parser (rules_check.c) accepts them on sock hooks only. */
+    int fd = conn ? REAL(PQsocket)(conn) : -1;
+
+    /* the decoder stays quiet on this socket: its statements are ours */
+    if (fd >= 0 && atomic_load_explicit(&wg_wire_pg, memory_order_relaxed))
+        pgsess_claim(fd);
     *c = (struct wg_call){.hook = hook,
-                          .fd = conn ? REAL(PQsocket)(conn) : -1,
+                          .fd = fd,
                           .sql = sql,
                           .conn = conn,
                           .detail = detail,

@@ -10,6 +10,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,7 +39,11 @@ struct sock_call {
     const struct iovec *io_iov;
     int io_n;
     struct iovec io_one;
+    int io_flags;                /* send / recv flags (0 for write, read) */
+    const struct msghdr *io_msg; /* sendmsg / recvmsg: the program's */
     struct wire_texts wt;
+    int pg;               /* the PostgreSQL decoder follows this call */
+    struct pgs_plan plan; /* a send that goes out otherwise */
 };
 
 void wg_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t buflen)
@@ -96,8 +102,10 @@ static void sock_detail(struct sock_call *sc, int fd, const struct sockaddr *add
 
 /* The call's data: one buffer or a vector (set before sock_before). */
 static void sock_view(struct sock_call *sc, const void *buf, size_t len, const struct iovec *iov,
-                      int n)
+                      int n, int flags, const struct msghdr *msg)
 {
+    sc->io_flags = flags;
+    sc->io_msg = msg;
     if (iov) {
         sc->io_iov = iov;
         sc->io_n = n < 0 ? 0 : n;
@@ -243,6 +251,95 @@ static long sock_after(struct sock_call *sc, long r)
     return r;
 }
 
+/* ---------------------------------------------------------------
+ * The PostgreSQL decoder's part of a call (pgsess.c): a send may carry
+ * statements (and go out with one replaced), a recv their answers (some
+ * of them the shim's own, taken out).
+ * ------------------------------------------------------------ */
+#define WG_WIRE_PG() atomic_load_explicit(&wg_wire_pg, memory_order_relaxed)
+/* sock_pg_after: nothing is left of what a blocking recv read; read again. */
+#define SOCK_AGAIN LONG_MIN
+
+/* Before the real call, after the sock rules.  1 when the call must fail
+ * (sc->err): `fail disconnect` fired, or the shim's own bytes are still
+ * waiting to go out on a non-blocking socket. */
+static int sock_pg_before(struct sock_call *sc, const struct sockaddr *addr, socklen_t addrlen)
+{
+    int fd = sc->c.fd;
+
+    sc->plan.active = sc->plan.fail_errno = 0;
+    sc->plan.s = NULL;
+    sc->pg = WG_WIRE_PG();
+    if (!sc->pg)
+        return 0;
+    switch (sc->c.hook) {
+    case WG_HOOK_SOCK_SEND:
+        pgsess_send_begin(fd, sc->io_iov, sc->io_n, sock_view_len(sc), &sc->plan);
+        sc->err = sc->plan.fail_errno;
+        return sc->err != 0;
+    case WG_HOOK_SOCK_CONNECT:
+        pgsess_forget(fd, addr, addrlen);
+        return 0;
+    case WG_HOOK_SOCK_CLOSE:
+        pgsess_forget(fd, NULL, 0); /* before: the number may be reused at once */
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* The planned output of a send: the program's buffers around the
+ * replacement, in one sendmsg with the program's flags. */
+static ssize_t sock_send_planned(struct sock_call *sc)
+{
+    struct msghdr m;
+    size_t total = 0;
+
+    for (int i = 0; i < sc->plan.nout; i++)
+        total += sc->plan.out[i].iov_len;
+    if (total == 0)
+        return 0; /* all of it was the rest of a replaced message */
+    memset(&m, 0, sizeof m);
+    if (sc->io_msg) {
+        m.msg_name = sc->io_msg->msg_name;
+        m.msg_namelen = sc->io_msg->msg_namelen;
+        m.msg_control = sc->io_msg->msg_control;
+        m.msg_controllen = sc->io_msg->msg_controllen;
+    }
+    m.msg_iov = sc->plan.out;
+    m.msg_iovlen = (size_t)sc->plan.nout;
+    return REAL(sendmsg)(sc->c.fd, &m, sc->io_flags);
+}
+
+/* After the real call returned r: what the program is told. */
+static long sock_pg_after(struct sock_call *sc, long r)
+{
+    int again = 0, saved = errno, fd = sc->c.fd;
+
+    if (!sc->pg)
+        return r;
+    switch (sc->c.hook) {
+    case WG_HOOK_SOCK_SEND:
+        return pgsess_send_end(fd, &sc->plan, r);
+    case WG_HOOK_SOCK_RECV:
+        r = pgsess_recv_end(fd, sc->io_iov, sc->io_n, r, sc->io_flags, &again);
+        if (!again)
+            return r;
+        if ((sc->io_flags & MSG_DONTWAIT) || (fcntl(fd, F_GETFL) & O_NONBLOCK)) {
+            errno = EAGAIN; /* as if the shim's answers had never come */
+            return -1;
+        }
+        errno = saved;
+        return SOCK_AGAIN;
+    case WG_HOOK_SOCK_ACCEPT:
+        if (r >= 0)
+            pgsess_forget((int)r, NULL, 0);
+        return r;
+    default:
+        return r;
+    }
+}
+
 /* A copy of iov[0..n) holding at most `clip` bytes, in sc->iov. */
 static int sock_clip_iov(struct sock_call *sc, const struct iovec *iov, int n, long clip)
 {
@@ -293,40 +390,47 @@ static void sock_unclip_msg(struct sock_call *sc)
     (sc.orig = (msg), (msg) = (struct msghdr *)sock_clip_msg(&sc, (msg), sc.clip))
 #define POST_NONE (void)0
 
-#define VIEW_BUF(b, l) sock_view(&sc, (b), (l), NULL, 0)
-#define VIEW_IOV(v, n) sock_view(&sc, NULL, 0, (v), (n))
-#define VIEW_MSG(m)    sock_view(&sc, NULL, 0, (m)->msg_iov, (int)(m)->msg_iovlen)
-#define VIEW_NONE      sock_view(&sc, NULL, 0, NULL, 0)
+#define VIEW_BUF(b, l, f) sock_view(&sc, (b), (l), NULL, 0, (f), NULL)
+#define VIEW_IOV(v, n)    sock_view(&sc, NULL, 0, (v), (n), 0, NULL)
+#define VIEW_MSG(m, f)    sock_view(&sc, NULL, 0, (m)->msg_iov, (int)(m)->msg_iovlen, (f), (m))
+#define VIEW_NONE         sock_view(&sc, NULL, 0, NULL, 0, 0, NULL)
 
-/* The slow half: rules (when some rule names the hook) and content (when
- * some rule has a content condition); only a count when armed for
- * tracing alone. */
+/* The slow half: rules (when some rule names the hook), content (when
+ * some rule has a content condition) and the PostgreSQL decoder (when
+ * some rule names a pq hook); only a count when armed for tracing alone. */
 #define SOCK_WRAP(name, hook, ret, params, args, failkind, check, fdexpr, addr, addrlen, clipstmt, \
-                  post, view)                                                                      \
-    WG_SLOW_PATH ret sock_slow_##name params                                                       \
-    {                                                                                              \
-        struct sock_call sc;                                                                       \
-        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT()) {                                     \
-            if (!(check))                                                                          \
-                wg_count(WG_HOOK_##hook);                                                          \
-            return REAL(name) args;                                                                \
-        }                                                                                          \
-        view;                                                                                      \
-        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                       \
-            return REAL(name) args;                                                                \
-        if (sc.fail)                                                                               \
-            return SOCK_FAIL_##failkind(sc.err);                                                   \
-        if (sc.clip >= 0)                                                                          \
-            clipstmt;                                                                              \
-        ret wg_r_ = REAL(name) args;                                                               \
-        post;                                                                                      \
-        return (ret)sock_after(&sc, (long)wg_r_);                                                  \
-    }                                                                                              \
-    __attribute__((visibility("default"))) ret name params                                         \
-    {                                                                                              \
-        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim)  \
-            return REAL(name) args;                                                                \
-        return sock_slow_##name args;                                                              \
+                  post, view) \
+    WG_SLOW_PATH ret sock_slow_##name params \
+    { \
+        struct sock_call sc; \
+        long wg_l_; \
+        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT() && !WG_WIRE_PG()) { \
+            if (!(check)) \
+                wg_count(WG_HOOK_##hook); \
+            return REAL(name) args; \
+        } \
+        view; \
+        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen)) \
+            return REAL(name) args; \
+        if (sc.fail) \
+            return SOCK_FAIL_##failkind(sc.err); \
+        if (sc.clip >= 0) { \
+            clipstmt; \
+            view; /* the decoder sees what goes out */ \
+        } \
+        if (sock_pg_before(&sc, addr, addrlen)) \
+            return SOCK_FAIL_##failkind(sc.err); \
+        do { \
+            wg_l_ = sc.plan.active ? (long)sock_send_planned(&sc) : (long)REAL(name) args; \
+            post; \
+        } while ((wg_l_ = sock_pg_after(&sc, wg_l_)) == SOCK_AGAIN); \
+        return (ret)sock_after(&sc, wg_l_); \
+    } \
+    __attribute__((visibility("default"))) ret name params \
+    { \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
+            return REAL(name) args; \
+        return sock_slow_##name args; \
     }
 
 /* One wrapper per SOCK row of wrappers.def (the others are written by

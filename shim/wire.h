@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 /* 1 when some rule has an http / redis / data condition (init.c). */
@@ -80,5 +81,70 @@ void wire_note(int fd, enum wire_dir dir, const char *head, size_t n, int with_d
 void wire_peek(int fd, struct wire_texts *out);
 /* fd was closed or is a new connection: forget its exchange. */
 void wire_forget(int fd);
+
+/* ---------------------------------------------------------------
+ * PostgreSQL sessions decoded on the wire (pgsess.c).
+ * ------------------------------------------------------------ */
+
+/* 1 when the decoder runs: some rule names a pq hook (init.c). */
+extern _Atomic int wg_wire_pg;
+
+/* Output iovecs a rewritten send may need beyond the program's own. */
+#define PGS_IOV_EXTRA 4
+#define PGS_IOV_MAX   64
+
+/* What a send does instead of the program's call (pgsess_send_begin). */
+struct pgs_plan {
+    int active;     /* send out[] instead of the program's data */
+    int fail_errno; /* fail the call with this errno (fail disconnect, owed bytes pending) */
+    struct iovec out[PGS_IOV_MAX];
+    int nout;
+    /* how the output maps back onto the program's bytes (pgw_map_sent) */
+    size_t app_len, swallow, repl_at, repl_end, repl_len;
+    int has_repl;
+    struct pgs_session *s;
+    /* the opening of a connection, collected a send at a time */
+    int fd, probe;
+    unsigned probe_n;
+    unsigned char probe_b[8];
+};
+
+/* Map the session table (once, from the constructor); port: the
+ * database's port from WEDGE_DB_PORT, or 0.  -1 with errno. */
+int pgsess_init(int db_port);
+/*
+ * Before a send on fd of data iov[0..n) (len bytes): decode what is new
+ * in it, raise pq.* `before` events for the statements it carries, and
+ * fill *plan when the send must go out otherwise (a statement replaced by
+ * one that raises an injected SQLSTATE) or fail.  No lock is held across
+ * an event or on return.  Preserves errno.
+ */
+void pgsess_send_begin(int fd, const struct iovec *iov, int n, size_t len, struct pgs_plan *plan);
+/* After the send: r is what the real call returned for the planned (or
+ * the program's) data; returns what the program is told. */
+long pgsess_send_end(int fd, struct pgs_plan *plan, long r);
+/*
+ * After a recv on fd returned r > 0 bytes into iov[0..n): decode them,
+ * raise pq.* `after` events, and take out the answers to messages the
+ * shim itself sent.  Returns the bytes left for the program; *again = 1
+ * when none are left of r > 0 (the caller reads again, or reports
+ * EAGAIN on a non-blocking socket).  flags: the call's (MSG_PEEK is not
+ * decoded).
+ */
+long pgsess_recv_end(int fd, const struct iovec *iov, int n, long r, int flags, int *again);
+/* fd is closed, or connects anew (addr: where to; may be NULL). */
+void pgsess_forget(int fd, const struct sockaddr *addr, socklen_t addrlen);
+/* libpq's own wrappers follow the statements of fd: the decoder stays
+ * quiet there, so no statement is counted twice. */
+void pgsess_claim(int fd);
+/* For the exit summary: sessions whose statements TLS (or GSS
+ * encryption) hid, and sessions the decoder lost track of. */
+uint64_t pgsess_hidden(void);
+uint64_t pgsess_lost(void);
+
+/* libpq.c: 1 while the calling thread is inside a libpq wrapper (its
+ * statements are libpq's to report); the DO block that raises state. */
+int wg_pq_busy(void);
+void wg_pq_raise_sql(const char *state, char *buf, size_t n);
 
 #endif

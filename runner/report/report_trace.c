@@ -138,8 +138,10 @@ static void rep_inj_add(struct rep_inj *inj, const char *rule, const char *actio
 /* Lines that are not injections, as the shim's own summary counts them:
  * a barrier or wait is traced twice, "waiting" before it holds the call
  * (so that a killed process leaves a line) and its outcome after; a rule
- * that cannot be carried out where it matched is traced "skipped". */
-static const char *const rep_not_fires[] = {"waiting", "skipped"};
+ * that cannot be carried out where it matched is traced "skipped"; the
+ * wire decoder's notes (an encrypted session "hidden", a session it
+ * stopped following "lost") have no rule at all. */
+static const char *const rep_not_fires[] = {"waiting", "skipped", "hidden", "lost"};
 
 static int rep_not_fire(const char *outcome)
 {

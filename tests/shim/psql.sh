@@ -6,6 +6,10 @@
 #                      psql reports the server's error, the row is unchanged
 #   psql.sh counts     tracing alone counts the pq calls as a run with a
 #                      pq rule does
+#   psql.sh wire       the same statements through libpq's wrappers and
+#                      decoded on the wire (WEDGE_PQ_API=off): the same
+#                      pq.query events before and after, each once (the
+#                      decoder stays quiet where the wrappers report)
 here=$(dirname "$0")
 . "$here/pg_common.sh"
 skip_if_runtime_breaks psql -X "$base_dsn" -c "SELECT 1"
@@ -61,6 +65,26 @@ counts)
   echo "pq.query pq.exec pq.send pq.result: tracing only: $alone; pq.query ruled: $ruled"
   [ "$alone" = "$ruled" ] || fail "tracing alone counts pq calls differently"
   [ "${alone%% *}" -ge 3 ] || fail "fewer than 3 pq.query calls counted"
+  ;;
+wire)
+  new_db wedge_psql_wire
+  printf 'SELECT 1;\nSELECT 2 AS two;\nSELECT 3 FROM generate_series(1, 3);\n' >"$trace/three.sql"
+  # stmts: "before|after detail" of the two rules, in trace order
+  stmts() {
+    cat "$trace"/trace.*.jsonl | jq -r 'select(.rule == "q" or .rule == "qa") | "\(.rule) \(.detail)"'
+  }
+  rules='q: log on pq.query; qa: log after pq.query'
+  under "$rules" psql -X -q -v ON_ERROR_STOP=1 "$dsn" -f "$trace/three.sql" >/dev/null ||
+    fail "psql -f (libpq's wrappers)"
+  api=$(stmts)
+  rm -f "$trace"/trace.*.jsonl
+  WEDGE_PQ_API=off under "$rules" psql -X -q -v ON_ERROR_STOP=1 "$dsn" -f "$trace/three.sql" \
+    >/dev/null || fail "psql -f (decoded on the wire)"
+  wire=$(stmts)
+  printf 'libpq wrappers:\n%s\ndecoded on the wire:\n%s\n' "$api" "$wire"
+  [ "$(echo "$api" | grep -c '^q SELECT')" -eq 3 ] || fail "expected 3 statements before"
+  [ "$(echo "$api" | grep -c '^qa SELECT')" -eq 3 ] || fail "expected 3 statements after"
+  [ "$api" = "$wire" ] || fail "the wire decoder saw other statements than libpq's wrappers"
   ;;
 *) fail "unknown mode $1" ;;
 esac
