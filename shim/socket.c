@@ -399,38 +399,38 @@ static void sock_unclip_msg(struct sock_call *sc)
  * some rule has a content condition) and the PostgreSQL decoder (when
  * some rule names a pq hook); only a count when armed for tracing alone. */
 #define SOCK_WRAP(name, hook, ret, params, args, failkind, check, fdexpr, addr, addrlen, clipstmt, \
-                  post, view) \
-    WG_SLOW_PATH ret sock_slow_##name params \
-    { \
-        struct sock_call sc; \
-        long wg_l_; \
-        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT() && !WG_WIRE_PG()) { \
-            if (!(check)) \
-                wg_count(WG_HOOK_##hook); \
-            return REAL(name) args; \
-        } \
-        view; \
-        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen)) \
-            return REAL(name) args; \
-        if (sc.fail) \
-            return SOCK_FAIL_##failkind(sc.err); \
-        if (sc.clip >= 0) { \
-            clipstmt; \
-            view; /* the decoder sees what goes out */ \
-        } \
-        if (sock_pg_before(&sc, addr, addrlen)) \
-            return SOCK_FAIL_##failkind(sc.err); \
-        do { \
-            wg_l_ = sc.plan.active ? (long)sock_send_planned(&sc) : (long)REAL(name) args; \
-            post; \
-        } while ((wg_l_ = sock_pg_after(&sc, wg_l_)) == SOCK_AGAIN); \
-        return (ret)sock_after(&sc, wg_l_); \
-    } \
-    __attribute__((visibility("default"))) ret name params \
-    { \
-        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
-            return REAL(name) args; \
-        return sock_slow_##name args; \
+                  post, view)                                                                      \
+    WG_SLOW_PATH ret sock_slow_##name params                                                       \
+    {                                                                                              \
+        struct sock_call sc;                                                                       \
+        long wg_l_;                                                                                \
+        if (!WG_RULED(WG_HOOK_##hook) && !WG_WIRE_CONTENT() && !WG_WIRE_PG()) {                    \
+            if (!(check))                                                                          \
+                wg_count(WG_HOOK_##hook);                                                          \
+            return REAL(name) args;                                                                \
+        }                                                                                          \
+        view;                                                                                      \
+        if (!sock_before(&sc, WG_HOOK_##hook, fdexpr, check, addr, addrlen))                       \
+            return REAL(name) args;                                                                \
+        if (sc.fail)                                                                               \
+            return SOCK_FAIL_##failkind(sc.err);                                                   \
+        if (sc.clip >= 0) {                                                                        \
+            clipstmt;                                                                              \
+            view; /* the decoder sees what goes out */                                             \
+        }                                                                                          \
+        if (sock_pg_before(&sc, addr, addrlen))                                                    \
+            return SOCK_FAIL_##failkind(sc.err);                                                   \
+        do {                                                                                       \
+            wg_l_ = sc.plan.active ? (long)sock_send_planned(&sc) : (long)REAL(name) args;         \
+            post;                                                                                  \
+        } while ((wg_l_ = sock_pg_after(&sc, wg_l_)) == SOCK_AGAIN);                               \
+        return (ret)sock_after(&sc, wg_l_);                                                        \
+    }                                                                                              \
+    __attribute__((visibility("default"))) ret name params                                         \
+    {                                                                                              \
+        if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim)  \
+            return REAL(name) args;                                                                \
+        return sock_slow_##name args;                                                              \
     }
 
 /* One wrapper per SOCK row of wrappers.def (the others are written by

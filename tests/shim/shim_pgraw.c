@@ -29,8 +29,13 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
 #include "shim_test.h"
 
@@ -202,6 +207,100 @@ static void until_ready(int fd, char *types, size_t cap, char state[6])
     types[n] = '\0';
 }
 
+/* The fixture's password: the last field of its passfile's line. */
+static void fixture_password(char *out, size_t len)
+{
+    const char *d = t_dsn(), *p = strstr(d, "passfile=");
+    char path[512], line[512];
+    FILE *f;
+
+    out[0] = '\0';
+    if (!p)
+        return;
+    sscanf(p + 9, "%511[^ ]", path);
+    CHECK((f = fopen(path, "r")) != NULL, "passfile %s", path);
+    CHECK(fgets(line, sizeof line, f) != NULL, "empty passfile");
+    fclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    snprintf(out, len, "%s", strrchr(line, ':') + 1);
+}
+
+/* A 'p' message (SASLInitialResponse when mech is given, else SASLResponse). */
+static void sasl_out(int fd, const char *mech, const char *data)
+{
+    struct buf b = {.n = 0};
+    size_t at = msg(&b, 'p');
+    if (mech) {
+        put_s(&b, mech);
+        put32(&b, (uint32_t)strlen(data));
+    }
+    put(&b, data, strlen(data));
+    msg_end(&b, at);
+    send_all(fd, &b);
+}
+
+/* SCRAM-SHA-256 (RFC 5802, 7677), as the fixture's server asks: the
+ * server's first message in, the client's final message out. */
+static void scram_final(const char *password, const char *bare, const char *server_first, char *out,
+                        size_t len)
+{
+    unsigned char salt[128], salted[32], ckey[32], skey[32], sig[32], proof[32];
+    char nonce[128], salt64[200], proof64[64], auth[2048], final_wo[256];
+    unsigned int l = 32;
+    int iter = 0, n;
+
+    CHECK(sscanf(server_first, "r=%127[^,],s=%199[^,],i=%d", nonce, salt64, &iter) == 3,
+          "server-first-message '%s'", server_first);
+    n = EVP_DecodeBlock(salt, (const unsigned char *)salt64, (int)strlen(salt64));
+    n -= (int)(strlen(salt64) - strcspn(salt64, "=")); /* the padding decodes as zeros */
+    PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, n, iter, EVP_sha256(), 32, salted);
+    HMAC(EVP_sha256(), salted, 32, (const unsigned char *)"Client Key", 10, ckey, &l);
+    SHA256(ckey, 32, skey);
+    snprintf(final_wo, sizeof final_wo, "c=biws,r=%s", nonce);
+    snprintf(auth, sizeof auth, "%s,%s,%s", bare, server_first, final_wo);
+    HMAC(EVP_sha256(), skey, 32, (const unsigned char *)auth, strlen(auth), sig, &l);
+    for (int i = 0; i < 32; i++)
+        proof[i] = ckey[i] ^ sig[i];
+    EVP_EncodeBlock((unsigned char *)proof64, proof, 32);
+    snprintf(out, len, "%s,p=%s", final_wo, proof64);
+}
+
+/* Authentication: nothing (trust), or SCRAM-SHA-256 with the fixture's
+ * password; then the server's parameters up to ReadyForQuery. */
+static void authenticate(int fd)
+{
+    char body[1024], password[128], bare[128], cnonce[32], first[256], final_[512];
+    unsigned char rnd[12];
+    size_t len;
+    char t;
+
+    for (;;) {
+        t = next(fd, body, sizeof body - 1, &len);
+        body[len < sizeof body - 1 ? len : sizeof body - 1] = '\0';
+        CHECK(t != 'E', "the server refused the session");
+        if (t == 'Z')
+            return;
+        if (t != 'R' || len < 4)
+            continue;
+        switch (body[3]) {
+        case 10: /* AuthenticationSASL */
+            fixture_password(password, sizeof password);
+            RAND_bytes(rnd, sizeof rnd);
+            EVP_EncodeBlock((unsigned char *)cnonce, rnd, sizeof rnd);
+            snprintf(bare, sizeof bare, "n=,r=%s", cnonce);
+            snprintf(first, sizeof first, "n,,%s", bare);
+            sasl_out(fd, "SCRAM-SHA-256", first);
+            break;
+        case 11: /* AuthenticationSASLContinue */
+            scram_final(password, bare, body + 4, final_, sizeof final_);
+            sasl_out(fd, NULL, final_);
+            break;
+        default: /* Ok, SASLFinal */
+            break;
+        }
+    }
+}
+
 static int dial(const char **dsn_user, const char **dsn_db)
 {
     static char user[64] = "wedge", db[64] = "postgres";
@@ -216,6 +315,8 @@ static int dial(const char **dsn_user, const char **dsn_db)
     if ((p = strstr(d, "dbname=")))
         sscanf(p + 7, "%63[^ ]", db);
     CHECK(connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect: %s", strerror(errno));
+    /* every wait bounded: a server that stops answering fails the test */
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){20, 0}, sizeof(struct timeval));
     *dsn_user = user;
     *dsn_db = db;
     return fd;
@@ -226,7 +327,6 @@ static int session(void)
     const char *user, *db;
     int fd = dial(&user, &db);
     struct buf b = {.n = 0};
-    char types[64], state[6];
 
     put32(&b, 0);
     put32(&b, 0x00030000);
@@ -238,8 +338,7 @@ static int session(void)
     b.p[0] = (char)(b.n >> 24), b.p[1] = (char)(b.n >> 16), b.p[2] = (char)(b.n >> 8),
     b.p[3] = (char)b.n;
     send_all(fd, &b);
-    until_ready(fd, types, sizeof types, state);
-    CHECK(types[0] == 'R' && !state[0], "startup answered %s", types);
+    authenticate(fd);
     return fd;
 }
 
