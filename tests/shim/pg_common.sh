@@ -14,8 +14,11 @@ port=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$base_dsn")
 
 # new_db NAME: a fresh database; sets $dsn (later keywords win in libpq).
 new_db() {
-  psql -X -q -v ON_ERROR_STOP=1 "$base_dsn" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
-  dsn="$base_dsn dbname=$1"
+  # the same test decoded on the wire (WEDGE_PQ_API=off) runs beside it:
+  # a database of its own
+  local db=$1${WEDGE_PQ_API:+_api_$WEDGE_PQ_API}
+  psql -X -q -v ON_ERROR_STOP=1 "$base_dsn" -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+  dsn="$base_dsn dbname=$db"
 }
 
 # sql QUERY: one value, without the shim.
