@@ -19,6 +19,7 @@ struct http_server {
     struct MHD_Daemon *d;
     const struct route *routes;
     size_t nroutes;
+    const char *token; /* bearer token, or NULL */
 };
 
 struct upload {
@@ -79,6 +80,13 @@ static int route_match(const char *pattern, const char *path, char caps[][128])
     return *pattern == '\0' && *path == '\0';
 }
 
+/* "Authorization: Bearer TOKEN" with the server's token. */
+static int http_bearer_ok(struct MHD_Connection *conn, const char *token)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    return h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, token) == 0;
+}
+
 static void dispatch(struct http_server *s, struct MHD_Connection *conn, const char *method,
                      const char *url, struct upload *up, struct reply *rp)
 {
@@ -104,6 +112,10 @@ static void dispatch(struct http_server *s, struct MHD_Connection *conn, const c
         path_known = 1;
         if (strcmp(s->routes[i].method, method) != 0)
             continue;
+        if (s->token && strcmp(url, "/health") != 0 && !http_bearer_ok(conn, s->token)) {
+            reply_error(rp, 401, "missing or wrong 'Authorization: Bearer ...' header");
+            goto out;
+        }
         s->routes[i].fn(&rq, caps, rp);
         goto out;
     }
@@ -183,6 +195,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 struct http_server *http_start(int port, const struct route *routes, size_t nroutes, char *err,
                                size_t errlen)
 {
+    return http_start_auth(port, routes, nroutes, NULL, err, errlen);
+}
+
+struct http_server *http_start_auth(int port, const struct route *routes, size_t nroutes,
+                                    const char *token, char *err, size_t errlen)
+{
     struct http_server *s = calloc(1, sizeof *s);
     struct sockaddr_in sa = {0};
 
@@ -192,6 +210,7 @@ struct http_server *http_start(int port, const struct route *routes, size_t nrou
     }
     s->routes = routes;
     s->nroutes = nroutes;
+    s->token = token;
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

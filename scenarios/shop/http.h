@@ -40,6 +40,11 @@ struct http_server;
  * error with a message in err.  Thread-safe handlers are the caller's. */
 struct http_server *http_start(int port, const struct route *routes, size_t nroutes, char *err,
                                size_t errlen);
+/* The same, and every route but GET /health (the readiness check) answers
+ * 401 unless the request carries "Authorization: Bearer token" (token
+ * NULL: no check). */
+struct http_server *http_start_auth(int port, const struct route *routes, size_t nroutes,
+                                    const char *token, char *err, size_t errlen);
 /* Stop accepting, wait for the connection threads, free. */
 void http_stop(struct http_server *s);
 

@@ -12,23 +12,22 @@
 #include <string.h>
 #include "shop.h"
 
-#define ORDER_MAX_LINES 20
-
-struct line {
-    char sku[64];
-    long qty;
-    long price;
-    long version;
-};
-
-struct order_in {
-    struct line lines[ORDER_MAX_LINES];
-    int n;
-};
-
 static int line_cmp(const void *a, const void *b)
 {
-    return strcmp(((const struct line *)a)->sku, ((const struct line *)b)->sku);
+    return strcmp(((const struct order_line *)a)->sku, ((const struct order_line *)b)->sku);
+}
+
+void orders_normalise(struct order_in *o)
+{
+    int n = o->n;
+    qsort(o->lines, (size_t)n, sizeof o->lines[0], line_cmp);
+    o->n = 0;
+    for (int k = 0; k < n; k++) {
+        if (o->n > 0 && strcmp(o->lines[o->n - 1].sku, o->lines[k].sku) == 0)
+            o->lines[o->n - 1].qty += o->lines[k].qty;
+        else
+            o->lines[o->n++] = o->lines[k];
+    }
 }
 
 /* Parse {"lines":[{"sku","qty"},...]} (or a single {"sku","qty"}). */
@@ -59,14 +58,8 @@ static int parse_order(json_t *body, struct order_in *o)
         snprintf(o->lines[n].sku, sizeof o->lines[n].sku, "%s", sku);
         o->lines[n++].qty = (long)qty;
     }
-    qsort(o->lines, (size_t)n, sizeof o->lines[0], line_cmp);
-    o->n = 0;
-    for (int k = 0; k < n; k++) {
-        if (o->n > 0 && strcmp(o->lines[o->n - 1].sku, o->lines[k].sku) == 0)
-            o->lines[o->n - 1].qty += o->lines[k].qty;
-        else
-            o->lines[o->n++] = o->lines[k];
-    }
+    o->n = n;
+    orders_normalise(o);
     json_decref(one);
     return 0;
 bad:
@@ -126,7 +119,7 @@ static int order_insert(PGconn *c, long total, char *s_id, size_t idlen, struct 
 }
 
 /* One order line and its stock.changed event; the line into out_lines. */
-static int order_line(PGconn *c, const struct line *l, const char *s_id, json_t *out_lines)
+static int order_line(PGconn *c, const struct order_line *l, const char *s_id, json_t *out_lines)
 {
     char s_qty[32], s_price[32], s_ver[32], *payload;
     const char *p[4] = {s_id, l->sku, s_qty, s_price};
@@ -157,7 +150,7 @@ static int order_line(PGconn *c, const struct line *l, const char *s_id, json_t 
     return rc;
 }
 
-static int tx_order(PGconn *c, void *arg, struct reply *rp)
+int orders_tx_place(PGconn *c, void *arg, struct reply *rp)
 {
     struct order_in *o = arg;
     char s_id[32], *payload = NULL;
@@ -202,7 +195,7 @@ void orders_post(const struct http_req *rq, char caps[][128], struct reply *rp)
                     ORDER_MAX_LINES);
         return;
     }
-    tx_run(tx_order, &o, rp);
+    tx_run(orders_tx_place, &o, rp);
 }
 
 /* ---------------------------------------------------------------

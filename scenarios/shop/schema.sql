@@ -51,6 +51,21 @@ CREATE TABLE order_lines (
     PRIMARY KEY (order_id, sku)
 );
 
+-- Carts: lines gathered before a checkout turns them into an order.
+CREATE TABLE carts (
+    id         bigserial PRIMARY KEY,
+    status     text NOT NULL DEFAULT 'open',   -- open | ordered
+    order_id   bigint REFERENCES orders (id),
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+CREATE TABLE cart_lines (
+    cart_id bigint  NOT NULL REFERENCES carts (id),
+    sku     text    NOT NULL,
+    qty     integer NOT NULL CHECK (qty > 0),
+    PRIMARY KEY (cart_id, sku)
+);
+
 -- Written in the same transaction as the change it announces.
 CREATE TABLE outbox (
     id           bigserial PRIMARY KEY,

@@ -16,6 +16,7 @@
  *              40001 / 40P01 and optimistic conflicts
  *   stock.c    stock strategies, inventory, reservations and their sweeper
  *   orders.c   multi-line orders, written with their outbox events
+ *   cart.c     carts: lines gathered, then checked out into an order
  *   payment.c  payment through pspd with timeout and retries
  *   events.c   outbox dispatchers (naive | skip-locked)
  *   shopd.c    flags, start and clean stop
@@ -55,6 +56,8 @@ struct shop_config {
     long psp_timeout_ms;
     int psp_tries;
     int tx_tries;
+    const char *token; /* --token: the bearer token every request but
+                        * /health must carry; NULL: none */
 };
 extern struct shop_config shop_cfg;
 
@@ -146,11 +149,39 @@ int stock_sweeper_start(const char *dsn, char *err, size_t errlen);
 void stock_sweeper_stop(void);
 
 /* ---------------------------------------------------------------
- * Orders, payment, events.
+ * Orders, carts, payment, events.
  * ------------------------------------------------------------ */
+#define ORDER_MAX_LINES 20
+
+struct order_line {
+    char sku[64];
+    long qty;
+    long price;
+    long version;
+};
+
+struct order_in {
+    struct order_line lines[ORDER_MAX_LINES];
+    int n;
+};
+
+/* Sort o's lines by SKU and merge duplicates (the lock order of every
+ * order: two orders on the same SKUs cannot deadlock). */
+void orders_normalise(struct order_in *o);
+/* Inside a transaction (a tx_fn): take the stock of every line, write the
+ * order, its lines and its outbox events; 201 with the order on TX_OK. */
+int orders_tx_place(PGconn *c, void *order_in, struct reply *rp);
+
 void orders_post(const struct http_req *rq, char caps[][128], struct reply *rp);
 void orders_get(const struct http_req *rq, char caps[][128], struct reply *rp);
 void payment_post(const struct http_req *rq, char caps[][128], struct reply *rp);
+
+/* Carts (cart.c): POST /carts, GET /carts/{id}, POST /carts/{id}/lines,
+ * POST /carts/{id}/checkout (the cart's lines become an order). */
+void cart_post(const struct http_req *rq, char caps[][128], struct reply *rp);
+void cart_get(const struct http_req *rq, char caps[][128], struct reply *rp);
+void cart_post_line(const struct http_req *rq, char caps[][128], struct reply *rp);
+void cart_checkout(const struct http_req *rq, char caps[][128], struct reply *rp);
 
 /* Start n dispatcher threads delivering outbox rows to url. */
 int events_start(const char *dsn, const char *url, int n, enum ev_mode mode, char *err,

@@ -6,7 +6,7 @@
  *         [--pool naive|correct] [--pool-size N] [--dispatchers N]
  *         [--isolation read-committed|repeatable-read|serializable]
  *         [--psp URL] [--consumer URL] [--psp-timeout MS] [--psp-tries N]
- *         [--tx-tries N] [--drain MS] [--stats-file PATH]
+ *         [--tx-tries N] [--drain MS] [--stats-file PATH] [--token TOKEN]
  *
  * SIGTERM / SIGINT: stop taking requests, let the dispatchers deliver what
  * is pending (bounded by --drain), write the counters to shop_stats, close
@@ -50,6 +50,10 @@ static const struct route routes[] = {
     {"POST", "/orders", orders_post},
     {"GET", "/orders/*", orders_get},
     {"POST", "/orders/*/pay", payment_post},
+    {"POST", "/carts", cart_post},
+    {"GET", "/carts/*", cart_get},
+    {"POST", "/carts/*/lines", cart_post_line},
+    {"POST", "/carts/*/checkout", cart_checkout},
 };
 
 /* At exit the counters go to the database, where invariants can read them. */
@@ -108,7 +112,7 @@ static void usage(FILE *f)
                "             [--pool naive|correct] [--pool-size N] [--dispatchers N]\n"
                "             [--isolation read-committed|repeatable-read|serializable]\n"
                "             [--psp URL] [--consumer URL] [--psp-timeout MS] [--psp-tries N]\n"
-               "             [--tx-tries N] [--drain MS] [--stats-file PATH]\n");
+               "             [--tx-tries N] [--drain MS] [--stats-file PATH] [--token TOKEN]\n");
 }
 
 static const char *const stock_names[] = {"naive", "pessimistic", "optimistic", "atomic"};
@@ -171,6 +175,9 @@ static void parse_flag(int ch, const char *v, long *drain)
     case 'S':
         stats_file = v;
         break;
+    case 'T':
+        shop_cfg.token = v;
+        break;
     case 'h':
         usage(stdout);
         exit(0);
@@ -183,19 +190,31 @@ static void parse_flag(int ch, const char *v, long *drain)
 /* The flags into shop_cfg; returns --drain.  Exits 2 on a usage error. */
 static long parse_flags(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"port", 1, 0, 'p'},       {"dsn", 1, 0, 'd'},         {"stock", 1, 0, 's'},
-        {"payment", 1, 0, 'P'},    {"events", 1, 0, 'e'},      {"pool", 1, 0, 'o'},
-        {"pool-size", 1, 0, 'z'},  {"dispatchers", 1, 0, 'n'}, {"isolation", 1, 0, 'i'},
-        {"psp", 1, 0, 'u'},        {"consumer", 1, 0, 'c'},    {"psp-timeout", 1, 0, 't'},
-        {"psp-tries", 1, 0, 'r'},  {"tx-tries", 1, 0, 'x'},    {"drain", 1, 0, 'D'},
-        {"stats-file", 1, 0, 'S'}, {"help", 0, 0, 'h'},        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"port", 1, 0, 'p'},
+                                         {"dsn", 1, 0, 'd'},
+                                         {"stock", 1, 0, 's'},
+                                         {"payment", 1, 0, 'P'},
+                                         {"events", 1, 0, 'e'},
+                                         {"pool", 1, 0, 'o'},
+                                         {"pool-size", 1, 0, 'z'},
+                                         {"dispatchers", 1, 0, 'n'},
+                                         {"isolation", 1, 0, 'i'},
+                                         {"psp", 1, 0, 'u'},
+                                         {"consumer", 1, 0, 'c'},
+                                         {"psp-timeout", 1, 0, 't'},
+                                         {"psp-tries", 1, 0, 'r'},
+                                         {"tx-tries", 1, 0, 'x'},
+                                         {"drain", 1, 0, 'D'},
+                                         {"stats-file", 1, 0, 'S'},
+                                         {"token", 1, 0, 'T'},
+                                         {"help", 0, 0, 'h'},
+                                         {0, 0, 0, 0}};
     long drain = 5000;
     int ch;
 
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1)
         parse_flag(ch, optarg, &drain);
-    if (!shop_cfg.port || !shop_cfg.dsn || optind != argc) {
+    if (!shop_cfg.port || !shop_cfg.dsn || optind != argc || (shop_cfg.token && !*shop_cfg.token)) {
         usage(stderr);
         exit(2);
     }
@@ -237,7 +256,8 @@ int main(int argc, char **argv)
         events_start(shop_cfg.dsn, shop_cfg.consumer_url, shop_cfg.dispatchers, shop_cfg.events,
                      err, sizeof err) != 0)
         goto fail;
-    srv = http_start(shop_cfg.port, routes, sizeof routes / sizeof routes[0], err, sizeof err);
+    srv = http_start_auth(shop_cfg.port, routes, sizeof routes / sizeof routes[0], shop_cfg.token,
+                          err, sizeof err);
     if (!srv)
         goto fail;
     fprintf(stderr, "shopd: listening on 127.0.0.1:%d (%s)\n", shop_cfg.port, flags_text);
