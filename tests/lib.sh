@@ -11,6 +11,10 @@
 #   SHIM_PRELOAD  (environment) the shim's LD_PRELOAD value, a sanitizer
 #                 runtime first in sanitizer builds
 #
+#   lib_scratch               a fresh $work with TMPDIR=$work/tmp (mode 1777:
+#                             the embedded cluster runs as an unprivileged
+#                             user when we are root) and no WEDGE_* variable
+#                             of the caller's environment
 #   fail MSG...               print "NAME: FAIL (CASE): MSG" on stderr, exit 1
 #   note MSG...               print "NAME: CASE: MSG"
 #   expect_rc WANT CMD...     run CMD (stdout to $work/out, stderr to
@@ -34,6 +38,15 @@
 #   fires RULE / hits RULE    summed over the processes' summary lines
 #
 # Every wait here is bounded.  Works under `set -euo pipefail`.
+
+lib_scratch() {
+    rm -rf "$work"
+    mkdir -p "$work"
+    export TMPDIR="$work/tmp"
+    mkdir -p "$TMPDIR"
+    chmod 1777 "$TMPDIR"
+    unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
+}
 
 fail() {
     echo "${lib_name:+$lib_name: }FAIL${case_name:+ ($case_name)}: $*" >&2

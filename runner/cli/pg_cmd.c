@@ -35,8 +35,9 @@ static void pg_usage(FILE *f)
                "  -q, --quiet   no progress lines on stderr\n"
                "  -h, --help    this text\n"
                "\n"
-               "Environment: WEDGE_PG_BINDIR (initdb, postgres; default the newest\n"
-               "/usr/lib/postgresql/N/bin), TMPDIR (where the cluster directory goes).\n"
+               "Environment: WEDGE_PG_BINDIR (initdb, postgres; default the one the build\n"
+               "found, else the newest /usr/lib/postgresql/N/bin), TMPDIR (where the\n"
+               "cluster directory wedge-pg-XXXXXX goes; default /tmp).\n"
                "Exit: 0 done, 2 usage or a state file wedge does not trust, 3 the cluster\n"
                "could not start or none is running.\n");
 }

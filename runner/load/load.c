@@ -1,7 +1,10 @@
 /*
- * load.c - virtual users over libcurl (HTTP) and libpq (SQL transactions).
+ * load.c - virtual users over libcurl (HTTP) and libpq (SQL transactions),
+ * one thread each.  What a user sends next, how a request is built and
+ * how its response is judged is reqflow.h's; httpc.h moves the bytes.
  */
 #include "load.h"
+#include "httpc.h"
 #include "jsonw.h"
 #include "timeunit.h"
 #include "util.h"
@@ -21,12 +24,13 @@
 /* ...or this old: history.jsonl shows a slow run's progress too. */
 #define LOAD_FLUSH_NS (250 * NS_PER_MS)
 
-enum load_outcome { OUT_OK, OUT_FAIL, OUT_INFO };
+enum load_outcome { OUT_OK = RF_OK, OUT_FAIL = RF_FAIL, OUT_INFO = RF_INFO };
 static const char *const load_type[] = {"ok", "fail", "info"};
 
 /* Per request class; guarded by the user's mutex. */
 struct load_cls {
-    uint64_t ok, fail, info, retries;
+    uint64_t ok, fail, info, retries, scenario_info;
+    char first_error[sizeof(((struct rf_result *)0)->reason)];
     struct hist *lat;
 };
 
@@ -36,9 +40,10 @@ struct load_user {
     pthread_t th;
     int started;
     atomic_int done;
-    uint64_t rng, seq;
-    CURL *curl;
-    struct curl_slist *hdrs;
+    uint64_t seq;
+    struct rf_user rf; /* its place in the mix or a flow, its captured values */
+    struct httpc http;
+    int http_ready;
     PGconn *pg;
 
     /* The supervisor reads these while the user runs: under mu. */
@@ -57,7 +62,7 @@ struct load_user {
 struct load {
     struct load_cfg cfg;
     const struct scenario *scn;
-    unsigned wsum; /* total weight of the mix */
+    struct rf_ctx rf;
     uint64_t t0, deadline;
     double t0_unix;            /* the wall clock read together with t0 */
     atomic_uint_fast64_t next; /* next iteration / arrival number */
@@ -118,97 +123,33 @@ static void load_hist_outcome(struct load_user *u, uint64_t t, const struct scn_
 /* ---------------------------------------------------------------
  * HTTP.
  * ------------------------------------------------------------ */
-static size_t load_discard(char *ptr, size_t size, size_t n, void *ud)
+static void load_http(struct load_user *u, int k, long *status, struct rf_result *res)
 {
-    (void)ptr, (void)ud;
-    return size * n;
-}
-
-/* The user's curl handle, made on first use; -1 with err. */
-static int load_curl(struct load_user *u, char *err, size_t errlen)
-{
-    long ms = (long)(u->l->cfg.scn->request_timeout_ns / NS_PER_MS);
-
-    if (u->curl)
-        return 0;
-    u->curl = curl_easy_init();
-    u->hdrs = curl_slist_append(NULL, "Expect:");
-    if (!u->curl) {
-        snprintf(err, errlen, "curl_easy_init failed");
-        return -1;
-    }
-    curl_easy_setopt(u->curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(u->curl, CURLOPT_WRITEFUNCTION, load_discard);
-    curl_easy_setopt(u->curl, CURLOPT_TIMEOUT_MS, ms > 0 ? ms : 5000L);
-    curl_easy_setopt(u->curl, CURLOPT_CONNECTTIMEOUT_MS, ms > 0 ? ms : 5000L);
-    return 0;
-}
-
-/* Send the request (method, url, body or none) on the user's handle. */
-static CURLcode load_perform(struct load_user *u, const char *method, const char *url,
-                             const char *body)
-{
-    struct curl_slist *h = u->hdrs;
-    CURLcode cc;
-
-    curl_easy_setopt(u->curl, CURLOPT_URL, url);
-    curl_easy_setopt(u->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, NULL);
-    if (body) {
-        const char *ct = (body[0] == '{' || body[0] == '[') ? "Content-Type: application/json"
-                                                            : "Content-Type: text/plain";
-        h = curl_slist_append(NULL, "Expect:");
-        h = curl_slist_append(h, ct);
-        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, body);
-    } else if (!strcasecmp(method, "POST")) {
-        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE, 0L);
-        curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, "");
-    }
-    if (strcasecmp(method, "GET") && strcasecmp(method, "POST"))
-        curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, h);
-    cc = curl_easy_perform(u->curl);
-    curl_easy_setopt(u->curl, CURLOPT_HTTPHEADER, u->hdrs);
-    if (h != u->hdrs)
-        curl_slist_free_all(h);
-    return cc;
-}
-
-static enum load_outcome load_http(struct load_user *u, const struct scn_request *r,
-                                   const struct exp_ctx *e, long *status, char *err, size_t errlen)
-{
-    const struct load_cfg *cfg = &u->l->cfg;
-    char *path = NULL, *body = NULL, *url = NULL;
-    enum load_outcome o = OUT_INFO;
-    CURLcode cc;
+    const struct scenario *s = u->l->scn;
+    struct rf_req q;
+    struct rf_resp resp;
+    char err[256];
+    int ours = 0;
 
     *status = 0;
-    path = exp_expand(r->path, e, err, errlen);
-    if (!path || (r->body && !(body = exp_expand(r->body, e, err, errlen))))
-        goto out;
-    if (load_curl(u, err, errlen) < 0)
-        goto out;
-    url = strncmp(path, "http://", 7) && strncmp(path, "https://", 8)
-              ? util_fmt("%s%s", cfg->base_url ? cfg->base_url : "", path)
-              : util_fmt("%s", path);
-    cc = load_perform(u, r->method, url, body);
-    if (cc != CURLE_OK) {
-        snprintf(err, errlen, "%s", curl_easy_strerror(cc));
-        goto out;
+    if (!u->http_ready) {
+        if (httpc_init(&u->http, (long)(s->request_timeout_ns / NS_PER_MS)) < 0) {
+            rf_fault(res, "curl_easy_init failed");
+            res->scenario_fault = 0;
+            return;
+        }
+        u->http_ready = 1;
     }
-    curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, status);
-    if (*status >= 200 && *status < 300)
-        o = OUT_OK;
-    else if (*status >= 400 && *status < 500)
-        o = OUT_FAIL;
-    if (o != OUT_OK)
-        snprintf(err, errlen, "HTTP %ld", *status);
-out:
-    free(url);
-    free(path);
-    free(body);
-    return o;
+    if (rf_build(&u->l->rf, &u->rf, k, &q, err, sizeof(err)) < 0) {
+        rf_fault(res, err);
+        return;
+    }
+    if (httpc_do(&u->http, &q, &resp, &ours) < 0 && ours)
+        rf_fault(res, resp.error);
+    else
+        rf_judge(&u->l->rf, &u->rf, k, &resp, res, NULL);
+    *status = resp.status;
+    rf_req_free(&q);
 }
 
 /* ---------------------------------------------------------------
@@ -266,12 +207,11 @@ static int load_pg_exec(PGconn *c, const char *sql, char *state, char *err, size
     return ok;
 }
 
-static enum load_outcome load_sql(struct load_user *u, const struct scn_request *r,
-                                  const struct exp_ctx *e, unsigned *tries, uint64_t *retries,
+static enum load_outcome load_sql(struct load_user *u, int k, unsigned *tries, uint64_t *retries,
                                   char *err, size_t errlen)
 {
     unsigned max = u->l->cfg.scn->max_tries ? u->l->cfg.scn->max_tries : 1;
-    char *sql = exp_expand(r->sql, e, err, errlen);
+    char *sql = rf_sql(&u->l->rf, &u->rf, k, err, errlen);
     enum load_outcome o = OUT_INFO;
     int wrap = sql && load_sql_wraps(sql);
     char state[6];
@@ -310,18 +250,6 @@ out:
 /* ---------------------------------------------------------------
  * The users.
  * ------------------------------------------------------------ */
-static const struct scn_request *load_pick(struct load_user *u)
-{
-    const struct scenario *s = u->l->scn;
-    uint64_t x = exp_rng_next(&u->rng) % u->l->wsum;
-    for (int i = 0; i < s->nrequests; i++) {
-        if (x < s->requests[i].weight)
-            return &s->requests[i];
-        x -= s->requests[i].weight;
-    }
-    return &s->requests[s->nrequests - 1];
-}
-
 /* Sleep until t (monotonic ns) unless told to stop; 0 when t was reached. */
 static int load_sleep_until(struct load *l, uint64_t t)
 {
@@ -335,42 +263,42 @@ static int load_sleep_until(struct load *l, uint64_t t)
     }
 }
 
-/* When the user's next request is due, or 0 when the load is over for it:
- * the open model takes arrival k at t0 + k/rate, the closed one now. */
-static uint64_t load_next_due(struct load *l)
+/* The due time of the user's next iteration (an arrival in the open
+ * model); -1 when the load is over for it. */
+static int load_begin(struct load_user *u, uint64_t *due)
 {
-    uint64_t due;
-
+    struct load *l = u->l;
     if (l->cfg.rate > 0) {
         uint64_t k = atomic_fetch_add(&l->next, 1);
-        due = l->t0 + (uint64_t)((double)k * (double)NS_PER_S / l->cfg.rate);
+        *due = l->t0 + (uint64_t)((double)k * (double)NS_PER_S / l->cfg.rate);
         if ((l->cfg.iterations && k >= l->cfg.iterations) ||
-            (l->cfg.duration_ns && due >= l->deadline) || load_sleep_until(l, due) < 0)
-            return 0;
-        return due;
+            (l->cfg.duration_ns && *due >= l->deadline) || load_sleep_until(l, *due) < 0)
+            return -1;
+        return 0;
     }
     if (l->cfg.iterations && atomic_fetch_add(&l->next, 1) >= l->cfg.iterations)
-        return 0;
-    due = util_now_ns();
-    return l->cfg.duration_ns && due >= l->deadline ? 0 : due;
+        return -1;
+    *due = util_now_ns();
+    return l->cfg.duration_ns && *due >= l->deadline ? -1 : 0;
 }
 
-/* One outcome into the user's counters (read by load_interval). */
-static void load_count(struct load_user *u, int cls, enum load_outcome o, uint64_t latency,
+static void load_count(struct load_user *u, int cls, const struct rf_result *res, uint64_t lat,
                        uint64_t retries)
 {
+    struct load_cls *c = &u->cls[cls];
     pthread_mutex_lock(&u->mu);
-    hist_record(u->cls[cls].lat, latency);
-    hist_record(u->interval, latency);
-    u->cls[cls].retries += retries;
-    if (o == OUT_OK)
-        u->cls[cls].ok++;
-    else if (o == OUT_FAIL)
-        u->cls[cls].fail++;
-    else
-        u->cls[cls].info++;
+    hist_record(c->lat, lat);
+    hist_record(u->interval, lat);
+    c->retries += retries;
+    c->ok += res->outcome == RF_OK;
+    c->fail += res->outcome == RF_FAIL;
+    c->info += res->outcome == RF_INFO;
+    c->scenario_info += res->scenario_fault;
+    if (res->outcome != RF_OK && !c->first_error[0])
+        snprintf(c->first_error, sizeof(c->first_error), "%s",
+                 res->reason[0] ? res->reason : load_type[res->outcome]);
     u->i_requests++;
-    u->i_errors += o != OUT_OK;
+    u->i_errors += res->outcome != RF_OK;
     pthread_mutex_unlock(&u->mu);
 }
 
@@ -378,31 +306,36 @@ static void *load_user_main(void *arg)
 {
     struct load_user *u = arg;
     struct load *l = u->l;
-    struct exp_ctx e = l->cfg.exp;
-    char err[512];
-    uint64_t due;
 
-    e.user = u->id;
-    e.rng = &u->rng;
-    while (!atomic_load(&l->stop) && (due = load_next_due(l)) != 0) {
-        const struct scn_request *r = load_pick(u);
-        int cls = (int)(r - l->scn->requests);
-        uint64_t end, retries = 0;
+    while (!atomic_load(&l->stop)) {
+        const struct scn_request *r;
+        uint64_t due, end, retries = 0;
         unsigned tries = 1;
         long status = 0;
-        enum load_outcome o;
+        struct rf_result res = {0};
+        int k;
 
-        e.iter = u->seq;
+        if (!rf_in_flow(&u->rf)) {
+            if (load_begin(u, &due) < 0)
+                break;
+        } else if ((due = util_now_ns()) >= l->deadline && l->cfg.duration_ns) {
+            break; /* a flow's next step is not sent after the load's end */
+        }
+        k = rf_next(&u->rf, l->scn);
+        r = &l->scn->requests[k];
         load_hist_invoke(u, util_now_ns(), r);
-        err[0] = '\0';
-        if (r->kind == SCN_REQ_HTTP)
-            o = load_http(u, r, &e, &status, err, sizeof(err));
-        else
-            o = load_sql(u, r, &e, &tries, &retries, err, sizeof(err));
+        if (r->kind == SCN_REQ_HTTP) {
+            load_http(u, k, &status, &res);
+        } else {
+            res.outcome = (enum rf_outcome)load_sql(u, k, &tries, &retries, res.reason,
+                                                    sizeof(res.reason));
+        }
         end = util_now_ns();
-        load_hist_outcome(u, end, r, o, status, end - due, tries, err[0] ? err : NULL);
+        load_hist_outcome(u, end, r, (enum load_outcome)res.outcome, status, end - due, tries,
+                          res.reason[0] ? res.reason : NULL);
         u->seq++;
-        load_count(u, cls, o, end - due, retries);
+        load_count(u, k, &res, end - due, retries);
+        rf_advance(&u->rf, l->scn, res.outcome);
     }
     load_flush(u, 1);
     atomic_store(&u->done, 1);
@@ -421,9 +354,10 @@ int load_start(struct load **out, const struct load_cfg *cfg, char *err, size_t 
     *out = l;
     l->cfg = *cfg;
     l->scn = cfg->scn;
+    l->rf.s = cfg->scn;
+    l->rf.base_url = cfg->base_url;
+    l->rf.exp = cfg->exp;
     pthread_mutex_init(&l->hist_mu, NULL);
-    for (int i = 0; i < nreq; i++)
-        l->wsum += cfg->scn->requests[i].weight ? cfg->scn->requests[i].weight : 1;
     l->history = fopen(cfg->history_path, "ae");
     if (!l->history) {
         snprintf(err, errlen, "%s: %s", cfg->history_path, strerror(errno));
@@ -444,7 +378,8 @@ int load_start(struct load **out, const struct load_cfg *cfg, char *err, size_t 
         struct load_user *u = &l->users[i];
         u->l = l;
         u->id = (long)i;
-        u->rng = util_mix(cfg->seed, i);
+        if (rf_user_init(&u->rf, cfg->scn, util_mix(cfg->seed, i), (long)i) < 0)
+            abort();
         pthread_mutex_init(&u->mu, NULL);
         u->cls = calloc((size_t)nreq, sizeof(*u->cls));
         u->interval = hist_new();
@@ -547,6 +482,9 @@ void load_collect(struct load *l, struct load_totals *r)
             q->fail += u->cls[k].fail;
             q->info += u->cls[k].info;
             q->retries += u->cls[k].retries;
+            q->scenario_info += u->cls[k].scenario_info;
+            if (!q->first_error && u->cls[k].first_error[0])
+                q->first_error = util_fmt("%s", u->cls[k].first_error);
             hist_merge(q->latency, u->cls[k].lat);
             pthread_mutex_unlock(&u->mu);
         }
@@ -554,6 +492,7 @@ void load_collect(struct load *l, struct load_totals *r)
         r->fail += q->fail;
         r->info += q->info;
         r->retries += q->retries;
+        r->scenario_info += q->scenario_info;
         hist_merge(r->latency, q->latency);
     }
     r->requests = r->ok + r->fail + r->info;
@@ -577,9 +516,9 @@ void load_free(struct load *l)
         if (u->hbuf)
             fclose(u->hbuf);
         free(u->hbuf_data);
-        if (u->curl)
-            curl_easy_cleanup(u->curl);
-        curl_slist_free_all(u->hdrs);
+        if (u->http_ready)
+            httpc_free(&u->http);
+        rf_user_free(&u->rf, l->scn);
         PQfinish(u->pg);
         pthread_mutex_destroy(&u->mu);
     }

@@ -8,10 +8,12 @@
  * instead of hiding behind fewer requests (coordinated omission).
  *
  * Both stop at the duration or the iteration count, whichever comes first
- * (at least one is set), or when load_stop is called.  Each user draws from
- * its own PRNG seeded from the run seed and its number, so a seed replays
- * the same sequence of requests.  Every request appends an "invoke" and an
- * outcome line to history.jsonl (format in report.h).
+ * (at least one is set), or when load_stop is called.  An iteration is one
+ * request of the mix, or one run of a [flow] (its requests in order, each
+ * judged and captured by reqflow.h).  Each user draws from its own PRNG
+ * seeded from the run seed and its number, so a seed replays the same
+ * sequence of requests.  Every request appends an "invoke" and an outcome
+ * line to history.jsonl (format in report.h).
  *
  * load_start / load_stop / load_join / load_collect / load_free are called
  * by one supervising thread; load_interval and load_done may be called by
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "reqflow.h"
 #include "scn.h"
 
 struct load_cfg {
@@ -42,13 +45,16 @@ struct load_cfg {
 struct req_stats {
     char *label;
     uint64_t ok, fail, info, retries;
+    uint64_t scenario_info; /* info of the scenario's own making (rf_fault) */
+    char *first_error;      /* the first reason a request was not ok, or NULL */
     struct hist *latency;
 };
 
 /* What the load did, for the report (load_collect). */
 struct load_totals {
     uint64_t requests, ok, fail, info, retries;
-    struct hist *latency; /* all requests */
+    uint64_t scenario_info; /* info of the scenario's own making */
+    struct hist *latency;   /* all requests */
     struct req_stats *per_req;
     int nper_req;
     double duration_s; /* load phase */

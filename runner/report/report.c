@@ -219,91 +219,32 @@ static int rep_write_summary(const struct run_result *r, const struct rep_inj *i
 /* ---------------------------------------------------------------
  * junit.xml
  * ------------------------------------------------------------ */
-static void rep_junit_body(FILE *f, const struct run_result *r, const struct inv_result *v)
-{
-    fputs("expected: ", f);
-    xw_string(f, v->expected ? v->expected : "");
-    fputs("\nactual: ", f);
-    xw_string(f, v->actual ? v->actual : "");
-    fputc('\n', f);
-    if (v->detail) {
-        xw_string(f, v->detail);
-        if (v->detail[0] && v->detail[strlen(v->detail) - 1] != '\n')
-            fputc('\n', f);
-    }
-    fprintf(f, "seed: %llu\nreproduce: ", (unsigned long long)r->seed);
-    xw_string(f, r->reproduce ? r->reproduce : "");
-    fputc('\n', f);
-}
-
-/* One invariant's testcase: empty when it held, else a failure (or an
- * error when it could not be evaluated) with the body that reproduces it. */
-static void rep_junit_case(FILE *f, const struct run_result *r, const char *name,
-                           const struct inv_result *v)
-{
-    const char *kind = v->status == INV_FAILED ? "failure" : "error";
-
-    fputs("    <testcase classname=\"wedge.", f);
-    xw_string(f, name);
-    fputs("\" name=\"", f);
-    xw_string(f, v->name ? v->name : "");
-    if (v->status == INV_PASSED) {
-        fputs("\"/>\n", f);
-        return;
-    }
-    fprintf(f, "\">\n      <%s message=\"", kind);
-    if (v->status == INV_FAILED) {
-        fputs("expected ", f);
-        xw_string(f, v->expected ? v->expected : "");
-        fputs(", got ", f);
-        xw_string(f, v->actual ? v->actual : "");
-    } else {
-        fputs("could not evaluate: ", f);
-        xw_string(f, v->detail ? v->detail : "unknown error");
-    }
-    fprintf(f, "\" type=\"%s\">", v->status == INV_FAILED ? "invariant" : "error");
-    rep_junit_body(f, r, v);
-    fprintf(f, "</%s>\n    </testcase>\n", kind);
-}
-
 static int rep_write_junit(const struct run_result *r, char *err, size_t errlen)
 {
     struct rep_file rf;
-    int passed, failed, errors, tests;
     const char *name = r->scn && r->scn->name ? r->scn->name : "wedge";
-    char started[64];
+    char started[64], *classname = NULL;
+    struct rep_suite s;
 
     if (rep_open(&rf, r->out_dir, "junit.xml", err, errlen))
         return -1;
-    rep_counts(r, &passed, &failed, &errors);
-    /* an inconclusive run is an error testcase of its own: never a green suite */
-    tests = r->ninv + (r->error != NULL);
-    errors += r->error != NULL;
     rep_iso_time(r->started_unix, started, sizeof(started));
     started[19] = '\0'; /* JUnit timestamps carry no zone or fraction */
+    if (asprintf(&classname, "wedge.%s", name) < 0)
+        classname = NULL;
+    s = (struct rep_suite){name,
+                           classname ? classname : "wedge",
+                           (unsigned long long)r->seed,
+                           r->reproduce,
+                           r->error,
+                           r->load.duration_s,
+                           started,
+                           r->inv,
+                           r->ninv};
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n", rf.f);
-    fputs("  <testsuite name=\"", rf.f);
-    xw_string(rf.f, name);
-    fprintf(rf.f, "\" tests=\"%d\" failures=\"%d\" errors=\"%d\" time=\"%.3f\" timestamp=\"%s\">\n",
-            tests, failed, errors, r->load.duration_s, started);
-    fprintf(rf.f, "    <properties>\n      <property name=\"seed\" value=\"%llu\"/>\n",
-            (unsigned long long)r->seed);
-    fputs("      <property name=\"reproduce\" value=\"", rf.f);
-    xw_string(rf.f, r->reproduce ? r->reproduce : "");
-    fputs("\"/>\n    </properties>\n", rf.f);
-    for (int i = 0; i < r->ninv; i++)
-        rep_junit_case(rf.f, r, name, &r->inv[i]);
-    if (r->error) {
-        fputs("    <testcase classname=\"wedge.", rf.f);
-        xw_string(rf.f, name);
-        fputs("\" name=\"run\">\n      <error message=\"", rf.f);
-        xw_string(rf.f, r->error);
-        fprintf(rf.f,
-                "\" type=\"inconclusive\">seed: %llu\nreproduce: ", (unsigned long long)r->seed);
-        xw_string(rf.f, r->reproduce ? r->reproduce : "");
-        fputs("\n</error>\n    </testcase>\n", rf.f);
-    }
-    fputs("  </testsuite>\n</testsuites>\n", rf.f);
+    rep_junit_suite(rf.f, &s);
+    fputs("</testsuites>\n", rf.f);
+    free(classname);
     return rep_close(&rf, err, errlen);
 }
 

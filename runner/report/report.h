@@ -29,6 +29,9 @@ struct inv_result {
      * report centres its timeline there.  0: no single request. */
     int has_at;
     uint64_t at_t_ns;
+    /* A measurement (thresholds, HTTP invariants): actual is worth showing
+     * when it passed too. */
+    int measured;
 };
 
 /* A point of the time series (one per sample interval). */
@@ -66,6 +69,25 @@ struct run_result {
  * table and the timeline around the first violation.  -1 with err on an I/O
  * error. */
 int report_write(const struct run_result *r, char *err, size_t errlen);
+
+/* One run of a set (--repeat N, several scenarios), for the combined files. */
+struct report_run {
+    const char *dir;      /* its output directory (its summary.json, if it got that far) */
+    const char *scenario; /* the scenario's name */
+    const char *path;     /* its file */
+    uint64_t seed;
+    int exit_code;
+};
+
+/* The combined files of a set of runs, written into out_dir from what each
+ * run wrote: junit.xml (a testsuite per run, named "SCENARIO seed N", a
+ * testcase per invariant, an error testcase "run" for a run that could
+ * not conclude) and summary.json ({"kind":"runs", exit_code, verdict,
+ * runs: [...], invariants: [{scenario, name, passed, failed, error,
+ * failed_seeds}], passed, failed}).  exit_code: the set's.  -1 with err on
+ * an I/O error. */
+int report_combined(const char *out_dir, const struct report_run *runs, int n, int exit_code,
+                    char *err, size_t errlen);
 
 /* Merge the shim traces under dir: number of fires in total and per rule
  * (a small JSON-able summary), used by the progress line too. */

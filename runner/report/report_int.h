@@ -63,6 +63,21 @@ uint64_t rep_u64(json_t *o, const char *key);
 void rep_inj_event(json_t *e, void *arg);
 int rep_inj_wanted(const char *line, void *arg);
 void rep_inj_free(struct rep_inj *inj);
+/* One JUnit <testsuite> (report_junit.c): a run's invariants. */
+struct rep_suite {
+    const char *name;      /* the testsuite's: "oversell", "oversell seed 42" */
+    const char *classname; /* the testcases': "wedge.oversell" */
+    unsigned long long seed;
+    const char *reproduce;
+    const char *error; /* why the run was inconclusive, or NULL */
+    double duration_s;
+    const char *timestamp; /* YYYY-mm-ddTHH:MM:SS (UTC, as JUnit has it) */
+    const struct inv_result *inv;
+    int ninv;
+};
+void rep_junit_suite(FILE *f, const struct rep_suite *s);
+void rep_junit_counts(const struct rep_suite *s, int *tests, int *failures, int *errors);
+
 /* report.md (report_md.c). */
 int rep_write_md(const struct run_result *r, const struct rep_inj *inj, char *err, size_t errlen);
 

@@ -8,6 +8,7 @@
  */
 #include "inv.h"
 #include "jsonw.h"
+#include "reqflow.h"
 #include "report.h"
 #include "timeunit.h"
 
@@ -205,25 +206,6 @@ struct inv_count {
     char *at_req;
 };
 
-static int inv_cmp(double a, enum scn_op op, double b)
-{
-    switch (op) {
-    case SCN_LT:
-        return a < b;
-    case SCN_LE:
-        return a <= b;
-    case SCN_EQ:
-        return a == b;
-    case SCN_NE:
-        return a != b;
-    case SCN_GE:
-        return a >= b;
-    case SCN_GT:
-        return a > b;
-    }
-    return 0;
-}
-
 /* Does this history line count for inv? */
 static int inv_matches(const struct scn_invariant *inv, const char *type, const char *req)
 {
@@ -264,8 +246,8 @@ static void inv_count(const struct scenario *s, struct inv_count *counts, const 
             continue;
         c->n++;
         if (!c->has_at && inv_upper_bound(inv->op) &&
-            inv_cmp((double)(c->n - 1), inv->op, inv->number) &&
-            !inv_cmp((double)c->n, inv->op, inv->number)) {
+            rf_compare((double)(c->n - 1), inv->op, inv->number) &&
+            !rf_compare((double)c->n, inv->op, inv->number)) {
             c->has_at = 1;
             c->at_t_ns = (uint64_t)l->t_ns;
             c->at_user = (long)l->user;
@@ -350,7 +332,7 @@ static void inv_eval_history(const struct scn_invariant *inv, const struct inv_c
         return;
     }
     snprintf(actual, sizeof(actual), "%llu", (unsigned long long)c->n);
-    ok = inv_cmp((double)c->n, inv->op, inv->number);
+    ok = rf_compare((double)c->n, inv->op, inv->number);
     if (!ok && c->has_at) {
         if (asprintf(&detail, "first broken by user %ld seq %lld (%s) at %.3f ms into the load",
                      c->at_user, c->at_seq, c->at_req ? c->at_req : "?",
@@ -371,8 +353,28 @@ static void inv_eval_history(const struct scn_invariant *inv, const struct inv_c
 /* ---------------------------------------------------------------
  * Entry points.
  * ------------------------------------------------------------ */
-int inv_eval_all(const struct scenario *s, const char *dsn, const char *history_path,
-                 struct inv_result **out, int *nout, char *err, size_t errlen)
+/* The invariants judged elsewhere: thresholds now, HTTP ones moved in. */
+static void inv_eval_others(const struct scenario *s, const struct inv_inputs *in,
+                            struct inv_result *res)
+{
+    for (int i = 0; i < s->ninvariants; i++) {
+        if (s->invariants[i].kind == SCN_INV_THRESHOLD) {
+            inv_threshold(&s->invariants[i], in->totals, &res[i]);
+        } else if (s->invariants[i].kind == SCN_INV_HTTP && in->http && in->http[i].expected) {
+            char *name = res[i].name;
+            free(in->http[i].name);
+            res[i] = in->http[i];
+            res[i].name = name;
+            memset(&in->http[i], 0, sizeof(in->http[i]));
+        } else if (s->invariants[i].kind == SCN_INV_HTTP) {
+            inv_set(&res[i], INV_ERROR, s->invariants[i].text, "not sent",
+                    "the run ended before its services could be asked");
+        }
+    }
+}
+
+int inv_eval_all(const struct scenario *s, const struct inv_inputs *in, struct inv_result **out,
+                 int *nout, char *err, size_t errlen)
 {
     struct inv_result *res = NULL;
     struct inv_count *counts = NULL;
@@ -395,20 +397,21 @@ int inv_eval_all(const struct scenario *s, const char *dsn, const char *history_
         res[i].name = strdup(s->invariants[i].name);
     }
     if (need_sql)
-        conn = inv_connect(dsn, conn_err, sizeof(conn_err));
+        conn = inv_connect(in->dsn, conn_err, sizeof(conn_err));
     if (need_hist) {
-        if (!history_path)
+        if (!in->history_path)
             snprintf(hist_err, sizeof(hist_err), "no history to count in");
         else
-            readable = inv_scan_history(s, history_path, counts, &bad_lines, hist_err,
+            readable = inv_scan_history(s, in->history_path, counts, &bad_lines, hist_err,
                                         sizeof(hist_err)) == 0;
     }
     for (int i = 0; i < s->ninvariants; i++) {
         if (s->invariants[i].kind == SCN_INV_SQL)
             inv_eval_sql(conn, conn_err, &s->invariants[i], &res[i]);
-        else
+        else if (s->invariants[i].kind == SCN_INV_HISTORY)
             inv_eval_history(&s->invariants[i], &counts[i], readable, hist_err, bad_lines, &res[i]);
     }
+    inv_eval_others(s, in, res);
     *out = res;
     *nout = s->ninvariants;
     res = NULL;

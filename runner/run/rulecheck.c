@@ -143,19 +143,21 @@ out:
 }
 
 /* Rules of one process, composed and expanded as its run does (self: the
- * service whose ${port} they may name), through the shim's parser. */
+ * service whose ${port} they may name), through the shim's parser.  The
+ * message names the line of the process's own rules (else the scenario's,
+ * else the section's header). */
 static int rulecheck_set(const struct scenario *s, const char *what, int line, const char *self,
                          const char *rules, const char *rules_file)
 {
     struct exp_standin st;
-    char err[1024], *text;
+    char err[1024], where[512], *text;
     int rc = 0;
 
     exp_standin(s, &st);
     st.e.service = self;
     text = svc_rules_text(s, rules, rules_file, &st.e, err, sizeof(err));
     if (!text || (text[0] && rulecheck_text(text, err, sizeof(err)) < 0)) {
-        fprintf(stderr, "wedge: %s:%d: %s: %s\n", s->path, line, what, err);
+        fprintf(stderr, "wedge: %s: %s: %s\n", scn_where(s, line, where, sizeof(where)), what, err);
         rc = WEDGE_USAGE;
     }
     free(text);
@@ -166,17 +168,19 @@ int rulecheck_scenario(const struct scenario *s)
 {
     int rc = 0;
     if (s->rules && !s->nservices && !s->njobs)
-        rc |= rulecheck_set(s, "rules", 1, NULL, NULL, NULL);
+        rc |= rulecheck_set(s, "rules", s->rules_line ? s->rules_line : 1, NULL, NULL, NULL);
     for (int i = 0; i < s->nservices; i++) {
-        char *what = util_fmt("service %s", s->services[i].name);
-        rc |= rulecheck_set(s, what, s->services[i].line, s->services[i].name, s->services[i].rules,
-                            s->services[i].rules_file);
+        const struct scn_service *v = &s->services[i];
+        char *what = util_fmt("service %s", v->name);
+        int line = v->rules_line ? v->rules_line : s->rules_line ? s->rules_line : v->line;
+        rc |= rulecheck_set(s, what, line, v->name, v->rules, v->rules_file);
         free(what);
     }
     for (int i = 0; i < s->njobs; i++) {
-        char *what = util_fmt("job %s", s->jobs[i].name);
-        rc |=
-            rulecheck_set(s, what, s->jobs[i].line, NULL, s->jobs[i].rules, s->jobs[i].rules_file);
+        const struct scn_job *j = &s->jobs[i];
+        char *what = util_fmt("job %s", j->name);
+        int line = j->rules_line ? j->rules_line : s->rules_line ? s->rules_line : j->line;
+        rc |= rulecheck_set(s, what, line, NULL, j->rules, j->rules_file);
         free(what);
     }
     return rc ? WEDGE_USAGE : WEDGE_PASS;

@@ -70,6 +70,13 @@ char *run_reproduce(const struct run_opts *o, uint64_t seed)
         free(s);
         s = t;
     }
+    for (int i = 0; i < o->nsets; i++) {
+        char *w = util_shell_word(o->sets[i]);
+        t = util_fmt("%s --set %s", s, w);
+        free(w);
+        free(s);
+        s = t;
+    }
     return s;
 }
 
@@ -232,16 +239,22 @@ static void run_phases(struct run_one *p, const struct svc_ctx *ctx, uint64_t de
         return;
     if (run_jobs_wait(p, SCN_JOB_WITH_LOAD) < 0)
         return;
-    if (!p->interrupted && !util_stop && run_jobs_start(p, ctx, SCN_JOB_AFTER) == 0)
-        run_jobs_wait(p, SCN_JOB_AFTER);
+    if (!p->interrupted && !util_stop && run_jobs_start(p, ctx, SCN_JOB_AFTER) == 0 &&
+        run_jobs_wait(p, SCN_JOB_AFTER) == 0 && !util_stop)
+        run_http_invariants(p, ctx);
 }
 
 /* The verdict (verdict.c), then the report and the lines on stdout. */
 static int run_conclude(struct run_one *p)
 {
+    const struct scenario *s = p->st->scn;
     struct run_facts f;
     char err[1024];
 
+    /* A load that did not happen is no evidence: never a pass. */
+    if (p->load_started && !p->interrupted && !p->r.error && p->r.load.latency &&
+        run_load_unusable(&p->r.load, s->nrequests, s->max_info, err, sizeof(err)))
+        run_err(p, WEDGE_INCONCLUSIVE, "%s", err);
     if (p->interrupted && !p->r.error) {
         p->r.error = util_fmt("interrupted by signal %d", (int)util_stop);
         p->r.exit_code = WEDGE_INCONCLUSIVE;
@@ -274,8 +287,10 @@ static void run_one_free(struct run_one *p)
         svc_proc_free(&p->jobs[i]);
     load_free(p->load);
     inv_results_free(p->r.inv, p->r.ninv);
+    inv_results_free(p->http, p->http ? s->ninvariants : 0);
     for (int i = 0; i < p->r.load.nper_req; i++) {
         free(p->r.load.per_req[i].label);
+        free(p->r.load.per_req[i].first_error);
         hist_free(p->r.load.per_req[i].latency);
     }
     free(p->r.load.per_req);

@@ -18,8 +18,16 @@
 #define RUN_MASKED_NOTE \
     "the password in --dsn is masked as ***: put it back, or drop it and set PGPASSWORD"
 
+#define RUN_MAX_SETS      256 /* --set given at most */
+#define RUN_MAX_SCENARIOS 256 /* scenario files in one wedge run */
+
 struct run_opts {
-    const char *path;
+    const char *path;                     /* the scenario of the runs in progress */
+    const char *paths[RUN_MAX_SCENARIOS]; /* every scenario given */
+    int npaths;
+    const char *sets[RUN_MAX_SETS]; /* --set SECTION.KEY=VALUE, in order */
+    int nsets;
+    int json; /* --json: the summary.json document on stdout */
     uint64_t seed;
     int has_seed;
     unsigned repeat;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "load.h"
+#include "reqflow.h"
 #include "report.h"
 #include "run.h"
 #include "scn.h"
@@ -35,10 +36,12 @@ struct run_one {
     struct load *load;
     struct run_result r;
     int interrupted, timed_out;
-    int load_started; /* invariants judge a run only once its load began */
-    char *died;       /* "counter: killed by signal 9" lines */
-    int died_early;   /* a service died before any interrupt */
-    int shim_fatal;   /* the shim stopped a process itself: no verdict */
+    int load_started;        /* invariants judge a run only once its load began */
+    char *died;              /* "counter: killed by signal 9" lines */
+    int died_early;          /* a service died before any interrupt */
+    int shim_fatal;          /* the shim stopped a process itself: no verdict */
+    struct inv_result *http; /* HTTP invariants, asked before the services
+                              * stop ([ninvariants]); NULL: not asked */
 };
 
 /* run_proc.c */
@@ -48,6 +51,10 @@ void run_err(struct run_one *p, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The services' context: scenario, shim, database, ports. */
 void run_ctx(struct run_one *p, struct svc_ctx *ctx);
+/* The requests' context (the load's and the HTTP invariants'): the
+ * target's base URL into *url (malloc'd; NULL without one) and the run's
+ * expansion context.  -1 after run_err when a target URL cannot expand. */
+int run_req_ctx(struct run_one *p, const struct svc_ctx *ctx, struct rf_ctx *c, char **url);
 /* Start every service and wait until it is ready; 0, or its error. */
 int run_services(struct run_one *p, const struct svc_ctx *ctx);
 uint64_t run_job_timeout(const struct run_one *p, int i);
@@ -64,6 +71,8 @@ void run_stop_all(struct run_one *p);
 int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_deadline);
 
 /* run_judge.c */
+/* Ask the HTTP invariants now, while the services run (into p->http). */
+void run_http_invariants(struct run_one *p, const struct svc_ctx *ctx);
 /* The scenario's invariants and the built-in ones into p->r. */
 void run_invariants(struct run_one *p);
 /* The verdict on stdout; adds the invariants to the repetitions' tally. */

@@ -111,12 +111,31 @@ static void run_jobs_builtin(struct run_one *p)
         p->r.inv[p->r.ninv - 1].actual = util_fmt("interrupted before every job finished");
     }
 }
+void run_http_invariants(struct run_one *p, const struct svc_ctx *ctx)
+{
+    const struct scenario *s = p->st->scn;
+    struct rf_ctx c;
+    char *url = NULL;
+    int any = 0;
+
+    for (int i = 0; i < s->ninvariants; i++)
+        any |= s->invariants[i].kind == SCN_INV_HTTP;
+    if (!any || run_req_ctx(p, ctx, &c, &url) < 0)
+        return;
+    p->http = calloc((size_t)s->ninvariants, sizeof(*p->http));
+    if (!p->http)
+        abort();
+    inv_http_eval(s, &c, p->http);
+    free(url);
+}
+
 void run_invariants(struct run_one *p)
 {
     const struct scenario *s = p->st->scn;
     char err[2048], *history = util_fmt("%s/history.jsonl", p->out_dir);
-    if (inv_eval_all(s, p->dsn[0] ? p->dsn : NULL, history, &p->r.inv, &p->r.ninv, err,
-                     sizeof(err)) < 0) {
+    struct inv_inputs in = {p->dsn[0] ? p->dsn : NULL, history,
+                            p->r.load.latency ? &p->r.load : NULL, p->http};
+    if (inv_eval_all(s, &in, &p->r.inv, &p->r.ninv, err, sizeof(err)) < 0) {
         run_err(p, WEDGE_INCONCLUSIVE, "invariants: %s", err);
     }
     free(history);
@@ -168,7 +187,9 @@ void run_summary(struct run_one *p)
            p->r.load.fail, p->r.load.info, p->r.load.retries);
     for (int i = 0; i < p->r.ninv; i++) {
         const struct inv_result *v = &p->r.inv[i];
-        if (v->status == INV_PASSED)
+        if (v->status == INV_PASSED && v->measured)
+            printf("  PASS  %s: %s\n", v->name, v->actual ? v->actual : "?");
+        else if (v->status == INV_PASSED)
             printf("  PASS  %s\n", v->name);
         else
             printf("  %-5s %s: expected %s, got %s\n", v->status == INV_FAILED ? "FAIL" : "ERROR",

@@ -66,47 +66,23 @@ static void run_sample(struct run_one *p, const struct load_progress *lp, double
     sm->rss_kb = rss;
     *last_fires = fires;
 }
-/* The service the load aims at: [workload] target, else the first. */
-static int run_target(const struct scenario *s)
-{
-    for (int i = 0; s->target && i < s->nservices; i++)
-        if (!strcmp(s->services[i].name, s->target))
-            return i;
-    return 0;
-}
 /* The load's configuration: the scenario's workload aimed at its target. */
-static void run_load_cfg(struct run_one *p, const struct svc_ctx *ctx, struct load_cfg *cfg,
-                         const char *url, const char *history)
+static void run_load_cfg(struct run_one *p, const struct rf_ctx *c, struct load_cfg *cfg,
+                         const char *history)
 {
     const struct scenario *s = p->st->scn;
-    int target = run_target(s);
 
     memset(cfg, 0, sizeof(*cfg));
     cfg->scn = s;
-    cfg->base_url = url;
+    cfg->base_url = c->base_url;
     cfg->dsn = p->dsn;
-    cfg->exp.build = ctx->build;
-    cfg->exp.dsn = p->dsn;
-    cfg->exp.out = p->out_dir;
-    cfg->exp.scenario_dir = s->dir;
-    cfg->exp.service = s->nservices ? s->services[target].name : NULL;
-    cfg->exp.port_names = ctx->port_names;
-    cfg->exp.ports = ctx->ports;
-    cfg->exp.nports = ctx->nports;
-    cfg->exp.seed = p->seed;
+    cfg->exp = c->exp;
     cfg->seed = p->seed;
     cfg->users = s->users;
     cfg->rate = s->rate;
     cfg->duration_ns = s->duration_ns;
     cfg->iterations = s->iterations;
     cfg->history_path = history;
-}
-/* The base URL of the load's target service, or NULL without services. */
-static char *run_target_url(const struct run_one *p)
-{
-    const struct scenario *s = p->st->scn;
-
-    return s->nservices ? util_fmt("http://127.0.0.1:%d", p->ports[run_target(s)]) : NULL;
 }
 /* Jobs that run with the load: kill those past their timeout.  1 while
  * one still runs. */
@@ -205,12 +181,17 @@ int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_deadline
 {
     const struct scenario *s = p->st->scn;
     struct load_cfg cfg;
+    struct rf_ctx c;
     struct run_clock k = {0};
-    char err[1024], *url = run_target_url(p), *traces = util_fmt("%s/traces", p->out_dir);
+    char err[1024], *url = NULL, *traces = util_fmt("%s/traces", p->out_dir);
     char *history = util_fmt("%s/history.jsonl", p->out_dir);
     int rc = 0;
 
-    run_load_cfg(p, ctx, &cfg, url, history);
+    if (run_req_ctx(p, ctx, &c, &url) < 0) {
+        rc = -1;
+        goto out;
+    }
+    run_load_cfg(p, &c, &cfg, history);
     p->load_started = 1;
     if (load_start(&p->load, &cfg, err, sizeof(err)) < 0) {
         run_err(p, WEDGE_INCONCLUSIVE, "load: %s", err);

@@ -35,6 +35,43 @@ void run_err(struct run_one *p, int code, const char *fmt, ...)
 /* ---------------------------------------------------------------
  * Processes.
  * ------------------------------------------------------------ */
+int run_req_ctx(struct run_one *p, const struct svc_ctx *ctx, struct rf_ctx *c, char **url)
+{
+    const struct scenario *s = p->st->scn;
+    int target = 0;
+    char err[1024], where[512];
+
+    for (int i = 0; s->target && i < s->nservices; i++)
+        if (!strcmp(s->services[i].name, s->target))
+            target = i;
+    memset(c, 0, sizeof(*c));
+    c->s = s;
+    c->exp.build = ctx->build;
+    c->exp.dsn = p->dsn[0] ? p->dsn : NULL;
+    c->exp.out = p->out_dir;
+    c->exp.scenario_dir = s->dir;
+    c->exp.service = s->nservices && !s->target_is_url ? s->services[target].name : NULL;
+    c->exp.port_names = ctx->port_names;
+    c->exp.ports = ctx->ports;
+    c->exp.nports = ctx->nports;
+    c->exp.seed = p->seed;
+    c->exp.user = -1;
+    *url = NULL;
+    if (s->target_is_url) {
+        if (!(*url = exp_expand(s->target, &c->exp, err, sizeof(err)))) {
+            run_err(p, WEDGE_USAGE, "%s: target: %s",
+                    scn_where(s, s->target_line, where, sizeof(where)), err);
+            return -1;
+        }
+        for (size_t n = strlen(*url); n && (*url)[n - 1] == '/';)
+            (*url)[--n] = '\0';
+    } else if (s->nservices) {
+        *url = util_fmt("http://127.0.0.1:%d", p->ports[target]);
+    }
+    c->base_url = *url;
+    return 0;
+}
+
 void run_ctx(struct run_one *p, struct svc_ctx *ctx)
 {
     const struct scenario *s = p->st->scn;
@@ -52,6 +89,19 @@ void run_ctx(struct run_one *p, struct svc_ctx *ctx)
     ctx->ports = p->ports;
     ctx->nports = s->nservices < 256 ? s->nservices : 256;
 }
+/* The line of the key a service's error is about ("command: ...",
+ * "ready: ...", "rules: ..."), else its section's. */
+static int run_key_line(const struct scn_service *v, const char *err)
+{
+    if (!strncmp(err, "command", 7) && v->command_line)
+        return v->command_line;
+    if (!strncmp(err, "ready", 5) && v->ready_line)
+        return v->ready_line;
+    if (strstr(err, "rules") && v->rules_line)
+        return v->rules_line;
+    return v->line;
+}
+
 int run_services(struct run_one *p, const struct svc_ctx *ctx)
 {
     const struct scenario *s = p->st->scn;
@@ -63,8 +113,11 @@ int run_services(struct run_one *p, const struct svc_ctx *ctx)
         if (rc == SVC_OK)
             rc = svc_wait_ready(ctx, &p->svcs[i], p->st->o->ready_ns, err, sizeof(err));
         if (rc != SVC_OK) {
+            char where[512];
             if (rc == SVC_CONFIG)
-                run_err(p, WEDGE_USAGE, "%s:%d: %s", s->path, s->services[i].line, err);
+                run_err(p, WEDGE_USAGE, "%s: %s",
+                        scn_where(s, run_key_line(&s->services[i], err), where, sizeof(where)),
+                        err);
             else
                 run_err(p, p->interrupted || util_stop ? WEDGE_INCONCLUSIVE : rc, "%s", err);
             return rc;
@@ -89,8 +142,11 @@ int run_jobs_start(struct run_one *p, const struct svc_ctx *ctx, enum scn_when w
         if (s->jobs[i].when != when)
             continue;
         if (job_start(ctx, i, &p->jobs[i], err, sizeof(err)) != SVC_OK) {
-            run_err(p, WEDGE_USAGE, "%s:%d: job %s: %s", s->path, s->jobs[i].line, s->jobs[i].name,
-                    err);
+            const struct scn_job *j = &s->jobs[i];
+            char where[512];
+            int line = strstr(err, "rules") && j->rules_line ? j->rules_line : j->command_line;
+            run_err(p, WEDGE_USAGE, "%s: job %s: %s", scn_where(s, line, where, sizeof(where)),
+                    j->name, err);
             return -1;
         }
     }
@@ -120,7 +176,9 @@ int run_jobs_wait(struct run_one *p, enum scn_when when)
         }
         svc_stop(j, 0); /* backstop: nothing of it keeps running */
         if (svc_rules_rejected(j, msg, sizeof(msg))) {
-            run_err(p, WEDGE_USAGE, "%s:%d: %s", s->path, s->jobs[i].line, msg);
+            char where[512];
+            int line = s->jobs[i].rules_line ? s->jobs[i].rules_line : s->jobs[i].line;
+            run_err(p, WEDGE_USAGE, "%s: %s", scn_where(s, line, where, sizeof(where)), msg);
             return -1;
         }
     }

@@ -7,6 +7,8 @@
 
 #include "wedge_exit.h"
 
+#include <stdio.h>
+
 struct run_verdict run_verdict(const struct run_facts *f)
 {
     struct run_verdict v = {WEDGE_PASS, "every invariant held"};
@@ -37,4 +39,52 @@ int run_verdict_combine(int acc, int code)
     if (code == WEDGE_VIOLATED || (code > acc && acc != WEDGE_VIOLATED))
         return code;
     return acc;
+}
+
+/* The request class with the most requests that were not ok, for the
+ * reason's example; NULL when there is none. */
+static const struct req_stats *run_worst_class(const struct load_totals *t)
+{
+    const struct req_stats *w = NULL;
+    for (int i = 0; i < t->nper_req; i++) {
+        const struct req_stats *q = &t->per_req[i];
+        if (q->fail + q->info > 0 && (!w || q->fail + q->info > w->fail + w->info))
+            w = q;
+    }
+    return w;
+}
+
+int run_load_unusable(const struct load_totals *t, int nrequests, double max_info, char *why,
+                      size_t len)
+{
+    const struct req_stats *w = run_worst_class(t);
+    const char *first = w && w->first_error ? w->first_error : "";
+    const char *label = w && w->label ? w->label : "";
+
+    if (!nrequests)
+        return 0;
+    if (!t->requests) {
+        snprintf(why, len, "no request was sent: the load did not happen");
+        return 1;
+    }
+    if (t->scenario_info) {
+        snprintf(why, len,
+                 "%llu request(s) could not be sent by the scenario's own fault (first: %s on %s)",
+                 (unsigned long long)t->scenario_info, first, label);
+        return 1;
+    }
+    if (!t->ok) {
+        snprintf(why, len, "no request succeeded: %llu of %llu failed (first: %s on %s)",
+                 (unsigned long long)(t->fail + t->info), (unsigned long long)t->requests, first,
+                 label);
+        return 1;
+    }
+    if (max_info >= 0 && (double)t->info > max_info * (double)t->requests) {
+        snprintf(why, len,
+                 "%.1f%% of requests had no known outcome (info), above max_info = %g%% "
+                 "(first: %s on %s)",
+                 100.0 * (double)t->info / (double)t->requests, 100.0 * max_info, first, label);
+        return 1;
+    }
+    return 0;
 }

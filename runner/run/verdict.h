@@ -6,6 +6,8 @@
 #ifndef WEDGE_VERDICT_H
 #define WEDGE_VERDICT_H
 
+#include <stddef.h>
+
 #include "report.h"
 
 /* What a run's verdict depends on. */
@@ -34,6 +36,17 @@ struct run_verdict {
  *     WEDGE_INCONCLUSIVE;
  *   - else WEDGE_PASS. */
 struct run_verdict run_verdict(const struct run_facts *f);
+
+/* Whether a load that ran is evidence at all (issue 15: a CI gate must
+ * not pass on a load that did not happen).  0 when it is; 1 with the
+ * reason in why (the run's error: inconclusive, unless an invariant
+ * broke) when
+ *   - the scenario sends requests and none was ok (or none was sent);
+ *   - a request failed by the scenario's own fault (t->scenario_info);
+ *   - max_info >= 0 and more than that share of requests ended info.
+ * nrequests: the scenario's request lines (0: a load of jobs only). */
+int run_load_unusable(const struct load_totals *t, int nrequests, double max_info, char *why,
+                      size_t len);
 
 /* The exit code of a set of runs so far (acc, WEDGE_PASS at first) after
  * one more run ended with code: a violation wins over everything, else the

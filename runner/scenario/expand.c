@@ -16,7 +16,7 @@
 
 #define EXP_KNOWN                                                                               \
     "build, port, port:SERVICE, dsn, dsn_uri, dsn:NAME, dsn_uri:NAME, db_host, db_port, uuid, " \
-    "rand:A:B, user, seed, out, scenario_dir, iter"
+    "rand:A:B, user, seed, out, scenario_dir, iter, env:NAME, env:NAME:-DEFAULT"
 
 /* splitmix64: one word of state, every seed (0 too) gives a full period. */
 uint64_t exp_rng_next(uint64_t *state)
@@ -169,6 +169,57 @@ static int exp_db(struct exp_buf *b, const char *name, const struct exp_ctx *ctx
     return rc;
 }
 
+/* ${env:NAME} and ${env:NAME:-DEFAULT}: the runner's environment, the
+ * default (as the shell's ":-") when NAME is unset or empty.  Secrets
+ * (a token for a header) come in this way rather than in the file. */
+static int exp_env(struct exp_buf *b, const char *name, char *err, size_t errlen)
+{
+    const char *var = name + 4, *dflt = strstr(var, ":-"), *v;
+    size_t n = dflt ? (size_t)(dflt - var) : strlen(var);
+    char key[256];
+    int ok = n > 0 && !(var[0] >= '0' && var[0] <= '9');
+
+    for (size_t i = 0; i < n; i++)
+        ok &= var[i] == '_' || (var[i] >= 'A' && var[i] <= 'Z') || (var[i] >= 'a' && var[i] <= 'z') ||
+              (var[i] >= '0' && var[i] <= '9');
+    if (!ok) {
+        snprintf(err, errlen,
+                 "bad environment variable name in '${%s}': expected ${env:NAME} or "
+                 "${env:NAME:-DEFAULT}, NAME of letters, digits and '_'",
+                 name);
+        return -1;
+    }
+    snprintf(key, sizeof(key), "%.*s", (int)n, var);
+    v = getenv(key);
+    if (v && *v)
+        return exp_put(b, v, strlen(v));
+    if (dflt)
+        return exp_put(b, dflt + 2, strlen(dflt + 2));
+    snprintf(err, errlen,
+             "environment variable '%s' is not set (set it, or give a default: ${env:%s:-VALUE})",
+             key, key);
+    return -1;
+}
+
+/* A variable a flow captured; 1 when name is none of them. */
+static int exp_captured(struct exp_buf *b, const char *name, const struct exp_ctx *ctx, char *err,
+                        size_t errlen)
+{
+    for (int i = 0; i < ctx->nvars; i++) {
+        if (strcmp(ctx->var_names[i], name) != 0)
+            continue;
+        if (!ctx->var_values || !ctx->var_values[i]) {
+            snprintf(err, errlen,
+                     "variable '${%s}' is not captured by an earlier request of this flow (a "
+                     "capture feeds the later requests of its [flow])",
+                     name);
+            return -1;
+        }
+        return exp_put(b, ctx->var_values[i], strlen(ctx->var_values[i]));
+    }
+    return 1;
+}
+
 /* Expand one variable (name without the braces). */
 static int exp_var(struct exp_buf *b, const char *name, const struct exp_ctx *ctx, uint64_t *local,
                    char *err, size_t errlen)
@@ -219,6 +270,10 @@ static int exp_var(struct exp_buf *b, const char *name, const struct exp_ctx *ct
         }
         return 0;
     }
+    if (strncmp(name, "env:", 4) == 0)
+        return exp_env(b, name, err, errlen);
+    if ((rc = exp_captured(b, name, ctx, err, errlen)) <= 0)
+        return rc;
     snprintf(err, errlen, "unknown variable '${%s}' (known: " EXP_KNOWN ")", name);
     return -1;
 }
@@ -241,6 +296,12 @@ void exp_standin(const struct scenario *s, struct exp_standin *st)
 }
 
 char *exp_expand(const char *tmpl, const struct exp_ctx *ctx, char *err, size_t errlen)
+{
+    return exp_expand_at(tmpl, ctx, err, errlen, NULL);
+}
+
+char *exp_expand_at(const char *tmpl, const struct exp_ctx *ctx, char *err, size_t errlen,
+                    size_t *at)
 {
     struct exp_buf b = {0};
     uint64_t local = ctx->seed ^ (uint64_t)ctx->user * 0x9e3779b97f4a7c15ull ^ ctx->iter;
@@ -274,6 +335,8 @@ char *exp_expand(const char *tmpl, const struct exp_ctx *ctx, char *err, size_t 
             continue;
         }
         close = strchr(dollar + 2, '}');
+        if (at)
+            *at = (size_t)(dollar - tmpl);
         if (!close) {
             snprintf(err, errlen, "unterminated '${' at column %d (expected '}')",
                      (int)(dollar - tmpl) + 1);

@@ -9,8 +9,13 @@
  * section headers, so that an empty or unknown section is still reported.
  * Of several errors the one on the earliest line is reported.
  *
- * Here: the helpers, the handler and the whole-file checks; values are
- * parsed in scn_value.c, the pre-scan is scn_scan.c.
+ * --set overrides are lines of their own that the reader hands over in
+ * their place (scn_set.c).
+ *
+ * Here: the reader, the handler and the whole-file checks, loading and
+ * freeing; the sections' keys are scn_keys.c's and scn_flow.c's, values
+ * are parsed in scn_value.c, scn_resp.c and scn_thresh.c, the pre-scan is
+ * scn_scan.c.
  */
 #include "scn.h"
 #include "scn_int.h"
@@ -40,29 +45,11 @@ const char *const scn_keys[][SCN_NKEYS] = {
     [SEC_SERVICE] = {"command", "ready", "rules", "rules_file", "env*", "stop_grace", NULL},
     [SEC_JOB] = {"command", "rules", "rules_file", "env*", "when", "timeout", NULL},
     [SEC_WORKLOAD] = {"users", "rate", "duration", "iterations", "target", "request*", "sql*",
-                      "max_tries", "timeout", "sample", NULL},
+                      "header*", "expect*", "capture*", "max_tries", "timeout", "sample",
+                      "max_info", NULL},
     [SEC_INVARIANTS] = {NULL},
+    [SEC_FLOW] = {"weight", "request*", "sql*", "header*", "expect*", "capture*", NULL},
 };
-
-/* ---------------------------------------------------------------
- * Small helpers (the lexical ones are in scn_scan.c).
- * ------------------------------------------------------------ */
-static int scn_strv_push(struct scn_parse *p, char ***v, const char *s)
-{
-    int n = 0;
-    char **nv;
-    while (*v && (*v)[n])
-        n++;
-    nv = realloc(*v, (size_t)(n + 2) * sizeof(char *));
-    if (!nv) {
-        p->oom = 1;
-        return -1;
-    }
-    nv[n] = scn_strdup(p, s);
-    nv[n + 1] = NULL;
-    *v = nv;
-    return nv[n] ? 0 : -1;
-}
 
 static void scn_strv_free(char **v)
 {
@@ -71,31 +58,11 @@ static void scn_strv_free(char **v)
     free(v);
 }
 
-/* ---------------------------------------------------------------
- * Paths relative to the scenario file.
- * ------------------------------------------------------------ */
-static char *scn_resolve(struct scn_parse *p, const char *what, const char *v)
+static void scn_strv_free_n(char **v, int n)
 {
-    struct stat st = {0};
-    char *full = NULL;
-    if (v[0] == '/')
-        full = scn_strdup(p, v);
-    else if (asprintf(&full, "%s/%s", p->s->dir, v) < 0)
-        full = NULL, p->oom = 1;
-    if (full && access(full, R_OK) != 0) {
-        scn_error(p, p->cur_line, "%s '%s' not found (looked for %s)", what, v, full);
-        free(full);
-        return NULL;
-    }
-    /* A directory would be read as nothing (the run injects nothing), a
-     * device or FIFO forever. */
-    if (full && (stat(full, &st) != 0 || !S_ISREG(st.st_mode))) {
-        scn_error(p, p->cur_line, "%s '%s' is not a regular file (%s)", what, v,
-                  S_ISDIR(st.st_mode) ? "a directory" : "a device, FIFO or socket");
-        free(full);
-        return NULL;
-    }
-    return full;
+    for (int i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
 }
 
 /* ---------------------------------------------------------------
@@ -111,10 +78,10 @@ static char *scn_reader(char *str, int num, void *stream)
     struct scn_parse *p = stream;
     const char *line;
     size_t n, d;
-    if (p->next >= p->nlines || num < 8)
+    if (p->next >= p->norder || num < 8)
         return NULL;
-    line = p->lines[p->next++];
-    p->cur_line = p->next;
+    p->cur_line = p->order[p->next++] + 1;
+    line = p->lines[p->cur_line - 1];
     for (int i = 0; i < p->nsecs; i++)
         if (p->secs[i].line == p->cur_line)
             p->cur_sec = i;
@@ -181,160 +148,6 @@ static void scn_unknown_key(struct scn_parse *p, struct scn_sec *sec, const char
               scn_sec_names[sec->kind], known);
 }
 
-static void scn_set_str(struct scn_parse *p, char **dst, const char *v)
-{
-    free(*dst);
-    *dst = scn_strdup(p, v);
-}
-
-/* A value with one of the ranges of scn_limit.c; -1 after the error. */
-static int scn_limit_key(struct scn_parse *p, enum scn_limit_id id, const char *key, const char *v,
-                         uint64_t *out)
-{
-    char msg[512];
-    int rc = scn_limit_parse(id, v, out, msg, sizeof(msg));
-    if (rc == -1)
-        scn_error(p, p->cur_line, "bad %s '%s' for '%s': %s",
-                  scn_limits[id].unit == SCN_UNIT_DURATION ? "duration" : "number", v, key, msg);
-    else if (rc == -2)
-        scn_error(p, p->cur_line, "'%s' %s", key, msg);
-    return rc ? -1 : 0;
-}
-
-static void scn_env(struct scn_parse *p, char ***env, const char *v)
-{
-    size_t k = strcspn(v, "=");
-    if (!v[k] || k == 0) {
-        scn_error(p, p->cur_line, "expected env = KEY=VALUE (got '%s')", v);
-        return;
-    }
-    scn_strv_push(p, env, v);
-}
-
-static void scn_key_scenario(struct scn_parse *p, const char *name, const char *v)
-{
-    struct scenario *s = p->s;
-    if (strcmp(name, "name") == 0) {
-        scn_set_str(p, &s->name, v);
-    } else if (strcmp(name, "description") == 0) {
-        scn_set_str(p, &s->description, v);
-    } else if (strcmp(name, "seed") == 0) {
-        if (scn_parse_u64(v, &s->seed))
-            scn_error(p, p->cur_line, "bad number '%s' for '%s': expected a whole number", v, name);
-        else
-            s->has_seed = 1;
-    } else if (strcmp(name, "rules") == 0) {
-        scn_set_str(p, &s->rules, v);
-    } else if (strcmp(name, "timeout") == 0) {
-        scn_limit_key(p, SCN_LIM_RUN_TIMEOUT, name, v, &s->timeout_ns);
-    }
-}
-
-/* Record the current line for the element just pushed onto v. */
-static void scn_line_push(struct scn_parse *p, int **lines, char **v)
-{
-    int n = 0, *nl;
-    while (v && v[n])
-        n++;
-    nl = realloc(*lines, (size_t)(n ? n : 1) * sizeof(int));
-    if (!nl) {
-        p->oom = 1;
-        return;
-    }
-    nl[n - 1] = p->cur_line;
-    *lines = nl;
-}
-
-static void scn_key_database(struct scn_parse *p, const char *name, const char *v)
-{
-    if (strcmp(name, "schema") == 0) {
-        char *full = scn_resolve(p, "schema file", v);
-        if (full && scn_strv_push(p, &p->s->schema, full) == 0)
-            scn_line_push(p, &p->s->schema_lines, p->s->schema);
-        free(full);
-    } else if (scn_strv_push(p, &p->s->fixtures, v) == 0) {
-        scn_line_push(p, &p->s->fixture_lines, p->s->fixtures);
-    }
-}
-
-static void scn_key_service(struct scn_parse *p, struct scn_service *svc, const char *name,
-                            const char *v)
-{
-    if (strcmp(name, "command") == 0)
-        scn_set_str(p, &svc->command, v);
-    else if (strcmp(name, "ready") == 0) {
-        if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 &&
-            strncmp(v, "tcp:", 4) != 0)
-            scn_error(p, p->cur_line,
-                      "expected ready = http://HOST:PORT/PATH or tcp:PORT (got '%s')", v);
-        else
-            scn_set_str(p, &svc->ready, v);
-    } else if (strcmp(name, "rules") == 0)
-        scn_set_str(p, &svc->rules, v);
-    else if (strcmp(name, "rules_file") == 0) {
-        free(svc->rules_file);
-        svc->rules_file = scn_resolve(p, "rules file", v);
-    } else if (strcmp(name, "env") == 0)
-        scn_env(p, &svc->env, v);
-    else if (strcmp(name, "stop_grace") == 0)
-        scn_limit_key(p, SCN_LIM_STOP_GRACE, name, v, &svc->stop_grace_ns);
-}
-
-static void scn_key_job(struct scn_parse *p, struct scn_job *job, const char *name, const char *v)
-{
-    if (strcmp(name, "command") == 0)
-        scn_set_str(p, &job->command, v);
-    else if (strcmp(name, "rules") == 0)
-        scn_set_str(p, &job->rules, v);
-    else if (strcmp(name, "rules_file") == 0) {
-        free(job->rules_file);
-        job->rules_file = scn_resolve(p, "rules file", v);
-    } else if (strcmp(name, "env") == 0)
-        scn_env(p, &job->env, v);
-    else if (strcmp(name, "timeout") == 0)
-        scn_limit_key(p, SCN_LIM_JOB_TIMEOUT, name, v, &job->timeout_ns);
-    else if (strcmp(v, "with-load") == 0)
-        job->when = SCN_JOB_WITH_LOAD;
-    else if (strcmp(v, "before") == 0)
-        job->when = SCN_JOB_BEFORE;
-    else if (strcmp(v, "after") == 0)
-        job->when = SCN_JOB_AFTER;
-    else
-        scn_error(p, p->cur_line, "expected when = with-load, before or after (got '%s')", v);
-}
-
-static void scn_key_workload(struct scn_parse *p, const char *name, const char *v)
-{
-    struct scenario *s = p->s;
-    uint64_t u;
-    if (strcmp(name, "users") == 0) {
-        p->users_line = p->cur_line;
-        if (scn_limit_key(p, SCN_LIM_USERS, name, v, &u) == 0)
-            s->users = (unsigned)u;
-    } else if (strcmp(name, "rate") == 0) {
-        if (scn_limit_key(p, SCN_LIM_RATE, name, v, &u) == 0)
-            s->rate = (double)u / 1000.0; /* thousandths: the resolution of the range */
-    } else if (strcmp(name, "duration") == 0) {
-        scn_limit_key(p, SCN_LIM_DURATION, name, v, &s->duration_ns);
-    } else if (strcmp(name, "iterations") == 0) {
-        scn_limit_key(p, SCN_LIM_ITERATIONS, name, v, &s->iterations);
-    } else if (strcmp(name, "target") == 0) {
-        p->target_line = p->cur_line;
-        scn_set_str(p, &s->target, v);
-    } else if (strcmp(name, "request") == 0) {
-        scn_http_request(p, v);
-    } else if (strcmp(name, "sql") == 0) {
-        scn_sql_request(p, v);
-    } else if (strcmp(name, "max_tries") == 0) {
-        if (scn_limit_key(p, SCN_LIM_MAX_TRIES, name, v, &u) == 0)
-            s->max_tries = (unsigned)u;
-    } else if (strcmp(name, "timeout") == 0) {
-        scn_limit_key(p, SCN_LIM_REQ_TIMEOUT, name, v, &s->request_timeout_ns);
-    } else if (strcmp(name, "sample") == 0) {
-        scn_limit_key(p, SCN_LIM_SAMPLE, name, v, &s->sample_ns);
-    }
-}
-
 static int scn_handler(void *user, const char *section, const char *name, const char *value)
 {
     struct scn_parse *p = user;
@@ -386,6 +199,9 @@ static int scn_handler(void *user, const char *section, const char *name, const 
         break;
     case SEC_WORKLOAD:
         scn_key_workload(p, name, value);
+        break;
+    case SEC_FLOW:
+        scn_key_flow(p, sec, name, value);
         break;
     case SEC_INVARIANTS:
         break;
@@ -476,7 +292,6 @@ static int scn_uses_db(struct scn_parse *p)
 static void scn_finish(struct scn_parse *p)
 {
     struct scenario *s = p->s;
-    int first_http = 0;
 
     for (int i = 0; i < s->nservices; i++)
         if (!s->services[i].command)
@@ -485,28 +300,14 @@ static void scn_finish(struct scn_parse *p)
     for (int i = 0; i < s->njobs; i++)
         if (!s->jobs[i].command)
             scn_error(p, s->jobs[i].line, "[job %s] needs a 'command = ...' line", s->jobs[i].name);
-    for (int i = 0; i < s->nrequests && !first_http; i++)
-        if (s->requests[i].kind == SCN_REQ_HTTP)
-            first_http = s->requests[i].line;
-    if (s->target) {
-        int found = 0;
-        for (int i = 0; i < s->nservices; i++)
-            found |= strcmp(s->services[i].name, s->target) == 0;
-        if (!found)
-            scn_error(p, p->target_line, "target '%s' is not a [service NAME] of this scenario",
-                      s->target);
-    } else if (s->nservices > 0) {
-        s->target = scn_strdup(p, s->services[0].name);
-    } else if (first_http) {
-        scn_error(p, first_http, "an HTTP request needs a [service NAME] to send it to");
-    }
+    scn_finish_requests(p);
     if (s->nrequests == 0 && s->njobs == 0)
         scn_error(p,
                   p->workload_line   ? p->workload_line
                   : p->scenario_line ? p->scenario_line
                                      : 1,
-                  "nothing to run: expected 'request =' or 'sql =' lines in [workload], or a "
-                  "[job NAME]");
+                  "nothing to run: expected 'request =' or 'sql =' lines in [workload] or a "
+                  "[flow NAME], or a [job NAME]");
     if (s->nrequests > 0 && !s->duration_ns && !s->iterations)
         s->duration_ns = 10 * NS_PER_S;
     s->uses_db = scn_uses_db(p);
@@ -520,6 +321,7 @@ static void scn_defaults(struct scenario *s)
     s->max_tries = 1;
     s->request_timeout_ns = 5 * NS_PER_S;
     s->sample_ns = NS_PER_S;
+    s->max_info = -1;
 }
 
 /* Absolute directory of path and the default name (file name without
@@ -541,16 +343,16 @@ static int scn_names(struct scn_parse *p, const char *path)
     return (s->name && s->path) ? 0 : -1;
 }
 
-/* inih over the pre-scanned lines: multi-line values off (one entry a
- * line), inline ';' comments off (SQL and rules use ';').  inih's options
- * are process globals in the packaged library: restored after.  -1 out of
- * memory. */
-static int scn_ini(struct scn_parse *p)
+/* inih over the lines in order; its error line mapped back. */
+static int scn_parse_lines(struct scn_parse *p)
 {
+    /* inih's options are process globals in the packaged library */
     bool old_multi = ini_allow_multiline, old_inline = ini_allow_inline_comments,
          old_stop = ini_stop_on_first_error;
     int ini;
 
+    /* multi-line values off (one entry a line), inline ';' comments off
+     * (SQL and rules use ';') */
     ini_allow_multiline = false;
     ini_allow_inline_comments = false;
     ini_stop_on_first_error = false;
@@ -560,54 +362,76 @@ static int scn_ini(struct scn_parse *p)
     ini_stop_on_first_error = old_stop;
     if (ini == -2)
         return -1;
-    if (ini > 0 && ini <= p->nlines)
-        scn_error(p, ini, "expected '[section]' or 'key = value' (got '%.60s')",
-                  scn_skip_space(p->lines[ini - 1]));
+    if (ini > 0 && ini <= p->norder) {
+        int line = p->order[ini - 1] + 1;
+        scn_error(p, line, "expected '[section]' or 'key = value' (got '%.60s')",
+                  scn_skip_space(p->lines[line - 1]));
+    }
     return 0;
 }
 
-/* The first error as "PATH:LINE: message" into err. */
-static void scn_report(const struct scn_parse *p, const char *path, char *err, size_t errlen)
+/* The error as the user reads it: FILE:LINE[:COL]: message, or the
+ * override's own "--set TEXT: message". */
+static void scn_format_error(struct scn_parse *p, char *err, size_t errlen)
 {
-    /* history errors carry their own "FILE:LINE:COL" */
-    if (strncmp(p->msg, path, strlen(path)) == 0 && p->msg[strlen(path)] == ':')
-        snprintf(err, errlen, "%s:%d:%s", path, p->err_line, p->msg + strlen(path) + 1);
+    const struct scenario *s = p->s;
+    if (p->err_line < 0)
+        snprintf(err, errlen, "%s", p->msg);
+    else if (p->err_line > s->nlines_file && p->err_line - s->nlines_file <= s->noverrides)
+        snprintf(err, errlen, "--set %s: %s", s->overrides[p->err_line - s->nlines_file - 1],
+                 p->msg);
+    else if (p->err_col)
+        snprintf(err, errlen, "%s:%d:%d: %s", p->path, p->err_line, p->err_col, p->msg);
     else
-        snprintf(err, errlen, "%s:%d: %s", path, p->err_line, p->msg);
+        snprintf(err, errlen, "%s:%d: %s", p->path, p->err_line, p->msg);
 }
 
-int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
+/* Read path into lines; -1 with err. */
+static int scn_read(struct scn_parse *p, const char *path, char **text, char *err, size_t errlen)
+{
+    char why[256];
+    /* A directory, a device or a FIFO is no scenario: said as much instead
+     * of "Cannot allocate memory" (a directory's size) or reading forever. */
+    if (textfile_read(path, SCN_MAX_FILE, text, NULL, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s:%s%s%s", path, isdigit((unsigned char)why[0]) ? "" : " ", why,
+                 errno == EINVAL && !isdigit((unsigned char)why[0]) ? ": expected a scenario file"
+                                                                    : "");
+        return -1;
+    }
+    /* a UTF-8 byte order mark is not part of the first line */
+    if (scn_names(p, path) ||
+        scn_split_lines(p, *text + (strncmp(*text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0))) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    return 0;
+}
+
+int scn_load_set(const char *path, const char *const *sets, int nsets, struct scenario *out,
+                 char *err, size_t errlen)
 {
     struct scn_parse p = {0};
-    char *text = NULL, why[256];
-    int rc = -1;
+    char *text = NULL;
+    int rc = -1, set;
 
     memset(out, 0, sizeof(*out));
     scn_defaults(out);
     p.path = path;
     p.s = out;
     p.cur_sec = -1;
-    /* A directory, a device or a FIFO is no scenario: said as much instead
-     * of "Cannot allocate memory" (a directory's size) or reading forever. */
-    if (textfile_read(path, SCN_MAX_FILE, &text, NULL, why, sizeof(why)) < 0) {
-        snprintf(err, errlen, "%s:%s%s%s", path, isdigit((unsigned char)why[0]) ? "" : " ", why,
-                 errno == EINVAL && !isdigit((unsigned char)why[0]) ? ": expected a scenario file"
-                                                                    : "");
+    p.last_req = -1;
+    if (scn_read(&p, path, &text, err, errlen) < 0)
         goto out;
-    }
-    /* a UTF-8 byte order mark is not part of the first line */
-    if (scn_names(&p, path) ||
-        scn_split_lines(&p, text + (strncmp(text, "\xef\xbb\xbf", 3) == 0 ? 3 : 0)))
-        goto oom;
     scn_description(&p);
-    if (scn_scan_headers(&p) || scn_ini(&p) < 0)
+    set = scn_apply_sets(&p, sets, nsets);
+    if (set == -2 || (set == 0 && scn_scan_headers(&p)) || (set == 0 && scn_parse_lines(&p)))
         goto oom;
     if (!p.err_line)
         scn_finish(&p);
     if (p.oom)
         goto oom;
     if (p.err_line) {
-        scn_report(&p, path, err, errlen);
+        scn_format_error(&p, err, errlen);
         goto out;
     }
     rc = 0;
@@ -618,12 +442,29 @@ out:
     for (int i = 0; i < p.nsecs; i++)
         free(p.secs[i].name);
     free(p.secs);
+    for (int i = out->nlines_file; i < p.nlines; i++)
+        free(p.lines[i]);
     free(p.lines);
+    free(p.order);
     free(p.long_value);
     free(text);
     if (rc)
         scn_free(out);
     return rc;
+}
+
+int scn_load(const char *path, struct scenario *out, char *err, size_t errlen)
+{
+    return scn_load_set(path, NULL, 0, out, err, errlen);
+}
+
+const char *scn_where(const struct scenario *s, int line, char *buf, size_t len)
+{
+    if (line > s->nlines_file && line - s->nlines_file <= s->noverrides)
+        snprintf(buf, len, "--set %s", s->overrides[line - s->nlines_file - 1]);
+    else
+        snprintf(buf, len, "%s:%d", s->path, line);
+    return buf;
 }
 
 void scn_free(struct scenario *s)
@@ -652,15 +493,29 @@ void scn_free(struct scenario *s)
     }
     free(s->jobs);
     free(s->target);
-    for (int i = 0; i < s->nrequests; i++) {
-        struct scn_request *r = &s->requests[i];
-        free(r->method), free(r->path), free(r->body), free(r->sql), free(r->label);
-    }
+    for (int i = 0; i < s->nrequests; i++)
+        scn_request_free(&s->requests[i]);
     free(s->requests);
+    for (int i = 0; i < s->nflows; i++) {
+        free(s->flows[i].name);
+        for (int k = 0; k < s->flows[i].nheaders; k++)
+            free(s->flows[i].headers[k].text);
+        free(s->flows[i].headers);
+    }
+    free(s->flows);
+    for (int k = 0; k < s->nheaders; k++)
+        free(s->headers[k].text);
+    free(s->headers);
+    scn_strv_free_n(s->vars, s->nvars);
     for (int i = 0; i < s->ninvariants; i++) {
         struct scn_invariant *v = &s->invariants[i];
-        free(v->name), free(v->sql), free(v->method), free(v->path);
+        free(v->name), free(v->sql), free(v->method), free(v->path), free(v->label);
+        free(v->text);
+        if (v->http)
+            scn_request_free(v->http);
+        free(v->http);
     }
     free(s->invariants);
+    scn_strv_free_n(s->overrides, s->noverrides);
     memset(s, 0, sizeof(*s));
 }

@@ -1,9 +1,10 @@
 /*
  * scn_int.h - what the parts of the scenario parser share (internal to
- * scn.c, scn_value.c and scn_scan.c): the sections and their keys, the
+ * the files of the scenario parser): the sections and their keys, the
  * parser's state, and the helpers each part calls.  The calls go one way:
- * scn.c -> scn_value.c -> scn_limit.c -> scn_scan.c.  Not thread-safe: one
- * parser per scn_load call.
+ * scn.c -> scn_keys.c -> scn_flow.c -> scn_thresh.c -> scn_resp.c ->
+ * scn_value.c -> scn_limit.c -> scn_scan.c (scn_set.c: the --set
+ * overrides, below scn.c).  Not thread-safe: one parser per scn_load call.
  */
 #ifndef WEDGE_SCN_INT_H
 #define WEDGE_SCN_INT_H
@@ -23,14 +24,16 @@ enum scn_sec_kind {
     SEC_SERVICE,
     SEC_JOB,
     SEC_WORKLOAD,
-    SEC_INVARIANTS
+    SEC_INVARIANTS,
+    SEC_FLOW
 };
+#define SCN_NSECS 7
 
 struct scn_sec {
     enum scn_sec_kind kind;
-    char *name; /* service / job name */
+    char *name; /* service / job / flow name */
     int line;
-    int index;               /* into services / jobs */
+    int index;               /* into services / jobs / flows */
     int key_line[SCN_NKEYS]; /* first line of each single key */
 };
 
@@ -44,11 +47,17 @@ struct scn_parse {
     struct scn_sec *secs;
     int nsecs;
     int cur_sec; /* -1: before any section */
-    int err_line;
+    int err_line, err_col; /* err_col 0: none */
     char msg[768];
     int users_line, target_line, workload_line, scenario_line;
     char *long_value; /* the value of the current over-long line */
     int oom;
+    int last_req; /* the current section's last request, -1: none yet */
+    int last_req_sec;
+    /* --set overrides (scn_set.c): the reader hands inih the lines in
+     * order[], skipping the file lines an override replaces. */
+    int *order;
+    int norder;
 };
 
 /* Names of the sections, by kind (scn_scan.c); their keys ('*':
@@ -56,9 +65,15 @@ struct scn_parse {
 extern const char *const scn_sec_names[];
 extern const char *const scn_keys[][SCN_NKEYS];
 
-/* Helpers (scn_scan.c).  scn_error keeps the error on the earliest line. */
+/* Helpers (scn_scan.c).  scn_error keeps the error on the earliest line;
+ * scn_error_at adds the column of offset off of the current line's value
+ * ("LINE:COL: message"). */
 void scn_error(struct scn_parse *p, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+void scn_error_at(struct scn_parse *p, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Column (1-based) of value offset off on the current raw line. */
+int scn_col(struct scn_parse *p, size_t off);
 char *scn_strdup(struct scn_parse *p, const char *s);
 int scn_is_name(const char *s);
 int scn_is_space(char c);
@@ -72,7 +87,41 @@ int scn_parse_double(const char *text, double *out);
  * reports its own errors through scn_error; -1 / nothing set on error. */
 void scn_http_request(struct scn_parse *p, const char *v);
 void scn_sql_request(struct scn_parse *p, const char *v);
+/* METHOD PATH|URL [BODY] at value offset off into r (an HTTP request);
+ * -1 after the error. */
+int scn_request_parse(struct scn_parse *p, const char *v, size_t off, struct scn_request *r);
+void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *value);
+void scn_request_free(struct scn_request *r);
+
+/* Responses (scn_resp.c): header, expect and capture lines, value offset
+ * off (an HTTP invariant's pieces sit inside its value). */
+int scn_header_add(struct scn_parse *p, struct scn_header **v, int *n, const char *text,
+                   size_t off);
+int scn_expect_add(struct scn_parse *p, struct scn_request *r, const char *text, size_t off);
+void scn_capture_add(struct scn_parse *p, struct scn_request *r, const char *text);
+int scn_var_index(const struct scenario *s, const char *name);
+
+/* Invariants (scn_thresh.c): every kind, thresholds and HTTP ones here. */
 void scn_invariant(struct scn_parse *p, const char *name, const char *value);
+
+/* The keys of the other sections (scn_keys.c), one handler each. */
+void scn_key_scenario(struct scn_parse *p, const char *name, const char *v);
+void scn_key_database(struct scn_parse *p, const char *name, const char *v);
+void scn_key_service(struct scn_parse *p, struct scn_service *svc, const char *name,
+                     const char *v);
+void scn_key_job(struct scn_parse *p, struct scn_job *job, const char *name, const char *v);
+void scn_key_workload(struct scn_parse *p, const char *name, const char *v);
+
+/* Workload and flow keys that concern requests (scn_flow.c), and the
+ * checks over the whole file that concern them (called by scn_finish). */
+void scn_request_key(struct scn_parse *p, const char *name, const char *v);
+void scn_key_flow(struct scn_parse *p, struct scn_sec *sec, const char *name, const char *v);
+void scn_finish_requests(struct scn_parse *p);
+
+/* --set overrides (scn_set.c): p->order and the overrides' lines, before
+ * the headers are scanned.  0; -1 with p->err_line -1 and the whole
+ * message in p->msg; -2 out of memory. */
+int scn_apply_sets(struct scn_parse *p, const char *const *sets, int nsets);
 
 /* The pre-scan (scn_scan.c): the file's lines, its opening comment, the
  * section headers. */

@@ -22,8 +22,8 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *const scn_sec_names[] = {"scenario", "database", "service",
-                                     "job",      "workload", "invariants"};
+const char *const scn_sec_names[] = {"scenario", "database",   "service", "job",
+                                     "workload", "invariants", "flow"};
 
 /* ---------------------------------------------------------------
  * Errors, names, blanks: what every part of the parser uses.
@@ -35,9 +35,33 @@ void scn_error(struct scn_parse *p, int line, const char *fmt, ...)
     if (p->err_line && p->err_line <= line)
         return;
     p->err_line = line;
+    p->err_col = 0;
     va_start(ap, fmt);
     vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
     va_end(ap);
+}
+
+void scn_error_at(struct scn_parse *p, size_t off, const char *fmt, ...)
+{
+    va_list ap;
+    if (p->err_line && p->err_line <= p->cur_line)
+        return;
+    p->err_line = p->cur_line;
+    p->err_col = scn_col(p, off);
+    va_start(ap, fmt);
+    vsnprintf(p->msg, sizeof(p->msg), fmt, ap);
+    va_end(ap);
+}
+
+int scn_col(struct scn_parse *p, size_t off)
+{
+    const char *raw = p->lines[p->cur_line - 1];
+    size_t d = strcspn(raw, "=:");
+    if (raw[d])
+        d++;
+    while (raw[d] == ' ' || raw[d] == '\t')
+        d++;
+    return (int)(d + off) + 1;
 }
 
 char *scn_strdup(struct scn_parse *p, const char *s)
@@ -170,14 +194,14 @@ static int scn_find_sec(struct scn_parse *p, enum scn_sec_kind k, const char *na
 
 static void scn_unknown_section(struct scn_parse *p, int line, const char *word, const char *hdr)
 {
-    const char *hint = suggest(word, strlen(word), scn_sec_names, 6);
+    const char *hint = suggest(word, strlen(word), scn_sec_names, SCN_NSECS);
     if (hint)
         scn_error(p, line, "unknown section '[%s]' (did you mean '[%s%s]'?)", hdr, hint,
                   hdr + strlen(word));
     else
         scn_error(p, line,
                   "unknown section '[%s]' (expected [scenario], [database], [service NAME], "
-                  "[job NAME], [workload] or [invariants])",
+                  "[job NAME], [workload], [flow NAME] or [invariants])",
                   hdr);
 }
 
@@ -192,25 +216,26 @@ static int scn_header_kind(struct scn_parse *p, int line, const char *hdr, char 
 
     snprintf(word, wlen, "%.*s", (int)strcspn(hdr, " \t"), hdr);
     *rest = scn_skip_space(hdr + strlen(word));
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < SCN_NSECS; i++)
         if (strcmp(word, scn_sec_names[i]) == 0)
             kind = i;
     if (kind < 0) {
         scn_unknown_section(p, line, word, hdr);
         return -1;
     }
-    if ((kind == SEC_SERVICE || kind == SEC_JOB) && !scn_is_name(*rest)) {
+    if ((kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_FLOW) && !scn_is_name(*rest)) {
         scn_error(p, line,
                   "section [%s] needs a name of letters, digits, '_', '-' or '.': [%s NAME]", hdr,
                   word);
         return -1;
     }
-    if (kind != SEC_SERVICE && kind != SEC_JOB && **rest) {
+    if (kind != SEC_SERVICE && kind != SEC_JOB && kind != SEC_FLOW && **rest) {
         scn_error(p, line, "section [%s] takes no name (got '%s')", word, *rest);
         return -1;
     }
-    other = scn_find_sec(p, SEC_SERVICE, **rest ? *rest : NULL);
-    if (other < 0)
+    /* services and jobs share a namespace; flows have their own */
+    other = scn_find_sec(p, kind == SEC_FLOW ? SEC_FLOW : SEC_SERVICE, **rest ? *rest : NULL);
+    if (other < 0 && kind != SEC_FLOW)
         other = scn_find_sec(p, SEC_JOB, **rest ? *rest : NULL);
     if (!**rest)
         other = scn_find_sec(p, (enum scn_sec_kind)kind, NULL);
@@ -224,6 +249,23 @@ static int scn_header_kind(struct scn_parse *p, int line, const char *hdr, char 
         return -1;
     }
     return kind;
+}
+
+/* The flow a [flow NAME] section describes; its index, or -1 out of
+ * memory. */
+static int scn_header_flow(struct scn_parse *p, int line, const char *name)
+{
+    struct scenario *s = p->s;
+    struct scn_flow *nv = realloc(s->flows, (size_t)(s->nflows + 1) * sizeof(*nv));
+    if (!nv)
+        return -1;
+    s->flows = nv;
+    memset(&nv[s->nflows], 0, sizeof(*nv));
+    nv[s->nflows].name = scn_strdup(p, name);
+    nv[s->nflows].line = line;
+    nv[s->nflows].weight = 1;
+    nv[s->nflows].first = -1;
+    return s->nflows++;
 }
 
 /* The service or job a [service NAME] / [job NAME] section describes;
@@ -279,6 +321,9 @@ static int scn_header(struct scn_parse *p, int line, const char *hdr)
     if (kind == SEC_SERVICE || kind == SEC_JOB) {
         sec->index = scn_header_process(p, kind, line, rest);
         if (sec->index < 0)
+            return -1;
+    } else if (kind == SEC_FLOW) {
+        if ((sec->index = scn_header_flow(p, line, rest)) < 0)
             return -1;
     } else if (kind == SEC_WORKLOAD) {
         p->workload_line = line;

@@ -64,58 +64,103 @@ static struct scn_request *scn_new_request(struct scn_parse *p)
     s->requests = nr;
     memset(&nr[s->nrequests], 0, sizeof(*nr));
     nr[s->nrequests].line = p->cur_line;
+    nr[s->nrequests].flow = -1;
     return &nr[s->nrequests++];
 }
 
-void scn_http_request(struct scn_parse *p, const char *v)
+/* Where a request goes: a path on the target, a full URL, or a ${...}
+ * that expands to either (checked when it is expanded). */
+static int scn_is_target(const char *path)
 {
-    const char *m, *me, *path, *pe;
-    struct scn_request *r;
-    unsigned weight;
+    return path[0] == '/' || !strncmp(path, "http://", 7) || !strncmp(path, "https://", 8) ||
+           !strncmp(path, "${", 2);
+}
+
+int scn_request_parse(struct scn_parse *p, const char *v, size_t off, struct scn_request *r)
+{
+    const char *m = v, *me, *path, *pe;
     int known = 0;
     char method[16];
 
-    if (scn_weight(p, &v, &weight))
-        return;
-    m = v;
     for (me = m; *me && !scn_is_space(*me); me++)
         ;
     snprintf(method, sizeof(method), "%.*s", (int)(me - m), m);
     for (int i = 0; scn_methods[i]; i++)
         known |= (size_t)(me - m) == strlen(scn_methods[i]) && strcmp(method, scn_methods[i]) == 0;
     if (!known) {
-        scn_error(p, p->cur_line,
-                  "expected [WEIGHT] METHOD PATH [BODY] with METHOD one of GET, HEAD, POST, PUT, "
-                  "PATCH, DELETE, OPTIONS (got '%.*s')",
-                  (int)(me - m), m);
-        return;
+        scn_error_at(p, off,
+                     "expected [WEIGHT] METHOD PATH [BODY] with METHOD one of GET, HEAD, POST, "
+                     "PUT, PATCH, DELETE, OPTIONS (got '%.*s')",
+                     (int)(me - m), m);
+        return -1;
     }
     for (path = me; scn_is_space(*path); path++)
         ;
-    if (*path != '/') {
-        scn_error(p, p->cur_line, "expected a PATH starting with '/' after '%s'", method);
-        return;
+    if (!scn_is_target(path)) {
+        scn_error_at(p, off + (size_t)(path - v),
+                     "expected a PATH starting with '/' or a URL (http://HOST:PORT/PATH) after "
+                     "'%s'",
+                     method);
+        return -1;
     }
     for (pe = path; *pe && !scn_is_space(*pe); pe++)
         ;
-    r = scn_new_request(p);
-    if (!r)
-        return;
     r->kind = SCN_REQ_HTTP;
-    r->weight = weight;
     r->method = scn_strdup(p, method);
     r->path = strndup(path, (size_t)(pe - path));
+    r->path_col = scn_col(p, off + (size_t)(path - v));
     while (scn_is_space(*pe))
         pe++;
     r->body = *pe ? scn_strdup(p, pe) : NULL;
+    r->body_col = scn_col(p, off + (size_t)(pe - v));
     if (asprintf(&r->label, "%s %s", method, r->path ? r->path : "") < 0)
         r->label = NULL;
     if (!r->path || !r->label)
         p->oom = 1;
+    return 0;
+}
+
+void scn_http_request(struct scn_parse *p, const char *v)
+{
+    const char *v0 = v;
+    struct scn_request tmp = {0}, *r;
+    unsigned weight;
+
+    if (scn_weight(p, &v, &weight))
+        return;
+    tmp.line = p->cur_line;
+    if (scn_request_parse(p, v, (size_t)(v - v0), &tmp) < 0) {
+        scn_request_free(&tmp);
+        return;
+    }
+    r = scn_new_request(p);
+    if (!r) {
+        scn_request_free(&tmp);
+        return;
+    }
+    tmp.weight = weight;
+    tmp.flow = -1;
+    *r = tmp;
+}
+
+void scn_request_free(struct scn_request *r)
+{
+    free(r->method), free(r->path), free(r->body), free(r->sql), free(r->label);
+    for (int i = 0; i < r->nheaders; i++)
+        free(r->headers[i].text);
+    free(r->headers);
+    for (int i = 0; i < r->nexpects; i++)
+        free(r->expects[i].path), free(r->expects[i].value), free(r->expects[i].text);
+    free(r->expects);
+    for (int i = 0; i < r->ncaptures; i++)
+        free(r->captures[i].path);
+    free(r->captures);
+    memset(r, 0, sizeof(*r));
 }
 
 void scn_sql_request(struct scn_parse *p, const char *v)
 {
+    const char *v0 = v;
     struct scn_request *r;
     unsigned weight;
     if (scn_weight(p, &v, &weight))
@@ -130,22 +175,11 @@ void scn_sql_request(struct scn_parse *p, const char *v)
     r->kind = SCN_REQ_SQL;
     r->weight = weight;
     r->sql = scn_strdup(p, v);
+    r->path_col = scn_col(p, (size_t)(v - v0));
     if (asprintf(&r->label, "sql:%.40s", v) < 0) {
         r->label = NULL;
         p->oom = 1;
     }
-}
-
-/* Column (1-based) of value offset off on the current raw line. */
-static int scn_col(struct scn_parse *p, size_t off)
-{
-    const char *raw = p->lines[p->cur_line - 1];
-    size_t d = strcspn(raw, "=:");
-    if (raw[d])
-        d++;
-    while (raw[d] == ' ' || raw[d] == '\t')
-        d++;
-    return (int)(d + off) + 1;
 }
 
 struct scn_tok {
@@ -188,7 +222,7 @@ static int scn_is_method(struct scn_tok t)
     return 1;
 }
 
-static void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *value)
+void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *value)
 {
     static const char *const outcomes[] = {"ok", "fail", "info", "all"};
     static const char *const ops[] = {"<", "<=", "==", "!=", ">=", ">"};
@@ -204,11 +238,11 @@ static void scn_history(struct scn_parse *p, struct scn_invariant *inv, const ch
             found = i;
     if (found < 0) {
         if (t.n)
-            scn_error(p, p->cur_line, "%s:%d: expected ok, fail, info or all (got '%.*s')", p->path,
-                      scn_col(p, (size_t)(t.s - value)), (int)t.n, t.s);
+            scn_error_at(p, (size_t)(t.s - value), "expected ok, fail, info or all (got '%.*s')",
+                         (int)t.n, t.s);
         else
-            scn_error(p, p->cur_line, "%s:%d: expected ok, fail, info or all after 'history:'",
-                      p->path, scn_col(p, (size_t)(t.s - value)));
+            scn_error_at(p, (size_t)(t.s - value),
+                         "expected ok, fail, info or all after 'history:'");
         return;
     }
     inv->outcome = (enum scn_outcome)found;
@@ -226,9 +260,9 @@ static void scn_history(struct scn_parse *p, struct scn_invariant *inv, const ch
         if (scn_tok_is(t, ops[i]))
             found = i;
     if (found < 0) {
-        scn_error(p, p->cur_line, "%s:%d: expected %san operator (< <= == != >= >), got '%.*s'%s",
-                  p->path, scn_col(p, (size_t)(t.s - value)),
-                  inv->path     ? ""
+        scn_error_at(p, (size_t)(t.s - value),
+                     "expected %san operator (< <= == != >= >), got '%.*s'%s",
+                     inv->path     ? ""
                   : inv->method ? "a PATH or "
                                 : "METHOD, PATH or ",
                   (int)t.n, t.s, scn_tok_is(t, "=") ? " (did you mean '=='?)" : "");
@@ -240,54 +274,12 @@ static void scn_history(struct scn_parse *p, struct scn_invariant *inv, const ch
     errno = 0;
     inv->number = strtod(num, &end);
     if (!t.n || *end || errno || !isfinite(inv->number)) {
-        scn_error(p, p->cur_line, "%s:%d: expected a number after '%s', got '%s'", p->path,
-                  scn_col(p, (size_t)(t.s - value)), ops[found], num);
+        scn_error_at(p, (size_t)(t.s - value), "expected a number after '%s', got '%s'",
+                     ops[found], num);
         return;
     }
     t = scn_lex(&pos);
     if (t.n)
-        scn_error(p, p->cur_line, "%s:%d: unexpected '%.*s' after the number", p->path,
-                  scn_col(p, (size_t)(t.s - value)), (int)t.n, t.s);
-}
-
-void scn_invariant(struct scn_parse *p, const char *name, const char *value)
-{
-    struct scenario *s = p->s;
-    struct scn_invariant *ni, *inv;
-
-    if (!scn_is_name(name)) {
-        scn_error(p, p->cur_line,
-                  "invariant name '%s' may hold only letters, digits, '_', '-' and '.'", name);
-        return;
-    }
-    if (strcmp(name, "service_alive") == 0 || strcmp(name, "jobs_succeeded") == 0) {
-        scn_error(p, p->cur_line, "invariant '%s' is built in: choose another name", name);
-        return;
-    }
-    for (int i = 0; i < s->ninvariants; i++)
-        if (strcmp(s->invariants[i].name, name) == 0) {
-            scn_error(p, p->cur_line, "duplicate invariant '%s' (first at line %d)", name,
-                      s->invariants[i].line);
-            return;
-        }
-    if (!*value) {
-        scn_error(p, p->cur_line, "invariant '%s' needs an SQL query or 'history: ...'", name);
-        return;
-    }
-    ni = realloc(s->invariants, (size_t)(s->ninvariants + 1) * sizeof(*ni));
-    if (!ni) {
-        p->oom = 1;
-        return;
-    }
-    s->invariants = ni;
-    inv = &ni[s->ninvariants++];
-    memset(inv, 0, sizeof(*inv));
-    inv->line = p->cur_line;
-    inv->name = scn_strdup(p, name);
-    if (strncmp(value, "history:", 8) == 0) {
-        scn_history(p, inv, value);
-    } else {
-        inv->kind = SCN_INV_SQL;
-        inv->sql = scn_strdup(p, value);
-    }
+        scn_error_at(p, (size_t)(t.s - value), "unexpected '%.*s' after the number", (int)t.n,
+                     t.s);
 }

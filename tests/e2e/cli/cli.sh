@@ -43,14 +43,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lib_name=cli
 . "$here/../../lib.sh"
 
-rm -rf "$work"
-mkdir -p "$work"
-# The embedded cluster runs as an unprivileged user when we are root: the
-# directories wedge makes under TMPDIR must be reachable by it.
-export TMPDIR="$work/tmp"
-mkdir -p "$TMPDIR"
-chmod 1777 "$TMPDIR"
-unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
+lib_scratch
 
 # libpq's Kerberos probe deadlocks inside glibc under the ASan runtime (with
 # or without wedge; a sanitizer build preloads that runtime before the shim
@@ -192,14 +185,15 @@ case_check() {
     local line
     expect_rc 0 "$wedge" check "$here/good.scn"
     expect_in "$work/out" "ok (1 services, 1 jobs, 1 requests, 2 invariants)"
-    line=$(grep -n '^\[service idle\]' "$here/bad-rule.scn" | cut -d: -f1)
+    # each error names the line of the key at fault, not its section's header
+    line=$(grep -n '^rules = ' "$here/bad-rule.scn" | cut -d: -f1)
     expect_rc 2 "$wedge" check "$here/bad-rule.scn"
     expect_in "$work/err" "^wedge: .*bad-rule\.scn:$line: service idle: rules:1:14: unknown hook 'sock.sned'"
-    line=$(grep -n '^\[service idle\]' "$here/bad-var.scn" | cut -d: -f1)
+    line=$(grep -n '^command = ' "$here/bad-var.scn" | cut -d: -f1)
     expect_rc 2 "$wedge" check "$here/bad-var.scn"
     expect_in "$work/err" "^wedge: .*bad-var\.scn:$line: command: .*prot"
     expect_rc 0 "$wedge" check "$here/rules-expand.scn"
-    line=$(grep -n '^\[service idle\]' "$here/bad-rule-var.scn" | cut -d: -f1)
+    line=$(grep -n '^rules = ' "$here/bad-rule-var.scn" | cut -d: -f1)
     expect_rc 2 "$wedge" check "$here/bad-rule-var.scn"
     expect_in "$work/err" "^wedge: .*bad-rule-var\.scn:$line: service idle: rules: unknown service 'nope' in '\${port:nope}'"
     expect_rc 0 "$wedge" check --rules 'barrier b 2 timeout 250ms after pq.query where sql ~ "SELECT"'

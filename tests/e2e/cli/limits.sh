@@ -34,12 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 lib_name=limits
 . "$here/../../lib.sh"
 
-rm -rf "$work"
-mkdir -p "$work"
-export TMPDIR="$work/tmp"
-mkdir -p "$TMPDIR"
-chmod 1777 "$TMPDIR"
-unset WEDGE_RULES WEDGE_RULES_FILE WEDGE_TRACE WEDGE_CTL WEDGE_SEED
+lib_scratch
 
 USERS="must be between 1 and 10000 (got 100000): each virtual user is a thread"
 

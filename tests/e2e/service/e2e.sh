@@ -76,7 +76,8 @@ check_repeat() {
         show_tail "$work/$name.log"
         fail "expected exit $want for $name.scn, got $rc"
     }
-    for s in $(find "$out" -name summary.json | sort); do
+    # each repetition's own (OUT/summary.json combines them: docs/cli.md)
+    for s in $(find "$out" -path '*/run-*/summary.json' | sort); do
         case $(jq -r '.exit_code' "$s") in
         0) passed=$((passed + 1)) ;;
         1) failed=$((failed + 1)) ;;
@@ -114,11 +115,11 @@ case_dsn() {
         show_tail "$work/run.log"
         fail "expected exit 1 on --dsn, got $rc"
     }
-    for s in $(find "$work/out" -name summary.json | sort); do
+    for s in $(find "$work/out" -path '*/run-*/summary.json' | sort); do
         [ "$(jq -r .exit_code "$s")" = 1 ] || fail "$s: race not found"
         [ "$(jq -r .embedded_pg "$s")" = false ] || fail "$s: ran on a throwaway cluster despite --dsn"
     done
-    [ "$(find "$work/out" -name summary.json | wc -l)" -eq "$n" ] || fail "expected $n summaries"
+    [ "$(find "$work/out" -path '*/run-*/summary.json' | wc -l)" -eq "$n" ] || fail "expected $n summaries"
     assert_nothing_left
 }
 

@@ -77,7 +77,7 @@ static void test_errors(void **state)
         &c, "a ${foo} b",
         "unknown variable '${foo}' (known: build, port, port:SERVICE, dsn, dsn_uri, dsn:NAME, "
         "dsn_uri:NAME, db_host, db_port, uuid, rand:A:B, user, seed, out, scenario_dir, "
-        "iter)");
+        "iter, env:NAME, env:NAME:-DEFAULT)");
     expect_err(&c, "x ${build", "unterminated '${' at column 3 (expected '}')");
     expect_err(&c, "${port:nope}", "unknown service 'nope' in '${port:nope}'");
     expect_err(&c, "${rand:5:1}",
@@ -198,6 +198,43 @@ static void test_uuid_format(void **state)
     }
 }
 
+/* ${env:NAME}, its default, and a flow's captured variables; the offset
+ * of the '${' at fault for a FILE:LINE:COL. */
+static void test_env_and_captured(void **state)
+{
+    struct exp_ctx c = ctx_base();
+    const char *vn[] = {"order_id", "cart"}, *vv[] = {"42", NULL};
+    char err[256];
+    size_t at = 99;
+    char *got;
+
+    setenv("WEDGE_TEST_TOKEN", "s3cret", 1);
+    setenv("WEDGE_TEST_EMPTY", "", 1);
+    unsetenv("WEDGE_TEST_UNSET");
+    expect(&c, "Bearer ${env:WEDGE_TEST_TOKEN}", "Bearer s3cret");
+    expect(&c, "${env:WEDGE_TEST_UNSET:-dflt}|${env:WEDGE_TEST_EMPTY:-e}|${env:WEDGE_TEST_TOKEN:-x}",
+           "dflt|e|s3cret");
+    expect(&c, "[${env:WEDGE_TEST_UNSET:-}]", "[]");
+    expect_err(&c, "${env:WEDGE_TEST_UNSET}",
+               "environment variable 'WEDGE_TEST_UNSET' is not set (set it, or give a default: "
+               "${env:WEDGE_TEST_UNSET:-VALUE})");
+    expect_err(&c, "${env:9x}", "bad environment variable name in '${env:9x}': expected "
+                                "${env:NAME} or ${env:NAME:-DEFAULT}, NAME of letters, digits "
+                                "and '_'");
+    expect_err(&c, "${env:}", "bad environment variable name in '${env:}': expected ${env:NAME} "
+                              "or ${env:NAME:-DEFAULT}, NAME of letters, digits and '_'");
+    c.var_names = vn;
+    c.var_values = vv;
+    c.nvars = 2;
+    expect(&c, "/orders/${order_id}/pay", "/orders/42/pay");
+    expect_err(&c, "/carts/${cart}",
+               "variable '${cart}' is not captured by an earlier request of this flow (a capture "
+               "feeds the later requests of its [flow])");
+    got = exp_expand_at("/x/${order_id}/${nope}", &c, err, sizeof(err), &at);
+    assert_null(got);
+    assert_int_equal(at, 15);
+}
+
 static void test_rng(void **state)
 {
     uint64_t a = 0, b = 0, c = 1;
@@ -216,7 +253,7 @@ int main(void)
         cmocka_unit_test(test_variables),   cmocka_unit_test(test_dollars),
         cmocka_unit_test(test_errors),      cmocka_unit_test(test_rand_bounds_and_determinism),
         cmocka_unit_test(test_uuid_format), cmocka_unit_test(test_rng),
-        cmocka_unit_test(test_dsn_forms),
+        cmocka_unit_test(test_dsn_forms),   cmocka_unit_test(test_env_and_captured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,14 @@ static void load(struct scenario *s, const char *inv_lines)
         fail_msg("%s", err);
 }
 
+/* inv_eval_all on a database and a history, without a load. */
+static int eval(const struct scenario *s, const char *dsn, const char *hist, struct inv_result **r,
+                int *n, char *err, size_t len)
+{
+    struct inv_inputs in = {dsn, hist, NULL, NULL};
+    return inv_eval_all(s, &in, r, n, err, len);
+}
+
 static const struct inv_result *find(const struct inv_result *r, int n, const char *name)
 {
     for (int i = 0; i < n; i++)
@@ -111,7 +119,7 @@ static void test_history_counts(void **state)
              "post_only = history: ok POST > 5\n"
              "any_path = history: ok /take != 0\n"
              "items_all_ok = history: ok GET /items == 3\n");
-    assert_int_equal(inv_eval_all(&s, NULL, histpath, &r, &n, err, sizeof(err)), 0);
+    assert_int_equal(eval(&s, NULL, histpath, &r, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 10);
     expect(find(r, n, "items_all_ok"), INV_PASSED, "ok GET /items == 3", "3");
 
@@ -141,6 +149,61 @@ static void test_history_counts(void **state)
     scn_free(&s);
 }
 
+/* Thresholds: the measured value against the bound, over the whole load
+ * or one label's requests; nothing to measure is an error, not a pass. */
+static void test_thresholds(void **state)
+{
+    struct scenario s;
+    struct load_totals t = {0};
+    struct req_stats q[2] = {{0}};
+    struct inv_inputs in = {NULL, NULL, &t, NULL};
+    struct inv_result *r = NULL;
+    char err[256];
+    int n = 0;
+
+    rt_write_file(scnpath, "[service a]\ncommand = x\n[workload]\nrequest = POST /orders {}\n"
+                           "request = GET /stats\n[invariants]\n"
+                           "p99 = latency p99 < 200ms\n"
+                           "p50_orders = latency p50 of \"POST /orders\" < 20ms\n"
+                           "slow_max = latency max <= 100ms\n"
+                           "failed = failed < 1%\n"
+                           "failed_stats = failed of \"GET /stats\" < 1%\n"
+                           "fail_count = failed <= 3\n"
+                           "tput = throughput > 100/s\n"
+                           "retries = retries < 5%\n");
+    if (scn_load(scnpath, &s, err, sizeof(err)))
+        fail_msg("%s", err);
+    q[0].label = "POST /orders", q[0].ok = 97, q[0].fail = 2, q[0].info = 1, q[0].retries = 10;
+    q[1].label = "GET /stats", q[1].ok = 100;
+    q[0].latency = hist_new(), q[1].latency = hist_new(), t.latency = hist_new();
+    for (int i = 0; i < 100; i++) {
+        hist_record(q[0].latency, (uint64_t)(i < 50 ? 10 : 150) * NS_PER_MS);
+        hist_record(q[1].latency, 2 * NS_PER_MS);
+    }
+    hist_merge(t.latency, q[0].latency);
+    hist_merge(t.latency, q[1].latency);
+    t.per_req = q, t.nper_req = 2;
+    t.ok = 197, t.fail = 2, t.info = 1, t.retries = 10, t.requests = 200, t.duration_s = 1.5;
+    assert_int_equal(inv_eval_all(&s, &in, &r, &n, err, sizeof(err)), 0);
+    expect(find(r, n, "p99"), INV_PASSED, "latency p99 < 200ms", NULL);
+    expect(find(r, n, "p50_orders"), INV_PASSED, NULL, NULL);
+    expect(find(r, n, "slow_max"), INV_FAILED, "latency max <= 100ms", NULL);
+    assert_non_null(strstr(find(r, n, "slow_max")->actual, "max = 15"));
+    expect(find(r, n, "failed"), INV_FAILED, NULL, "1.50% (3 of 200 requests not ok)");
+    expect(find(r, n, "failed_stats"), INV_PASSED, NULL, "0.00% (0 of 100 requests not ok)");
+    expect(find(r, n, "fail_count"), INV_PASSED, NULL, NULL);
+    expect(find(r, n, "tput"), INV_PASSED, NULL, "133.3/s (200 requests in 1.5s)");
+    expect(find(r, n, "retries"), INV_FAILED, NULL, "5.00% (10 of 200 requests: retries)");
+    inv_results_free(r, n);
+    /* no load at all: every threshold is an error */
+    in.totals = NULL;
+    assert_int_equal(inv_eval_all(&s, &in, &r, &n, err, sizeof(err)), 0);
+    expect(find(r, n, "p99"), INV_ERROR, NULL, "error");
+    inv_results_free(r, n);
+    hist_free(q[0].latency), hist_free(q[1].latency), hist_free(t.latency);
+    scn_free(&s);
+}
+
 static void test_history_missing(void **state)
 {
     struct scenario s;
@@ -148,8 +211,7 @@ static void test_history_missing(void **state)
     int n;
     char err[256], want[600];
     load(&s, "h = history: ok <= 3\n");
-    assert_int_equal(inv_eval_all(&s, NULL, "/nonexistent/history.jsonl", &r, &n, err, sizeof(err)),
-                     0);
+    assert_int_equal(eval(&s, NULL, "/nonexistent/history.jsonl", &r, &n, err, sizeof(err)), 0);
     expect(&r[0], INV_ERROR, "ok <= 3", "error");
     snprintf(want, sizeof(want),
              "cannot read /nonexistent/history.jsonl: No such file or directory");
@@ -165,8 +227,8 @@ static void test_sql_without_database(void **state)
     int n;
     char err[256];
     load(&s, "a = SELECT true\n");
-    assert_int_equal(inv_eval_all(&s, "host=127.0.0.1 port=1 dbname=x connect_timeout=3", histpath,
-                                  &r, &n, err, sizeof(err)),
+    assert_int_equal(eval(&s, "host=127.0.0.1 port=1 dbname=x connect_timeout=3", histpath, &r, &n,
+                          err, sizeof(err)),
                      0);
     expect(&r[0], INV_ERROR, NULL, "error");
     assert_non_null(strstr(r[0].detail, "cannot connect to the database: "));
@@ -257,7 +319,7 @@ static void test_sql_kinds(void **state)
         "not_query = SET search_path = public\n",
         S, S, S, S, S, S, S, S);
     load(&s, inv);
-    assert_int_equal(inv_eval_all(&s, dsn, histpath, &r, &n, err, sizeof(err)), 0);
+    assert_int_equal(eval(&s, dsn, histpath, &r, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 13);
 
     expect(find(r, n, "b_true"), INV_PASSED, "true", "true");
@@ -296,6 +358,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest history[] = {
         cmocka_unit_test(test_history_counts),
         cmocka_unit_test(test_history_missing),
+        cmocka_unit_test(test_thresholds),
         cmocka_unit_test(test_sql_without_database),
     };
     const struct CMUnitTest sqltests[] = {

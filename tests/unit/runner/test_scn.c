@@ -215,7 +215,8 @@ static void test_err_unknown_key(void **state)
                  "2: unknown key 'comand' (did you mean 'command'?)");
     expect_error("[workload]\nfrobnicate = 1\n",
                  "2: unknown key 'frobnicate' in [workload] (known: users, rate, duration, "
-                 "iterations, target, request, sql, max_tries, timeout, sample)");
+                 "iterations, target, request, sql, header, expect, capture, max_tries, timeout, "
+                 "sample, max_info)");
 }
 
 static void test_err_unknown_section(void **state)
@@ -226,7 +227,7 @@ static void test_err_unknown_section(void **state)
                  "3: unknown section '[servce shopd]' (did you mean '[service shopd]'?)");
     expect_error("[frobnicate]\n" WORK,
                  "1: unknown section '[frobnicate]' (expected [scenario], [database], "
-                 "[service NAME], [job NAME], [workload] or [invariants])");
+                 "[service NAME], [job NAME], [workload], [flow NAME] or [invariants])");
     expect_error("[service]\ncommand = x\n" WORK,
                  "1: section [service] needs a name of letters, digits, '_', '-' or '.': "
                  "[service NAME]");
@@ -257,15 +258,17 @@ static void test_err_missing(void **state)
                  "1: [service a] needs a 'command = ...' line");
     expect_error("[job j]\nwhen = before\n" WORK, "1: [job j] needs a 'command = ...' line");
     expect_error("[scenario]\nname = x\n\n[workload]\nusers = 2\n",
-                 "4: nothing to run: expected 'request =' or 'sql =' lines in [workload], or a "
-                 "[job NAME]");
+                 "4: nothing to run: expected 'request =' or 'sql =' lines in [workload] or a "
+                 "[flow NAME], or a [job NAME]");
     expect_error("; nothing\n[scenario]\nname = x\n",
-                 "2: nothing to run: expected 'request =' or 'sql =' lines in [workload], or a "
-                 "[job NAME]");
+                 "2: nothing to run: expected 'request =' or 'sql =' lines in [workload] or a "
+                 "[flow NAME], or a [job NAME]");
     expect_error("[workload]\nsql = SELECT 1\nrequest = GET /\n",
-                 "3: an HTTP request needs a [service NAME] to send it to");
+                 "3: an HTTP request needs a [service NAME] or target = http://HOST:PORT to send "
+                 "it to (or a full URL)");
     expect_error("[service a]\ncommand = x\n[workload]\ntarget = b\nrequest = GET /\n",
-                 "4: target 'b' is not a [service NAME] of this scenario");
+                 "4: target 'b' is not a [service NAME] of this scenario (or a URL: target = "
+                 "http://HOST:PORT)");
 }
 
 static void test_err_numbers(void **state)
@@ -318,10 +321,11 @@ static void test_err_requests(void **state)
     expect_error("[workload]\nsql = 3\n", "2: expected [WEIGHT] STATEMENT[; STATEMENT...] after "
                                           "'sql ='");
     expect_error("[service a]\ncommand = x\n[workload]\nrequest = FETCH /x\n",
-                 "4: expected [WEIGHT] METHOD PATH [BODY] with METHOD one of GET, HEAD, POST, "
+                 "4:11: expected [WEIGHT] METHOD PATH [BODY] with METHOD one of GET, HEAD, POST, "
                  "PUT, PATCH, DELETE, OPTIONS (got 'FETCH')");
     expect_error("[service a]\ncommand = x\n[workload]\nrequest = GET orders\n",
-                 "4: expected a PATH starting with '/' after 'GET'");
+                 "4:15: expected a PATH starting with '/' or a URL (http://HOST:PORT/PATH) after "
+                 "'GET'");
 }
 
 static void test_err_history(void **state)
@@ -350,7 +354,8 @@ static void test_err_invariants(void **state)
     expect_error(WORK "[invariants]\nno way = SELECT true\n",
                  "4: invariant name 'no way' may hold only letters, digits, '_', '-' and '.'");
     expect_error(WORK "[invariants]\nempty =\n",
-                 "4: invariant 'empty' needs an SQL query or 'history: ...'");
+                 "4: invariant 'empty' needs an SQL query, 'history: ...', 'http: ...' or a "
+                 "threshold (latency, failed, throughput, retries)");
 }
 
 static void test_err_other_keys(void **state)
@@ -569,8 +574,13 @@ static int check_calls(const char *src, const char *call, const char *docs, int 
 
 static void test_docs_list_every_message(void **state)
 {
-    /* The parser's messages are in scn.c and its two parts. */
-    static const char *const parts[] = {"/scn.c", "/scn_value.c", "/scn_scan.c"};
+    /* The parser's messages are in scn.c and its parts. */
+    static const char *const parts[] = {"/scn.c",      "/scn_value.c",  "/scn_scan.c",
+                                        "/scn_flow.c", "/scn_thresh.c", "/scn_resp.c",
+                                        "/scn_set.c",  "/jsonpath.c",   "/scn_check.c"};
+    static const char *const calls[] = {"scn_error(p, ", "scn_error_at(p, ",
+                                        "scn_set_fail(p, set, ", "snprintf(err, errlen, ",
+                                        "snprintf(msg, sizeof(msg), "};
     char *docs = rt_read_file(WEDGE_DOCS_SCENARIOS),
          *exp = rt_read_file(WEDGE_RUNNER_DIR "/expand.c");
     int count = 0, missing = 0;
@@ -578,7 +588,8 @@ static void test_docs_list_every_message(void **state)
         char path[4096], *scn;
         snprintf(path, sizeof(path), "%s%s", WEDGE_RUNNER_DIR, parts[i]);
         scn = rt_read_file(path);
-        missing += check_calls(scn, "scn_error(p, ", docs, &count);
+        for (size_t k = 0; k < sizeof(calls) / sizeof(calls[0]); k++)
+            missing += check_calls(scn, calls[k], docs, &count);
         free(scn);
     }
     {
@@ -588,6 +599,12 @@ static void test_docs_list_every_message(void **state)
         free(lim);
     }
     missing += check_calls(exp, "snprintf(err, errlen, ", docs, &count);
+    {
+        /* the reasons a judged request gives, in history.jsonl */
+        char *judge = rt_read_file(WEDGE_RUNNER_DIR "/reqjudge.c");
+        missing += check_calls(judge, "rf_set(out, ", docs, &count);
+        free(judge);
+    }
     assert_true(count > 50); /* the scan found the messages */
     assert_int_equal(missing, 0);
     free(docs);
