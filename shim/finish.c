@@ -27,13 +27,11 @@
  * installs its own handler, or ignores SIGTERM, replaces ours: its
  * behaviour is its own, and it ends through exit (a summary) or not.
  * What the handler does is async-signal-safe in practice (atomics, raw
- * system calls, snprintf of numbers and strings into a static buffer)
- * but for one call: the mutex profile's sites are named with dladdr,
- * which takes the loader's lock.  That lock is recursive (a thread
- * interrupted inside the loader gets it again), but a thread holding it
- * while waiting for a lock the interrupted thread holds would hang the
- * handler.  The symbol tables built at load time (sym.c, issue 8 item 2)
- * are to replace dladdr there.
+ * system calls, snprintf of numbers and strings into a static buffer):
+ * the mutex profile's sites are named from the symbol tables (sym.c)
+ * built at start, by reading them only; objects whose functions were not
+ * read at start (a trace without rules) name a site "libfoo.so.1+0x1234"
+ * there, and by function only at a normal exit.
  */
 #include "finish.h"
 

@@ -34,6 +34,7 @@
 
 #include "finish.h"
 #include "real.h"
+#include "sym.h"
 #include "textfile.h"
 #include "wedge_exit.h"
 #include "wire.h"
@@ -286,8 +287,12 @@ __attribute__((constructor(101))) static void init_shim(void)
     init_wire(wg_rules);
 
     pthread_atfork(NULL, NULL, init_atfork_child);
-    if (trace_enabled())
+    if (trace_enabled()) {
+        /* the summary at SIGTERM names call sites from a signal handler:
+         * the loaded objects listed now (cheap), read only there */
+        sym_build_ranges();
         finish_install_sigterm();
+    }
 out:
     wg_in_shim--;
 }

@@ -28,6 +28,7 @@ static _Atomic(const struct sym_list *) sym_cur;
 static pthread_mutex_t sym_lock = PTHREAD_MUTEX_INITIALIZER;
 static sym_classify_fn sym_cls;
 static int sym_inline;
+static int sym_ranges; /* this scan lists objects only: no file is read */
 static _Atomic int sym_full;
 _Atomic unsigned sym_generation; /* bumped by every publish (caller.c's cache) */
 
@@ -99,7 +100,8 @@ static const struct sym_obj *sym_obj_for(const struct sym_seen *s, const struct 
     for (uint32_t i = 0; old && i < old->n; i++) {
         const struct sym_obj *p = old->objs[i];
         if (p->lo == s->lo && p->hi == s->hi && p->bias == s->bias &&
-            (is_main ? (p->flags & SYM_MAIN) != 0 : !strcmp(p->path, s->name)))
+            (is_main ? (p->flags & SYM_MAIN) != 0 : !strcmp(p->path, s->name)) &&
+            (sym_ranges || !(p->flags & SYM_RANGES)))
             return p;
     }
     if (is_main) {
@@ -111,7 +113,7 @@ static const struct sym_obj *sym_obj_for(const struct sym_seen *s, const struct 
     /* inline instances: the program's also from its debug file; none for
      * the shim itself, whose frames are never shown */
     int self = (uintptr_t)&sym_find >= s->lo && (uintptr_t)&sym_find < s->hi;
-    o = sym_index_object(path, display, s->bias, s->lo, s->hi, sym_cls,
+    o = sym_index_object(sym_ranges ? NULL : path, display, s->bias, s->lo, s->hi, sym_cls,
                          self && !is_main        ? 0
                          : sym_inline && is_main ? 2
                                                  : sym_inline);
@@ -147,11 +149,12 @@ static int sym_scan_locked(const uintptr_t *ips, int nips, int keep_old, int reu
             nl->objs[n++] = o;
     }
     for (uint32_t i = 0; keep_old && old && i < old->n; i++) {
+        const struct sym_obj *p = old->objs[i];
         uint32_t k = 0;
-        while (k < n && nl->objs[k] != old->objs[i])
+        while (k < n && nl->objs[k] != p && nl->objs[k]->lo != p->lo) /* kept or replaced */
             k++;
         if (k == n)
-            nl->objs[n++] = old->objs[i];
+            nl->objs[n++] = p;
     }
     nl->n = n;
     qsort(nl->objs, n, sizeof nl->objs[0], sym_obj_cmp);
@@ -201,7 +204,19 @@ void sym_build_for(const uintptr_t *ips, int n)
     if (sym_built() || n <= 0)
         return;
     pthread_mutex_lock(&sym_lock);
+    sym_inline = 1; /* only these objects: their inline instances too */
     sym_scan_locked(ips, n, 1, 1);
+    pthread_mutex_unlock(&sym_lock);
+}
+
+void sym_build_ranges(void)
+{
+    pthread_mutex_lock(&sym_lock);
+    if (!atomic_load_explicit(&sym_cur, memory_order_acquire)) {
+        sym_ranges = 1;
+        sym_scan_locked(NULL, 0, 0, 0);
+        sym_ranges = 0;
+    }
     pthread_mutex_unlock(&sym_lock);
 }
 
@@ -290,7 +305,8 @@ void sym_describe(uintptr_t ip, char *out, size_t len)
     char where[320];
     size_t used = 0;
 
-    if (!sym_find(ip, &f)) {
+    /* ip is a return address: the call, and its inline context, lie just before it */
+    if (!ip || !sym_find(ip - 1, &f)) {
         snprintf(out, len, "0x%lx", (unsigned long)ip);
         return;
     }

@@ -66,6 +66,7 @@ enum sym_obj_flags {
     SYM_DEBUGDATA = 16, /* ... found in .gnu_debugdata */
     SYM_DEBUGFILE = 32, /* ... found in a separate debug file */
     SYM_DWARF = 64,     /* inline instances read */
+    SYM_RANGES = 128,   /* listed only: no file read, no function known */
 };
 
 struct sym_obj {
@@ -122,6 +123,11 @@ int sym_rebuild(sym_classify_fn classify, int inline_names);
 /* Index just the objects holding the n addresses (the exit summary's
  * call sites) when no full index was built. */
 void sym_build_for(const uintptr_t *ips, int n);
+/* List the loaded objects, without reading any file (tens of
+ * microseconds), when nothing is listed yet: a trace's exit summary
+ * written from a signal handler, which must not read files or allocate,
+ * then still names a call site "libfoo.so.1+0x1234". */
+void sym_build_ranges(void);
 /* 1 once sym_build ran (the dlopen wrapper then keeps the list current). */
 int sym_built(void);
 /* After a dlopen or dlclose: index new objects, drop unloaded ones. */
@@ -143,7 +149,9 @@ uint64_t sym_frame_mask(const struct sym_frame *f);
 int sym_frame_names(const struct sym_frame *f, const char **names, int max, char *buf,
                     size_t buflen);
 /* Not hook-safe reporting helpers (start and exit). */
-void sym_describe(uintptr_t ip, char *out, size_t len); /* "fn+0x1f", "inl in fn+0x1f" */
+/* A return address as "fn+0x1f", "inl in fn+0x1f", "X?+0x230" (a guess)
+ * or "libfoo.so.1+0x1234"; only reads the tables. */
+void sym_describe(uintptr_t ip, char *out, size_t len);
 void sym_stats(uint64_t union_mask[1], unsigned *nobjs, unsigned long *nfuncs, unsigned long *ninl);
 
 /* ---------------------------------------------------------------

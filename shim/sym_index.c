@@ -439,10 +439,14 @@ struct sym_obj *sym_index_object(const char *path, const char *display, uintptr_
     o->base = sym_strdup(slash ? slash + 1 : display);
     if (!o->path || !o->base)
         goto out;
-    symelf_read(&b); /* an object with no readable file still gets its range */
-    if (inline_names && b.dwarf_path[0])
+    /* an object with no readable file (or none asked for) still gets its range */
+    if (path)
+        symelf_read(&b);
+    else
+        o->flags |= SYM_RANGES;
+    if (path && inline_names && b.dwarf_path[0])
         symdwarf_read(&b);
-    o->flags = b.flags & (SYM_SYMTAB | SYM_DEBUGDATA | SYM_DEBUGFILE | SYM_DWARF);
+    o->flags |= b.flags & (SYM_SYMTAB | SYM_DEBUGDATA | SYM_DEBUGFILE | SYM_DWARF);
     if (sym_finish_funcs(&b, classify, o) < 0 || sym_finish_inline(&b, classify, o) < 0)
         goto out;
     char *names = sym_mem(b.nnames ? b.nnames : 1);

@@ -415,8 +415,12 @@ void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const 
         top[ntop++] = best;
     }
     /* names from the symbol tables (sym.c), read now for just these
-     * sites' objects unless the rules had them built at start */
-    sym_build_for(sites, ntop);
+     * sites' objects unless the rules had them built at start; not from a
+     * signal handler (SIGTERM, finish.c), where reading files and
+     * allocating is not safe: there the objects listed at start give
+     * "libfoo.so.1+0x1234" */
+    if (end && !strcmp(end, "exit"))
+        sym_build_for(sites, ntop);
     for (int k = 0; k < ntop; k++) {
         int best = top[k];
         char site[256];

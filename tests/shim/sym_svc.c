@@ -7,6 +7,7 @@
  *                         handle_request (symbols.sh checks with nm that
  *                         it has no symbol of its own), which takes the
  *                         bank's mutex
+ *   sym_svc bank-wait N   as bank, then "ready" and wait for a signal
  *   sym_svc lib PATH N    dlopen PATH (a build of sym_lib.c, stripped or
  *                         not) and call its lib_entry(N): a static
  *                         function in it takes a mutex N times
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static pthread_mutex_t bank_m = PTHREAD_MUTEX_INITIALIZER;
 static long accounts[2] = {1000, 1000};
@@ -38,11 +40,16 @@ __attribute__((noinline)) void handle_request(int i)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && !strcmp(argv[1], "bank")) {
+    if (argc == 3 && (!strcmp(argv[1], "bank") || !strcmp(argv[1], "bank-wait"))) {
         for (int i = 0; i < atoi(argv[2]); i++)
             handle_request(i);
         if (accounts[0] + accounts[1] != 2000)
             return 1;
+        if (!strcmp(argv[1], "bank-wait")) {
+            printf("ready\n");
+            fflush(stdout);
+            pause(); /* until SIGTERM ends the process */
+        }
     } else if (argc == 4 && !strcmp(argv[1], "lib")) {
         void *h = dlopen(argv[2], RTLD_NOW);
         long (*entry)(int) = h ? (long (*)(int))dlsym(h, "lib_entry") : NULL;

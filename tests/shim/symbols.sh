@@ -7,6 +7,11 @@
 #             before handle_request
 #   warning   a pattern no function matches is reported at start, on stderr
 #             and in the trace, with its rules:LINE:COL; the run goes on
+#   profile   the exit summary's mutex profile names transfer's lock call
+#             site "transfer in handle_request+0x..." at exit, with or
+#             without rules; killed by SIGTERM (the summary is written in
+#             the signal handler, which reads no file) by function with a
+#             rule, "sym_svc+0x..." without one
 #   stripped  sym_lib loaded by dlopen after start, as built (.symtab), as
 #             a stripped copy (.dynsym only) and as a stripped copy with
 #             .gnu_debugdata (xz minidebuginfo): the static function is
@@ -58,6 +63,30 @@ log on mutex.unlock where caller !~ "^no_such_fn$"' "$svc" bank 3
     fail "the trace does not hold both warnings"
   [ "$(fires rule1)" -eq 0 ] && [ "$(fires rule2)" -eq 3 ] || fail "fires: $(fires rule1), $(fires rule2)"
   note "$(head -1 "$work/err")"
+  ;;
+profile)
+  # site NAME: the mutex profile's one site in the summary
+  site() { tail -n 1 "$trace"/trace.*.jsonl | jq -r '.mutex[0].site'; }
+  for rules in '' 'log on thread.create'; do
+    run "$rules" "$svc" bank 3
+    site | grep -q '^transfer in handle_request+0x[0-9a-f]*$' || fail "exit, rules '$rules': $(site)"
+    note "exit, rules '$rules': $(site)"
+    rm -rf "$trace"; mkdir -p "$trace"
+    LD_PRELOAD="$SHIM_PRELOAD" WEDGE_RULES="$rules" WEDGE_TRACE="$trace" ASAN_OPTIONS=detect_leaks=0 \
+      "$svc" bank-wait 3 >"$work/out" 2>&1 &
+    pid=$!
+    for _ in $(seq 500); do grep -q ready "$work/out" && break; sleep 0.01; done
+    kill -TERM $pid
+    wait $pid && rc=0 || rc=$?
+    [ $rc -eq 143 ] || fail "SIGTERM: exit status $rc"
+    [ "$(tail -n 1 "$trace"/trace.*.jsonl | jq -r .end)" = SIGTERM ] || fail "no SIGTERM summary"
+    if [ -n "$rules" ]; then
+      site | grep -q '^transfer in handle_request+0x' || fail "SIGTERM with a rule: $(site)"
+    else
+      site | grep -q '^sym_svc+0x[0-9a-f]*$' || fail "SIGTERM without rules: $(site)"
+    fi
+    note "SIGTERM, rules '$rules': $(site)"
+  done
   ;;
 stripped)
   cp "$lib" "$work/full.so"
