@@ -4,6 +4,9 @@
  *   bench_loop mutex N     N x (pthread_mutex_lock + pthread_mutex_unlock)
  *   bench_loop sock N      N x (send 1 byte + recv 1 byte) on a socketpair
  *   bench_loop pq N        N x PQexec("SELECT 1") ($WEDGE_BENCH_DSN)
+ *   bench_loop caller N    as mutex; scripts/bench gives it a `caller ~` rule
+ *   bench_loop callerdeep N  as mutex, from 16 nested frames (a stack as
+ *                          deep as a service's: the walk covers them all)
  *
  * Prints "<mode> <wall ns/iteration> <hooked calls/iteration> <CPU ns/iteration>".
  * CPU time (user + system of this process) is what the shim adds to; it
@@ -36,6 +39,28 @@ static uint64_t cpu_ns(void)
            (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
+static pthread_mutex_t loop_m = PTHREAD_MUTEX_INITIALIZER;
+
+static void mutex_loop(long n)
+{
+    for (long i = 0; i < n; i++) {
+        pthread_mutex_lock(&loop_m);
+        pthread_mutex_unlock(&loop_m);
+    }
+}
+
+/* mutex_loop from `depth` more frames down: noinline and a use after the
+ * call keep every frame on the stack. */
+static __attribute__((noinline)) long nest(int depth, long n)
+{
+    if (depth == 0)
+        mutex_loop(n);
+    else
+        n = nest(depth - 1, n);
+    __asm__ volatile("" : "+r"(n));
+    return n;
+}
+
 static int die(const char *what)
 {
     fprintf(stderr, "bench_loop: %s\n", what);
@@ -45,19 +70,19 @@ static int die(const char *what)
 int main(int argc, char **argv)
 {
     if (argc != 3)
-        return die("usage: bench_loop mutex|sock|pq N");
+        return die("usage: bench_loop mutex|caller|callerdeep|sock|pq N");
     const char *mode = argv[1];
     long n = atol(argv[2]);
     uint64_t t0 = 0, t1 = 0, c0 = cpu_ns();
     int per = 2;
 
-    if (!strcmp(mode, "mutex")) {
-        static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    if (!strcmp(mode, "mutex") || !strcmp(mode, "caller")) {
         t0 = now_ns();
-        for (long i = 0; i < n; i++) {
-            pthread_mutex_lock(&m);
-            pthread_mutex_unlock(&m);
-        }
+        mutex_loop(n);
+        t1 = now_ns();
+    } else if (!strcmp(mode, "callerdeep")) {
+        t0 = now_ns();
+        nest(16, n);
         t1 = now_ns();
     } else if (!strcmp(mode, "sock")) {
         int sv[2];
