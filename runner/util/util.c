@@ -35,6 +35,15 @@
 #ifndef WEDGE_INSTALL_LIBDIR
 #define WEDGE_INSTALL_LIBDIR "/usr/local/lib"
 #endif
+/* The install layout relative to the bindir (../lib/x86_64-linux-gnu,
+ * ../libexec/wedge), so an installed tree works wherever it is unpacked
+ * (dpkg -x into a scratch root) and never reaches into a build tree. */
+#ifndef WEDGE_REL_LIBDIR
+#define WEDGE_REL_LIBDIR "../lib"
+#endif
+#ifndef WEDGE_REL_LIBEXECDIR
+#define WEDGE_REL_LIBEXECDIR "../libexec/wedge"
+#endif
 #ifndef WEDGE_SANITIZER_RUNTIME
 #define WEDGE_SANITIZER_RUNTIME ""
 #endif
@@ -287,14 +296,27 @@ const char *util_self_dir(void)
 
 const char *util_build_dir(void)
 {
+    static char dir[PATH_MAX];
+    char rel[PATH_MAX];
     const char *env = getenv("WEDGE_BUILD");
-    return env && *env ? env : util_self_dir();
+    struct stat st;
+    if (env && *env)
+        return env;
+    /* Installed, the services (shopd, pspd, counterd) are private
+     * programs in LIBEXECDIR/wedge; a build tree has no such directory
+     * beside bin/, so there ${build} stays build/bin. */
+    if (!dir[0]) {
+        snprintf(rel, sizeof(rel), "%s/%s", util_self_dir(), WEDGE_REL_LIBEXECDIR);
+        if (stat(rel, &st) < 0 || !S_ISDIR(st.st_mode) || !realpath(rel, dir))
+            snprintf(dir, sizeof(dir), "%s", util_self_dir());
+    }
+    return dir;
 }
 
 int util_find_shim(char *out, size_t len, char *err, size_t errlen)
 {
     const char *env = getenv("WEDGE_SHIM");
-    char cand[3][PATH_MAX];
+    char cand[4][PATH_MAX];
     if (env && *env) {
         if (access(env, R_OK) == 0) {
             snprintf(out, len, "%s", env);
@@ -304,17 +326,18 @@ int util_find_shim(char *out, size_t len, char *err, size_t errlen)
         return -1;
     }
     snprintf(cand[0], sizeof(cand[0]), "%s/../lib/libwedge.so", util_self_dir());
-    snprintf(cand[1], sizeof(cand[1]), "%s/libwedge.so", WEDGE_BUILD_LIB);
-    snprintf(cand[2], sizeof(cand[2]), "%s/libwedge.so", WEDGE_INSTALL_LIBDIR);
-    for (int i = 0; i < 3; i++) {
+    snprintf(cand[1], sizeof(cand[1]), "%s/%s/libwedge.so", util_self_dir(), WEDGE_REL_LIBDIR);
+    snprintf(cand[2], sizeof(cand[2]), "%s/libwedge.so", WEDGE_BUILD_LIB);
+    snprintf(cand[3], sizeof(cand[3]), "%s/libwedge.so", WEDGE_INSTALL_LIBDIR);
+    for (int i = 0; i < 4; i++) {
         char real[PATH_MAX];
         if (cand[i][0] != '/' || access(cand[i], R_OK) < 0 || !realpath(cand[i], real))
             continue;
         snprintf(out, len, "%s", real);
         return 0;
     }
-    snprintf(err, errlen, "libwedge.so not found (looked in %s, %s, %s; set WEDGE_SHIM)", cand[0],
-             cand[1], cand[2]);
+    snprintf(err, errlen, "libwedge.so not found (looked in %s, %s, %s, %s; set WEDGE_SHIM)",
+             cand[0], cand[1], cand[2], cand[3]);
     return -1;
 }
 

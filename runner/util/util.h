@@ -47,11 +47,13 @@ char *util_shell_word(const char *w);
 
 /* Directory of the running wedge binary (/proc/self/exe). */
 const char *util_self_dir(void);
-/* Directory that ${build} means: $WEDGE_BUILD, else the directory of the
- * wedge binary (build/bin in a build tree, the bindir when installed). */
+/* Directory that ${build} means: $WEDGE_BUILD, else LIBEXECDIR/wedge
+ * when it exists relative to the wedge binary (installed), else the
+ * directory of the wedge binary (build/bin in a build tree). */
 const char *util_build_dir(void);
 /* Find libwedge.so: $WEDGE_SHIM, else ../lib/libwedge.so next to the
- * wedge binary, else the build tree's lib, else the install libdir.
+ * wedge binary, else the install libdir relative to the binary, else the
+ * build tree's lib, else the configured install libdir.
  * -1 with err when none exists. */
 int util_find_shim(char *out, size_t len, char *err, size_t errlen);
 /* The LD_PRELOAD value for a child: sanitizer runtime (when the build has
