@@ -128,6 +128,40 @@ static int rules_set_when(struct rules_ctx *c, enum wg_when w, const struct rule
     return 0;
 }
 
+/* p=P, the current token being the 'p' (kw). */
+static int rules_prob(struct rules_ctx *c, const struct rules_tok *kw)
+{
+    char buf[64], *end, d[80];
+    double p;
+
+    if (c->freq_seen[5]) {
+        rules_err(LX, kw->line, kw->col, "'p' given twice");
+        return -1;
+    }
+    c->freq_seen[5] = 1;
+    if (rules_next(LX) < 0)
+        return -1;
+    if (!(TOK->type == TOK_OP && TOK->len == 1 && TOK->s[0] == '=')) {
+        rules_err(LX, TOK->line, TOK->col, "expected '=' after 'p' (as in p=0.2), found %s",
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    if (rules_next(LX) < 0)
+        return -1;
+    errno = 0;
+    if (TOK->type != TOK_WORD || rules_tok_copy(TOK, buf, sizeof buf) < 0 ||
+        (p = strtod(buf, &end), *end != '\0') || errno || !(p >= 0.0 && p <= 1.0) ||
+        !(buf[0] == '.' || (buf[0] >= '0' && buf[0] <= '9'))) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "expected a probability from 0 to 1 after 'p=', found %s",
+                  rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    c->r->has_p = 1;
+    c->r->p = p;
+    return rules_next(LX);
+}
+
 /* Everything after the hooks. */
 static int rules_clauses_parse(struct rules_ctx *c)
 {
@@ -151,34 +185,7 @@ static int rules_clauses_parse(struct rules_ctx *c)
             if (rules_next(LX) < 0 || rules_cond(c, is_where ? "where" : "and") < 0)
                 return -1;
         } else if (rules_tok_is(&kw, "p")) {
-            char buf[64], *end;
-            double p;
-            if (c->freq_seen[5]) {
-                rules_err(LX, kw.line, kw.col, "'p' given twice");
-                return -1;
-            }
-            c->freq_seen[5] = 1;
-            if (rules_next(LX) < 0)
-                return -1;
-            if (!(TOK->type == TOK_OP && TOK->len == 1 && TOK->s[0] == '=')) {
-                rules_err(LX, TOK->line, TOK->col, "expected '=' after 'p' (as in p=0.2), found %s",
-                          rules_tok_desc(TOK, d, sizeof d));
-                return -1;
-            }
-            if (rules_next(LX) < 0)
-                return -1;
-            errno = 0;
-            if (TOK->type != TOK_WORD || rules_tok_copy(TOK, buf, sizeof buf) < 0 ||
-                (p = strtod(buf, &end), *end != '\0') || errno || !(p >= 0.0 && p <= 1.0) ||
-                !(buf[0] == '.' || (buf[0] >= '0' && buf[0] <= '9'))) {
-                rules_err(LX, TOK->line, TOK->col,
-                          "expected a probability from 0 to 1 after 'p=', found %s",
-                          rules_tok_desc(TOK, d, sizeof d));
-                return -1;
-            }
-            r->has_p = 1;
-            r->p = p;
-            if (rules_next(LX) < 0)
+            if (rules_prob(c, &kw) < 0)
                 return -1;
         } else if (rules_tok_is(&kw, "nth") || rules_tok_is(&kw, "every") ||
                    rules_tok_is(&kw, "first") || rules_tok_is(&kw, "times")) {
@@ -212,6 +219,32 @@ static int rules_clauses_parse(struct rules_ctx *c)
     return 0;
 }
 
+/* "NAME:" as a word of its own, or glued to the action ("a:log"), when
+ * the rule has one: into c->r->name, the token after it current. */
+static int rules_name_prefix(struct rules_ctx *c)
+{
+    const char *colon = TOK->type == TOK_WORD ? memchr(TOK->s, ':', TOK->len) : NULL;
+    size_t nl;
+
+    if (!colon || colon == TOK->s)
+        return 0;
+    nl = (size_t)(colon - TOK->s);
+    if (!rules_name_ok(TOK->s, nl, 0)) {
+        rules_err(LX, TOK->line, TOK->col,
+                  "bad rule name '%.*s'; expected letters, digits, '-' or '_' (at most %d)",
+                  (int)(nl > 60 ? 60 : nl), TOK->s, WG_NAME_MAX - 1);
+        return -1;
+    }
+    memcpy(c->r->name, TOK->s, nl);
+    c->r->name[nl] = '\0';
+    if (nl + 1 == TOK->len)
+        return rules_next(LX);
+    TOK->s += nl + 1;
+    TOK->len -= nl + 1;
+    TOK->col += (int)(nl + 1);
+    return 0;
+}
+
 /* Parse one rule starting at the current token into c->r.  Returns 1 when
  * a rule was parsed, 0 for an empty one, -1 on error. */
 static int rules_one(struct rules_ctx *c, int number)
@@ -228,28 +261,7 @@ static int rules_one(struct rules_ctx *c, int number)
     if (TOK->type == TOK_END)
         return 0;
 
-    /* "NAME:" as a word of its own, or glued to the action ("a:log") */
-    const char *colon = TOK->type == TOK_WORD ? memchr(TOK->s, ':', TOK->len) : NULL;
-    if (colon && colon > TOK->s) {
-        size_t nl = (size_t)(colon - TOK->s);
-        if (!rules_name_ok(TOK->s, nl, 0)) {
-            rules_err(LX, TOK->line, TOK->col,
-                      "bad rule name '%.*s'; expected letters, digits, '-' or '_' (at most %d)",
-                      (int)(nl > 60 ? 60 : nl), TOK->s, WG_NAME_MAX - 1);
-            return -1;
-        }
-        memcpy(r->name, TOK->s, nl);
-        r->name[nl] = '\0';
-        if (nl + 1 == TOK->len) {
-            if (rules_next(LX) < 0)
-                return -1;
-        } else {
-            TOK->s += nl + 1;
-            TOK->len -= nl + 1;
-            TOK->col += (int)(nl + 1);
-        }
-    }
-    if (rules_action(c) < 0)
+    if (rules_name_prefix(c) < 0 || rules_action(c) < 0)
         return -1;
 
     /* on | before | after, then hooks */

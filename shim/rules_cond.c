@@ -74,13 +74,52 @@ bad:
     return -1;
 }
 
+/* Whether regular expression src may be compiled (rules_regex.c): its
+ * cost in nodes, or -1 with the message. */
+static long rules_regex_bound(struct rules_ctx *c, const char *src)
+{
+    const char *more = strlen(src) > 60 ? "..." : "";
+    size_t at = 0;
+    long cost = rules_regex_cost(src, &at);
+
+    if (cost == -2)
+        rules_err(
+            LX, TOK->line, TOK->col,
+            "regular expression \"%.60s%s\" repeats a repetition at byte %zu ('%.2s'); "
+            "POSIX leaves that undefined: write the one repetition you mean, as in a* for a*+",
+            src, more, at + 1, src + at - 1);
+    else if (cost == -3)
+        rules_err(LX, TOK->line, TOK->col,
+                  "regular expression \"%.60s%s\" repeats at byte %zu ('%c') what can match the "
+                  "empty string; repeat only what consumes a character, as in (a+)? for (a?)+",
+                  src, more, at + 1, src[at]);
+    else if (cost < 0)
+        rules_err(LX, TOK->line, TOK->col,
+                  "back-reference '%.2s' in regular expression \"%.60s\"; not supported "
+                  "(matching one takes exponential time)",
+                  src + at, src);
+    else if (cost > RULES_REGEX_MAX)
+        rules_err(LX, TOK->line, TOK->col,
+                  "regular expression \"%.60s%s\" too complex: it expands to %s%ld nodes, at "
+                  "most %d (each +, {N} and nested repetition multiplies what it repeats)",
+                  src, more, cost >= RULES_REGEX_MAX * 16l ? "more than " : "about ", cost,
+                  RULES_REGEX_MAX);
+    else if (c->regex_total + cost > RULES_REGEX_TOTAL)
+        rules_err(LX, TOK->line, TOK->col,
+                  "regular expressions too complex together: with this one they expand to about "
+                  "%ld nodes, at most %d for all rules",
+                  c->regex_total + cost, RULES_REGEX_TOTAL);
+    else
+        return cost;
+    return -1;
+}
+
 /* The regular expression of condition cd (after `kw ~`), checked for
  * size before regcomp sees it (rules_regex.c), then compiled. */
 static int rules_regex(struct rules_ctx *c, struct wg_cond *cd, const char *kw)
 {
     const char *src = LX->str;
     char d[80], eb[128];
-    size_t at = 0;
     long cost;
     int rc;
 
@@ -96,29 +135,9 @@ static int rules_regex(struct rules_ctx *c, struct wg_cond *cd, const char *kw)
                   cd->cmp == WG_CMP_MATCH ? "~" : "!~", rules_tok_desc(TOK, d, sizeof d));
         return -1;
     }
-    cost = rules_regex_cost(src, &at);
-    if (cost < 0) {
-        rules_err(LX, TOK->line, TOK->col,
-                  "back-reference '%.2s' in regular expression \"%.60s\"; not supported "
-                  "(matching one takes exponential time)",
-                  src + at, src);
+    cost = rules_regex_bound(c, src);
+    if (cost < 0)
         return -1;
-    }
-    if (cost > RULES_REGEX_MAX) {
-        rules_err(LX, TOK->line, TOK->col,
-                  "regular expression \"%.60s%s\" too complex: it expands to %s%ld nodes, at "
-                  "most %d (each +, {N} and nested repetition multiplies what it repeats)",
-                  src, strlen(src) > 60 ? "..." : "",
-                  cost >= RULES_REGEX_MAX * 16l ? "more than " : "about ", cost, RULES_REGEX_MAX);
-        return -1;
-    }
-    if (c->regex_total + cost > RULES_REGEX_TOTAL) {
-        rules_err(LX, TOK->line, TOK->col,
-                  "regular expressions too complex together: with this one they expand to about "
-                  "%ld nodes, at most %d for all rules",
-                  c->regex_total + cost, RULES_REGEX_TOTAL);
-        return -1;
-    }
     cd->text = strdup(src);
     if (!cd->text) {
         rules_err(LX, TOK->line, TOK->col, "out of memory");
@@ -136,14 +155,67 @@ static int rules_regex(struct rules_ctx *c, struct wg_cond *cd, const char *kw)
     return 0;
 }
 
+/* The operator of condition cd: ~ or !~ for a regex kind, = or != else. */
+static int rules_cond_op(struct rules_ctx *c, struct wg_cond *cd, int regex_kind, const char *kw)
+{
+    char d[80];
+
+    if (TOK->type == TOK_OP && regex_kind && TOK->len == 1 && TOK->s[0] == '~')
+        cd->cmp = WG_CMP_MATCH;
+    else if (TOK->type == TOK_OP && regex_kind && TOK->len == 2 && TOK->s[1] == '~')
+        cd->cmp = WG_CMP_NOMATCH;
+    else if (TOK->type == TOK_OP && !regex_kind && TOK->len == 1 && TOK->s[0] == '=')
+        cd->cmp = WG_CMP_EQ;
+    else if (TOK->type == TOK_OP && !regex_kind && TOK->len == 2 && TOK->s[1] == '=')
+        cd->cmp = WG_CMP_NE;
+    else {
+        rules_err(LX, TOK->line, TOK->col, "expected %s after '%s', found %s",
+                  regex_kind ? "'~' or '!~'" : "'=' or '!='", kw, rules_tok_desc(TOK, d, sizeof d));
+        return -1;
+    }
+    return 0;
+}
+
+/* The value of a port, thread or peer condition, and its text. */
+static int rules_cond_value(struct rules_ctx *c, struct wg_cond *cd)
+{
+    uint64_t v;
+
+    if (rules_want_word(c, cd->kind == WG_COND_PEER ? "an address IP:PORT" : "a number",
+                        cd->kind == WG_COND_PORT     ? "port"
+                        : cd->kind == WG_COND_THREAD ? "thread"
+                                                     : "peer") < 0)
+        return -1;
+    if (cd->kind == WG_COND_PEER) {
+        if (rules_peer(c, cd) < 0)
+            return -1;
+    } else if (cd->kind == WG_COND_PORT) {
+        if (rules_number(c, 1, 65535, "bad port %s; expected a number 1..65535", &v) < 0)
+            return -1;
+        cd->num = (long)v;
+    } else {
+        if (rules_number(c, 1, 1000000,
+                         "bad thread number %s; expected a number >= 1 (1 is the first "
+                         "thread to reach a hook)",
+                         &v) < 0)
+            return -1;
+        cd->num = (long)v;
+    }
+    cd->text = strndup(TOK->s, TOK->len);
+    if (!cd->text) {
+        rules_err(LX, TOK->line, TOK->col, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 /* COND: KIND OP VALUE. */
 int rules_cond(struct rules_ctx *c, const char *after)
 {
     struct wg_rule *r = c->r;
     struct wg_cond *cd;
-    char d[80], kw[16];
+    char kw[16];
     int regex_kind;
-    uint64_t v;
     const struct rules_kw *k = rules_keyword(c, rules_conds, "condition", after);
 
     if (!k)
@@ -163,54 +235,10 @@ int rules_cond(struct rules_ctx *c, const char *after)
     if (rules_next(LX) < 0)
         return -1;
 
-    /* operator */
-    if (TOK->type == TOK_OP && regex_kind && TOK->len == 1 && TOK->s[0] == '~')
-        cd->cmp = WG_CMP_MATCH;
-    else if (TOK->type == TOK_OP && regex_kind && TOK->len == 2 && TOK->s[1] == '~')
-        cd->cmp = WG_CMP_NOMATCH;
-    else if (TOK->type == TOK_OP && !regex_kind && TOK->len == 1 && TOK->s[0] == '=')
-        cd->cmp = WG_CMP_EQ;
-    else if (TOK->type == TOK_OP && !regex_kind && TOK->len == 2 && TOK->s[1] == '=')
-        cd->cmp = WG_CMP_NE;
-    else {
-        rules_err(LX, TOK->line, TOK->col, "expected %s after '%s', found %s",
-                  regex_kind ? "'~' or '!~'" : "'=' or '!='", kw, rules_tok_desc(TOK, d, sizeof d));
+    if (rules_cond_op(c, cd, regex_kind, kw) < 0 || rules_next(LX) < 0)
         return -1;
-    }
-    if (rules_next(LX) < 0)
+    if (regex_kind ? rules_regex(c, cd, kw) < 0 : rules_cond_value(c, cd) < 0)
         return -1;
-
-    /* value */
-    if (regex_kind) {
-        if (rules_regex(c, cd, kw) < 0)
-            return -1;
-    } else {
-        if (rules_want_word(c, cd->kind == WG_COND_PEER ? "an address IP:PORT" : "a number",
-                            cd->kind == WG_COND_PORT     ? "port"
-                            : cd->kind == WG_COND_THREAD ? "thread"
-                                                         : "peer") < 0)
-            return -1;
-        if (cd->kind == WG_COND_PEER) {
-            if (rules_peer(c, cd) < 0)
-                return -1;
-        } else if (cd->kind == WG_COND_PORT) {
-            if (rules_number(c, 1, 65535, "bad port %s; expected a number 1..65535", &v) < 0)
-                return -1;
-            cd->num = (long)v;
-        } else {
-            if (rules_number(c, 1, 1000000,
-                             "bad thread number %s; expected a number >= 1 (1 is the first "
-                             "thread to reach a hook)",
-                             &v) < 0)
-                return -1;
-            cd->num = (long)v;
-        }
-        cd->text = strndup(TOK->s, TOK->len);
-        if (!cd->text) {
-            rules_err(LX, TOK->line, TOK->col, "out of memory");
-            return -1;
-        }
-    }
     r->ncond++;
     return rules_next(LX);
 }

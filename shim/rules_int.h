@@ -129,7 +129,8 @@ int rules_cond(struct rules_ctx *c, const char *after);
 /* The estimated size in nodes (about 100 bytes each) of ERE `re` once
  * glibc's regcomp has expanded its repetitions; values far past
  * RULES_REGEX_MAX are capped at 16 times it.  -1 for a back-reference,
- * with its offset in *at. */
+ * -2 for a repetition of a repetition (a*+), -3 for a repetition of what
+ * can match the empty string ((a?)+), with its offset in *at. */
 long rules_regex_cost(const char *re, size_t *at);
 
 /* ---------------------------------------------------------------

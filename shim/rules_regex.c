@@ -9,13 +9,21 @@
  * estimates the size of the expanded expression (in nodes, about 100
  * bytes each) by walking the ERE grammar with a stack of groups, and the
  * rules refuse an expression over RULES_REGEX_MAX nodes, or expressions
- * over RULES_REGEX_TOTAL together, before regcomp sees them.  Copies of
- * what can match the empty string count quadratically (see
- * rules_re_quantify).  The estimate errs high, never low: syntax it does
- * not know is a literal, which regcomp then judges.
+ * over RULES_REGEX_TOTAL together, before regcomp sees them.  The estimate
+ * errs high, never low: syntax it does not know is a literal, which
+ * regcomp then judges.
  *
- * Back-references (\1 .. \9), which glibc's ERE accepts, are refused:
- * matching one is exponential in the worst case, on every statement.
+ * Three shapes are refused whatever their size, because glibc's cost on
+ * them is not a matter of size:
+ *   - a repetition of something that can match the empty string ((a?)+,
+ *     (a*)*, (x|){3}): each copy's epsilon closure holds every later one,
+ *     and nesting multiplies that again: (ba|([ab]?([ab]{0,5}|)){12})+,
+ *     700 KB by its size, took 92 s to compile;
+ *   - a repetition of a repetition (a*+, a??, x{2}{3}): POSIX leaves it
+ *     undefined, and glibc nests it into the case above
+ *     (d??????????????????++++: 5 s);
+ *   - back-references (\1 .. \9), which glibc's ERE accepts: matching one
+ *     is exponential in the worst case, on every statement.
  */
 #include "rules_int.h"
 
@@ -32,6 +40,7 @@ struct rules_re_level {
     int last_empty;   /* the last atom can match the empty string */
     int prefix_empty; /* so can everything before it in this alternative */
     int alt_empty;    /* some finished alternative of the group can */
+    int last_quant;   /* the last atom is a repetition already */
 };
 
 static uint64_t rules_re_cap(uint64_t v)
@@ -53,13 +62,22 @@ static long rules_re_num(const char *re, size_t *i)
     return v;
 }
 
-/* An interval {m}, {m,} or {m,n} at re[*i] (on the '{'): how many copies
- * of the atom it makes, or 0 when it is not an interval (then '{' is a
+/* A quantifier: how many copies of the atom glibc makes, whether the
+ * result repeats it (more than one copy, or unbounded) and whether it can
+ * match the empty string (no copy required). */
+struct rules_re_quant {
+    uint64_t copies;
+    int repeats, optional;
+};
+
+/* An interval {m}, {m,} or {m,n} at re[*i] (on the '{'): 1 with *q filled
+ * and *i on its '}', or 0 when it is not an interval (then '{' is a
  * literal, as far as the estimate cares). */
-static uint64_t rules_re_interval(const char *re, size_t *i)
+static int rules_re_interval(const char *re, size_t *i, struct rules_re_quant *q)
 {
     size_t j = *i + 1;
     long m = rules_re_num(re, &j), n = m;
+    int unbounded = 0;
 
     if (m < 0)
         return 0;
@@ -67,12 +85,15 @@ static uint64_t rules_re_interval(const char *re, size_t *i)
         j++;
         n = rules_re_num(re, &j);
         if (n < 0)
-            n = m + 1; /* {m,}: m copies and a starred one */
+            n = m + 1, unbounded = 1; /* {m,}: m copies and a starred one */
     }
     if (re[j] != '}')
         return 0;
     *i = j;
-    return n > 1 ? (uint64_t)n : 1;
+    q->copies = n > 1 ? (uint64_t)n : 1;
+    q->repeats = unbounded || n > 1;
+    q->optional = m == 0;
+    return 1;
 }
 
 /* A bracket expression at re[*i] (on the '['): skipped to its ']'. */
@@ -110,102 +131,140 @@ static void rules_re_atom(struct rules_re_level *l, uint64_t nodes, int empty)
     l->total = rules_re_cap(l->total + nodes);
     l->last = nodes;
     l->last_empty = empty;
+    l->last_quant = 0;
 }
 
-/* A quantifier on l's last atom: `copies` of it (0 for * and ?, which
- * keep one copy and make it optional).  Copies of an atom that can match
- * the empty string cost glibc more than their nodes: each copy's epsilon
- * closure holds every later one, so its memory and time grow with the
- * square of the expanded size (a*+++++++++: 66 MB, 1.9 s; (a?){3000}:
- * 71 MB): *square gathers that part. */
-static void rules_re_quantify(struct rules_re_level *l, uint64_t copies, uint64_t *square)
+/* Quantifier q on l's last atom: -2 when that atom is a repetition
+ * already; -3 when q repeats something that can match the empty string:
+ * glibc's epsilon closures then grow with the square, and with every
+ * level of nesting far beyond (a*+++++++++: 66 MB, 1.9 s; (a?){3000}:
+ * 71 MB; (ba|([ab]?([ab]{0,5}|)){12})+: 92 s for what is 700 KB). */
+static int rules_re_quantify(struct rules_re_level *l, struct rules_re_quant q)
 {
-    uint64_t q = rules_re_cap(l->last * (copies ? copies : 1) + 1);
+    uint64_t n = rules_re_cap(l->last * q.copies + 1);
 
-    if (copies > 1 && l->last_empty) {
-        uint64_t e = q > 1u << 24 ? 1u << 24 : q;
-        *square = rules_re_cap(*square + e * e / 20);
+    if (l->last_quant)
+        return -2; /* a repetition of a repetition: undefined in POSIX */
+    if (q.repeats && l->last_empty)
+        return -3;
+    l->total = rules_re_cap(l->total - l->last + n);
+    l->last = n;
+    l->last_empty = l->last_empty || q.optional;
+    l->last_quant = 1;
+    return 0;
+}
+
+/* The walk: the stack of groups. */
+struct rules_re_walk {
+    struct rules_re_level st[RULES_REGEX_DEPTH];
+    int d;
+};
+
+/* ')': the group becomes an atom of the level around it (a ')' with no
+ * group open is a literal in ERE). */
+static void rules_re_close(struct rules_re_walk *w)
+{
+    struct rules_re_level *l = &w->st[w->d];
+    uint64_t nodes;
+    int empty;
+
+    if (w->d == 0) {
+        rules_re_atom(l, 1, 0);
+        return;
     }
-    l->total = rules_re_cap(l->total - l->last + q);
-    l->last = q;
-    l->last_empty = l->last_empty || copies == 0;
+    nodes = rules_re_cap(l->total + 2);
+    empty = l->alt_empty || (l->prefix_empty && l->last_empty);
+    rules_re_atom(&w->st[--w->d], nodes, empty);
+}
+
+/* '|': a new alternative of the group. */
+static void rules_re_alt(struct rules_re_level *l)
+{
+    l->alt_empty = l->alt_empty || (l->prefix_empty && l->last_empty);
+    l->total = rules_re_cap(l->total + 1);
+    l->last = 0;
+    l->last_empty = l->prefix_empty = 1;
+}
+
+/* The element at re[*i] (*i left on its last character): 0; -1 for a
+ * back-reference, -2 for a repetition of a repetition, -3 for a
+ * repetition of what can match the empty string (*i on it); 1 when groups
+ * nest too deep. */
+static int rules_re_step(struct rules_re_walk *w, const char *re, size_t *i)
+{
+    struct rules_re_level *l = &w->st[w->d];
+    struct rules_re_quant q;
+    char next = re[*i + 1];
+
+    switch (re[*i]) {
+    case '\\':
+        if (next >= '1' && next <= '9')
+            return -1;
+        /* \b \B \< \> \` \' are anchors: they match the empty string */
+        rules_re_atom(l, 1, next && strchr("bB<>`'", next) != NULL);
+        *i += next ? 1 : 0;
+        return 0;
+    case '[':
+        rules_re_bracket(re, i);
+        rules_re_atom(l, 1, 0);
+        return 0;
+    case '^':
+    case '$':
+        rules_re_atom(l, 1, 1);
+        return 0;
+    case '(':
+        if (++w->d >= RULES_REGEX_DEPTH)
+            return 1;
+        w->st[w->d] = (struct rules_re_level){0, 0, 1, 1, 0, 0};
+        return 0;
+    case ')':
+        rules_re_close(w);
+        return 0;
+    case '|':
+        rules_re_alt(l);
+        return 0;
+    case '?':
+        return rules_re_quantify(l, (struct rules_re_quant){1, 0, 1});
+    case '*':
+        return rules_re_quantify(l, (struct rules_re_quant){1, 1, 1});
+    case '+':
+        return rules_re_quantify(l, (struct rules_re_quant){2, 1, 0});
+    case '{': {
+        size_t from = *i;
+        if (rules_re_interval(re, i, &q)) {
+            int rc = rules_re_quantify(l, q);
+            if (rc < 0)
+                *i = from; /* point at the interval, not its '}' */
+            return rc;
+        }
+        break; /* a literal '{' */
+    }
+    default:
+        break;
+    }
+    rules_re_atom(l, 1, 0);
+    return 0;
 }
 
 long rules_regex_cost(const char *re, size_t *at)
 {
-    struct rules_re_level st[RULES_REGEX_DEPTH];
-    uint64_t square = 0;
-    int d = 0;
+    struct rules_re_walk w = {.d = 0};
 
-    st[0] = (struct rules_re_level){0, 0, 1, 1, 0};
+    w.st[0] = (struct rules_re_level){0, 0, 1, 1, 0, 0};
     for (size_t i = 0; re[i]; i++) {
-        struct rules_re_level *l = &st[d];
-        uint64_t copies;
-
-        switch (re[i]) {
-        case '\\':
-            if (re[i + 1] >= '1' && re[i + 1] <= '9') {
-                *at = i;
-                return -1;
-            }
-            /* \b \B \< \> \` \' are anchors: they match the empty string */
-            rules_re_atom(l, 1, re[i + 1] && strchr("bB<>`'", re[i + 1]) != NULL);
-            if (re[i + 1])
-                i++;
-            continue;
-        case '[':
-            rules_re_bracket(re, &i);
-            rules_re_atom(l, 1, 0);
-            continue;
-        case '^':
-        case '$':
-            rules_re_atom(l, 1, 1);
-            continue;
-        case '(':
-            if (++d >= RULES_REGEX_DEPTH)
-                return RULES_REGEX_MAX + 1;
-            st[d] = (struct rules_re_level){0, 0, 1, 1, 0};
-            continue;
-        case ')': {
-            if (d == 0) { /* a literal ')' in ERE */
-                rules_re_atom(l, 1, 0);
-                continue;
-            }
-            uint64_t nodes = rules_re_cap(l->total + 2);
-            int empty = l->alt_empty || (l->prefix_empty && l->last_empty);
-            rules_re_atom(&st[--d], nodes, empty);
-            continue;
+        int rc = rules_re_step(&w, re, &i);
+        if (rc < 0) {
+            *at = i;
+            return rc;
         }
-        case '|':
-            l->alt_empty = l->alt_empty || (l->prefix_empty && l->last_empty);
-            l->total = rules_re_cap(l->total + 1);
-            l->last = 0;
-            l->last_empty = l->prefix_empty = 1;
-            continue;
-        case '*':
-        case '?':
-            rules_re_quantify(l, 0, &square);
-            continue;
-        case '+':
-            rules_re_quantify(l, 2, &square);
-            continue;
-        case '{':
-            copies = rules_re_interval(re, &i);
-            if (copies) {
-                rules_re_quantify(l, copies, &square);
-                continue;
-            }
-            break; /* a literal '{' */
-        default:
-            break;
-        }
-        rules_re_atom(l, 1, 0);
+        if (rc > 0)
+            return RULES_REGEX_MAX + 1;
     }
     /* unclosed groups (regcomp refuses them): count them all */
-    while (d > 0) {
-        uint64_t inner = st[d].total + 2;
-        d--;
-        st[d].total = rules_re_cap(st[d].total + inner);
+    while (w.d > 0) {
+        uint64_t inner = w.st[w.d].total + 2;
+        w.d--;
+        w.st[w.d].total = rules_re_cap(w.st[w.d].total + inner);
     }
-    return (long)rules_re_cap(st[0].total + square);
+    return (long)w.st[0].total;
 }
