@@ -29,6 +29,9 @@ static void usage(FILE *f)
                "  hunt SCENARIO     find a race nobody wrote a rule for: observe, try candidate\n"
                "                    rules, confirm, write the find as a scenario file\n"
                "  check SCENARIO... validate scenarios (or --rules TEXT) without running them\n"
+               "  proxy --listen P --to HOST:PORT\n"
+               "                    forward TCP under the shim: the rules act on a program\n"
+               "                    that cannot be preloaded, or on a remote database\n"
                "  pg start|stop|env a throwaway PostgreSQL cluster for a shell or CI\n"
                "  isolation         the isolation-level anomaly matrix on PostgreSQL\n"
                "  help [COMMAND]    this text, or a command's (the same as COMMAND --help)\n"
@@ -45,8 +48,8 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"run", run_main}, {"exec", exec_main},     {"check", check_main},
-    {"pg", pg_main},   {"isolation", iso_main}, {"hunt", hunt_main},
+    {"run", run_main},       {"exec", exec_main}, {"check", check_main}, {"pg", pg_main},
+    {"isolation", iso_main}, {"hunt", hunt_main}, {"proxy", proxy_main},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -18,6 +18,9 @@ int run_main(int argc, char **argv);
 int check_main(int argc, char **argv);
 /* wedge exec [...] -- CMD ARGS... (exec.c) */
 int exec_main(int argc, char **argv);
+/* wedge proxy --listen [HOST:]PORT --to HOST:PORT [...] (proxy_cmd.c; the
+ * forwarding loop is runner/proxy/) */
+int proxy_main(int argc, char **argv);
 /* wedge hunt SCENARIO [...] (hunt.c; the search is runner/hunt/) */
 int hunt_main(int argc, char **argv);
 /* wedge pg start|stop|env (pg_cmd.c): the subcommand keeping one cluster

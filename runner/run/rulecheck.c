@@ -171,7 +171,7 @@ int rulecheck_scenario(const struct scenario *s)
         rc |= rulecheck_set(s, "rules", s->rules_line ? s->rules_line : 1, NULL, NULL, NULL);
     for (int i = 0; i < s->nservices; i++) {
         const struct scn_service *v = &s->services[i];
-        char *what = util_fmt("service %s", v->name);
+        char *what = util_fmt("%s %s", v->is_proxy ? "proxy" : "service", v->name);
         int line = v->rules_line ? v->rules_line : s->rules_line ? s->rules_line : v->line;
         rc |= rulecheck_set(s, what, line, v->name, v->rules, v->rules_file);
         free(what);

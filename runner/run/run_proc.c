@@ -89,6 +89,7 @@ void run_ctx(struct run_one *p, struct svc_ctx *ctx)
     ctx->ports = p->ports;
     ctx->nports = s->nservices < 256 ? s->nservices : 256;
 }
+
 /* The line of the key a service's error is about ("command: ...",
  * "ready: ...", "rules: ..."), else its section's. */
 static int run_key_line(const struct scn_service *v, const char *err)
@@ -102,12 +103,16 @@ static int run_key_line(const struct scn_service *v, const char *err)
     return v->line;
 }
 
+/* The proxies first: a service may connect through one as it starts. */
 int run_services(struct run_one *p, const struct svc_ctx *ctx)
 {
     const struct scenario *s = p->st->scn;
     char err[4096];
-    for (int i = 0; i < s->nservices; i++) {
-        int rc = svc_ready_precheck(ctx, i, p->ports[i], err, sizeof(err));
+    for (int k = 0; k < 2 * s->nservices; k++) {
+        int i = k % s->nservices, rc;
+        if (s->services[i].is_proxy != (k < s->nservices))
+            continue;
+        rc = svc_ready_precheck(ctx, i, p->ports[i], err, sizeof(err));
         if (rc == SVC_OK)
             rc = svc_start(ctx, i, &p->svcs[i], err, sizeof(err));
         if (rc == SVC_OK)
@@ -123,7 +128,8 @@ int run_services(struct run_one *p, const struct svc_ctx *ctx)
             return rc;
         }
         if (!p->st->o->quiet)
-            fprintf(stderr, "wedge: service %s ready (pid %ld, port %d)\n", p->svcs[i].name,
+            fprintf(stderr, "wedge: %s %s ready (pid %ld, port %d)\n",
+                    s->services[i].is_proxy ? "proxy" : "service", p->svcs[i].name,
                     (long)p->svcs[i].pid, p->svcs[i].port);
     }
     return 0;

@@ -49,6 +49,7 @@ const char *const scn_keys[][SCN_NKEYS] = {
                       "max_info", NULL},
     [SEC_INVARIANTS] = {NULL},
     [SEC_FLOW] = {"weight", "request*", "sql*", "header*", "expect*", "capture*", NULL},
+    [SEC_PROXY] = {"to", "rules", "rules_file", "env*", "stop_grace", NULL},
 };
 
 static void scn_strv_free(char **v)
@@ -192,6 +193,7 @@ static int scn_handler(void *user, const char *section, const char *name, const 
         scn_key_database(p, name, value);
         break;
     case SEC_SERVICE:
+    case SEC_PROXY:
         scn_key_service(p, &p->s->services[sec->index], name, value);
         break;
     case SEC_JOB:
@@ -280,7 +282,7 @@ static int scn_uses_db(struct scn_parse *p)
     for (int i = 0; i < s->nservices; i++) {
         const struct scn_service *v = &s->services[i];
         use |= scn_says_dsn(v->command) || scn_says_dsn(v->ready) || scn_says_dsn(v->rules) ||
-               scn_strv_says_dsn(v->env);
+               scn_says_dsn(v->proxy_to) || scn_strv_says_dsn(v->env);
     }
     for (int i = 0; i < s->njobs; i++) {
         const struct scn_job *j = &s->jobs[i];
@@ -289,14 +291,35 @@ static int scn_uses_db(struct scn_parse *p)
     return use || scn_says_dsn(s->rules);
 }
 
+/* A [service] needs its command; a [proxy] its upstream, and gets the
+ * command and readiness of `wedge proxy` (the runner puts the running
+ * wedge's path in place of "wedge": svc.c). */
+static void scn_finish_process(struct scn_parse *p, struct scn_service *v)
+{
+    if (!v->is_proxy) {
+        if (!v->command)
+            scn_error(p, v->line, "[service %s] needs a 'command = ...' line", v->name);
+        return;
+    }
+    if (!v->proxy_to) {
+        scn_error(p, v->line,
+                  "[proxy %s] needs a 'to = HOST:PORT' line (e.g. to = ${db_host}:${db_port})",
+                  v->name);
+        return;
+    }
+    if (asprintf(&v->command, "wedge proxy --serve --quiet --listen 127.0.0.1:${port} --to %s",
+                 v->proxy_to) < 0)
+        v->command = NULL, p->oom = 1;
+    if (!v->ready)
+        v->ready = scn_strdup(p, "tcp:${port}");
+}
+
 static void scn_finish(struct scn_parse *p)
 {
     struct scenario *s = p->s;
 
     for (int i = 0; i < s->nservices; i++)
-        if (!s->services[i].command)
-            scn_error(p, s->services[i].line, "[service %s] needs a 'command = ...' line",
-                      s->services[i].name);
+        scn_finish_process(p, &s->services[i]);
     for (int i = 0; i < s->njobs; i++)
         if (!s->jobs[i].command)
             scn_error(p, s->jobs[i].line, "[job %s] needs a 'command = ...' line", s->jobs[i].name);
@@ -483,6 +506,7 @@ void scn_free(struct scenario *s)
     for (int i = 0; i < s->nservices; i++) {
         struct scn_service *v = &s->services[i];
         free(v->name), free(v->command), free(v->ready), free(v->rules), free(v->rules_file);
+        free(v->proxy_to);
         scn_strv_free(v->env);
     }
     free(s->services);

@@ -11,6 +11,8 @@
  *                fixture = SQL (repeatable, run in order)
  *   [service NAME]  command, ready (http://... URL or tcp:PORT), rules,
  *                rules_file, env (KEY=VALUE, repeatable), stop_grace (2s)
+ *   [proxy NAME] to = HOST:PORT, rules, rules_file, env, stop_grace: `wedge
+ *                proxy` from 127.0.0.1:${port:NAME} to there, under the shim
  *   [job NAME]   command, rules, rules_file, env, when = with-load|before|after,
  *                timeout (default: the run's)
  *   [workload]   users, rate (requests/s: open model), duration, iterations,
@@ -66,6 +68,11 @@ struct scn_service {
     int line;                     /* of the section header */
     int command_line, ready_line; /* of those keys, for their messages */
     int rules_line;               /* of rules or rules_file; 0: neither */
+    /* [proxy NAME]: `wedge proxy` from 127.0.0.1:${port:NAME} to proxy_to
+     * (unexpanded); command is then "wedge proxy --serve ..." and ready
+     * tcp:${port} (scn_finish), and it starts before the services. */
+    int is_proxy;
+    char *proxy_to;
 };
 
 enum scn_when { SCN_JOB_WITH_LOAD, SCN_JOB_BEFORE, SCN_JOB_AFTER };

@@ -119,9 +119,10 @@ static void scn_finish_target(struct scn_parse *p)
 {
     struct scenario *s = p->s;
     const char *host;
-    if (!s->target) {
-        if (s->nservices > 0)
-            s->target = scn_strdup(p, s->services[0].name);
+    if (!s->target) { /* the first [service]: a [proxy] is not a target by default */
+        for (int i = 0; i < s->nservices && !s->target; i++)
+            if (!s->services[i].is_proxy)
+                s->target = scn_strdup(p, s->services[i].name);
         return;
     }
     if (scn_is_url(s->target)) {

@@ -25,15 +25,16 @@ enum scn_sec_kind {
     SEC_JOB,
     SEC_WORKLOAD,
     SEC_INVARIANTS,
-    SEC_FLOW
+    SEC_FLOW,
+    SEC_PROXY, /* a service whose command is `wedge proxy` (scn_finish) */
 };
-#define SCN_NSECS 7
+#define SCN_NSECS 8
 
 struct scn_sec {
     enum scn_sec_kind kind;
     char *name; /* service / job / flow name */
     int line;
-    int index;               /* into services / jobs / flows */
+    int index;               /* into services (proxies too) / jobs / flows */
     int key_line[SCN_NKEYS]; /* first line of each single key */
 };
 
@@ -46,7 +47,7 @@ struct scn_parse {
     int cur_line; /* 1-based line inih is on */
     struct scn_sec *secs;
     int nsecs;
-    int cur_sec; /* -1: before any section */
+    int cur_sec;           /* -1: before any section */
     int err_line, err_col; /* err_col 0: none */
     char msg[768];
     int users_line, target_line, workload_line, scenario_line;
@@ -107,8 +108,7 @@ void scn_invariant(struct scn_parse *p, const char *name, const char *value);
 /* The keys of the other sections (scn_keys.c), one handler each. */
 void scn_key_scenario(struct scn_parse *p, const char *name, const char *v);
 void scn_key_database(struct scn_parse *p, const char *name, const char *v);
-void scn_key_service(struct scn_parse *p, struct scn_service *svc, const char *name,
-                     const char *v);
+void scn_key_service(struct scn_parse *p, struct scn_service *svc, const char *name, const char *v);
 void scn_key_job(struct scn_parse *p, struct scn_job *job, const char *name, const char *v);
 void scn_key_workload(struct scn_parse *p, const char *name, const char *v);
 

@@ -161,6 +161,9 @@ void scn_key_service(struct scn_parse *p, struct scn_service *svc, const char *n
         free(svc->rules_file);
         svc->rules_file = scn_resolve(p, "rules file", v);
         svc->rules_line = p->cur_line;
+    } else if (strcmp(name, "to") == 0) { /* [proxy NAME]: its command is made of it */
+        scn_set_str(p, &svc->proxy_to, v);
+        svc->command_line = p->cur_line;
     } else if (strcmp(name, "env") == 0)
         scn_env(p, &svc->env, v);
     else if (strcmp(name, "stop_grace") == 0)

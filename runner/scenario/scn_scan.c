@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 const char *const scn_sec_names[] = {"scenario", "database",   "service", "job",
-                                     "workload", "invariants", "flow"};
+                                     "workload", "invariants", "flow",    "proxy"};
 
 /* ---------------------------------------------------------------
  * Errors, names, blanks: what every part of the parser uses.
@@ -201,7 +201,7 @@ static void scn_unknown_section(struct scn_parse *p, int line, const char *word,
     else
         scn_error(p, line,
                   "unknown section '[%s]' (expected [scenario], [database], [service NAME], "
-                  "[job NAME], [workload], [flow NAME] or [invariants])",
+                  "[job NAME], [proxy NAME], [workload], [flow NAME] or [invariants])",
                   hdr);
 }
 
@@ -223,13 +223,14 @@ static int scn_header_kind(struct scn_parse *p, int line, const char *hdr, char 
         scn_unknown_section(p, line, word, hdr);
         return -1;
     }
-    if ((kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_FLOW) && !scn_is_name(*rest)) {
+    if ((kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_FLOW || kind == SEC_PROXY) &&
+        !scn_is_name(*rest)) {
         scn_error(p, line,
                   "section [%s] needs a name of letters, digits, '_', '-' or '.': [%s NAME]", hdr,
                   word);
         return -1;
     }
-    if (kind != SEC_SERVICE && kind != SEC_JOB && kind != SEC_FLOW && **rest) {
+    if (kind != SEC_SERVICE && kind != SEC_JOB && kind != SEC_FLOW && kind != SEC_PROXY && **rest) {
         scn_error(p, line, "section [%s] takes no name (got '%s')", word, *rest);
         return -1;
     }
@@ -237,6 +238,8 @@ static int scn_header_kind(struct scn_parse *p, int line, const char *hdr, char 
     other = scn_find_sec(p, kind == SEC_FLOW ? SEC_FLOW : SEC_SERVICE, **rest ? *rest : NULL);
     if (other < 0 && kind != SEC_FLOW)
         other = scn_find_sec(p, SEC_JOB, **rest ? *rest : NULL);
+    if (other < 0 && kind != SEC_FLOW) /* a proxy's name is a port name like a service's */
+        other = scn_find_sec(p, SEC_PROXY, **rest ? *rest : NULL);
     if (!**rest)
         other = scn_find_sec(p, (enum scn_sec_kind)kind, NULL);
     if (other >= 0) {
@@ -274,7 +277,7 @@ static int scn_header_process(struct scn_parse *p, int kind, int line, const cha
 {
     struct scenario *s = p->s;
 
-    if (kind == SEC_SERVICE) {
+    if (kind == SEC_SERVICE || kind == SEC_PROXY) {
         struct scn_service *nv = realloc(s->services, (size_t)(s->nservices + 1) * sizeof(*nv));
         if (!nv)
             return -1;
@@ -283,6 +286,7 @@ static int scn_header_process(struct scn_parse *p, int kind, int line, const cha
         nv[s->nservices].name = scn_strdup(p, name);
         nv[s->nservices].line = line;
         nv[s->nservices].stop_grace_ns = 2 * NS_PER_S;
+        nv[s->nservices].is_proxy = kind == SEC_PROXY;
         return s->nservices++;
     }
     struct scn_job *nv = realloc(s->jobs, (size_t)(s->njobs + 1) * sizeof(*nv));
@@ -318,7 +322,7 @@ static int scn_header(struct scn_parse *p, int line, const char *hdr)
     sec->kind = (enum scn_sec_kind)kind;
     sec->line = line;
     sec->name = scn_strdup(p, rest);
-    if (kind == SEC_SERVICE || kind == SEC_JOB) {
+    if (kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_PROXY) {
         sec->index = scn_header_process(p, kind, line, rest);
         if (sec->index < 0)
             return -1;

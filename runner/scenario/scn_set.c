@@ -7,7 +7,7 @@
  * exactly as the file's line would be.
  *
  *   workload.users=4               [scenario] [database] [workload] [invariants]
- *   service.shopd.rules=...        [service NAME] [job NAME] [flow NAME]
+ *   service.shopd.rules=...        [service NAME] [job NAME] [flow NAME] [proxy NAME]
  *   invariants.p99=latency p99 < 50ms
  */
 #include "scn.h"
@@ -57,7 +57,7 @@ static int scn_set_split(struct scn_parse *p, const char *set, struct scn_set_on
         return scn_set_fail(p, set, "unknown section '%s'%s", word,
                             suggest_hint(word, strlen(word), scn_sec_names, SCN_NSECS, hint,
                                          sizeof(hint)));
-    o->named = kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_FLOW;
+    o->named = kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_FLOW || kind == SEC_PROXY;
     o->value = eq + 1;
     if (strpbrk(o->value, "\r\n"))
         return scn_set_fail(p, set, "a value is one line%s%s", "", "");

@@ -57,7 +57,7 @@ test_dsn() {
 
 case_help() {
     expect_rc 0 "$wedge" --help
-    for c in run exec check pg isolation; do expect_in "$work/out" "^  $c"; done
+    for c in run exec check pg isolation proxy; do expect_in "$work/out" "^  $c"; done
     expect_rc 0 "$wedge" --version
     grep -Eq '^wedge [0-9]+\.[0-9]+\.[0-9]+$' "$work/out" || fail "--version: $(cat "$work/out")"
     expect_rc 0 "$wedge" -V
@@ -75,13 +75,17 @@ case_help() {
     for f in --rules --rules-file --quiet --help; do expect_in "$work/out" -- "$f"; done
     expect_rc 0 "$wedge" pg --help
     for f in start stop env --state --quiet --help; do expect_in "$work/out" -- "$f"; done
+    expect_rc 0 "$wedge" proxy --help
+    for f in --listen --to --rules --rules-file --seed --trace --ctl --max-conns --quiet --help; do
+        expect_in "$work/out" -- "$f"
+    done
     # Mistakes: exit 2, a message that starts with "wedge:" and a hint.
     expect_rc 2 "$wedge" frobnicate
     expect_in "$work/err" "^wedge: unknown command 'frobnicate'"
     expect_in "$work/err" "wedge --help"
     # An unknown or incomplete flag: our message, not getopt's, for each
     # subcommand (getopt's own starts "run: unrecognized option").
-    for c in run exec check pg isolation; do
+    for c in run exec check pg isolation proxy; do
         expect_rc 2 "$wedge" $c --bogus-flag x.scn
         expect_in "$work/err" "^wedge: $c: unknown option '--bogus-flag' (see wedge $c --help)$"
         [ "$(wc -l <"$work/err")" -eq 1 ] || fail "$c --bogus-flag: more than our one line: $(cat "$work/err")"

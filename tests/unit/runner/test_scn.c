@@ -184,6 +184,35 @@ static void test_target_defaults_to_first_service(void **state)
     scn_free(&s);
 }
 
+/* [proxy NAME]: a service whose command is `wedge proxy`, ready when it
+ * accepts connections, never the load's default target. */
+static void test_proxy_section(void **state)
+{
+    struct scenario s;
+    load_ok("[proxy db]\nto = ${db_host}:${db_port}\nrules = log on pq.query\n"
+            "[service svc]\ncommand = x --dsn ${dsn:db}\n[workload]\nrequest = GET /\n",
+            &s);
+    assert_int_equal(s.nservices, 2);
+    assert_true(s.services[0].is_proxy);
+    assert_false(s.services[1].is_proxy);
+    assert_string_equal(s.services[0].proxy_to, "${db_host}:${db_port}");
+    assert_string_equal(s.services[0].command,
+                        "wedge proxy --serve --quiet --listen 127.0.0.1:${port} --to "
+                        "${db_host}:${db_port}");
+    assert_string_equal(s.services[0].ready, "tcp:${port}");
+    assert_string_equal(s.services[0].rules, "log on pq.query");
+    assert_string_equal(s.target, "svc");
+    assert_true(s.uses_db);
+    scn_free(&s);
+    expect_error("[proxy db]\nrules = log on pq.query\n" WORK,
+                 "1: [proxy db] needs a 'to = HOST:PORT' line (e.g. to = ${db_host}:${db_port})");
+    expect_error("[proxy db]\ncommand = x\nto = h:1\n" WORK,
+                 "2: unknown key 'command' in [proxy] (known: to, rules, rules_file, env, "
+                 "stop_grace)");
+    expect_error("[service db]\ncommand = x\n[proxy db]\nto = h:1\n" WORK,
+                 "3: duplicate name 'db' (first at line 1)");
+}
+
 static void test_history_forms(void **state)
 {
     struct scenario s;
@@ -227,7 +256,8 @@ static void test_err_unknown_section(void **state)
                  "3: unknown section '[servce shopd]' (did you mean '[service shopd]'?)");
     expect_error("[frobnicate]\n" WORK,
                  "1: unknown section '[frobnicate]' (expected [scenario], [database], "
-                 "[service NAME], [job NAME], [workload], [flow NAME] or [invariants])");
+                 "[service NAME], [job NAME], [proxy NAME], [workload], [flow NAME] or "
+                 "[invariants])");
     expect_error("[service]\ncommand = x\n" WORK,
                  "1: section [service] needs a name of letters, digits, '_', '-' or '.': "
                  "[service NAME]");
@@ -620,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_description),
         cmocka_unit_test(test_jobs_only_and_rate_with_users),
         cmocka_unit_test(test_target_defaults_to_first_service),
+        cmocka_unit_test(test_proxy_section),
         cmocka_unit_test(test_history_forms),
         cmocka_unit_test(test_err_unknown_key),
         cmocka_unit_test(test_err_unknown_section),
