@@ -369,7 +369,8 @@ void trace_summary(const struct wg_ruleset *rs, struct wg_rule_state *st, const 
     atomic_store(&trace_closed, 1);
     tb_printf(&b, "{\"summary\":true,\"pid\":%d,\"proc\":", (int)getpid());
     tb_json_str(&b, wg_proc_name, sizeof wg_proc_name);
-    tb_printf(&b, ",\"seed\":%llu,\"end\":", (unsigned long long)wg_seed);
+    /* 64 bits: a string, exact for every JSON reader (summary.json does the same) */
+    tb_printf(&b, ",\"seed\":\"%llu\",\"end\":", (unsigned long long)wg_seed);
     tb_json_str(&b, end ? end : "exit", 32);
     tb_printf(&b, ",\"in_flight\":%ld,\"dropped\":%llu,\"calls\":{", in_flight,
               (unsigned long long)atomic_load(&trace_dropped));

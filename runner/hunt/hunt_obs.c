@@ -168,20 +168,6 @@ static void obs_line(struct hunt_obs *o, json_t *j, struct obs_comms *c)
     e->req = -1;
 }
 
-/* A summary line jansson refuses (its seed may pass INT64_MAX): its pid
- * and program name read as text. */
-static void obs_summary_text(struct hunt_obs *o, const char *line, struct obs_comms *c)
-{
-    const char *pid = strstr(line, "\"pid\":"), *proc = strstr(line, "\"proc\":\"");
-    char name[64];
-    if (strncmp(line, "{\"summary\":true", 15) || !pid || !proc || c->n >= 64)
-        return;
-    if (sscanf(proc + 8, "%63[^\"]", name) != 1)
-        return;
-    c->pid[c->n] = atoi(pid + 6);
-    c->comm[c->n++] = hunt_intern(&o->pool, name);
-}
-
 static int obs_read_traces(struct hunt_obs *o, const char *dir, struct obs_comms *c, char *err,
                            size_t errlen)
 {
@@ -203,8 +189,6 @@ static int obs_read_traces(struct hunt_obs *o, const char *dir, struct obs_comms
             json_t *j = json_loads(line, 0, NULL);
             if (j)
                 obs_line(o, j, c);
-            else
-                obs_summary_text(o, line, c);
             json_decref(j);
         }
         if (f)

@@ -66,7 +66,7 @@ seed)
   # Base 10 only: the seed the trace summary records is ten, not eight.
   env LD_PRELOAD="$SHIM_PRELOAD" WEDGE_TRACE="$tmp/trace" WEDGE_SEED=010 "$prog" sock-fail none ||
     fail "WEDGE_SEED=010: the program failed"
-  grep -q '"seed":10,' "$tmp"/trace/trace.*.jsonl || fail "WEDGE_SEED=010: the trace does not record seed 10: $(cat "$tmp"/trace/trace.*.jsonl)"
+  grep -q '"seed":"10",' "$tmp"/trace/trace.*.jsonl || fail "WEDGE_SEED=010: the trace does not record seed 10: $(cat "$tmp"/trace/trace.*.jsonl)"
   ;;
 rulesfile)
   config_error 'wedge: /dev/zero: cannot read the rules file: not a regular file (a device, FIFO or socket)' \

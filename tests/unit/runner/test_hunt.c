@@ -449,7 +449,7 @@ static void write_run(const char *dir)
         sql(13 + k % 2, 302 + k * 10, "UPDATE outbox SET done = now() WHERE id = $1", DISP);
     }
     fprintf(trace_f, "{\"summary\":true,\"pid\":10,\"proc\":\"test_hunt\",\"seed\":"
-                     "18446744073709551615,\"calls\":{}}\n");
+                     "\"18446744073709551615\",\"calls\":{}}\n");
     fclose(trace_f);
 }
 
