@@ -34,6 +34,7 @@ static void usage(FILE *f)
                "                    that cannot be preloaded, or on a remote database\n"
                "  pg start|stop|env a throwaway PostgreSQL cluster for a shell or CI\n"
                "  isolation         the isolation-level anomaly matrix on PostgreSQL\n"
+               "  report DIR        draw DIR/report.html again from the files of a run\n"
                "  help [COMMAND]    this text, or a command's (the same as COMMAND --help)\n"
                "  version           print the version (also -V, --version)\n"
                "\n"
@@ -49,7 +50,7 @@ static const struct {
     int (*fn)(int, char **);
 } commands[] = {
     {"run", run_main},       {"exec", exec_main}, {"check", check_main}, {"pg", pg_main},
-    {"isolation", iso_main}, {"hunt", hunt_main}, {"proxy", proxy_main},
+    {"isolation", iso_main}, {"hunt", hunt_main}, {"proxy", proxy_main}, {"report", report_main},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -43,10 +43,10 @@ static void hunt_usage(FILE *f)
             "  -q, --quiet          no progress on stderr\n"
             "  -h, --help           this text\n"
             "\n"
-            "Outputs in DIR: report.md, summary.json, found-N.scn, and every run's own\n"
-            "output (observe/, cand-N/).  Exit: 1 a race was found and confirmed (found-N.scn\n"
-            "written), 0 every candidate tried held (the budget may have run out first),\n"
-            "2 usage or scenario error, 3 inconclusive.  See docs/hunt.md.\n",
+            "Outputs in DIR: report.md, report.html, summary.json, found-N.scn, and every\n"
+            "run's own output (observe/, cand-N/).  Exit: 1 a race was found and confirmed\n"
+            "(found-N.scn written), 0 every candidate tried held (the budget may have run\n"
+            "out first), 2 usage or scenario error, 3 inconclusive.  See docs/hunt.md.\n",
             HUNT_SEEDS, HUNT_BUDGET_DEFAULT);
 }
 

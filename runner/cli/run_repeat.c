@@ -244,6 +244,7 @@ static int run_scenario(struct run_state *st, struct run_opts *o, const char *di
                         struct run_set *set)
 {
     struct run_tally t = {0};
+    char err[1024];
     int rc;
 
     t.reps = o->until_fail ? RUN_UNTIL_FAIL_MAX : o->repeat;
@@ -254,6 +255,8 @@ static int run_scenario(struct run_state *st, struct run_opts *o, const char *di
     rc = run_repeats(st, dir, &t, set);
     if (t.done > 1 || o->until_fail) {
         run_outcome_table(o, dir, &t);
+        if (report_html_write(dir, err, sizeof(err)) < 0) /* the set's page */
+            fprintf(stderr, "wedge: report: %s\n", err);
         if (rc != WEDGE_VIOLATED && rc != WEDGE_USAGE && util_stop)
             rc = WEDGE_INCONCLUSIVE;
     }
@@ -352,7 +355,8 @@ int run_main(int argc, char **argv)
         goto out;
     }
     rc = run_all(&st, &o, set, out);
-    if (set->nruns > 1 && report_combined(out, set->runs, set->nruns, rc, err, sizeof(err)) < 0)
+    if (set->nruns > 1 && (report_combined(out, set->runs, set->nruns, rc, err, sizeof(err)) < 0 ||
+                           report_html_write(out, err, sizeof(err)) < 0))
         fprintf(stderr, "wedge: report: %s\n", err);
 out:
     /* The last line, also when the throwaway cluster did not start (3) and

@@ -2,9 +2,10 @@
  * hunt_out.c - what a hunt hands over besides found-N.scn: report.md for
  * a reader (the window, the invariant, the command that replays it, the
  * candidates that held as negative evidence, the invariants offered from
- * the schema) and summary.json for scripts.
+ * the schema), summary.json for scripts and report.html drawn from it.
  */
 #include "hunt.h"
+#include "report.h"
 #include "util.h"
 #include "wedge_exit.h"
 
@@ -270,6 +271,8 @@ int hunt_report(const struct hunt_result *r, int json, char *err, size_t errlen)
         snprintf(err, errlen, "%s: cannot write", path);
         rc = -1;
     }
+    if (rc == 0 && j && report_html_write(r->out, err, errlen) < 0)
+        rc = -1;
     if (j && json) {
         json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);

@@ -1,10 +1,12 @@
 /*
  * iso_out.c - the anomaly matrix of `wedge isolation`: the table printed,
- * summary.json, report.md, junit.xml and the step logs.
+ * summary.json, report.md, junit.xml, the step logs and report.html
+ * (drawn from summary.json).
  */
 #include "hist.h"
 #include "iso_int.h"
 #include "iso_spec.h"
+#include "report.h"
 #include "timeunit.h"
 #include "util.h"
 #include "xmlw.h"
@@ -546,7 +548,7 @@ static int write_step_logs(const struct matrix *m, const char *out)
 
 int iso_write_outputs(const struct matrix *m, const struct iso_opts *o, int code)
 {
-    char *path;
+    char *path, err[1024];
     int rc = 0;
 
     if (util_mkdir_p(o->out, 0755) < 0) {
@@ -573,5 +575,9 @@ int iso_write_outputs(const struct matrix *m, const struct iso_opts *o, int code
     free(path);
     if (write_step_logs(m, o->out) < 0)
         rc = -1;
+    if (report_html_write(o->out, err, sizeof(err)) < 0) {
+        fprintf(stderr, "wedge: isolation: %s\n", err);
+        rc = -1;
+    }
     return rc;
 }

@@ -1,10 +1,11 @@
 /*
- * report.c - the files of a run: summary.json, junit.xml, report.md and
- * latency.hgrm, written from a struct run_result plus what the run left in
- * its directory (history.jsonl, traces/trace.PID.jsonl).  Here:
+ * report.c - the files of a run: summary.json, junit.xml, report.md,
+ * report.html and latency.hgrm, written from a struct run_result plus
+ * what the run left in its directory (history.jsonl, traces/).  Here:
  * summary.json, junit.xml, latency.hgrm and report_write; report_trace.c
- * reads the traces, report_md.c writes report.md, report_base.c holds the
- * atomic files and figures they all use.
+ * reads the traces, report_md.c writes report.md, html_*.c report.html
+ * (from the files written before it), report_base.c holds the atomic
+ * files and figures they all use.
  *
  * Each file is written to NAME.tmp and renamed into place, so a reader
  * (CI, a person, a second wedge) never sees half a report.  The traces and
@@ -13,6 +14,7 @@
 #include "report.h"
 #include "report_int.h"
 #include "timeunit.h"
+#include "util.h"
 #include "wedge_exit.h"
 #include "xmlw.h"
 
@@ -144,7 +146,55 @@ static json_t *rep_invariants_json(const struct run_result *r)
         json_object_set_new(e, "expected", rep_jstr(v->expected));
         json_object_set_new(e, "actual", rep_jstr(v->actual));
         json_object_set_new(e, "detail", rep_jstr(v->detail));
+        if (v->has_at) /* the request that broke it: its t_ns in history.jsonl */
+            json_object_set_new(e, "at_t_ns", json_integer((json_int_t)v->at_t_ns));
         json_array_append_new(a, e);
+    }
+    return a;
+}
+
+/* One process's rules as the scenario wrote them (a rules file's text
+ * read back, at most REP_RULES_MAX bytes), for report.html's interleaving. */
+#define REP_RULES_MAX 65536
+static void rep_rules_entry(json_t *a, const char *process, const char *rules, const char *file)
+{
+    json_t *e;
+    char *text = NULL;
+    size_t len = 0;
+    if (!rules && !file)
+        return;
+    if (file)
+        text = util_read_file(file, &len);
+    e = json_pack("{s:s,s:s%}", "process", process, "rules",
+                  rules  ? rules
+                  : text ? text
+                         : "",
+                  rules                 ? strlen(rules)
+                  : len < REP_RULES_MAX ? len
+                                        : REP_RULES_MAX);
+    if (e && file)
+        json_object_set_new(e, "rules_file", json_string(file));
+    if (e)
+        json_array_append_new(a, e);
+    free(text);
+}
+
+/* "rules": every process's rules, the scenario's first. */
+static json_t *rep_rules_json(const struct run_result *r)
+{
+    json_t *a = json_array();
+    const struct scenario *s = r->scn;
+    char name[256];
+    if (!s)
+        return a;
+    rep_rules_entry(a, "every process", s->rules, NULL);
+    for (int i = 0; i < s->nservices; i++) {
+        snprintf(name, sizeof(name), "service %s", s->services[i].name);
+        rep_rules_entry(a, name, s->services[i].rules, s->services[i].rules_file);
+    }
+    for (int i = 0; i < s->njobs; i++) {
+        snprintf(name, sizeof(name), "job %s", s->jobs[i].name);
+        rep_rules_entry(a, name, s->jobs[i].rules, s->jobs[i].rules_file);
     }
     return a;
 }
@@ -189,6 +239,7 @@ static json_t *rep_summary_json(const struct run_result *r, const struct rep_inj
     json_object_set_new(o, "passed", json_integer(passed));
     json_object_set_new(o, "failed", json_integer(failed + errors));
     json_object_set_new(o, "injections", rep_injections_json(inj));
+    json_object_set_new(o, "rules", rep_rules_json(r));
     return o;
 }
 
@@ -272,7 +323,8 @@ int report_write(const struct run_result *r, char *err, size_t errlen)
     }
     rep_each_event(r->out_dir, rep_inj_event, rep_inj_wanted, inj);
     if (rep_write_summary(r, inj, err, errlen) || rep_write_junit(r, err, errlen) ||
-        rep_write_md(r, inj, err, errlen) || rep_write_hgrm(r, err, errlen))
+        rep_write_md(r, inj, err, errlen) || rep_write_hgrm(r, err, errlen) ||
+        report_html_write(r->out_dir, err, errlen))
         goto out;
     rc = 0;
 out:

@@ -2,7 +2,7 @@
  * report.h - the outcome of one run and the files written from it.
  *
  * Outputs (an interface, design: "Outputs") in the run's directory:
- * summary.json, junit.xml, report.md, latency.hgrm; history.jsonl and the
+ * summary.json, junit.xml, report.md, report.html, latency.hgrm; history.jsonl and the
  * shim traces (trace.PID.jsonl, under traces/) are written during the run
  * and read back here for the report's injections and timeline.
  */
@@ -88,6 +88,22 @@ struct report_run {
  * an I/O error. */
 int report_combined(const char *out_dir, const struct report_run *runs, int n, int exit_code,
                     char *err, size_t errlen);
+
+/* report.html in dir, drawn from the files there (report_html.h): the page
+ * of a run (summary.json of `wedge run`), of a set of runs (outcomes.tsv,
+ * or a summary.json with "runs"), of a hunt ("command": "hunt") or of the
+ * isolation matrix ("specs").  Written atomically; -1 with err when dir
+ * holds none of these or on an I/O error.  Not thread-safe (one page at a
+ * time per process). */
+int report_html_write(const char *dir, char *err, size_t errlen);
+
+/* `wedge report --svg KIND IN`: one figure as a standalone SVG file, drawn
+ * by the code that draws report.html's (svg.h).  KIND: "series" (IN a
+ * run's summary.json: throughput, p99 and RSS panels) or "bars" (IN a
+ * figure document: {"title", "panels": [{"title", "unit", "percent",
+ * "max", "groups": [...], "keys": [...], "values": [[...]...]}]}).  -1
+ * with err naming IN and what is wrong. */
+int report_svg(const char *kind, const char *in, FILE *out, char *err, size_t errlen);
 
 /* Merge the shim traces under dir: number of fires in total and per rule
  * (a small JSON-able summary), used by the progress line too. */

@@ -40,6 +40,7 @@ case_found_or_held() {
     if [ "$case_name" = held ]; then
         [ $rc -eq 0 ] || { cat "$work/hunt/report.md"; fail "expected exit 0 (held), got $rc"; }
         ls "$work/hunt"/found-*.scn >/dev/null 2>&1 && fail "a found-N.scn was written"
+        expect_in "$work/hunt/report.html" 'class="verdict passed"'
         python3 - "$work/hunt/summary.json" <<'PY' || fail "summary.json"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -51,6 +52,8 @@ PY
     fi
     [ $rc -eq 1 ] || { cat "$work/hunt/report.md"; fail "expected exit 1 (found), got $rc"; }
     [ -f "$work/hunt/found-1.scn" ] || fail "no found-1.scn"
+    expect_in "$work/hunt/report.html" 'class="verdict failed"'
+    expect_in "$work/hunt/report.html" 'found-1\.scn'
     python3 - "$work/hunt/summary.json" "$kind" <<'PY' || fail "summary.json"
 import json, sys
 s = json.load(open(sys.argv[1]))
@@ -91,6 +94,7 @@ case_interrupt() {
     wait "$pid" || rc=$?
     [ "$rc" -eq 3 ] || { cat "$work/hunt.log" >&2; fail "expected exit 3 (interrupted), got $rc"; }
     expect_in "$out/report.md" "^Interrupted by signal 2 before the hunt finished"
+    [ -s "$out/report.html" ] || fail "no report.html after the interrupt"
     assert_nothing_left
     note "exit 3, report written, nothing left"
 }

@@ -57,7 +57,7 @@ test_dsn() {
 
 case_help() {
     expect_rc 0 "$wedge" --help
-    for c in run exec check pg isolation proxy; do expect_in "$work/out" "^  $c"; done
+    for c in run exec check pg isolation proxy report; do expect_in "$work/out" "^  $c"; done
     expect_rc 0 "$wedge" --version
     grep -Eq '^wedge [0-9]+\.[0-9]+\.[0-9]+$' "$work/out" || fail "--version: $(cat "$work/out")"
     expect_rc 0 "$wedge" -V
@@ -79,13 +79,15 @@ case_help() {
     for f in --listen --to --rules --rules-file --seed --trace --ctl --max-conns --quiet --help; do
         expect_in "$work/out" -- "$f"
     done
+    expect_rc 0 "$wedge" report --help
+    for f in --svg --out --help series bars; do expect_in "$work/out" -- "$f"; done
     # Mistakes: exit 2, a message that starts with "wedge:" and a hint.
     expect_rc 2 "$wedge" frobnicate
     expect_in "$work/err" "^wedge: unknown command 'frobnicate'"
     expect_in "$work/err" "wedge --help"
     # An unknown or incomplete flag: our message, not getopt's, for each
     # subcommand (getopt's own starts "run: unrecognized option").
-    for c in run exec check pg isolation proxy; do
+    for c in run exec check pg isolation proxy report; do
         expect_rc 2 "$wedge" $c --bogus-flag x.scn
         expect_in "$work/err" "^wedge: $c: unknown option '--bogus-flag' (see wedge $c --help)$"
         [ "$(wc -l <"$work/err")" -eq 1 ] || fail "$c --bogus-flag: more than our one line: $(cat "$work/err")"
@@ -98,6 +100,14 @@ case_help() {
     expect_in "$work/err" "^wedge: check: no value expected for option '--quiet'"
     expect_rc 2 "$wedge" run
     expect_in "$work/err" "^wedge: run: no scenario"
+    # wedge report: a directory that holds no report's files, a figure
+    # wedge cannot read: exit 2, what is wrong and where.
+    expect_rc 2 "$wedge" report "$work"
+    expect_in "$work/err" "^wedge: report: $work/summary.json: missing or not a JSON object$"
+    expect_rc 2 "$wedge" report --svg pie "$here/good.scn"
+    expect_in "$work/err" "^wedge: report: $here/good.scn:1:1: "
+    expect_rc 2 "$wedge" report
+    expect_in "$work/err" "^wedge: report: no output directory given$"
     expect_rc 2 "$wedge" run "$here/good.scn" --repeat 2 --until-fail
     expect_rc 2 "$wedge" run "$here/good.scn" --users zero
     expect_rc 2 "$wedge" exec
@@ -227,7 +237,7 @@ case_run() {
     out="$work/good"
     # Seed 0 is a real seed (not "draw one"): it is the run's, and replays.
     expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 0 --out "$out"
-    for f in summary.json junit.xml report.md latency.hgrm history.jsonl; do
+    for f in summary.json junit.xml report.md report.html latency.hgrm history.jsonl; do
         [ -s "$out/$f" ] || fail "$out/$f missing or empty"
     done
     for f in logs/idle.log logs/setup.log; do [ -e "$out/$f" ] || fail "$out/$f missing"; done
@@ -331,6 +341,8 @@ case_run() {
     out="$work/repeat"
     expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 5 --repeat 3 --out "$out"
     for k in 1 2 3; do [ -s "$out/run-$k/summary.json" ] || fail "no run-$k/summary.json"; done
+    for k in 1 2 3; do [ -s "$out/run-$k/report.html" ] || fail "no run-$k/report.html"; done
+    expect_in "$out/report.html" '<span class="cell passed" title="run-3, seed'
     [ "$(tail -n 1 "$work/out")" = "12 passed, 0 failed" ] || fail "last line: $(tail -n 1 "$work/out")"
     expect_in "$work/out" "3 runs, 0 found a violation"
     [ "$(awk -F'\t' 'NR > 1 && $3 == 0' "$out/outcomes.tsv" | wc -l)" -eq 3 ] ||

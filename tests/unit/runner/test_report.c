@@ -99,6 +99,7 @@ static void make_run(struct fixture *fx)
     fx->scn.name = "t";
     fx->scn.path = "tests/t.scn";
     fx->scn.description = "Lost update.\nSecond line.";
+    fx->scn.rules = "rmw: barrier rmw 2 after pq.query";
     fx->inv[0] = (struct inv_result){
         .name = "no_negative", .status = INV_PASSED, .expected = "true", .actual = "true"};
     fx->inv[1] = (struct inv_result){.name = "units",
@@ -211,11 +212,18 @@ static void test_summary_json(void **state)
     assert_string_equal(json_string_value(json_object_get(e, "expected")), "true");
     assert_string_equal(json_string_value(json_object_get(e, "actual")), "false");
     assert_string_equal(json_string_value(json_object_get(e, "detail")), fx.inv[1].detail);
+    /* the request that broke it, for report.html's timeline */
+    assert_int_equal(json_integer_value(json_object_get(e, "at_t_ns")), 5900000);
+    assert_null(json_object_get(json_array_get(a, 0), "at_t_ns"));
     assert_string_equal(json_string_value(json_object_get(json_array_get(a, 2), "status")),
                         "error");
     assert_int_equal(json_integer_value(json_object_get(j, "passed")), 1);
     assert_int_equal(json_integer_value(json_object_get(j, "failed")), 2);
     /* injections from the traces: 3 fires, the summary line not counted */
+    /* the rules as written, for report.html's interleaving */
+    e = json_array_get(json_object_get(j, "rules"), 0);
+    assert_string_equal(json_string_value(json_object_get(e, "process")), "every process");
+    assert_string_equal(json_string_value(json_object_get(e, "rules")), fx.scn.rules);
     e = json_object_get(j, "injections");
     assert_int_equal(json_integer_value(json_object_get(e, "total")), 3);
     e = json_array_get(json_object_get(e, "rules"), 0);
@@ -408,7 +416,7 @@ static void test_no_tmp_files_left(void **state)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 2 + 6); /* . .. history.jsonl traces and the four reports */
+    assert_int_equal(n, 2 + 7); /* . .. history.jsonl traces and the five reports */
 }
 
 static void test_count_fires_incremental(void **state)
