@@ -38,20 +38,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Keys of each section; a trailing '*' marks a repeatable key. */
-const char *const scn_keys[][SCN_NKEYS] = {
-    [SEC_SCENARIO] = {"name", "description", "seed", "rules", "timeout", NULL},
-    [SEC_DATABASE] = {"schema*", "fixture*", NULL},
-    [SEC_SERVICE] = {"command", "ready", "rules", "rules_file", "env*", "stop_grace", NULL},
-    [SEC_JOB] = {"command", "rules", "rules_file", "env*", "when", "timeout", NULL},
-    [SEC_WORKLOAD] = {"users", "rate", "duration", "iterations", "target", "request*", "sql*",
-                      "header*", "expect*", "capture*", "max_tries", "timeout", "sample",
-                      "max_info", NULL},
-    [SEC_INVARIANTS] = {NULL},
-    [SEC_FLOW] = {"weight", "request*", "sql*", "header*", "expect*", "capture*", NULL},
-    [SEC_PROXY] = {"to", "rules", "rules_file", "env*", "stop_grace", NULL},
-};
-
 static void scn_strv_free(char **v)
 {
     for (int i = 0; v && v[i]; i++)

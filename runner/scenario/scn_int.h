@@ -61,8 +61,8 @@ struct scn_parse {
     int norder;
 };
 
-/* Names of the sections, by kind (scn_scan.c); their keys ('*':
- * repeatable, scn.c). */
+/* Names of the sections, by kind, and their keys ('*': repeatable)
+ * (scn_scan.c). */
 extern const char *const scn_sec_names[];
 extern const char *const scn_keys[][SCN_NKEYS];
 

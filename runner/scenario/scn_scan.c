@@ -25,6 +25,20 @@
 const char *const scn_sec_names[] = {"scenario", "database",   "service", "job",
                                      "workload", "invariants", "flow",    "proxy"};
 
+/* Keys of each section; a trailing '*' marks a repeatable key. */
+const char *const scn_keys[][SCN_NKEYS] = {
+    [SEC_SCENARIO] = {"name", "description", "seed", "rules", "timeout", NULL},
+    [SEC_DATABASE] = {"schema*", "fixture*", NULL},
+    [SEC_SERVICE] = {"command", "ready", "rules", "rules_file", "env*", "stop_grace", NULL},
+    [SEC_JOB] = {"command", "rules", "rules_file", "env*", "when", "timeout", NULL},
+    [SEC_WORKLOAD] = {"users", "rate", "duration", "iterations", "target", "request*", "sql*",
+                      "header*", "expect*", "capture*", "max_tries", "timeout", "sample",
+                      "max_info", NULL},
+    [SEC_INVARIANTS] = {NULL},
+    [SEC_FLOW] = {"weight", "request*", "sql*", "header*", "expect*", "capture*", NULL},
+    [SEC_PROXY] = {"to", "rules", "rules_file", "env*", "stop_grace", NULL},
+};
+
 /* ---------------------------------------------------------------
  * Errors, names, blanks: what every part of the parser uses.
  * ------------------------------------------------------------ */
