@@ -4,9 +4,13 @@
  * A parser over one token of lookahead from iso_scan.c.  A spec is read in
  * the isolation tester's lexing first and in wedge's when that fails
  * (iso_scan.h says why); every error names PATH:LINE and what was expected.
+ * Reading a spec file is here too; what the driver asks of a parsed spec
+ * (and freeing it) is iso_spec_use.c's, below.
  */
 #include "iso_scan.h"
 #include "iso_spec.h"
+
+#include "textfile.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -641,4 +645,20 @@ int iso_spec_parse(const char *text, const char *path, struct iso_spec *out, cha
     if (pg_line != INT_MAX && pg_line > line)
         snprintf(err, errlen, "%s", pg_err);
     return -1;
+}
+
+int iso_spec_load(const char *path, struct iso_spec *out, char *err, size_t errlen)
+{
+    char *text = NULL, why[256];
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    /* A device or FIFO (--spec /dev/zero) was read until memory ran out. */
+    if (textfile_read(path, ISO_SPEC_MAX, &text, NULL, why, sizeof why) < 0) {
+        snprintf(err, errlen, "%s:%s%s", path, isdigit((unsigned char)why[0]) ? "" : " ", why);
+        return -1;
+    }
+    rc = iso_spec_parse(text, path, out, err, errlen);
+    free(text);
+    return rc;
 }

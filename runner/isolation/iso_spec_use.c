@@ -1,13 +1,10 @@
 /*
  * iso_spec_use.c - what the driver asks of a parsed spec (iso_spec.h):
  * steps by name, ${...} references of a check, every permutation in the
- * isolation tester's order; reading a spec file and freeing a spec.
+ * isolation tester's order; freeing a spec.  Below the parser
+ * (iso_spec.c), which calls it.
  */
 #include "iso_spec.h"
-
-#include "textfile.h"
-
-#include <ctype.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -52,22 +49,6 @@ int iso_spec_ref(const struct iso_spec *s, const char *p, int *step, enum iso_re
         return -1;
     *consumed = (size_t)(end - p) + 1;
     return 0;
-}
-
-int iso_spec_load(const char *path, struct iso_spec *out, char *err, size_t errlen)
-{
-    char *text = NULL, why[256];
-    int rc;
-
-    memset(out, 0, sizeof *out);
-    /* A device or FIFO (--spec /dev/zero) was read until memory ran out. */
-    if (textfile_read(path, ISO_SPEC_MAX, &text, NULL, why, sizeof why) < 0) {
-        snprintf(err, errlen, "%s:%s%s", path, isdigit((unsigned char)why[0]) ? "" : " ", why);
-        return -1;
-    }
-    rc = iso_spec_parse(text, path, out, err, errlen);
-    free(text);
-    return rc;
 }
 
 void iso_spec_free(struct iso_spec *s)
