@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,27 +37,6 @@
 /* try_complete()'s flags, as the tester's. */
 #define STEP_NONBLOCK 0x1 /* return as soon as the step waits for a lock */
 #define STEP_RETRY    0x2 /* not the first try: its start was logged */
-
-int run_fail(struct run *r, int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (r->fatal)
-        return -1; /* keep the first cause */
-    va_start(ap, fmt);
-    vsnprintf(r->err, sizeof r->err, fmt, ap);
-    va_end(ap);
-    r->fatal = code;
-    return -1;
-}
-
-void step_res_clear(struct step_res *s)
-{
-    free(s->errmsg);
-    free(s->value);
-    memset(s, 0, sizeof *s);
-    s->rows = -1;
-}
 
 static void notice_cb(void *arg, const char *message)
 {

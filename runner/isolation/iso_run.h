@@ -2,8 +2,8 @@
  * iso_run.h - one spec's run in progress (internal): its connections, the
  * permutation being driven, the step results, the log.  Shared by the step
  * engine (iso_driver.c), the log formats (iso_log.c), an anomaly spec's
- * cells (iso_cell.c) and a plain spec's run (iso_plain.c).  A run belongs
- * to one thread.
+ * cells (iso_cell.c) and a plain spec's run (iso_plain.c); what they all
+ * record into is iso_run.c's.  A run belongs to one thread.
  */
 #ifndef WEDGE_ISO_RUN_H
 #define WEDGE_ISO_RUN_H
@@ -62,8 +62,13 @@ struct run {
     char err[1024];
 };
 
+/* ---------------------------------------------------------------
+ * The run's state (iso_run.c), below every other part.
+ * ------------------------------------------------------------ */
 /* Record the first fatal condition (code and message); returns -1. */
 int run_fail(struct run *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Free a step's result and mark it not run (rows -1). */
+void step_res_clear(struct step_res *s);
 
 /* ---------------------------------------------------------------
  * The step engine (iso_driver.c).
@@ -74,7 +79,6 @@ int iso_sess_open(struct run *r, int s);
  * lock (or on its blocker annotation) is passed over and completes later,
  * reported in the order steps began to wait.  0, or -1 with r->fatal. */
 int iso_drive_steps(struct run *r);
-void step_res_clear(struct step_res *s);
 
 /* ---------------------------------------------------------------
  * The log formats (iso_log.c).
