@@ -2,7 +2,9 @@
  * hunt.h - `wedge hunt`: find a race nobody wrote a rule for.
  *
  * The room's parts, bottom up (each knows only those before it):
+ *   hunt_pool.c    interned strings (names compare by pointer)
  *   hunt_sql.c     what a statement reads, writes, locks and guards
+ *   hunt_elf.c     the functions an executable defines
  *   hunt_obs.c     an observation: shim trace lines and the run's history,
  *                  statements and lock calls attributed to requests
  *   hunt_cat.c     the schema's catalog: unique keys, numbers to conserve
@@ -77,7 +79,7 @@ char *hunt_re_exact(const char *name);
 char *hunt_re_either(const char *a, const char *b);
 
 /* ---------------------------------------------------------------
- * String interning (hunt_obs.c): names and statements of an
+ * String interning (hunt_pool.c): names and statements of an
  * observation compare by pointer.
  * ------------------------------------------------------------ */
 struct hunt_pool {

@@ -19,6 +19,7 @@
 #include "../../../runner/hunt/hunt_elf.c"
 #include "../../../runner/hunt/hunt_lock.c"
 #include "../../../runner/hunt/hunt_obs.c"
+#include "../../../runner/hunt/hunt_pool.c"
 #include "../../../runner/hunt/hunt_scn.c"
 #include "../../../runner/hunt/hunt_sql.c"
 
