@@ -80,9 +80,18 @@ static int set_runs_tsv(const char *dir, struct set_run **out)
     return n;
 }
 
-static void set_cells(FILE *f, const char *dir, struct set_run *r, int n)
+/* What names a run on the page: its seed in a --repeat set of one
+ * scenario; its directory (the scenario's name) when the set holds
+ * several scenarios, whose runs may share a seed. */
+static const char *set_who(const struct set_run *r, int multi)
 {
-    fputs("<section id=\"outcomes\"><h2>Outcomes per seed</h2>\n<div class=\"cells\">\n", f);
+    return multi ? r->sub : r->seed;
+}
+
+static void set_cells(FILE *f, const char *dir, struct set_run *r, int n, int multi)
+{
+    fprintf(f, "<section id=\"outcomes\"><h2>Outcomes per %s</h2>\n<div class=\"cells\">\n",
+            multi ? "run" : "seed");
     for (int i = 0; i < n && i < SET_MAX_CELLS; i++) {
         int linked = set_link(f, dir, r[i].sub);
         fprintf(f, "<span class=\"cell %s\" title=\"", set_verdict_class(r[i].code));
@@ -99,14 +108,16 @@ static void set_cells(FILE *f, const char *dir, struct set_run *r, int n)
     fputs("</section>\n", f);
 }
 
-/* Each invariant: in how many runs it broke, and the first seeds. */
-static void set_invariants(FILE *f, struct set_run *r, int n)
+/* Each invariant: in how many runs it broke, and the first seeds (the
+ * first runs, multi). */
+static void set_invariants(FILE *f, struct set_run *r, int n, int multi)
 {
     json_t *names = json_object(), *row;
     const char *name;
-    fputs("<section id=\"invariants\"><h2>Invariants over the runs</h2>\n<table class=\"grid\">"
-          "<tr><th>invariant</th><th>held</th><th>broke</th><th>seeds that broke it</th></tr>\n",
-          f);
+    fprintf(f,
+            "<section id=\"invariants\"><h2>Invariants over the runs</h2>\n<table class=\"grid\">"
+            "<tr><th>invariant</th><th>held</th><th>broke</th><th>%s that broke it</th></tr>\n",
+            multi ? "runs" : "seeds");
     for (int i = 0; i < n && i < SET_MAX_CELLS; i++) {
         json_t *v;
         size_t k;
@@ -122,7 +133,8 @@ static void set_invariants(FILE *f, struct set_run *r, int n)
                 e, bad ? "broke" : "held",
                 json_integer(json_integer_value(json_object_get(e, bad ? "broke" : "held")) + 1));
             if (bad && json_array_size(json_object_get(e, "seeds")) < 10)
-                json_array_append_new(json_object_get(e, "seeds"), json_string(r[i].seed));
+                json_array_append_new(json_object_get(e, "seeds"),
+                                      json_string(set_who(&r[i], multi)));
         }
     }
     json_object_foreach(names, name, row)
@@ -258,12 +270,18 @@ int html_repeat_page(FILE *f, const char *dir, json_t *sum)
     if (first >= 0 && r[first].sum)
         html_kv(f, "reproduce the first violation", html_str(r[first].sum, "reproduce"), 1);
     fputs("</table>\n", f);
-    set_cells(f, dir, r, n);
-    set_invariants(f, r, n);
+    set_cells(f, dir, r, n, scenarios > 1);
+    set_invariants(f, r, n, scenarios > 1);
     set_table(f, dir, r, n);
-    fputs("<p class=\"files\">Files beside this page: outcomes.tsv, summary.json, junit.xml, and "
-          "each run's own directory run-K/ with its report.html.</p>\n",
-          f);
+    if (scenarios > 1)
+        fputs("<p class=\"files\">Files beside this page: summary.json, junit.xml, and each "
+              "scenario's own directory NAME/ with its report.html (with --repeat, "
+              "NAME/run-K/).</p>\n",
+              f);
+    else
+        fputs("<p class=\"files\">Files beside this page: outcomes.tsv, summary.json, junit.xml, "
+              "and each run's own directory run-K/ with its report.html.</p>\n",
+              f);
     html_end(f);
     for (int i = 0; i < n; i++)
         json_decref(r[i].sum);

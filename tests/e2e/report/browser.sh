@@ -21,7 +21,7 @@
 #     hunt/, as wedge hunt wrote it; the hunt itself is tests/hunt's).
 # With WEDGE_SCREENSHOTS=DIR, PNGs of the pages go there (docs/img: the
 # pictures of docs/reports.md), and one more run with a log rule.
-# Skipped (77) when there is no chromium.  About 40 s.
+# Skipped (77) when there is no chromium.  About 25 s.
 set -euo pipefail
 wedge=${1:?wedge binary} src=${2:?source dir} work=${3:?work dir} state=${4:?pg state}
 here=$(cd "$(dirname "$0")" && pwd)

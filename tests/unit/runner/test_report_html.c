@@ -281,6 +281,41 @@ static void test_page_kinds(void **state)
     assert_non_null(strstr(err, "/summary.json: missing or not a JSON object"));
 }
 
+/* A set of two scenarios (run with the same seed): the runs are named
+ * by their directories, not by seeds they share. */
+static void test_set_of_scenarios(void **state)
+{
+    char sub[700], *html;
+    FILE *f;
+    new_dir("several");
+    for (int i = 0; i < 2; i++) {
+        snprintf(sub, sizeof(sub), "%s/%s", dir, i ? "checkout" : "health");
+        assert_int_equal(mkdir(sub, 0755), 0);
+        strcat(sub, "/summary.json");
+        f = fopen(sub, "w");
+        assert_non_null(f);
+        fprintf(f,
+                "{\"scenario\":\"%s\",\"seed\":\"9\",\"exit_code\":%d,\"invariants\":"
+                "[{\"name\":\"impossible\",\"status\":\"%s\"}]}\n",
+                i ? "checkout" : "health", 1 - i, i ? "passed" : "failed");
+        fclose(f);
+    }
+    f = open_in("summary.json", "w");
+    fprintf(f,
+            "{\"kind\":\"runs\",\"exit_code\":1,\"runs\":[{\"dir\":\"%s/"
+            "health\",\"seed\":\"9\",\"exit_code\":1},"
+            "{\"dir\":\"%s/checkout\",\"seed\":\"9\",\"exit_code\":0}]}\n",
+            dir, dir);
+    fclose(f);
+    html = page();
+    assert_non_null(strstr(html, "wedge report: 2 runs of 2 scenarios"));
+    assert_non_null(strstr(html, "Outcomes per run"));
+    assert_non_null(strstr(html, "<th>runs that broke it</th>"));
+    assert_non_null(strstr(html, "<td>impossible</td><td>1</td><td>1</td><td>health</td>"));
+    assert_null(strstr(html, "scenario file"));
+    free(html);
+}
+
 /* `wedge report --svg`: what it draws, and input errors that name the
  * file and the fault. */
 static char *figure(const char *kind, const char *json, int want_rc, char *err)
@@ -347,6 +382,7 @@ int main(void)
         cmocka_unit_test(test_passed_run_has_no_interleaving),
         cmocka_unit_test(test_no_history),
         cmocka_unit_test(test_page_kinds),
+        cmocka_unit_test(test_set_of_scenarios),
         cmocka_unit_test(test_svg_figures),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
