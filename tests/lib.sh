@@ -151,3 +151,6 @@ shim_run() {
 events() { cat "$trace"/trace.*.jsonl | jq -c "select(.summary | not) | select(${1:-true})" | wc -l; }
 fires() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .fires] | add // 0"; }
 hits() { cat "$trace"/trace.*.jsonl | jq -s "[.[] | select(.summary) | .rules[] | select(.rule == \"$1\") | .hits] | add // 0"; }
+
+# free_port: a free loopback TCP port (the kernel's choice).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

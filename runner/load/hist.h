@@ -3,8 +3,9 @@
  *
  * Values are nanoseconds from 1 us to 1 hour, recorded with a relative error
  * of at most 1/128 (7 significant bits of sub-bucket).  One histogram per
- * virtual-user thread, merged at the end: hist_record is not thread-safe and
- * needs none (no atomics, no allocation; target < 20 ns per call).
+ * load worker thread and request line, merged when sampled and at the end:
+ * hist_record is not thread-safe and needs none (no atomics, no
+ * allocation; target < 20 ns per call).
  */
 #ifndef WEDGE_HIST_H
 #define WEDGE_HIST_H
@@ -30,5 +31,4 @@ uint64_t hist_percentile(const struct hist *h, double q);
 /* HdrHistogram-compatible percentile distribution (the .hgrm text),
  * values in milliseconds. */
 int hist_write_hgrm(const struct hist *h, FILE *f);
-
 #endif

@@ -1,10 +1,9 @@
 /*
  * httpc.h - one HTTP exchange over a libcurl easy handle: a request built
  * by reqflow (rf_req) out, a response (rf_resp) in, the body and header
- * block kept only when the judge needs them.  The thread-per-user engine
- * keeps one per user (keep-alive); HTTP invariants use one after the load.
- * An engine on libcurl's multi interface can use httpc_setup and
- * httpc_result around its own transfer.
+ * block kept only when the judge needs them.  HTTP invariants use one
+ * after the load; the load engine's libcurl path (hcurl.c, https) uses
+ * httpc_setup and httpc_result around its own transfer on a multi handle.
  *
  * One struct httpc per thread at a time; distinct ones are independent
  * (curl_global_init must have run).

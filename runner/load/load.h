@@ -1,11 +1,14 @@
 /*
- * load.h - virtual users: threads that fire the scenario's request mix.
+ * load.h - virtual users firing the scenario's request mix, driven by a
+ * few worker threads, each an event loop over many users (load_int.h has
+ * the engine's parts; docs/performance.md its figures).
  *
- * Closed model (rate == 0): `users` threads, each sends its next request
- * when the previous one has answered.  Open model (rate > 0): request k is
- * due at start + k/rate; a pool of `users` threads takes them in order and
- * latency counts from the due time, so a stalled service shows as latency
- * instead of hiding behind fewer requests (coordinated omission).
+ * Closed model (rate == 0): `users` users, each sends its next request
+ * when the previous one has answered, after a think time if the scenario
+ * sets one.  Open model (rate > 0): request k is due at start + k/rate; a
+ * pool of `users` users takes them in order and latency counts from the
+ * due time, so a stalled service shows as latency instead of hiding
+ * behind fewer requests (coordinated omission).
  *
  * Both stop at the duration or the iteration count, whichever comes first
  * (at least one is set), or when load_stop is called.  An iteration is one
@@ -35,9 +38,15 @@ struct load_cfg {
     const char *dsn;            /* SQL requests */
     struct exp_ctx exp;         /* template; user, iter, rng are set per user */
     uint64_t seed;
-    unsigned users;
-    double rate;
-    uint64_t duration_ns, iterations;
+    unsigned users;                    /* of the whole run: a shard runs its share */
+    double rate;                       /* of the whole run */
+    uint64_t duration_ns, iterations;  /* iterations: of the whole run */
+    uint64_t think_lo_ns, think_hi_ns; /* think time; 0: none */
+    /* Shard I of N (count 0 or 1: the whole): users
+     * [U*I/N, U*(I+1)/N) with their global numbers, the iterations'
+     * share, and the arrivals I, I+N, I+2N... of the open model. */
+    unsigned shard_index, shard_count;
+    unsigned workers; /* threads; 0: one per CPU (at most one per user) */
     const char *history_path;
 };
 

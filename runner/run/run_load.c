@@ -82,6 +82,8 @@ static void run_load_cfg(struct run_one *p, const struct rf_ctx *c, struct load_
     cfg->rate = s->rate;
     cfg->duration_ns = s->duration_ns;
     cfg->iterations = s->iterations;
+    cfg->think_lo_ns = s->think_lo_ns;
+    cfg->think_hi_ns = s->think_hi_ns;
     cfg->history_path = history;
 }
 /* Jobs that run with the load: kill those past their timeout.  1 while

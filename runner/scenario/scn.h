@@ -28,6 +28,7 @@
  *                      NAME (repeatable, of the request above),
  *                max_tries (default 1), timeout (per request, default 5s),
  *                sample (time-series interval, default 1s),
+ *                think = D or D1..D2 (a user's pause after each request),
  *                max_info (share of requests of unknown outcome above
  *                      which the run is inconclusive)
  *   [flow NAME]  weight, header, request, expect, capture: an ordered
@@ -198,11 +199,12 @@ struct scenario {
     int njobs;
 
     /* workload */
-    unsigned users;       /* closed model; default 1 */
-    double rate;          /* open model when > 0 */
-    uint64_t duration_ns; /* 0: iterations only */
-    uint64_t iterations;  /* per run, all users together; 0: duration only */
-    char *target;         /* service name, or an http:// URL (unexpanded) */
+    unsigned users;                    /* closed model; default 1 */
+    double rate;                       /* open model when > 0 */
+    uint64_t duration_ns;              /* 0: iterations only */
+    uint64_t think_lo_ns, think_hi_ns; /* a user's pause after a request; 0: none */
+    uint64_t iterations;               /* per run, all users together; 0: duration only */
+    char *target;                      /* service name, or an http:// URL (unexpanded) */
     int target_is_url;
     int target_line, target_col;
     struct scn_request *requests; /* the mix's, then each flow's */

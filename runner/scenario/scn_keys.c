@@ -208,6 +208,33 @@ static void scn_max_info(struct scn_parse *p, const char *v)
     p->s->max_info = x / 100.0;
 }
 
+/* think = D or D1..D2: a user's pause after each request, uniform in the
+ * range (each end in think's range). */
+static void scn_think(struct scn_parse *p, const char *v)
+{
+    struct scenario *s = p->s;
+    const char *dots = strstr(v, "..");
+    uint64_t lo, hi;
+    char *a;
+
+    if (!dots) {
+        if (scn_limit_key(p, SCN_LIM_THINK, "think", v, &lo) == 0)
+            s->think_lo_ns = s->think_hi_ns = lo;
+        return;
+    }
+    a = scn_strdup(p, v);
+    a[dots - v] = '\0';
+    if (scn_limit_key(p, SCN_LIM_THINK, "think", a, &lo) == 0 &&
+        scn_limit_key(p, SCN_LIM_THINK, "think", dots + 2, &hi) == 0) {
+        if (lo > hi)
+            scn_error(p, p->cur_line, "think = %s: the shortest comes first (think = %s..%s)", v,
+                      dots + 2, a);
+        else
+            s->think_lo_ns = lo, s->think_hi_ns = hi;
+    }
+    free(a);
+}
+
 void scn_key_workload(struct scn_parse *p, const char *name, const char *v)
 {
     struct scenario *s = p->s;
@@ -229,6 +256,8 @@ void scn_key_workload(struct scn_parse *p, const char *name, const char *v)
         scn_set_str(p, &s->target, v);
     } else if (strcmp(name, "max_info") == 0) {
         scn_max_info(p, v);
+    } else if (strcmp(name, "think") == 0) {
+        scn_think(p, v);
     } else if (strcmp(name, "max_tries") == 0) {
         if (scn_limit_key(p, SCN_LIM_MAX_TRIES, name, v, &u) == 0)
             s->max_tries = (unsigned)u;

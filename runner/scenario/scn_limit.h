@@ -26,6 +26,7 @@ enum scn_limit_id {
     SCN_LIM_STOP_GRACE,
     SCN_LIM_READY_TIMEOUT,
     SCN_LIM_WEIGHT,
+    SCN_LIM_THINK,
     SCN_NLIMITS
 };
 
@@ -41,11 +42,9 @@ struct scn_limit {
 
 extern const struct scn_limit scn_limits[SCN_NLIMITS];
 
-/* The most request and sql lines of a workload, and the most latency
- * histograms (36 KiB each) the load keeps: one per line and user, and one
- * more per user for the progress line. */
-#define SCN_MAX_REQUESTS   64
-#define SCN_MAX_HISTOGRAMS 20000u
+/* The most request and sql lines of a workload (the load keeps a latency
+ * histogram of 36 KiB per line and worker thread). */
+#define SCN_MAX_REQUESTS 64
 /* The most time-series points a run keeps: its timeout over its sample. */
 #define SCN_MAX_SAMPLES 100000u
 /* The largest scenario file, and schema file, read (bytes). */
@@ -58,15 +57,15 @@ extern const struct scn_limit scn_limits[SCN_NLIMITS];
  * Parse text as limit id's unit (a whole number, a duration, or a decimal
  * rate: *out in thousandths) and check it against its one range.  0 with
  * *out; -1 when text is not a value of that unit ("expected a whole
- * number"), -2 when it is out of range ("must be between 1 and 10000 (got
- * 100000): why"), the message naming neither file nor flag in msg.
+ * number"), -2 when it is out of range ("must be between 1 and 1000000 (got
+ * 0): why"), the message naming neither file nor flag in msg.
  */
 int scn_limit_parse(enum scn_limit_id id, const char *text, uint64_t *out, char *msg, size_t len);
 
 /*
  * The bounds that join several values (after the file and after the
- * command line's overrides): users x (request lines + 1) histograms,
- * timeout / sample points, duration under the run's timeout.  0, or -1
+ * command line's overrides): request lines, timeout / sample points,
+ * duration under the run's timeout.  0, or -1
  * with the message in msg and, in *what, the key the message is about.
  */
 int scn_limits_joint(const struct scenario *s, char *msg, size_t len, const char **what);

@@ -78,7 +78,7 @@ case_gate() {
     expect_in "$work/err" "typo\.scn:$line:20: unknown variable"
     # an override's error names the override, not a line of the file
     expect_rc 2 "$wedge" check "$here/health.scn" --set workload.users=0
-    expect_in "$work/err" "^wedge: --set workload.users=0: 'users' must be between 1 and 10000 (got 0): "
+    expect_in "$work/err" "^wedge: --set workload.users=0: 'users' must be between 1 and 1000000 (got 0): "
     expect_rc 2 "$wedge" run "$here/health.scn" --set service.nope.rules=x
     expect_in "$work/err" "^wedge: --set service.nope.rules=x: no \[service nope\] in the scenario$"
 }

@@ -16,9 +16,9 @@
 #include <ctype.h>
 
 #define WORK "[workload]\nsql = SELECT 1\n"
-#define USERS_WHY                                                                              \
-    "each virtual user is a thread with its own latency histograms; 10000 ran in about 1 GB, " \
-    "100000 did not run at all"
+#define USERS_WHY                                                                               \
+    "virtual users share a few worker threads at about 100 bytes each (1000000 ran in 100 MB); " \
+    "past that, split them over machines with wedge run --shard I/N"
 #define DURATION_WHY "0 would be no load at all; a week at most"
 
 static uint64_t exp_rng_next_for_test(uint64_t *s)
@@ -244,8 +244,33 @@ static void test_err_unknown_key(void **state)
                  "2: unknown key 'comand' (did you mean 'command'?)");
     expect_error("[workload]\nfrobnicate = 1\n",
                  "2: unknown key 'frobnicate' in [workload] (known: users, rate, duration, "
-                 "iterations, target, request, sql, header, expect, capture, max_tries, timeout, "
-                 "sample, max_info)");
+                 "iterations, think, target, request, sql, header, expect, capture, max_tries, "
+                 "timeout, sample, max_info)");
+}
+
+/* think = D or D1..D2: each end in its range, the shortest first. */
+static void test_think(void **state)
+{
+    struct scenario s;
+    load_ok("[workload]\nthink = 20s..40s\nsql = SELECT 1\n", &s);
+    assert_int_equal(s.think_lo_ns, 20 * NS_PER_S);
+    assert_int_equal(s.think_hi_ns, 40 * NS_PER_S);
+    scn_free(&s);
+    load_ok("[workload]\nthink = 1.5s\nsql = SELECT 1\n", &s);
+    assert_int_equal(s.think_lo_ns, 1500 * NS_PER_MS);
+    assert_int_equal(s.think_hi_ns, 1500 * NS_PER_MS);
+    scn_free(&s);
+    load_ok("[workload]\nsql = SELECT 1\n", &s);
+    assert_int_equal(s.think_hi_ns, 0);
+    scn_free(&s);
+    expect_error("[workload]\nthink = 3s..1s\nsql = SELECT 1\n",
+                 "2: think = 3s..1s: the shortest comes first (think = 1s..3s)");
+    expect_error("[workload]\nthink = 1s..2h\nsql = SELECT 1\n",
+                 "2: 'think' must be between 0 and 1h (got 2h): a pause between a user's "
+                 "requests: an hour at most");
+    expect_error("[workload]\nthink = soon\nsql = SELECT 1\n",
+                 "2: bad duration 'soon' for 'think': expected a number and a unit (ns, us, ms, "
+                 "s, m, h), e.g. 250ms");
 }
 
 static void test_err_unknown_section(void **state)
@@ -306,7 +331,7 @@ static void test_err_numbers(void **state)
     expect_error("[workload]\nusers = many\nsql = SELECT 1\n",
                  "2: bad number 'many' for 'users': expected a whole number");
     expect_error("[workload]\nusers = 0\nsql = SELECT 1\n",
-                 "2: 'users' must be between 1 and 10000 (got 0): " USERS_WHY);
+                 "2: 'users' must be between 1 and 1000000 (got 0): " USERS_WHY);
     expect_error("[workload]\nusers = -3\nsql = SELECT 1\n",
                  "2: bad number '-3' for 'users': expected a whole number");
     expect_error("[workload]\nmax_tries = 0\nsql = SELECT 1\n",
@@ -653,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_proxy_section),
         cmocka_unit_test(test_history_forms),
         cmocka_unit_test(test_err_unknown_key),
+        cmocka_unit_test(test_think),
         cmocka_unit_test(test_err_unknown_section),
         cmocka_unit_test(test_err_duplicates),
         cmocka_unit_test(test_err_missing),

@@ -252,9 +252,10 @@ static void test_set_overrides(void **state)
     {
         const char *bad[] = {"workload.users=0"};
         expect_set_error(SHOP "[workload]\nrequest = GET /\n", bad, 1,
-                         "--set workload.users=0: 'users' must be between 1 and 10000 (got 0): "
-                         "each virtual user is a thread with its own latency histograms; 10000 "
-                         "ran in about 1 GB, 100000 did not run at all");
+                         "--set workload.users=0: 'users' must be between 1 and 1000000 (got 0): "
+                         "virtual users share a few worker threads at about 100 bytes each "
+                         "(1000000 ran in 100 MB); past that, split them over machines with wedge "
+                         "run --shard I/N");
     }
     {
         const char *bad[] = {"service.shop.rules=x"};

@@ -19,9 +19,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define USERS_WHY                                                                              \
-    "each virtual user is a thread with its own latency histograms; 10000 ran in about 1 GB, " \
-    "100000 did not run at all"
+#define USERS_WHY                                                                               \
+    "virtual users share a few worker threads at about 100 bytes each (1000000 ran in 100 MB); " \
+    "past that, split them over machines with wedge run --shard I/N"
 
 /* The file and the flag share one range and one message. */
 static void test_users_range_is_one(void **state)
@@ -29,17 +29,19 @@ static void test_users_range_is_one(void **state)
     struct scenario s;
     char msg[512];
     uint64_t v;
-    expect_error("[workload]\nusers = 100000\nsql = SELECT 1\n",
-                 "2: 'users' must be between 1 and 10000 (got 100000): " USERS_WHY);
-    assert_int_equal(scn_limit_parse(SCN_LIM_USERS, "100000", &v, msg, sizeof(msg)), -2);
-    assert_string_equal(msg, "must be between 1 and 10000 (got 100000): " USERS_WHY);
-    assert_int_equal(scn_limit_parse(SCN_LIM_USERS, "10000", &v, msg, sizeof(msg)), 0);
-    assert_int_equal(v, 10000);
+    expect_error("[workload]\nusers = 1000001\nsql = SELECT 1\n",
+                 "2: 'users' must be between 1 and 1000000 (got 1000001): " USERS_WHY);
+    assert_int_equal(scn_limit_parse(SCN_LIM_USERS, "1000001", &v, msg, sizeof(msg)), -2);
+    assert_string_equal(msg, "must be between 1 and 1000000 (got 1000001): " USERS_WHY);
+    assert_int_equal(scn_limit_parse(SCN_LIM_USERS, "1000000", &v, msg, sizeof(msg)), 0);
+    assert_int_equal(v, 1000000);
     assert_int_equal(scn_limit_parse(SCN_LIM_USERS, "many", &v, msg, sizeof(msg)), -1);
     assert_string_equal(msg, "expected a whole number");
     assert_string_equal(scn_limits[SCN_LIM_USERS].flag, "--users");
-    load_ok("[workload]\nusers = 10000\nsql = SELECT 1\n", &s);
-    assert_int_equal(s.users, 10000);
+    /* many request lines no longer multiply with the users: one
+     * histogram per line and worker thread */
+    load_ok("[workload]\nusers = 1000000\nsql = SELECT 1\nsql = SELECT 2\n", &s);
+    assert_int_equal(s.users, 1000000);
     scn_free(&s);
 }
 
@@ -81,15 +83,11 @@ static void test_joint_bounds(void **state)
 {
     char text[8192];
     size_t n;
-    expect_error("[workload]\nusers = 7000\nsql = SELECT 1\nsql = SELECT 2\n",
-                 "2: 7000 users with 2 request lines keep 21000 latency histograms of 36 KiB (one "
-                 "per line and user, one more per user): at most 20000 (about 720 MiB); lower "
-                 "'users' or merge request lines");
     n = (size_t)snprintf(text, sizeof(text), "[workload]\n");
     for (int i = 0; i < 65; i++)
         n += (size_t)snprintf(text + n, sizeof(text) - n, "sql = SELECT %d\n", i);
     expect_error(text, "66: 65 request and sql lines: at most 64 (each keeps a latency histogram "
-                       "per user)");
+                       "per worker thread)");
     expect_error("[workload]\nsql = SELECT 1\nsample = 1ms\n",
                  "3: a run of up to 2m (its timeout) sampled every 1ms keeps 120000 time-series "
                  "points: at most 100000; raise 'sample' or lower [scenario] timeout");

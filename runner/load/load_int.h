@@ -1,0 +1,234 @@
+/*
+ * load_int.h - what the parts of the load engine share (internal to
+ * runner/load): the run's shared state, the worker threads, the virtual
+ * users and the connections they borrow.  The calls go one way:
+ *
+ *   load.c     the supervisor's side (load.h): workers started, stopped,
+ *              their counters merged
+ *   worker.c   one worker thread: an epoll loop, a timer heap, the ready
+ *              queue; history lines and counters of its users
+ *   vu.c       a virtual user's steps: begin an iteration, send a request
+ *              (reqflow.h builds and judges it), think, finish
+ *   hconn.c    HTTP/1.1 connections, pooled per worker and destination
+ *   hcurl.c    https:// (and WEDGE_LOAD_HTTP=curl) through libcurl's
+ *              multi interface on the same loop
+ *   pgq.c      SQL transactions on libpq's asynchronous API, connections
+ *              pooled per worker
+ *
+ * load.c -> worker.c -> vu.c -> hconn.c, hcurl.c, pgq.c -> http1.c.
+ * The transports report back through vu_done (declared here, defined in
+ * vu.c): a completion, not a call up into the caller's logic.
+ *
+ * Threads: everything a worker owns (its users, connections, heap,
+ * history buffer) is touched only by that worker's thread; the counters
+ * the supervisor samples are under the worker's mutex; the shared struct
+ * load is read-only after load_start except its atomics and the history
+ * file (under hist_mu).
+ */
+#ifndef WEDGE_LOAD_INT_H
+#define WEDGE_LOAD_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hist.h"
+#include "load.h"
+#include "reqflow.h"
+
+struct worker;
+
+/* Something registered with a worker's epoll: the event's data.ptr
+ * points at one of these, first member of its owner. */
+struct ev {
+    void (*fn)(struct worker *w, struct ev *e, uint32_t events);
+};
+
+/* ---------------------------------------------------------------
+ * Virtual users: small and explicit.  The per-user cost is this struct
+ * plus rf_user's captured values (docs/performance.md, "Memory").
+ * ------------------------------------------------------------ */
+enum vu_state {
+    VU_START,    /* not begun yet (on the ready queue) */
+    VU_IDLE,     /* on the ready queue: begins its next iteration or step */
+    VU_THINK,    /* in the heap: thinking */
+    VU_DUE,      /* in the heap: its arrival is not due yet (open model) */
+    VU_FLIGHT,   /* a request in flight (in the heap with its timeout) */
+    VU_CONNWAIT, /* built, waiting for a connection slot (the descriptor budget) */
+    VU_DONE
+};
+
+struct vu {
+    struct rf_user rf; /* its place in the mix or a flow, its captured values */
+    uint64_t wake;     /* heap key: when to fire / when its request times out */
+    uint64_t due;      /* the request's start (open model: its arrival time) */
+    uint64_t seq;      /* requests sent, "seq" of history.jsonl */
+    void *io;          /* the transport's object while in flight */
+    uint32_t heap;     /* its index in the worker's heap + 1; 0: not there */
+    int16_t req;       /* the request in flight (s->requests index) */
+    uint8_t state;     /* enum vu_state */
+    uint8_t kind;      /* the transport of the request in flight (enum vu_io) */
+};
+
+enum vu_io { VU_IO_NONE, VU_IO_HTTP, VU_IO_CURL, VU_IO_SQL };
+
+/* Per request class; under the worker's mutex. */
+struct load_cls {
+    uint64_t ok, fail, info, retries, scenario_info;
+    char first_error[sizeof(((struct rf_result *)0)->reason)];
+    struct hist *lat;
+};
+
+/* A host:port the worker sends HTTP to (its idle connections). */
+struct hdest {
+    char *host; /* NUL-terminated copy, for getaddrinfo */
+    int port;
+    int resolved; /* 1: addr holds it; -1: it did not resolve (error) */
+    struct sockaddr_storage *addr;
+    unsigned addrlen;
+    struct hconn *idle; /* doubly linked through hconn.prev/next */
+    char err[128];      /* why it did not resolve */
+};
+
+struct worker {
+    struct load *l;
+    unsigned index;
+    pthread_t th;
+    int started;
+    atomic_int done;
+    int ep;   /* epoll */
+    int wake; /* eventfd: load_stop rings it */
+    struct ev wake_ev;
+    uint64_t now; /* the loop's clock, read once per turn */
+
+    struct vu *users;
+    uint32_t nusers, live; /* live: not VU_DONE */
+    long first_id;         /* ${user} of users[0] */
+    uint32_t *heap, nheap; /* min-heap of user indices by wake */
+    uint32_t *ready;       /* ring of user indices to begin */
+    uint32_t rhead, rlen;
+    int winding; /* the load is over: users finish, none begins */
+
+    /* Connections: HTTP per destination, SQL in one pool; at most
+     * conn_cap open at once (the descriptor budget), waiters in a FIFO. */
+    struct hdest *dests;
+    int ndests;
+    struct pgc *pg_idle;
+    unsigned nconns, nconnecting;
+    uint32_t *connwait, cwhead, cwlen;
+    void *curl;        /* struct hcurl *, made on first https request */
+    uint64_t curl_due; /* libcurl's timer; 0: none */
+
+    /* The supervisor samples these: under mu. */
+    pthread_mutex_t mu;
+    struct load_cls *cls; /* [nrequests] */
+    struct hist *interval;
+    uint64_t i_requests, i_errors;
+
+    /* history lines, flushed to the file under l->hist_mu */
+    struct {
+        char *p;
+        size_t len, cap;
+        uint64_t flushed_ns;
+    } hbuf;
+};
+
+struct load {
+    struct load_cfg cfg;
+    const struct scenario *scn;
+    struct rf_ctx rf;
+    char **labels;         /* [nrequests]: each request's label as a JSON string */
+    size_t label_max;      /* the longest of them */
+    uint64_t t0, deadline; /* deadline: 0 without a duration */
+    double t0_unix;        /* the wall clock read together with t0 */
+    uint64_t think_lo, think_hi;
+    atomic_uint_fast64_t next; /* next iteration / arrival number */
+    atomic_int stop;
+    FILE *history;
+    pthread_mutex_t hist_mu;
+    struct worker *workers;
+    unsigned nworkers;
+    unsigned conn_cap; /* per worker */
+    int use_curl;      /* every HTTP request through libcurl */
+    uint64_t total, total_errors;
+};
+
+/* worker.c */
+int worker_init(struct worker *w, struct load *l, unsigned index, long first_id, uint32_t n,
+                char *err, size_t errlen);
+void *worker_main(void *arg);
+void worker_free(struct worker *w);
+/* The timer heap: (re)place u at wake time t, or take it out. */
+void worker_timer(struct worker *w, struct vu *u, uint64_t t);
+void worker_untimer(struct worker *w, struct vu *u);
+/* Put u on the ready queue (it begins its next iteration on the next turn). */
+void worker_ready(struct worker *w, struct vu *u);
+/* Connections: at most conn_cap open (the descriptor budget) and a few
+ * being set up at once.  worker_conn_take: 0 when u may open one (counted
+ * as open and setting up), -1 when u must wait (queued: it resumes its
+ * transport when there is room, in order, unless a connection comes back
+ * to the pool for it first: worker_conn_waiter). */
+int worker_conn_take(struct worker *w, struct vu *u);
+/* A connection being set up is up, or gone before it was. */
+void worker_conn_up(struct worker *w);
+/* A connection closed: it is no longer being set up (*connecting) and
+ * its slot (*slot) is free again; both flags cleared. */
+void worker_conn_release(struct worker *w, int *connecting, int *slot);
+/* u no longer waits (its request timed out). */
+void worker_conn_cancel(struct worker *w, struct vu *u);
+/* The first waiter that match(u, arg) accepts, taken out of the queue
+ * (its state back to VU_FLIGHT), or NULL: a connection released to the
+ * pool goes to it directly. */
+struct vu *worker_conn_waiter(struct worker *w, int (*match)(const struct vu *, const void *),
+                              const void *arg);
+/* Register fd (level-triggered) for events on e (add), or change them;
+ * -1 with errno. */
+int worker_watch(struct worker *w, int fd, struct ev *e, uint32_t events, int add);
+/* Room for n more bytes of history at the end of the worker's buffer
+ * (written, then committed up to end); flushed to the file when large or
+ * old enough. */
+char *worker_hist_reserve(struct worker *w, size_t n);
+void worker_hist_commit(struct worker *w, char *end);
+static inline uint32_t worker_index(const struct worker *w, const struct vu *u)
+{
+    return (uint32_t)(u - w->users);
+}
+
+/* vu.c */
+/* Begin u's next iteration, or its flow's next step. */
+void vu_begin(struct worker *w, struct vu *u);
+/* u's timer fired: think over, arrival due, or its request timed out. */
+void vu_timer(struct worker *w, struct vu *u);
+/* The load is over for u (not in flight). */
+void vu_finish(struct worker *w, struct vu *u);
+/* A request of u completed (the transports call it). */
+void vu_done(struct worker *w, struct vu *u, const struct rf_result *res, long status,
+             unsigned tries, uint64_t retries);
+
+/* hconn.c: an HTTP request of u over the worker's own client. */
+void hconn_send(struct worker *w, struct vu *u, const struct rf_req *q);
+/* u got the connection slot it waited for (counted). */
+void hconn_resume(struct worker *w, struct vu *u);
+/* Abandon u's request (its timeout): the connection is closed. */
+void hconn_abort(struct worker *w, struct vu *u, const char *why);
+void hconn_free_all(struct worker *w);
+/* Close one idle connection (a user waits for its slot); 1 if one was. */
+int hconn_shed(struct worker *w);
+
+/* hcurl.c: the same through libcurl (https, or WEDGE_LOAD_HTTP=curl). */
+void hcurl_send(struct worker *w, struct vu *u, const struct rf_req *q);
+void hcurl_abort(struct worker *w, struct vu *u, const char *why);
+void hcurl_free(struct worker *w);
+/* libcurl's timer is due. */
+void hcurl_tick(struct worker *w);
+
+/* pgq.c: u's SQL transaction (sql is taken over). */
+void pgq_send(struct worker *w, struct vu *u, char *sql);
+void pgq_resume(struct worker *w, struct vu *u);
+void pgq_abort(struct worker *w, struct vu *u, const char *why);
+void pgq_free_all(struct worker *w);
+int pgq_shed(struct worker *w);
+
+#endif
