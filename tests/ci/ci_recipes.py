@@ -172,7 +172,8 @@ def main():
             if case == "pass":
                 if rc != 0:
                     fail(f"{what}, want 0 (every invariant held); output:\n{tail}")
-                for p in paths:
+                for p in paths + ["chaos-out/report.html", "chaos-out/run-1/report.md",
+                                  "chaos-out/run-1/report.html"]:
                     if not os.path.exists(os.path.join(ws, p)):
                         fail(f"{what}: the published path {p} does not exist")
                 if "failures=\"0\"" not in open(junit).read():

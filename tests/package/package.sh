@@ -69,6 +69,9 @@ case_name=oversell-naive
 expect_rc 1 inst "$root/usr/bin/wedge" run "$scn/oversell-naive.scn" --out "$work/naive"
 expect_in "$work/out" '^[0-9]* passed, [1-9][0-9]* failed$'
 expect_in "$work/naive/junit.xml" 'no_oversell'
+for f in report.md report.html; do
+    [ -s "$work/naive/$f" ] || fail "the installed wedge wrote no $f"
+done
 case_name=oversell-atomic
 expect_rc 0 inst "$root/usr/bin/wedge" run "$scn/oversell-atomic.scn" --out "$work/atomic"
 expect_in "$work/out" '^[1-9][0-9]* passed, 0 failed$'
