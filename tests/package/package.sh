@@ -6,8 +6,10 @@
 #     scenario and isolation spec of the source tree, the docs and the
 #     manual pages; its Depends were computed by dpkg-shlibdeps (libpq5...);
 #   - `wedge run .../scenarios/shop/oversell-naive.scn` from an empty
-#     directory finds the race (exit 1) and its twin oversell-atomic.scn
-#     passes (exit 0); a copy with a probe job shows ${build} and the shim
+#     directory finds the race (exit 1), writing report.md and report.html,
+#     and its twin oversell-atomic.scn passes (exit 0); `wedge check` passes
+#     every installed scenario; the demo's counter-naive.scn (counterd)
+#     finds its race; a copy with a probe job shows ${build} and the shim
 #     resolved inside the scratch root, not the build tree;
 #   - `man -l` renders each page without a warning, `man wedge` works with
 #     MANPATH into the root, and every command and flag of `wedge --help`
@@ -75,6 +77,15 @@ done
 case_name=oversell-atomic
 expect_rc 0 inst "$root/usr/bin/wedge" run "$scn/oversell-atomic.scn" --out "$work/atomic"
 expect_in "$work/out" '^[1-9][0-9]* passed, 0 failed$'
+
+# Every installed scenario checks (its schema and SQL files found where it
+# expects them), and the demo's counterd runs from ${build}: its race found.
+case_name=check-all
+expect_rc 0 inst "$root/usr/bin/wedge" check "$root"/usr/share/wedge/scenarios/*/*.scn
+case_name=demo-naive
+expect_rc 1 inst "$root/usr/bin/wedge" run "$root/usr/share/wedge/scenarios/demo/counter-naive.scn" \
+    --out "$work/demo"
+expect_in "$work/out" '^[0-9]* passed, [1-9][0-9]* failed$'
 
 # Where ${build} and the shim resolved: a copy of the scenario (its schema
 # path made absolute) with a job that writes both down.
