@@ -10,6 +10,8 @@
  *                gives the start of every function the symbols miss
  *   sym_dwarf.c  inlined functions from DWARF (libdw): address ranges
  *                flattened into disjoint segments
+ *   sym_index.c  one object's tables, built from what those two read
+ *   sym_builder.c  the scratch tables they share while an object is read
  *
  * Why: a hook can be called from inside the program's allocator
  * (jemalloc takes pthread mutexes while it allocates).  libunwind's
@@ -192,9 +194,18 @@ struct sym_builder {
     char dwarf_path[4096]; /* the file holding DWARF, "" when none */
 };
 
-/* Make room for one more element in a malloc'd array of *cap elements
- * of `size` bytes holding n (doubling).  0, or -1 when out of memory. */
+/* sym_builder.c: make room for one more element in a malloc'd array of
+ * *cap elements of `size` bytes holding n (doubling).  0, or -1 when out
+ * of memory. */
 int sym_grow(void **arr, size_t *cap, size_t n, size_t size);
+/* Append a name to the builder; its offset, or -1 when out of memory.
+ * _once: a name added before gives the offset it already has. */
+long sym_add_name(struct sym_builder *b, const char *s, size_t len);
+long sym_add_name_once(struct sym_builder *b, const char *s, size_t len);
+/* The patterns the name at offset off matches (0 when classify is NULL):
+ * the name as written and, for a compiler's clone ("f.constprop.0"), the
+ * function it was cut from; computed once per distinct name. */
+uint64_t sym_mask_of(struct sym_builder *b, sym_classify_fn classify, uint32_t off);
 /* sym_index.c: memory from the never-freed arena (under the indexing
  * lock); the tables of one object, NULL when out of memory. */
 void *sym_mem(size_t n);
@@ -204,10 +215,6 @@ char *sym_strdup(const char *s);
 struct sym_obj *sym_index_object(const char *path, const char *display, uintptr_t bias,
                                  uintptr_t lo, uintptr_t hi, sym_classify_fn classify,
                                  int inline_names);
-/* Append a name to the builder; its offset, or -1 when out of memory.
- * _once: a name added before gives the offset it already has. */
-long sym_add_name(struct sym_builder *b, const char *s, size_t len);
-long sym_add_name_once(struct sym_builder *b, const char *s, size_t len);
 /* sym_elf.c: the functions of b->path (and of its debug data). */
 int symelf_read(struct sym_builder *b);
 /* sym_dwarf.c: the inline instances in b->dwarf_path. */
