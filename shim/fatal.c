@@ -96,3 +96,21 @@ out:
         syscall(SYS_close, dfd);
     errno = saved;
 }
+
+/* Write a message without any wrapped function, leave the fatal record
+ * (so a runner blames the shim, not the program) and stop.  No dlerror():
+ * it describes the last failed lookup, which need not be this symbol's. */
+void real_die(const char *const *parts)
+{
+    char msg[512];
+    size_t n = 0;
+
+    for (size_t i = 0; parts[i]; i++)
+        for (const char *p = parts[i]; *p && n + 1 < sizeof msg; p++)
+            msg[n++] = *p;
+    msg[n] = '\0';
+    syscall(SYS_write, 2, msg, n);
+    syscall(SYS_write, 2, "\n", 1);
+    wg_fatal_record("abort", msg);
+    abort();
+}

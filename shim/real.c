@@ -33,7 +33,10 @@
 
 #include "real.h"
 
-#define W_ALL(name, ...) real_##name##_t real_##name;
+/* The libc rows' pointers; the libpq rows' are real_pq.c's. */
+#define W_LIBC(name, ...) real_##name##_t real_##name;
+#define W_LIBC_OPT        W_LIBC
+#define W_MUTEX           W_LIBC
 #include "wrappers.def"
 
 static __thread int real_resolving __attribute__((tls_model("initial-exec")));
@@ -45,24 +48,6 @@ static __thread int real_resolving __attribute__((tls_model("initial-exec")));
     extern ret wg_libc_##name params;            \
     __asm__(".symver wg_libc_" #name ",__" #name "@GLIBC_2.2.5");
 #include "wrappers.def"
-
-/* Write a message without any wrapped function, leave the fatal record
- * (so a runner blames the shim, not the program) and stop.  No dlerror():
- * it describes the last failed lookup, which need not be this symbol's. */
-void real_die(const char *const *parts)
-{
-    char msg[512];
-    size_t n = 0;
-
-    for (size_t i = 0; parts[i]; i++)
-        for (const char *p = parts[i]; *p && n + 1 < sizeof msg; p++)
-            msg[n++] = *p;
-    msg[n] = '\0';
-    syscall(SYS_write, 2, msg, n);
-    syscall(SYS_write, 2, "\n", 1);
-    wg_fatal_record("abort", msg);
-    abort();
-}
 
 static void real_die_sym(const char *name, const char *what)
 {
@@ -123,8 +108,8 @@ static void *real_slow(void **slot, const char *name, void *bootstrap)
     return p;
 }
 
-/* Each row's slow half: libc rows resolve the table (the mutex rows with
- * their bootstrap fallback), libpq rows look for libpq (real_pq.c). */
+/* Each libc row's slow half: resolve the table (the mutex rows with their
+ * bootstrap fallback).  The libpq rows' look for libpq (real_pq.c). */
 #define W_LIBC(name, ...)                                                      \
     real_##name##_t real_slow_##name(void)                                     \
     {                                                                          \
@@ -136,10 +121,4 @@ static void *real_slow(void **slot, const char *name, void *bootstrap)
     {                                                                                            \
         return (real_##name##_t)real_slow((void **)&real_##name, #name, (void *)wg_libc_##name); \
     }
-#define W_PQ(name, ...)                                                     \
-    real_##name##_t real_slow_##name(void)                                  \
-    {                                                                       \
-        return (real_##name##_t)real_pq_slow((void **)&real_##name, #name); \
-    }
-#define W_PQ_OPT W_PQ
 #include "wrappers.def"

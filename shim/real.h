@@ -5,8 +5,8 @@
  * Every function is a row of wrappers.def, with its prototype and where
  * the real one is found.  real.c resolves the libc rows in one place
  * (real_load), with dlsym(RTLD_NEXT), or dlvsym where a row names a
- * version; the libpq rows come from wherever the program loaded libpq
- * (real_pq.c).
+ * version; the libpq rows (their pointers too) come from wherever the
+ * program loaded libpq (real_pq.c).
  * REAL(fn) is the pointer, resolved lazily when a wrapper runs before the
  * constructor (or, for libpq, before libpq was found).
  *
@@ -62,20 +62,18 @@
  * (real_pq_load) runs from a libpq wrapper's slow path alone. */
 void real_load(void);
 
-/* Resolve the libpq group (real_pq.c).  search 0: only RTLD_NEXT (the
- * constructor); 1: also every loaded object, RTLD_LOCAL ones included.
- * Returns 0 when libpq was found.  Thread-safe, no lock of its own. */
+/* Resolve the libpq group (real_pq.c, which also holds the libpq rows'
+ * pointers and slow halves).  search 0: only RTLD_NEXT (the constructor);
+ * 1: also every loaded object, RTLD_LOCAL ones included.  Returns 0 when
+ * libpq was found.  Thread-safe, no lock of its own. */
 int real_pq_load(int search);
-/* real_slow for a libpq symbol: resolve, or stop the process naming it. */
-void *real_pq_slow(void **slot, const char *name);
-
-/* Write "wedge: <what>..." to stderr with raw syscalls, leave the fatal
- * record (fatal.c) and abort.  parts: NULL-terminated strings. */
-__attribute__((noreturn)) void real_die(const char *const *parts);
 
 /* ---------------------------------------------------------------
- * The shim's own fatal exits (fatal.c).
+ * The shim's own fatal exits (fatal.c), below real.c and real_pq.c.
  * ------------------------------------------------------------ */
+/* Write "wedge: <what>..." to stderr with raw syscalls, leave the fatal
+ * record (wg_fatal_record) and abort.  parts: NULL-terminated strings. */
+__attribute__((noreturn)) void real_die(const char *const *parts);
 /* Leave WEDGE_TRACE/fatal.PID saying the shim, not the program, stopped
  * this process: line 1 "kind=KIND pid=P pgid=G proc=NAME", line 2 msg.
  * kind: "abort" (a symbol the shim cannot do without) or "config" (a

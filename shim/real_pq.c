@@ -46,6 +46,11 @@
 
 #include "real.h"
 
+/* The libpq rows' pointers (real.h). */
+#define W_PQ(name, ...) real_##name##_t real_##name;
+#define W_PQ_OPT        W_PQ
+#include "wrappers.def"
+
 /* Where the libpq group comes from: RTLD_NEXT or a dlopen handle. */
 static void *_Atomic real_pq_src;
 /* How many loaded objects the last failed search asked (for the message). */
@@ -196,7 +201,8 @@ int real_pq_load(int search)
     return src ? 0 : -1;
 }
 
-void *real_pq_slow(void **slot, const char *name)
+/* real_slow for a libpq symbol: resolve, or stop the process naming it. */
+static void *real_pq_slow(void **slot, const char *name)
 {
     Dl_info di;
     void *p;
@@ -227,3 +233,12 @@ void *real_pq_slow(void **slot, const char *name)
                            NULL};
     real_die(parts);
 }
+
+/* Each libpq row's slow half: look for libpq, or stop naming the symbol. */
+#define W_PQ(name, ...)                                                     \
+    real_##name##_t real_slow_##name(void)                                  \
+    {                                                                       \
+        return (real_##name##_t)real_pq_slow((void **)&real_##name, #name); \
+    }
+#define W_PQ_OPT W_PQ
+#include "wrappers.def"
