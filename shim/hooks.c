@@ -17,6 +17,7 @@ _Atomic int wg_pq_ruled;
 _Atomic uint64_t wg_calls[WG_HOOK_COUNT];
 uint64_t wg_after_hooks;
 __thread int wg_in_shim __attribute__((tls_model("initial-exec")));
+__thread int wg_pq_depth __attribute__((tls_model("initial-exec")));
 uint64_t wg_seed;
 char wg_proc_name[64];
 
@@ -33,6 +34,11 @@ int wg_thread_index(void)
         hooks_thread_idx =
             atomic_fetch_add_explicit(&hooks_next_thread, 1, memory_order_relaxed) + 1;
     return hooks_thread_idx;
+}
+
+int wg_pq_busy(void)
+{
+    return wg_pq_depth > 0;
 }
 
 int hooks_install(const struct wg_ruleset *rs, int tracing)

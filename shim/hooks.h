@@ -40,6 +40,12 @@ extern _Atomic int wg_ruled[WG_HOOK_COUNT];
 /* 1 when some rule names a pq hook: then every pq wrapper follows the
  * statements (libpq.c), which pq.query's attribution needs. */
 extern _Atomic int wg_pq_ruled;
+/* How deep the calling thread is inside libpq's wrappers (libpq.c):
+ * libpq's calls to its own exported functions pass through them, and the
+ * wire decoder (pgsess.c) leaves a send or recv made from inside one to
+ * them (wg_pq_busy: 1 while the depth is not 0). */
+extern __thread int wg_pq_depth __attribute__((tls_model("initial-exec")));
+int wg_pq_busy(void);
 
 /* Count one call of hook h. */
 static inline void wg_count(int h)

@@ -21,7 +21,6 @@
  * aborts, later statements get 25P02.  fail disconnect shuts the socket
  * down: libpq sees the server go away and reports CONNECTION_BAD.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +30,6 @@
 #include "real.h"
 #include "redact.h"
 #include "wire.h"
-
-static __thread int pq_depth __attribute__((tls_model("initial-exec")));
-
-/* The wire decoder (pgsess.c) leaves the sockets libpq's wrappers follow
- * alone: a send or recv made from inside a wrapper is libpq's. */
-int wg_pq_busy(void)
-{
-    return pq_depth > 0;
-}
 
 /* ---------------------------------------------------------------
  * Per-connection state: pending statements and prepared names.
@@ -252,25 +242,6 @@ static const char *pq_prep_sql(struct pq_conn *pc, const char *name)
  * Injected failures.
  * ------------------------------------------------------------ */
 
-/* The DO block that raises `state` on the server.  Only [0-9A-Z] reach
- * the SQL text (the parser already checked; this keeps it quoted-safe). */
-void wg_pq_raise_sql(const char *state, char *buf, size_t n)
-{
-    char s[6] = "P0001";
-
-    if (state && strlen(state) == 5) {
-        int ok = 1;
-        for (int i = 0; i < 5; i++)
-            ok &= isdigit((unsigned char)state[i]) || isupper((unsigned char)state[i]);
-        if (ok)
-            memcpy(s, state, 6);
-    }
-    snprintf(buf, n,
-             "DO $$BEGIN RAISE EXCEPTION 'wedge: injected sqlstate %s' USING ERRCODE = '%s'; "
-             "END$$",
-             s, s);
-}
-
 /* Run the raising block now; its (error) result. */
 static PGresult *pq_raise(PGconn *conn, const char *state)
 {
@@ -278,9 +249,9 @@ static PGresult *pq_raise(PGconn *conn, const char *state)
     PGresult *res;
 
     wg_pq_raise_sql(state, sql, sizeof sql);
-    pq_depth++;
+    wg_pq_depth++;
     res = REAL(PQexecParams)(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-    pq_depth--;
+    wg_pq_depth--;
     return res;
 }
 
@@ -291,9 +262,9 @@ static int pq_send_raise(PGconn *conn, const char *state)
     int ok;
 
     wg_pq_raise_sql(state, sql, sizeof sql);
-    pq_depth++;
+    wg_pq_depth++;
     ok = REAL(PQsendQueryParams)(conn, sql, 0, NULL, NULL, NULL, NULL, 0);
-    pq_depth--;
+    wg_pq_depth--;
     return ok;
 }
 
@@ -374,9 +345,9 @@ static PGresult *pq_sync(PGconn *conn, int hook, int query, const char *sql, pq_
      * pipeline mode): forget those statements too. */
     if (REAL(PQpipelineStatus)(conn) == PQ_PIPELINE_OFF)
         pq_forget(pq_conn_get(conn, 0));
-    pq_depth++;
+    wg_pq_depth++;
     res = run(conn, args);
-    pq_depth--;
+    wg_pq_depth--;
     if (query ? pq_eval2(&cq, &ca, WG_AFTER, &v) : pq_eval2(&ca, NULL, WG_AFTER, &v)) {
         if (v.action == WG_ACT_FAIL_SQLSTATE) {
             REAL(PQclear)(res);
@@ -414,9 +385,9 @@ static int pq_send(PGconn *conn, int query, const char *sql, pq_send_fn run, con
         if (v.action == WG_ACT_FAIL_DISCONNECT)
             pq_disconnect(conn);
     }
-    pq_depth++;
+    wg_pq_depth++;
     ok = run(conn, args);
-    pq_depth--;
+    wg_pq_depth--;
     if (ok)
         pq_push(pc, sql, query ? PQ_QUERY : PQ_OTHER);
     ca.no_sqlstate = "after pq.send the statement is only queued (use after pq.query)";
@@ -438,13 +409,13 @@ static int pq_send(PGconn *conn, int query, const char *sql, pq_send_fn run, con
 #define PQ_FAST(hook, counts, call)                                                           \
     if (!atomic_load_explicit(&wg_armed[WG_HOOK_##hook], memory_order_relaxed) || wg_in_shim) \
         return call;                                                                          \
-    if (pq_depth)                                                                             \
+    if (wg_pq_depth)                                                                          \
         return call;                                                                          \
     if (!atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed)) {                          \
         pq_count(WG_HOOK_##hook, counts);                                                     \
-        pq_depth++; /* libpq's calls to itself are not counted again */                       \
+        wg_pq_depth++; /* libpq's calls to itself are not counted again */                    \
         __auto_type wg_r_ = call;                                                             \
-        pq_depth--;                                                                           \
+        wg_pq_depth--;                                                                        \
         return wg_r_;                                                                         \
     }
 
@@ -484,9 +455,9 @@ static int pq_connecting(const char *detail)
         char detail[512];                                 \
         redact;                                           \
         int drop = pq_connecting(detail);                 \
-        pq_depth++;                                       \
+        wg_pq_depth++;                                    \
         PGconn *conn = REAL(name) args;                   \
-        pq_depth--;                                       \
+        wg_pq_depth--;                                    \
         if (drop)                                         \
             pq_disconnect(conn);                          \
         return pq_connected(conn, detail);                \
@@ -692,9 +663,9 @@ PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
     pq_call(&cr, WG_HOOK_PQ_RESULT, conn, sql, sql);
     if (wg_eval(&cr, WG_BEFORE, &v) && v.action == WG_ACT_FAIL_DISCONNECT)
         pq_disconnect(conn);
-    pq_depth++;
+    wg_pq_depth++;
     res = REAL(PQgetResult)(conn);
-    pq_depth--;
+    wg_pq_depth--;
 
     if (res && st && REAL(PQresultStatus)(res) == PGRES_PIPELINE_SYNC) {
         /* A sync ends the run of what was queued before it (all of it
@@ -716,9 +687,9 @@ PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
         }
         if (verdict && v.action == WG_ACT_FAIL_SQLSTATE && pq_send_raise(conn, v.sqlstate)) {
             pq_push(pc, sql, PQ_OTHER); /* the raising block's own NULL pops it */
-            pq_depth++;
+            wg_pq_depth++;
             res = REAL(PQgetResult)(conn);
-            pq_depth--;
+            wg_pq_depth--;
         } else if (verdict && v.action == WG_ACT_FAIL_DISCONNECT) {
             pq_disconnect(conn);
         }
@@ -734,15 +705,15 @@ PQ_EXPORT PGresult *PQgetResult(PGconn *conn)
 PQ_EXPORT void PQfinish(PGconn *conn)
 {
     if (!atomic_load_explicit(&wg_armed[WG_HOOK_PQ_FINISH], memory_order_relaxed) || wg_in_shim ||
-        pq_depth) {
+        wg_pq_depth) {
         REAL(PQfinish)(conn);
         return;
     }
     if (!atomic_load_explicit(&wg_pq_ruled, memory_order_relaxed)) { /* tracing only */
         wg_count(WG_HOOK_PQ_FINISH);
-        pq_depth++;
+        wg_pq_depth++;
         REAL(PQfinish)(conn);
-        pq_depth--;
+        wg_pq_depth--;
         return;
     }
     struct wg_call c;
@@ -751,7 +722,7 @@ PQ_EXPORT void PQfinish(PGconn *conn)
     pq_call(&c, WG_HOOK_PQ_FINISH, conn, NULL, NULL);
     wg_eval(&c, WG_BEFORE, &v);
     pq_conn_drop(conn);
-    pq_depth++;
+    wg_pq_depth++;
     REAL(PQfinish)(conn);
-    pq_depth--;
+    wg_pq_depth--;
 }

@@ -24,7 +24,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,8 +49,7 @@ static _Atomic int16_t *pgs_map;
 static struct pgs_probe *pgs_probes;
 static struct pgs_session *pgs_table;
 static int pgs_db_port;
-static _Atomic uint64_t pgs_nhidden, pgs_nlost;
-static _Atomic int pgs_said_hidden, pgs_said_lost, pgs_said_full;
+static _Atomic int pgs_said_full;
 
 /* ---------------------------------------------------------------
  * The table.
@@ -74,18 +72,6 @@ int pgsess_init(int db_port)
     return 0;
 }
 
-void pgs_lock(struct pgs_session *s)
-{
-    for (unsigned spins = 0; atomic_exchange_explicit(&s->lock, 1, memory_order_acquire); spins++)
-        if (spins > 64)
-            sched_yield();
-}
-
-void pgs_unlock(struct pgs_session *s)
-{
-    atomic_store_explicit(&s->lock, 0, memory_order_release);
-}
-
 static int pgs_fd_ok(int fd)
 {
     return pgs_table && fd >= 0 && fd < WIRE_FDS;
@@ -96,62 +82,6 @@ static void pgs_release(int fd)
     int v = atomic_exchange_explicit(&pgs_map[fd], 0, memory_order_acq_rel);
     if (v > 0)
         atomic_store_explicit(&pgs_table[v - 1].owner, 0, memory_order_release);
-}
-
-/* A trace line that is no injection (rule null): what the decoder saw. */
-static void pgs_note(const struct pgs_session *s, const char *outcome, const char *detail)
-{
-    struct wg_event ev = {.hook = WG_HOOK_PQ_CONNECT,
-                          .action = "decode",
-                          .outcome = outcome,
-                          .detail = detail,
-                          .obj = s,
-                          .fd = s ? s->fd : -1};
-    trace_event(&ev);
-}
-
-void pgs_hide(struct pgs_session *s, const char *how)
-{
-    char msg[512];
-
-    s->hidden = 1;
-    atomic_fetch_add_explicit(&pgs_nhidden, 1, memory_order_relaxed);
-    if (atomic_exchange_explicit(&pgs_said_hidden, 1, memory_order_relaxed))
-        return;
-    snprintf(msg, sizeof msg,
-             "a PostgreSQL session (fd %d%s%s) is encrypted with %s: its statements are hidden "
-             "from pq.* rules (connect with sslmode=disable%s to see them)",
-             s->fd, s->who[0] ? ", " : "", s->who, how,
-             how[0] == 'G' ? " and gssencmode=disable" : "");
-    pgs_note(s, "hidden", msg);
-    fprintf(stderr, "wedge: %s\n", msg);
-}
-
-void pgs_lose(struct pgs_session *s, const char *why)
-{
-    char msg[512];
-
-    if (s->lost)
-        return;
-    s->lost = 1;
-    atomic_fetch_add_explicit(&pgs_nlost, 1, memory_order_relaxed);
-    snprintf(msg, sizeof msg,
-             "the PostgreSQL decoder stopped following the session on fd %d: %s; its later "
-             "statements raise no pq.* event",
-             s->fd, why);
-    pgs_note(s, "lost", msg);
-    if (!atomic_exchange_explicit(&pgs_said_lost, 1, memory_order_relaxed))
-        fprintf(stderr, "wedge: %s\n", msg);
-}
-
-uint64_t pgsess_hidden(void)
-{
-    return atomic_load_explicit(&pgs_nhidden, memory_order_relaxed);
-}
-
-uint64_t pgsess_lost(void)
-{
-    return atomic_load_explicit(&pgs_nlost, memory_order_relaxed);
 }
 
 void pgsess_claim(int fd)

@@ -7,6 +7,8 @@
  *   pgflow.c  what each message means: statements and their events, the
  *             queue of messages awaiting an answer, prepared statements
  *             and portals
+ *   pgsess_quiet.c  a session given up (hidden by encryption, or lost),
+ *             said once; below both
  *
  * A session lives in mmap'd memory (never the program's allocator) and
  * has a spin lock of its own, held while its state changes and released
@@ -18,6 +20,9 @@
 #include "pgwire.h"
 #include "wire.h"
 #include "wedge_shim.h"
+
+#include <sched.h>
+#include <stdatomic.h>
 
 #define PGS_SESSIONS 256 /* decoded sessions at once, per process */
 #define PGS_FIFO     512 /* messages awaiting an answer */
@@ -90,9 +95,20 @@ struct pgs_session {
 };
 
 /* Lock / unlock a session (a spin, yielding after a while). */
-void pgs_lock(struct pgs_session *s);
-void pgs_unlock(struct pgs_session *s);
-/* Stop decoding s, saying why once (trace, and stderr once a process). */
+static inline void pgs_lock(struct pgs_session *s)
+{
+    for (unsigned spins = 0; atomic_exchange_explicit(&s->lock, 1, memory_order_acquire); spins++)
+        if (spins > 64)
+            sched_yield();
+}
+
+static inline void pgs_unlock(struct pgs_session *s)
+{
+    atomic_store_explicit(&s->lock, 0, memory_order_release);
+}
+
+/* pgsess_quiet.c: stop decoding s, saying why once (trace, and stderr
+ * once a process). */
 void pgs_lose(struct pgs_session *s, const char *why);
 /* The session's TLS notice: once on stderr, once in the trace. */
 void pgs_hide(struct pgs_session *s, const char *how);

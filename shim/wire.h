@@ -142,9 +142,8 @@ void pgsess_claim(int fd);
 uint64_t pgsess_hidden(void);
 uint64_t pgsess_lost(void);
 
-/* libpq.c: 1 while the calling thread is inside a libpq wrapper (its
- * statements are libpq's to report); the DO block that raises state. */
-int wg_pq_busy(void);
+/* pqraise.c: the DO block that raises state on the server (libpq.c and
+ * pgflow.c put it in a statement's place). */
 void wg_pq_raise_sql(const char *state, char *buf, size_t n);
 
 #endif
