@@ -28,6 +28,7 @@ static void usage(FILE *f)
                "  exec -- CMD ...   run one command under the shim (rules, seed, trace)\n"
                "  hunt SCENARIO     find a race nobody wrote a rule for: observe, try candidate\n"
                "                    rules, confirm, write the find as a scenario file\n"
+               "  merge DIR...      judge the shards of one run (run --shard I/N) as one run\n"
                "  check SCENARIO... validate scenarios (or --rules TEXT) without running them\n"
                "  proxy --listen P --to HOST:PORT\n"
                "                    forward TCP under the shim: the rules act on a program\n"
@@ -49,8 +50,9 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"run", run_main},       {"exec", exec_main}, {"check", check_main}, {"pg", pg_main},
-    {"isolation", iso_main}, {"hunt", hunt_main}, {"proxy", proxy_main}, {"report", report_main},
+    {"run", run_main},     {"exec", exec_main},     {"check", check_main},
+    {"pg", pg_main},       {"isolation", iso_main}, {"hunt", hunt_main},
+    {"proxy", proxy_main}, {"report", report_main}, {"merge", merge_main},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -26,6 +26,8 @@ int hunt_main(int argc, char **argv);
 /* wedge report DIR... | --svg KIND IN (report_cmd.c): report.html drawn
  * again from a directory's files, or one figure as SVG. */
 int report_main(int argc, char **argv);
+/* wedge merge DIR... (merge.c): the shards of one run judged as one. */
+int merge_main(int argc, char **argv);
 /* wedge pg start|stop|env (pg_cmd.c): the subcommand keeping one cluster
  * for a shell (design, "Embedded default"). */
 int pg_main(int argc, char **argv);

@@ -48,6 +48,9 @@ void run_usage(FILE *f)
             "      --ready-timeout D how long a service may take to become ready (10s)\n"
             "  -D, --dsn DSN         use this PostgreSQL server (a fresh wedge_* database\n"
             "                        per run) instead of a throwaway cluster\n"
+            "      --shard I/N       run the I-th of N shares of the users (0 <= I < N)\n"
+            "                        against services and a --dsn database the shards\n"
+            "                        share; wedge merge judges the shards together\n"
             "  -o, --out DIR         output directory (default\n"
             "                        ./wedge-out/SCENARIO-NAME-YYYYmmdd-HHMMSS)\n"
             "  -j, --json            print DIR/summary.json on stdout, everything else on\n"
@@ -67,7 +70,10 @@ void run_usage(FILE *f)
 
 #define RUN_OPTSTRING "s:n:Ud:u:r:i:m:S:R:D:o:jqh"
 /* long options without a short one */
-enum { RUN_OPT_READY = 256, RUN_OPT_NO_RULES };
+enum { RUN_OPT_READY = 256, RUN_OPT_NO_RULES, RUN_OPT_SHARD };
+
+/* The most shards of one run. */
+#define RUN_MAX_SHARDS 10000u
 
 static int run_parse_u64(const char *flag, const char *v, uint64_t *out)
 {
@@ -89,6 +95,30 @@ static int run_limit_arg(enum scn_limit_id id, const char *text, uint64_t *out)
     if (scn_limit_parse(id, text, out, msg, sizeof(msg)) == 0)
         return 0;
     fprintf(stderr, "wedge: run: %s '%s': %s\n", scn_limits[id].flag, text, msg);
+    return -1;
+}
+
+/* --shard I/N: 0 <= I < N <= RUN_MAX_SHARDS; -1 after the message. */
+static int run_parse_shard(const char *v, struct run_opts *o)
+{
+    unsigned long i, n;
+    char *end;
+
+    errno = 0;
+    i = strtoul(v, &end, 10);
+    if (*end == '/' && end > v && v[0] != '-' && end[1] != '-') {
+        const char *d = end + 1;
+        n = strtoul(d, &end, 10);
+        if (!errno && !*end && end > d && n >= 1 && n <= RUN_MAX_SHARDS && i < n) {
+            o->shard_index = (unsigned)i;
+            o->shard_count = (unsigned)n;
+            return 0;
+        }
+    }
+    fprintf(stderr,
+            "wedge: run: --shard '%s': expected I/N, the I-th of N shards, 0 <= I < N <= %u "
+            "(e.g. --shard 0/4 ... --shard 3/4)\n",
+            v, RUN_MAX_SHARDS);
     return -1;
 }
 
@@ -152,6 +182,21 @@ int run_overrides(const struct run_opts *o, struct scenario *s)
     return 0;
 }
 
+/* Options that exclude each other; -1 after the message. */
+static int run_opts_exclusive(const struct run_opts *o, int nfiles)
+{
+    if (o->until_fail && o->repeat > 1) {
+        fprintf(stderr, "wedge: run: --repeat and --until-fail exclude each other\n");
+        return -1;
+    }
+    if (o->shard_count && (o->until_fail || o->repeat > 1 || nfiles > 1)) {
+        fprintf(stderr, "wedge: run: --shard runs one share of one run of one scenario: not "
+                        "with --repeat, --until-fail or several scenarios\n");
+        return -1;
+    }
+    return 0;
+}
+
 static const struct option run_longopts[] = {
     {"seed", required_argument, NULL, 's'},
     {"repeat", required_argument, NULL, 'n'},
@@ -166,6 +211,7 @@ static const struct option run_longopts[] = {
     {"rules", required_argument, NULL, 'R'},
     {"no-rules", no_argument, NULL, RUN_OPT_NO_RULES},
     {"ready-timeout", required_argument, NULL, RUN_OPT_READY},
+    {"shard", required_argument, NULL, RUN_OPT_SHARD},
     {"dsn", required_argument, NULL, 'D'},
     {"out", required_argument, NULL, 'o'},
     {"quiet", no_argument, NULL, 'q'},
@@ -240,6 +286,10 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
             if (run_limit_arg(SCN_LIM_READY_TIMEOUT, optarg, &o->ready_ns) < 0)
                 return WEDGE_USAGE;
             break;
+        case RUN_OPT_SHARD:
+            if (run_parse_shard(optarg, o) < 0)
+                return WEDGE_USAGE;
+            break;
         case 'D':
             o->dsn = optarg;
             break;
@@ -262,10 +312,8 @@ int run_parse_opts(int argc, char **argv, struct run_opts *o)
         fprintf(stderr, "usage: wedge run SCENARIO... [OPTIONS]; see 'wedge run --help'\n");
         return WEDGE_USAGE;
     }
-    if (o->until_fail && o->repeat > 1) {
-        fprintf(stderr, "wedge: run: --repeat and --until-fail exclude each other\n");
+    if (run_opts_exclusive(o, argc - optind) < 0)
         return WEDGE_USAGE;
-    }
     for (int i = optind; i < argc; i++)
         o->paths[o->npaths++] = argv[i];
     o->path = o->paths[0];

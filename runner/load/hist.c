@@ -10,6 +10,8 @@
 #include "hist.h"
 #include "timeunit.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,4 +205,47 @@ int hist_write_hgrm(const struct hist *h, FILE *f)
             (unsigned long long)h->total);
     fprintf(f, "#[Buckets = %12d, SubBuckets     = %12d]\n", HIST_BUCKETS, 2 * HIST_SUB_HALF);
     return ferror(f) ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------
+ * Saved as text, merged back exactly (shards, wedge merge).
+ * ------------------------------------------------------------ */
+int hist_save(const struct hist *h, FILE *f)
+{
+    fprintf(f, "%" PRIu64 " %" PRIu64 " %" PRIu64, h->total ? h->min : 0, h->max, h->total);
+    for (unsigned i = 0; i < HIST_NCOUNTS; i++)
+        if (h->counts[i])
+            fprintf(f, " %u:%" PRIu64, i, h->counts[i]);
+    return fputc('\n', f) == EOF || ferror(f) ? -1 : 0;
+}
+
+int hist_load_merge(struct hist *dst, const char *line)
+{
+    struct hist *h = hist_new();
+    uint64_t sum = 0;
+    char *end;
+    int rc = -1;
+
+    if (!h)
+        abort();
+    errno = 0;
+    h->min = strtoull(line, &end, 10);
+    h->max = strtoull(end, &end, 10);
+    h->total = strtoull(end, &end, 10);
+    while (*end == ' ') {
+        unsigned long i = strtoul(end + 1, &end, 10);
+        if (*end != ':' || i >= HIST_NCOUNTS)
+            goto out;
+        h->counts[i] += strtoull(end + 1, &end, 10);
+        sum += h->counts[i];
+    }
+    if (errno || (*end && *end != '\n') || sum != h->total || h->max > HIST_MAX_NS)
+        goto out;
+    if (!h->total)
+        h->min = UINT64_MAX;
+    hist_merge(dst, h);
+    rc = 0;
+out:
+    hist_free(h);
+    return rc;
 }

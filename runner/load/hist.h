@@ -31,4 +31,12 @@ uint64_t hist_percentile(const struct hist *h, double q);
 /* HdrHistogram-compatible percentile distribution (the .hgrm text),
  * values in milliseconds. */
 int hist_write_hgrm(const struct hist *h, FILE *f);
+/* The exact histogram as one line of text ("min max total i:n i:n...",
+ * only the counters that are not zero, then a newline), for another
+ * process to merge (wedge merge); -1 on a write error. */
+int hist_save(const struct hist *h, FILE *f);
+/* dst += the histogram of a line hist_save wrote (exact: the same
+ * counters).  0, or -1 when line is not one (dst unchanged). */
+int hist_load_merge(struct hist *dst, const char *line);
+
 #endif

@@ -41,6 +41,10 @@ struct run_opts {
     const char *out;
     int quiet;
     uint64_t ready_ns;
+    /* --shard I/N (shard_count 0: the whole run): the I-th share of the
+     * users against services and a database it does not start or prepare
+     * (run_shard.c); wedge merge judges the shards together. */
+    unsigned shard_index, shard_count;
 };
 
 /* What a run owns while it runs: released on every exit path. */
@@ -64,5 +68,34 @@ char *run_reproduce(const struct run_opts *o, uint64_t seed);
 /* 1 when o->dsn holds a password that run_reproduce masks (RUN_MASKED_NOTE
  * then goes with the command). */
 int run_dsn_masked(const struct run_opts *o);
+
+/* The invariants' lines of a verdict on stdout ("  PASS  name", "  FAIL
+ * name: expected E, got A"). */
+struct inv_result;
+void run_print_inv(const struct inv_result *inv, int n);
+
+/* ---------------------------------------------------------------
+ * wedge merge (run_merge.c): the shards of one run judged as one.
+ * ------------------------------------------------------------ */
+struct json_t;
+struct merge_plan {
+    const char *const *dirs; /* the shards' output directories */
+    int n;
+    struct json_t **shard; /* each one's shard.json */
+    /* the run, from the shards (every one the same): its scenario, --set
+     * lines and the values given on its command line */
+    const char *scenario;
+    const char **sets;
+    int nsets;
+    const char *given[5]; /* duration, users, rate, iterations, max_tries */
+    uint64_t seed;
+};
+/* Read the shards' shard.json: one run's, each shard once, all of them.
+ * 0, or -1 with the message in err. */
+int run_merge_plan(const char *const *dirs, int n, struct merge_plan *pl, char *err, size_t len);
+void run_merge_plan_free(struct merge_plan *pl);
+/* Merge the shards into out (st->scn loaded as pl says; st->o->dsn the
+ * shared database) and judge the whole once: the exit code. */
+int run_merge(struct run_state *st, const struct merge_plan *pl, const char *out);
 
 #endif

@@ -7,6 +7,7 @@
  *   run_proc.c   services and jobs, errors of the run
  *   run_load.c   the load phase and its time series
  *   run_judge.c  invariants (built-in ones too) and the lines on stdout
+ *   run_shard.c  a shard of a run (--shard I/N) and its files for merge
  */
 #ifndef WEDGE_RUN_INT_H
 #define WEDGE_RUN_INT_H
@@ -69,6 +70,14 @@ void run_stop_all(struct run_one *p);
 
 /* run_load.c: the load phase; -1 when it could not start (after run_err). */
 int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_deadline);
+
+/* run_shard.c: a shard of a run (--shard I/N).  Its database (--dsn, as
+ * it is) and target checked; -1 after run_err. */
+int run_shard_setup(struct run_one *p);
+/* The invariants its own share can judge: history ones and thresholds. */
+void run_shard_judge(struct run_one *p);
+/* shard.json and latency.hist for wedge merge. */
+void run_shard_write(struct run_one *p);
 
 /* run_judge.c */
 /* Ask the HTTP invariants now, while the services run (into p->http). */

@@ -151,6 +151,20 @@ void run_invariants(struct run_one *p)
 /* ---------------------------------------------------------------
  * One repetition.
  * ------------------------------------------------------------ */
+void run_print_inv(const struct inv_result *inv, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const struct inv_result *v = &inv[i];
+        if (v->status == INV_PASSED && v->measured)
+            printf("  PASS  %s: %s\n", v->name, v->actual ? v->actual : "?");
+        else if (v->status == INV_PASSED)
+            printf("  PASS  %s\n", v->name);
+        else
+            printf("  %-5s %s: expected %s, got %s\n", v->status == INV_FAILED ? "FAIL" : "ERROR",
+                   v->name, v->expected ? v->expected : "?", v->actual ? v->actual : "?");
+    }
+}
+
 /* The verdict on stdout: in full for a single run, one line per run when
  * repeating (the table at the end lists every seed). */
 void run_summary(struct run_one *p)
@@ -185,16 +199,7 @@ void run_summary(struct run_one *p)
            " fail, %" PRIu64 " info, %" PRIu64 " retries)\n",
            p->st->scn->name, p->seed, p->r.load.duration_s, p->r.load.requests, p->r.load.ok,
            p->r.load.fail, p->r.load.info, p->r.load.retries);
-    for (int i = 0; i < p->r.ninv; i++) {
-        const struct inv_result *v = &p->r.inv[i];
-        if (v->status == INV_PASSED && v->measured)
-            printf("  PASS  %s: %s\n", v->name, v->actual ? v->actual : "?");
-        else if (v->status == INV_PASSED)
-            printf("  PASS  %s\n", v->name);
-        else
-            printf("  %-5s %s: expected %s, got %s\n", v->status == INV_FAILED ? "FAIL" : "ERROR",
-                   v->name, v->expected ? v->expected : "?", v->actual ? v->actual : "?");
-    }
+    run_print_inv(p->r.inv, p->r.ninv);
     if (p->r.error)
         printf("  inconclusive: %.*s\n", whylen, why);
     printf("wedge: report: %s/report.md\n", p->out_dir);

@@ -84,6 +84,8 @@ static void run_load_cfg(struct run_one *p, const struct rf_ctx *c, struct load_
     cfg->iterations = s->iterations;
     cfg->think_lo_ns = s->think_lo_ns;
     cfg->think_hi_ns = s->think_hi_ns;
+    cfg->shard_index = p->st->o->shard_index;
+    cfg->shard_count = p->st->o->shard_count;
     cfg->history_path = history;
 }
 /* Jobs that run with the load: kill those past their timeout.  1 while
@@ -200,7 +202,7 @@ int run_load(struct run_one *p, const struct svc_ctx *ctx, uint64_t run_deadline
         rc = -1;
         goto out;
     }
-    if (run_jobs_start(p, ctx, SCN_JOB_WITH_LOAD) < 0) {
+    if (!p->st->o->shard_count && run_jobs_start(p, ctx, SCN_JOB_WITH_LOAD) < 0) {
         rc = -1;
         goto out;
     }

@@ -154,6 +154,46 @@ static void test_merge(void **state)
     free(v);
 }
 
+/* Shards save their histograms as text and wedge merge adds them back:
+ * the same counters as one histogram of every value; an empty one and
+ * lines that are not a saved histogram change nothing. */
+static void test_save_load_merge(void **state)
+{
+    uint64_t *v = values();
+    struct hist *all = hist_new(), *part[3], *merged = hist_new(), *empty = hist_new();
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    (void)state;
+    for (int k = 0; k < 3; k++)
+        part[k] = hist_new();
+    for (int i = 0; i < N; i++) {
+        hist_record(all, v[i]);
+        hist_record(part[i % 3], v[i]);
+    }
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(hist_save(part[k], f), 0);
+    assert_int_equal(hist_save(empty, f), 0);
+    fclose(f);
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+        assert_int_equal(hist_load_merge(merged, line), 0);
+    assert_int_equal(hist_count(merged), N);
+    assert_int_equal(hist_min(merged), hist_min(all));
+    assert_int_equal(hist_max(merged), hist_max(all));
+    assert_memory_equal(merged->counts, all->counts, sizeof(all->counts));
+    assert_int_equal(hist_load_merge(merged, "1 2 3 5:2"), -1);   /* counts != total */
+    assert_int_equal(hist_load_merge(merged, "1 2 1 99999:1"), -1); /* no such counter */
+    assert_int_equal(hist_load_merge(merged, "x"), -1);
+    assert_int_equal(hist_count(merged), N);
+    for (int k = 0; k < 3; k++)
+        hist_free(part[k]);
+    hist_free(all);
+    hist_free(merged);
+    hist_free(empty);
+    free(buf);
+    free(v);
+}
+
 static void test_hgrm_shape(void **state)
 {
     uint64_t *v = values();
@@ -212,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_exact_low_values_and_edges),
         cmocka_unit_test(test_clamp_and_empty),
         cmocka_unit_test(test_merge),
+        cmocka_unit_test(test_save_load_merge),
         cmocka_unit_test(test_hgrm_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
