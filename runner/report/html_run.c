@@ -39,10 +39,14 @@ static void run_head(FILE *f, json_t *sum)
     else if (code == 1)
         snprintf(verdict, sizeof(verdict), "FAILED: %d of %d invariants broke: a race was found.",
                  failed, passed + failed);
+    else if (code == 2)
+        snprintf(verdict, sizeof(verdict), "ERROR: could not run: %s",
+                 *html_str(sum, "error") ? html_str(sum, "error")
+                                         : "a usage or configuration error");
     else
         snprintf(verdict, sizeof(verdict), "INCONCLUSIVE: %s",
                  *html_str(sum, "error") ? html_str(sum, "error") : "the run did not complete");
-    html_verdict(f, code == 0 ? "passed" : code == 1 ? "failed" : "inconclusive", verdict);
+    html_verdict(f, html_code_class(code), verdict);
     snprintf(dur, sizeof(dur), "%.2f s", html_num(sum, "duration_s"));
     fputs("<table class=\"kv\">\n", f);
     html_kv(f, "scenario file", html_str(sum, "scenario_file"), 1);

@@ -16,11 +16,6 @@
 #define SET_MAX_CELLS 2000 /* runs with a cell of their own */
 #define SET_MAX_ROWS  200  /* runs with a row of their own */
 
-static const char *set_verdict_class(int code)
-{
-    return code == 0 ? "passed" : code == 1 ? "failed" : "inconclusive";
-}
-
 static const char *set_outcome_word(int code)
 {
     return code == 0 ? "passed" : code == 1 ? "FAILED" : code == 2 ? "error" : "inconclusive";
@@ -94,7 +89,7 @@ static void set_cells(FILE *f, const char *dir, struct set_run *r, int n, int mu
             multi ? "run" : "seed");
     for (int i = 0; i < n && i < SET_MAX_CELLS; i++) {
         int linked = set_link(f, dir, r[i].sub);
-        fprintf(f, "<span class=\"cell %s\" title=\"", set_verdict_class(r[i].code));
+        fprintf(f, "<span class=\"cell %s\" title=\"", html_code_class(r[i].code));
         html_esc(f, r[i].sub);
         fprintf(f, ", seed %s: %s\">%d</span>", r[i].seed, set_outcome_word(r[i].code), i + 1);
         fputs(linked ? "</a>\n" : "\n", f);
@@ -170,7 +165,7 @@ static void set_table(FILE *f, const char *dir, struct set_run *r, int n)
         linked = set_link(f, dir, r[i].sub);
         html_esc(f, r[i].sub);
         fprintf(f, "%s</td><td>%s</td><td class=\"%s\">%s</td><td>", linked ? "</a>" : "",
-                r[i].seed, set_verdict_class(r[i].code), set_outcome_word(r[i].code));
+                r[i].seed, html_code_class(r[i].code), set_outcome_word(r[i].code));
         json_array_foreach(json_object_get(s, "invariants"), k, v)
         {
             if (!strcmp(html_str(v, "status"), "passed"))
@@ -203,6 +198,52 @@ static int set_scenarios(struct set_run *r, int n)
     return k;
 }
 
+/* A relative path that stays under the page's directory. */
+static int set_inside(const char *sub)
+{
+    const char *p = sub;
+    if (!*sub || *sub == '/')
+        return 0;
+    for (; p; p = strchr(p, '/'), p = p ? p + 1 : NULL)
+        if (!strncmp(p, "..", 2) && (p[2] == '/' || !p[2]))
+            return 0;
+    return 1;
+}
+
+/* Whether dir/sub is a directory of this set. */
+static int set_found(const char *dir, const char *sub)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, sub);
+    return set_inside(sub) && access(path, F_OK) == 0;
+}
+
+/* Run e's directory relative to the set's dir, wherever the set was
+ * written: "subdir" (written since the set's directory could move), else
+ * "dir" under dir as spelled now, else its last two components (NAME/run-K
+ * of several scenarios), else its last one (run-K, or NAME). */
+static void set_run_sub(const char *dir, json_t *e, char *sub, size_t size)
+{
+    const char *d = html_str(e, "dir"), *last = strrchr(d, '/'), *two = last;
+    size_t len = strlen(dir);
+
+    snprintf(sub, size, "%s", html_str(e, "subdir"));
+    if (set_found(dir, sub))
+        return;
+    if (!strncmp(d, dir, len) && d[len] == '/' && set_inside(d + len + 1)) {
+        snprintf(sub, size, "%s", d + len + 1);
+        return;
+    }
+    while (two && two > d && *--two != '/')
+        ;
+    if (two && two != last) {
+        snprintf(sub, size, "%s", two + (*two == '/'));
+        if (set_found(dir, sub))
+            return;
+    }
+    snprintf(sub, size, "%s", last ? last + 1 : d);
+}
+
 /* The runs of a set: the combined summary's "runs", else outcomes.tsv. */
 static int set_runs(const char *dir, json_t *sum, struct set_run **out)
 {
@@ -214,13 +255,9 @@ static int set_runs(const char *dir, json_t *sum, struct set_run **out)
     if (!json_array_size(a))
         n = set_runs_tsv(dir, out);
     else if ((*out = r = calloc(json_array_size(a), sizeof(*r))) != NULL) {
-        size_t len = strlen(dir);
         json_array_foreach(a, i, e)
         {
-            const char *d = html_str(e, "dir"), *base = strrchr(d, '/');
-            if (!strncmp(d, dir, len) && d[len] == '/') /* under the page's directory */
-                base = d + len;
-            snprintf(r[i].sub, sizeof(r[i].sub), "%s", base ? base + 1 : d);
+            set_run_sub(dir, e, r[i].sub, sizeof(r[i].sub));
             snprintf(r[i].seed, sizeof(r[i].seed), "%s", html_str(e, "seed"));
             r[i].code = (int)json_integer_value(json_object_get(e, "exit_code"));
         }
@@ -239,14 +276,16 @@ static int set_runs(const char *dir, json_t *sum, struct set_run **out)
 int html_repeat_page(FILE *f, const char *dir, json_t *sum)
 {
     struct set_run *r = NULL;
-    int n = set_runs(dir, sum, &r), failed = 0, other = 0, first = -1;
+    int n = set_runs(dir, sum, &r), failed = 0, errors = 0, other = 0, first = -1;
     const char *name = n && r[0].sum ? html_str(r[0].sum, "scenario") : "";
     char title[256], verdict[256];
+    int code;
     int scenarios = set_scenarios(r, n);
 
     for (int i = 0; i < n; i++) {
         failed += r[i].code == 1;
-        other += r[i].code > 1;
+        errors += r[i].code == 2;
+        other += r[i].code > 2;
         if (r[i].code == 1 && first < 0)
             first = i;
     }
@@ -258,12 +297,12 @@ int html_repeat_page(FILE *f, const char *dir, json_t *sum)
     fputs("<header><h1>", f);
     html_esc(f, title);
     fputs("</h1></header>\n", f);
-    snprintf(verdict, sizeof(verdict), "%s: %d of %d runs broke an invariant%s.",
-             failed  ? "FAILED"
-             : other ? "INCONCLUSIVE"
-                     : "PASSED",
-             failed, n, other ? ", some could not conclude" : "");
-    html_verdict(f, failed ? "failed" : other ? "inconclusive" : "passed", verdict);
+    /* the worst outcome first, in the order the combined exit code takes */
+    code = failed ? 1 : other ? 3 : errors ? 2 : 0;
+    snprintf(verdict, sizeof(verdict), "%s: %d of %d runs broke an invariant%s%s.",
+             html_code_word(code), failed, n, errors ? ", some could not run" : "",
+             other ? ", some could not conclude" : "");
+    html_verdict(f, html_code_class(code), verdict);
     fputs("<table class=\"kv\">\n", f);
     if (n && r[0].sum && scenarios == 1)
         html_kv(f, "scenario file", html_str(r[0].sum, "scenario_file"), 1);
@@ -564,11 +603,9 @@ int html_iso_page(FILE *f, const char *dir, json_t *sum)
     html_begin(f, "wedge isolation", "isolation");
     fputs("<header><h1>wedge isolation</h1></header>\n", f);
     snprintf(verdict, sizeof(verdict), "%s: %.0f cells as expected, %.0f not (%.0f errors).",
-             code == 0   ? "PASSED"
-             : code == 1 ? "FAILED"
-                         : "INCONCLUSIVE",
-             html_num(sum, "passed"), html_num(sum, "failed"), html_num(sum, "errors"));
-    html_verdict(f, set_verdict_class(code), verdict);
+             html_code_word(code), html_num(sum, "passed"), html_num(sum, "failed"),
+             html_num(sum, "errors"));
+    html_verdict(f, html_code_class(code), verdict);
     snprintf(server, sizeof(server), "PostgreSQL %s (%s)", html_str(sum, "server_version"),
              json_is_true(json_object_get(sum, "embedded_pg")) ? "throwaway cluster" : "--dsn");
     fputs("<table class=\"kv\">\n", f);

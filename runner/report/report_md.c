@@ -242,6 +242,9 @@ static void rep_md_head(FILE *f, const struct run_result *r)
     else if (r->exit_code == 1)
         fprintf(f, "**Verdict: FAILED**: %d of %d invariants broke: a race was found.\n\n",
                 failed + errors, r->ninv);
+    else if (r->exit_code == 2) /* a usage or configuration error, not 3 */
+        fprintf(f, "**Verdict: ERROR**: could not run: %s\n\n",
+                r->error ? r->error : "a usage or configuration error");
     else
         fprintf(f, "**Verdict: INCONCLUSIVE**: %s\n\n",
                 r->error ? r->error : "the run did not complete");

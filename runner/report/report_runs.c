@@ -132,17 +132,21 @@ static int rep_runs_junit(const char *out, const struct report_run *runs, json_t
 /* ---------------------------------------------------------------
  * summary.json
  * ------------------------------------------------------------ */
-static json_t *rep_runs_entry(const struct report_run *r, json_t *doc)
+static json_t *rep_runs_entry(const char *out, const struct report_run *r, json_t *doc)
 {
     json_t *e = json_object(), *invs = json_array(), *v;
+    size_t i, len = strlen(out);
     char seed[32];
-    size_t i;
 
     snprintf(seed, sizeof(seed), "%llu", (unsigned long long)r->seed);
     json_object_set_new(e, "scenario", json_string(r->scenario));
     json_object_set_new(e, "scenario_file", json_string(r->path));
     json_object_set_new(e, "seed", json_string(seed));
     json_object_set_new(e, "dir", json_string(r->dir));
+    /* relative to the set's directory too, so its report still finds the
+     * run after the directory is copied or moved (CI artifacts) */
+    if (!strncmp(r->dir, out, len) && r->dir[len] == '/' && r->dir[len + 1])
+        json_object_set_new(e, "subdir", json_string(r->dir + len + 1));
     json_object_set_new(e, "exit_code", json_integer(r->exit_code));
     json_object_set_new(e, "verdict", json_string(rep_verdict_name(r->exit_code)));
     json_object_set(e, "error", json_object_get(doc, "error") ?: json_null());
@@ -196,7 +200,7 @@ static int rep_runs_summary(const char *out, const struct report_run *runs, json
     size_t k;
 
     for (int i = 0; i < n; i++) {
-        json_array_append_new(list, rep_runs_entry(&runs[i], docs[i]));
+        json_array_append_new(list, rep_runs_entry(out, &runs[i], docs[i]));
         json_array_foreach(json_object_get(docs[i], "invariants"), k, v)
         {
             rep_runs_count(table, &runs[i], v);

@@ -26,7 +26,9 @@
 #            reader (junitparser) reads; the summary.json document on
 #            stdout parses with jq, everything else on stderr
 #   several  two scenarios in one wedge run: OUT/NAME each, one combined
-#            junit.xml and summary.json, the exit code combined
+#            junit.xml and summary.json, the exit code combined; the
+#            directory copied elsewhere (CI artifacts), `wedge report` of
+#            the copy still finds each scenario's run
 #
 # Every wait is bounded; CTest's TIMEOUT bounds the whole.
 set -uo pipefail
@@ -185,6 +187,12 @@ case_several() {
         "$work/both/summary.json" >/dev/null || fail "the --set invariant in each scenario"
     [ "$(xmllint --xpath 'count(//testsuite)' "$work/both/junit.xml")" = 2 ] || fail "two testsuites"
     xmllint --noout --schema "$here/junit.xsd" "$work/both/junit.xml" || fail "combined junit.xml"
+    jq -e '(.runs | map(.subdir)) == ["health", "checkout"]' "$work/both/summary.json" >/dev/null ||
+        fail "runs[].subdir: $(jq -c '[.runs[].subdir]' "$work/both/summary.json")"
+    rm -rf "$work/copied" && cp -r "$work/both" "$work/copied" && rm -f "$work/copied/report.html"
+    expect_rc 0 "$wedge" report "$work/copied"
+    expect_in "$work/copied/report.html" '<title>wedge report: 2 runs of 2 scenarios</title>'
+    expect_in "$work/copied/report.html" '<a href="checkout/report.html">'
 }
 
 case "$case_name" in

@@ -302,6 +302,30 @@ static void test_inconclusive_run(void **state)
     free_run(&fx);
 }
 
+/* Exit 2, a usage or configuration error: the run could not run, which
+ * report.md and report.html both say as ERROR, not INCONCLUSIVE (3). */
+static void test_error_run(void **state)
+{
+    struct fixture fx;
+    char err[256] = "", *x;
+
+    make_run(&fx);
+    fx.r.exit_code = 2;
+    fx.r.error = "rules refused: rules:1:3: unknown hook";
+    if (report_write(&fx.r, err, sizeof(err)))
+        fail_msg("%s", err);
+    x = slurp("report.md");
+    assert_non_null(strstr(x, "**Verdict: ERROR**: could not run: rules refused: rules:1:3: "));
+    assert_null(strstr(x, "INCONCLUSIVE"));
+    free(x);
+    assert_int_equal(report_html_write(tmpdir, err, sizeof(err)), 0);
+    x = slurp("report.html");
+    assert_non_null(strstr(x, "<p class=\"verdict error\" id=\"verdict\">ERROR: could not run: "
+                              "rules refused: rules:1:3: unknown hook</p>"));
+    free(x);
+    free_run(&fx);
+}
+
 static void test_report_md(void **state)
 {
     struct fixture fx;
@@ -556,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_summary_json),
         cmocka_unit_test(test_junit_xml),
         cmocka_unit_test(test_inconclusive_run),
+        cmocka_unit_test(test_error_run),
         cmocka_unit_test(test_report_md),
         cmocka_unit_test(test_timeline_without_single_request),
         cmocka_unit_test(test_no_tmp_files_left),

@@ -316,6 +316,97 @@ static void test_set_of_scenarios(void **state)
     free(html);
 }
 
+/* A run dir/SUB with a summary.json of scenario NAME and exit code CODE. */
+static void set_member(const char *subdir, const char *name, int code)
+{
+    char path[900];
+    FILE *f;
+    snprintf(path, sizeof(path), "%s/%s", dir, subdir);
+    for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = 0;
+        mkdir(path, 0755);
+        *p = '/';
+    }
+    assert_int_equal(mkdir(path, 0755), 0);
+    strcat(path, "/summary.json");
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"scenario\":\"%s\",\"seed\":\"9\",\"exit_code\":%d,\"totals\":{\"requests\":5},"
+            "\"invariants\":[{\"name\":\"inv_%s\",\"status\":\"passed\"}]}\n",
+            name, code, name);
+    fclose(f);
+}
+
+/* `wedge run a.scn b.scn --repeat 2 --out rel`, then the directory copied
+ * elsewhere (CI artifacts): each run is found under the set's directory
+ * as it is now, by "subdir" or, in a summary.json written before there
+ * was one, by the last components of "dir" as it was spelled then. */
+static void test_moved_set(void **state)
+{
+    static const char *subs[] = {"a/run-1", "a/run-2", "b/run-1", "b/run-2"};
+    char *html;
+    FILE *f;
+    new_dir("moved");
+    for (int i = 0; i < 4; i++)
+        set_member(subs[i], i < 2 ? "a" : "b", 0);
+    f = open_in("summary.json", "w");
+    fputs("{\"kind\":\"runs\",\"exit_code\":0,\"runs\":[", f);
+    for (int i = 0; i < 4; i++) /* two with "subdir", two of an older file */
+        fprintf(f, "%s{\"dir\":\"rel/%s\",%s%s%s\"seed\":\"9\",\"exit_code\":0}", i ? "," : "",
+                subs[i], i % 2 ? "" : "\"subdir\":\"", i % 2 ? "" : subs[i], i % 2 ? "" : "\",");
+    fputs("]}\n", f);
+    fclose(f);
+    html = page();
+    assert_non_null(strstr(html, "wedge report: 4 runs of 2 scenarios"));
+    assert_non_null(strstr(html, "<td>inv_a</td><td>2</td><td>0</td>"));
+    assert_non_null(strstr(html, "<td>inv_b</td><td>2</td><td>0</td>"));
+    assert_int_equal(count(html, "<a href=\"b/run-2/report.html\">"), 0); /* none written */
+    assert_int_equal(count(html, "<td>5</td>"), 4);
+    free(html);
+
+    /* one scenario, --repeat 2 --out /somewhere/rel, moved: run-K */
+    new_dir("moved1");
+    set_member("run-1", "a", 0);
+    set_member("run-2", "a", 2);
+    f = open_in("summary.json", "w");
+    fputs("{\"kind\":\"runs\",\"exit_code\":2,\"runs\":[{\"dir\":\"/gone/rel/run-1\",\"seed\":"
+          "\"1\",\"exit_code\":0},{\"dir\":\"/gone/rel/run-2\",\"seed\":\"2\",\"exit_code\":2}]}",
+          f);
+    fclose(f);
+    html = page();
+    assert_non_null(strstr(html, "wedge report: a, 2 runs"));
+    assert_non_null(strstr(html, "<td>inv_a</td><td>2</td><td>0</td>"));
+    /* exit 2 is a run that could not run, not an inconclusive one */
+    assert_non_null(strstr(html, "class=\"verdict error\""));
+    assert_non_null(strstr(html, "ERROR: 0 of 2 runs broke an invariant, some could not run."));
+    assert_int_equal(count(html, "<span class=\"cell error\""), 1);
+    assert_null(strstr(html, "class=\"verdict inconclusive\""));
+    assert_null(strstr(html, "class=\"cell inconclusive\""));
+    free(html);
+}
+
+/* A run that exited 2 (usage or configuration error): ERROR, as report.md
+ * says it, with its own class; 3 stays INCONCLUSIVE. */
+static void test_error_is_not_inconclusive(void **state)
+{
+    char *html;
+    new_dir("error2");
+    summary(2, -1, "");
+    html = page();
+    assert_non_null(strstr(html, "<p class=\"verdict error\" id=\"verdict\">ERROR: could not run: "
+                                 "a usage or configuration error</p>"));
+    assert_null(strstr(html, "INCONCLUSIVE"));
+    assert_non_null(strstr(html, ".verdict.error {"));
+    free(html);
+    new_dir("error3");
+    summary(3, -1, "");
+    html = page();
+    assert_non_null(
+        strstr(html, "<p class=\"verdict inconclusive\" id=\"verdict\">INCONCLUSIVE: "));
+    free(html);
+}
+
 /* `wedge report --svg`: what it draws, and input errors that name the
  * file and the fault. */
 static char *figure(const char *kind, const char *json, int want_rc, char *err)
@@ -383,6 +474,8 @@ int main(void)
         cmocka_unit_test(test_no_history),
         cmocka_unit_test(test_page_kinds),
         cmocka_unit_test(test_set_of_scenarios),
+        cmocka_unit_test(test_moved_set),
+        cmocka_unit_test(test_error_is_not_inconclusive),
         cmocka_unit_test(test_svg_figures),
     };
     return cmocka_run_group_tests(tests, setup, rt_teardown);
