@@ -10,10 +10,15 @@
  * thinking between requests keep a handful open.  A response without
  * keep-alive, or an error, closes the connection.
  *
- * A request sent on a reused connection that the server closed before
- * answering (its keep-alive timeout raced our send) is sent once more on
- * a new connection, as browsers and libcurl do; any other failure is the
- * request's outcome (info: the server may or may not have acted on it).
+ * A pooled connection the server has closed is seen before it is used
+ * (a peek), and the request goes on a new one.  A request that a reused
+ * connection lost before any byte of the answer (the server's keep-alive
+ * timeout raced our send) is sent once more on a new connection only
+ * when that cannot act twice: the method is idempotent (RFC 9110 9.2.2),
+ * or no byte of it left; the resend counts as a try.  A POST is never
+ * sent twice behind the scenario's back (the service may have applied
+ * it, and a second order would be wedge's doing, not a race): it ends as
+ * info.  Any other failure is the request's outcome (info).
  */
 #include "http1.h"
 #include "load_int.h"
@@ -35,6 +40,9 @@
  * (tens of thousands may be open). */
 #define HCONN_READ 4096
 
+/* At most this many addresses of a host are tried. */
+#define HCONN_ADDRS 8
+
 struct hconn {
     struct ev ev;
     int fd;         /* -1: not connected (waiting for a slot) */
@@ -43,6 +51,8 @@ struct hconn {
     int slot;       /* holds one of the worker's descriptor slots */
     int connecting; /* counted as being set up (worker_conn_up when not) */
     int reused, retried, got;
+    int idem;                  /* the request may be sent twice (idempotent method) */
+    int addr_tries;            /* addresses of the host tried for this connection */
     struct hconn *prev, *next; /* the destination's idle list */
     struct vu *user;           /* NULL: idle */
     struct h1_buf out;         /* the request, kept until answered (a retry) */
@@ -88,9 +98,18 @@ static int hconn_resolve(struct hdest *d, char *err, size_t errlen)
     snprintf(port, sizeof(port), "%d", d->port);
     rc = getaddrinfo(d->host, port, &hints, &res);
     d->resolved = -1;
-    if (rc == 0 && res && (d->addr = malloc(sizeof(*d->addr)))) {
-        memcpy(d->addr, res->ai_addr, res->ai_addrlen);
-        d->addrlen = (unsigned)res->ai_addrlen;
+    if (rc == 0 && res) {
+        int n = 0;
+        for (struct addrinfo *r = res; r && n < HCONN_ADDRS; r = r->ai_next)
+            n++;
+        d->addr = calloc((size_t)n, sizeof(*d->addr));
+        d->addrlen = calloc((size_t)n, sizeof(*d->addrlen));
+        if (!d->addr || !d->addrlen)
+            abort();
+        for (struct addrinfo *r = res; r && d->naddr < n; r = r->ai_next) {
+            memcpy(&d->addr[d->naddr], r->ai_addr, r->ai_addrlen);
+            d->addrlen[d->naddr++] = (unsigned)r->ai_addrlen;
+        }
         d->resolved = 1;
     }
     if (res)
@@ -134,7 +153,7 @@ static void hconn_destroy(struct worker *w, struct hconn *c)
     h1_buf_free(&c->out);
     h1_buf_free(&c->in);
     h1_resp_free(&c->resp);
-    free(c);
+    worker_bury(w, c);
 }
 
 static int hconn_write(struct worker *w, struct hconn *c);
@@ -158,6 +177,7 @@ static void hconn_adopt(struct worker *w, struct hconn *c, struct vu *x)
     h1_resp_reset(&c->resp, p->resp.head_request, p->resp.want_head, p->resp.want_body);
     c->user = x;
     c->retried = c->got = 0;
+    c->idem = p->idem;
     x->io = c;
     hconn_destroy(w, p);
     (void)hconn_write(w, c);
@@ -220,10 +240,11 @@ static void hconn_fail(struct worker *w, struct hconn *c, const char *why)
     struct vu *u = c->user;
     struct rf_result res = {.outcome = RF_INFO};
     struct rf_resp resp = {.error = why};
+    unsigned resent = (unsigned)c->retried;
 
     rf_judge(&w->l->rf, &u->rf, u->req, &resp, &res, NULL);
     hconn_release(w, c, 0);
-    vu_done(w, u, &res, 0, 1, 0);
+    vu_done(w, u, &res, 0, 1 + resent, resent);
 }
 
 static void hconn_complete(struct worker *w, struct hconn *c)
@@ -241,31 +262,59 @@ static void hconn_complete(struct worker *w, struct hconn *c)
         resp.body = c->resp.body.p ? c->resp.body.p : "";
         resp.body_len = c->resp.body.len;
     }
+    unsigned resent = (unsigned)c->retried;
+
     rf_judge(&w->l->rf, &u->rf, u->req, &resp, &res, NULL);
     hconn_release(w, c, c->resp.keep_alive);
-    vu_done(w, u, &res, status, 1, 0);
+    vu_done(w, u, &res, status, 1 + resent, resent);
 }
 
 static void hconn_connect(struct worker *w, struct hconn *c);
 
+/* c's socket replaced by a new connection to the same destination (its
+ * slot passes to it), the request to be written from its first byte. */
+static void hconn_reconnect(struct worker *w, struct hconn *c)
+{
+    c->reused = 0;
+    close(c->fd);
+    c->fd = -1;
+    c->out_watch = 0;
+    c->out.off = 0;
+    c->in.len = c->in.off = 0;
+    c->connecting = 1; /* past the limit on set-ups: it was up already */
+    w->nconnecting++;
+    c->addr_tries = 0;
+    hconn_connect(w, c);
+}
+
 /* The connection failed before any byte of the response: on a reused
- * connection, once, the request goes again on a new one. */
+ * connection, once, a request that cannot act twice goes again on a new
+ * one (see the top of the file). */
 static void hconn_broken(struct worker *w, struct hconn *c, const char *why)
 {
-    if (c->reused && !c->retried && !c->got) {
+    char msg[256];
+
+    if (c->reused && !c->retried && !c->got && (c->idem || c->out.off == 0)) {
         c->retried = 1;
-        c->reused = 0;
-        close(c->fd); /* its slot passes to the new connection */
-        c->fd = -1;
-        c->out_watch = 0;
-        c->out.off = 0;
-        c->in.len = c->in.off = 0;
-        c->connecting = 1; /* past the limit on set-ups: it was up already */
-        w->nconnecting++;
-        hconn_connect(w, c);
+        hconn_reconnect(w, c);
         return;
     }
+    if (c->reused && !c->got && !c->idem) {
+        snprintf(msg, sizeof(msg),
+                 "%s (a kept-alive connection); not sent again: the service may have acted on it",
+                 why);
+        why = msg;
+    }
     hconn_fail(w, c, why);
+}
+
+/* Has the server closed pooled connection c (its keep-alive timeout)?  A
+ * peek: nothing is read. */
+static int hconn_stale(const struct hconn *c)
+{
+    char b;
+    ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 }
 
 /* ---------------------------------------------------------------
@@ -342,6 +391,26 @@ static void hconn_read(struct worker *w, struct hconn *c)
         hconn_complete(w, c);
 }
 
+/* Connecting c failed with errno e: when the host has another address
+ * and the failure says nobody listens there, the destination moves on to
+ * it and c connects again (nothing was sent); 1 when it did. */
+static int hconn_next_addr(struct worker *w, struct hconn *c, int e)
+{
+    struct hdest *d = &w->dests[c->dest];
+    int tried = c->addr_tries++;
+
+    if (tried + 1 >= d->naddr || (e != ECONNREFUSED && e != EADDRNOTAVAIL && e != ENETUNREACH &&
+                                  e != EHOSTUNREACH && e != EAFNOSUPPORT))
+        return 0;
+    d->cur = (d->cur + 1) % d->naddr;
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+    c->out_watch = 0;
+    hconn_connect(w, c);
+    return 1;
+}
+
 static void hconn_connected(struct worker *w, struct hconn *c)
 {
     int e = 0;
@@ -350,6 +419,8 @@ static void hconn_connected(struct worker *w, struct hconn *c)
         e = errno;
     if (e) {
         char why[160];
+        if (hconn_next_addr(w, c, e))
+            return;
         snprintf(why, sizeof(why), "connect to %s:%d: %s", w->dests[c->dest].host,
                  w->dests[c->dest].port, strerror(e));
         hconn_fail(w, c, why);
@@ -388,15 +459,22 @@ static void hconn_connect(struct worker *w, struct hconn *c)
     char why[160];
     int one = 1;
 
-    c->fd = socket(d->addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    c->fd =
+        socket(d->addr[d->cur].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    if (c->fd < 0 && hconn_next_addr(w, c, errno))
+        return;
     if (c->fd < 0) {
         snprintf(why, sizeof(why), "socket: %s", strerror(errno));
         hconn_fail(w, c, why);
         return;
     }
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(c->fd, (struct sockaddr *)d->addr, d->addrlen) < 0 && errno != EINPROGRESS) {
-        snprintf(why, sizeof(why), "connect to %s:%d: %s", d->host, d->port, strerror(errno));
+    if (connect(c->fd, (struct sockaddr *)&d->addr[d->cur], d->addrlen[d->cur]) < 0 &&
+        errno != EINPROGRESS) {
+        int e = errno;
+        if (hconn_next_addr(w, c, e))
+            return;
+        snprintf(why, sizeof(why), "connect to %s:%d: %s", d->host, d->port, strerror(e));
         hconn_fail(w, c, why);
         return;
     }
@@ -434,7 +512,12 @@ void hconn_send(struct worker *w, struct vu *u, const struct rf_req *q)
     int dest;
 
     if (h1_url_parse(q->url, &url) < 0) {
-        snprintf(err, sizeof(err), "'%s' is not an http:// URL with a host", q->url);
+        if (strchr(q->url, '@'))
+            snprintf(err, sizeof(err), /* the URL not shown: it holds a password */
+                     "a user:password@ in a URL is not sent; give it as a header "
+                     "(header = Authorization: Basic ...)");
+        else
+            snprintf(err, sizeof(err), "'%.120s' is not an http:// URL with a host", q->url);
         rf_fault(&res, err);
         vu_done(w, u, &res, 0, 1, 0);
         return;
@@ -449,13 +532,16 @@ void hconn_send(struct worker *w, struct vu *u, const struct rf_req *q)
     c = hconn_get(w, dest);
     c->user = u;
     c->retried = c->got = 0;
+    c->idem = h1_idempotent(q->method);
     u->io = c;
     u->kind = VU_IO_HTTP;
     c->out.len = c->out.off = 0;
     if (h1_request(&c->out, q->method, &url, q->headers, q->nheaders, q->body, q->body_len) < 0)
         abort();
     h1_resp_reset(&c->resp, !strcasecmp(q->method, "HEAD"), q->want_headers, q->want_body);
-    if (c->fd >= 0)
+    if (c->fd >= 0 && hconn_stale(c))
+        hconn_reconnect(w, c); /* nothing of this request was sent */
+    else if (c->fd >= 0)
         (void)hconn_write(w, c);
     else if (worker_conn_take(w, u) == 0)
         hconn_resume(w, u);
@@ -466,6 +552,7 @@ void hconn_resume(struct worker *w, struct vu *u)
 {
     struct hconn *c = u->io;
     c->slot = c->connecting = 1;
+    c->addr_tries = 0;
     hconn_connect(w, c);
 }
 
@@ -484,6 +571,7 @@ void hconn_free_all(struct worker *w)
         }
         free(w->dests[i].host);
         free(w->dests[i].addr);
+        free(w->dests[i].addrlen);
     }
     for (uint32_t i = 0; i < w->nusers; i++)
         if (w->users[i].kind == VU_IO_HTTP && w->users[i].io)

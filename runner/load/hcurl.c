@@ -72,7 +72,7 @@ static int hcurl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, 
         if (s) {
             epoll_ctl(hc->w->ep, EPOLL_CTL_DEL, fd, NULL); /* gone already if closed */
             curl_multi_assign(hc->multi, fd, NULL);
-            free(s);
+            worker_bury(hc->w, s);
         }
         return 0;
     }

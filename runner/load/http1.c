@@ -424,3 +424,12 @@ int h1_eof(struct h1_resp *r)
                                    : "the connection closed in the middle of the response";
     return -1;
 }
+
+int h1_idempotent(const char *method)
+{
+    static const char *const idem[] = {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"};
+    for (size_t i = 0; i < sizeof(idem) / sizeof(idem[0]); i++)
+        if (!strcasecmp(method, idem[i]))
+            return 1;
+    return 0;
+}

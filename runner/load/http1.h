@@ -49,6 +49,10 @@ int h1_buf_put(struct h1_buf *b, const void *p, size_t n);
 void h1_buf_compact(struct h1_buf *b);
 void h1_buf_free(struct h1_buf *b);
 
+/* 1 when METHOD may be sent twice with the effect of once (RFC 9110
+ * 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE). */
+int h1_idempotent(const char *method);
+
 /* Append the request to out: request line, Host, the headers given
  * ("Name: value" each), Content-Length when there is a body or the method
  * usually has one, then the body.  -1 out of memory. */

@@ -118,8 +118,12 @@ static int load_workers(struct load *l, uint64_t first, uint64_t n, char *err, s
     for (unsigned i = 0; i < l->nworkers; i++) {
         uint64_t a = load_share(n, i, l->nworkers), b = load_share(n, i + 1, l->nworkers);
         if (worker_init(&l->workers[i], l, i, (long)(first + a), (uint32_t)(b - a), err, errlen) <
-            0)
+            0) {
+            /* stop, collect and free touch only the workers set up (the
+             * failed one is whole: its descriptors are -1) */
+            l->nworkers = i + 1;
             return -1;
+        }
     }
     for (unsigned i = 0; i < l->nworkers; i++) {
         int rc = pthread_create(&l->workers[i].th, NULL, worker_main, &l->workers[i]);

@@ -44,6 +44,7 @@ struct worker;
  * points at one of these, first member of its owner. */
 struct ev {
     void (*fn)(struct worker *w, struct ev *e, uint32_t events);
+    int dead; /* freed at the end of the batch (worker_bury): skip it */
 };
 
 /* ---------------------------------------------------------------
@@ -86,14 +87,20 @@ struct hdest {
     char *host; /* NUL-terminated copy, for getaddrinfo */
     int port;
     int resolved; /* 1: addr holds it; -1: it did not resolve (error) */
+    /* Its addresses in getaddrinfo's order (localhost: ::1, then
+     * 127.0.0.1); cur is the one connections use, moved on when it
+     * refuses one (nothing was sent yet) and kept once it answers. */
     struct sockaddr_storage *addr;
-    unsigned addrlen;
+    unsigned *addrlen;
+    int naddr, cur;
     struct hconn *idle; /* doubly linked through hconn.prev/next */
     char err[128];      /* why it did not resolve */
 };
 
 struct worker {
     struct load *l;
+    void **grave; /* worker_bury: freed after each batch */
+    size_t ngrave, capgrave;
     unsigned index;
     pthread_t th;
     int started;
@@ -186,6 +193,10 @@ struct vu *worker_conn_waiter(struct worker *w, int (*match)(const struct vu *, 
 /* Register fd (level-triggered) for events on e (add), or change them;
  * -1 with errno. */
 int worker_watch(struct worker *w, int fd, struct ev *e, uint32_t events, int add);
+/* Free P (a connection whose first member is its struct ev) once the
+ * current batch of events is handled: an event for it may still be in
+ * the batch when handling another one closes it. */
+void worker_bury(struct worker *w, void *p);
 /* Room for n more bytes of history at the end of the worker's buffer
  * (written, then committed up to end); flushed to the file when large or
  * old enough. */

@@ -84,7 +84,7 @@ static void pgc_destroy(struct worker *w, struct pgc *c)
 {
     pgc_close(w, c);
     free(c->sql);
-    free(c);
+    worker_bury(w, c);
 }
 
 /* Watch c's socket (it may change while connecting) for input, and for

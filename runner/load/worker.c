@@ -39,6 +39,14 @@
 /* ---------------------------------------------------------------
  * The timer heap: user indices ordered by users[i].wake.
  * ------------------------------------------------------------ */
+
+/* What worker_bury kept for the end of the batch. */
+static void worker_free_graves(struct worker *w)
+{
+    for (size_t i = 0; i < w->ngrave; i++)
+        free(w->grave[i]);
+    w->ngrave = 0;
+}
 static void heap_set(struct worker *w, uint32_t pos, uint32_t ui)
 {
     w->heap[pos] = ui;
@@ -362,8 +370,10 @@ void *worker_main(void *arg)
         w->now = util_now_ns();
         for (int i = 0; i < n; i++) {
             struct ev *e = evs[i].data.ptr;
-            e->fn(w, e, evs[i].events);
+            if (!e->dead)
+                e->fn(w, e, evs[i].events);
         }
+        worker_free_graves(w);
     }
     worker_flush(w, 1);
     atomic_store(&w->done, 1);
@@ -411,8 +421,21 @@ int worker_init(struct worker *w, struct load *l, unsigned index, long first_id,
     return 0;
 }
 
+void worker_bury(struct worker *w, void *p)
+{
+    ((struct ev *)p)->dead = 1;
+    if (w->ngrave == w->capgrave) {
+        w->capgrave = w->capgrave ? 2 * w->capgrave : 64;
+        if (!(w->grave = realloc(w->grave, w->capgrave * sizeof(*w->grave))))
+            abort();
+    }
+    w->grave[w->ngrave++] = p;
+}
+
 void worker_free(struct worker *w)
 {
+    worker_free_graves(w);
+    free(w->grave);
     const struct scenario *s = w->l->scn;
     hconn_free_all(w);
     hcurl_free(w);

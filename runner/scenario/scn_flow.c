@@ -72,8 +72,8 @@ void scn_request_key(struct scn_parse *p, const char *name, const char *v)
         if (last)
             scn_header_add(p, &last->headers, &last->nheaders, v, 0);
         else if (sec->kind == SEC_FLOW)
-            scn_header_add(p, &p->s->flows[sec->index].headers,
-                           &p->s->flows[sec->index].nheaders, v, 0);
+            scn_header_add(p, &p->s->flows[sec->index].headers, &p->s->flows[sec->index].nheaders,
+                           v, 0);
         else
             scn_header_add(p, &p->s->headers, &p->s->nheaders, v, 0);
     } else if (!last) {
@@ -131,6 +131,8 @@ static void scn_finish_target(struct scn_parse *p)
         if (host && (!host[3] || host[3] == '/' || host[3] == ':'))
             scn_error(p, p->target_line, "expected target = http://HOST[:PORT] (got '%s')",
                       s->target);
+        else if (scn_url_userinfo(s->target))
+            scn_error(p, p->target_line, "target: " SCN_USERINFO_MSG);
         return;
     }
     for (int i = 0; i < s->nservices; i++)
@@ -187,11 +189,12 @@ static void scn_finish_labels(struct scn_parse *p)
         for (int k = 0; v->label && k < s->nrequests; k++)
             found |= !strcmp(s->requests[k].label, v->label);
         if (v->label && !found)
-            scn_error(p, v->line, "no request is labelled \"%s\"%s (a label is METHOD PATH as "
-                                  "written, or sql: and its first 40 characters)",
-                      v->label,
-                      suggest_hint(v->label, strlen(v->label), labels, (size_t)n, hint,
-                                   sizeof(hint)));
+            scn_error(
+                p, v->line,
+                "no request is labelled \"%s\"%s (a label is METHOD PATH as "
+                "written, or sql: and its first 40 characters)",
+                v->label,
+                suggest_hint(v->label, strlen(v->label), labels, (size_t)n, hint, sizeof(hint)));
     }
 }
 

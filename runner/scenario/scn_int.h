@@ -91,6 +91,12 @@ void scn_sql_request(struct scn_parse *p, const char *v);
 /* METHOD PATH|URL [BODY] at value offset off into r (an HTTP request);
  * -1 after the error. */
 int scn_request_parse(struct scn_parse *p, const char *v, size_t off, struct scn_request *r);
+/* The '@' of a URL's user:password@, or NULL: refused (SCN_USERINFO_MSG),
+ * since the load would not send them. */
+const char *scn_url_userinfo(const char *url);
+#define SCN_USERINFO_MSG                                                   \
+    "a user:password@ in a URL is not sent; give it as a header instead: " \
+    "header = Authorization: Basic BASE64(user:password)"
 void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *value);
 void scn_request_free(struct scn_request *r);
 

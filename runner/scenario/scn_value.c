@@ -76,6 +76,17 @@ static int scn_is_target(const char *path)
            !strncmp(path, "${", 2);
 }
 
+const char *scn_url_userinfo(const char *url)
+{
+    const char *a = strstr(url, "://");
+    if (!a || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)))
+        return NULL;
+    for (a += 3; *a && *a != '/' && *a != '?' && *a != '#' && !scn_is_space(*a); a++)
+        if (*a == '@')
+            return a;
+    return NULL;
+}
+
 int scn_request_parse(struct scn_parse *p, const char *v, size_t off, struct scn_request *r)
 {
     const char *m = v, *me, *path, *pe;
@@ -101,6 +112,10 @@ int scn_request_parse(struct scn_parse *p, const char *v, size_t off, struct scn
                      "expected a PATH starting with '/' or a URL (http://HOST:PORT/PATH) after "
                      "'%s'",
                      method);
+        return -1;
+    }
+    if (scn_url_userinfo(path)) {
+        scn_error_at(p, off + (size_t)(scn_url_userinfo(path) - v), SCN_USERINFO_MSG);
         return -1;
     }
     for (pe = path; *pe && !scn_is_space(*pe); pe++)
@@ -263,9 +278,9 @@ void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *val
         scn_error_at(p, (size_t)(t.s - value),
                      "expected %san operator (< <= == != >= >), got '%.*s'%s",
                      inv->path     ? ""
-                  : inv->method ? "a PATH or "
-                                : "METHOD, PATH or ",
-                  (int)t.n, t.s, scn_tok_is(t, "=") ? " (did you mean '=='?)" : "");
+                     : inv->method ? "a PATH or "
+                                   : "METHOD, PATH or ",
+                     (int)t.n, t.s, scn_tok_is(t, "=") ? " (did you mean '=='?)" : "");
         return;
     }
     inv->op = (enum scn_op)found;
@@ -274,12 +289,11 @@ void scn_history(struct scn_parse *p, struct scn_invariant *inv, const char *val
     errno = 0;
     inv->number = strtod(num, &end);
     if (!t.n || *end || errno || !isfinite(inv->number)) {
-        scn_error_at(p, (size_t)(t.s - value), "expected a number after '%s', got '%s'",
-                     ops[found], num);
+        scn_error_at(p, (size_t)(t.s - value), "expected a number after '%s', got '%s'", ops[found],
+                     num);
         return;
     }
     t = scn_lex(&pos);
     if (t.n)
-        scn_error_at(p, (size_t)(t.s - value), "unexpected '%.*s' after the number", (int)t.n,
-                     t.s);
+        scn_error_at(p, (size_t)(t.s - value), "unexpected '%.*s' after the number", (int)t.n, t.s);
 }

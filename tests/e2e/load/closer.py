@@ -5,7 +5,11 @@ keep-alive timeout fires between two requests does), half the answers
 chunked.  The load engine must send the next request again on a new
 connection, never report the race as the request's failure.
 
-    closer.py PORTFILE COUNTFILE
+    closer.py PORTFILE COUNTFILE [acts]
+
+With "acts", a connection answers its first request and keeps open;
+its second request is counted (the service acted on it) and the
+connection closed with no answer: a POST must then not be sent again.
 
 Writes its port to PORTFILE once listening; on SIGTERM writes
 "connections requests" to COUNTFILE and exits.  GET /slow answers after
@@ -19,6 +23,30 @@ import time
 
 counts = {"conns": 0, "reqs": 0}
 lock = threading.Lock()
+
+
+def serve_acts(conn):
+    with conn:
+        conn.settimeout(10)
+        data = b""
+        for k in (1, 2):
+            while b"\r\n\r\n" not in data:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    return
+                data += chunk
+            head, _, data = data.partition(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            while len(data) < length:
+                data += conn.recv(4096)
+            data = data[length:]
+            with lock:
+                counts["reqs"] += 1
+            if k == 1:
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
 
 def serve(conn):
@@ -64,7 +92,8 @@ def main():
         conn, _ = srv.accept()
         with lock:
             counts["conns"] += 1
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        fn = serve_acts if sys.argv[3:] == ["acts"] else serve
+        threading.Thread(target=fn, args=(conn,), daemon=True).start()
 
 
 if __name__ == "__main__":

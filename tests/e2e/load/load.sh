@@ -135,6 +135,48 @@ case_closer() {
     [ "$r" -eq 2000 ] && [ "$c" -eq 2000 ] || fail "server saw $c connections, $r requests"
 }
 
+# A POST the server acted on, then closed the kept-alive connection with
+# no answer: it ends as info, never sent again behind the scenario's back
+# (the server's count of requests equals the history's invokes).
+case_post_once() {
+    local c r sent
+    trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
+    python3 "$here/closer.py" "$work/port" "$work/counts" acts &
+    bg_pid=$!
+    for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+    CLOSER_PORT=$(cat "$work/port") expect_rc 0 "$wedge" run "$here/post-once.scn" --seed 3 \
+        --out "$work/post" -q
+    stop_bg
+    trap - EXIT
+    read -r c r <"$work/counts"
+    sent=$(grep -c '"type":"invoke"' "$work/post/history.jsonl")
+    [ "$sent" -eq 40 ] || fail "$sent requests invoked, 40 expected"
+    [ "$r" -eq "$sent" ] || fail "the server acted on $r POSTs, the history invoked $sent"
+    [ "$(grep -c 'not sent again: the service may have acted on it' "$work/post/history.jsonl")" -ge 1 ] ||
+        fail "no POST lost by a kept-alive connection ended as info"
+    jq -e '.totals.retries == 0' "$work/post/summary.json" >/dev/null || fail "a POST was retried"
+}
+
+# A host with two addresses, the first refusing (localhost on Debian: ::1
+# first): the load connects to the next one.  In a mount namespace with
+# an /etc/hosts of its own (77 where one cannot be made).
+case_dualhost() {
+    printf '::1 wedge-dualhost\n127.0.0.1 wedge-dualhost\n' >"$work/hosts"
+    unshare -m true 2>/dev/null || exit 77
+    sed 's/dualhost:/wedge-dualhost:/' "$here/dualhost.scn" >"$work/dualhost.scn"
+    trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
+    python3 "$here/closer.py" "$work/port" "$work/counts" &
+    bg_pid=$!
+    for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+    CLOSER_PORT=$(cat "$work/port") expect_rc 0 unshare -m sh -c \
+        'mount --bind "$1" /etc/hosts && exec "$2" run "$3" --seed 5 --out "$4" -q' sh \
+        "$work/hosts" "$wedge" "$work/dualhost.scn" "$work/dual"
+    stop_bg
+    trap - EXIT
+    jq -e '.totals.ok == 20' "$work/dual/summary.json" >/dev/null ||
+        fail "not every request reached the host's second address: $(jq -c .totals "$work/dual/summary.json")"
+}
+
 case_stop() {
     trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
     python3 "$here/closer.py" "$work/port" "$work/counts" &
@@ -154,6 +196,8 @@ crowd) case_crowd ;;
 think) case_think ;;
 retry) case_retry ;;
 closer) case_closer ;;
+post-once) case_post_once ;;
+dualhost) case_dualhost ;;
 stop) case_stop ;;
 *) fail "unknown case '$case_name'" ;;
 esac

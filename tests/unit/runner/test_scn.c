@@ -16,7 +16,7 @@
 #include <ctype.h>
 
 #define WORK "[workload]\nsql = SELECT 1\n"
-#define USERS_WHY                                                                               \
+#define USERS_WHY                                                                                \
     "virtual users share a few worker threads at about 100 bytes each (1000000 ran in 100 MB); " \
     "past that, split them over machines with wedge run --shard I/N"
 #define DURATION_WHY "0 would be no load at all; a week at most"
@@ -381,6 +381,13 @@ static void test_err_requests(void **state)
     expect_error("[service a]\ncommand = x\n[workload]\nrequest = GET orders\n",
                  "4:15: expected a PATH starting with '/' or a URL (http://HOST:PORT/PATH) after "
                  "'GET'");
+    /* the load would not send them: refused, the password not echoed */
+    expect_error("[workload]\nrequest = GET http://al:s3cret@h:1/x\n",
+                 "2:31: a user:password@ in a URL is not sent; give it as a header instead: "
+                 "header = Authorization: Basic BASE64(user:password)");
+    expect_error("[workload]\ntarget = http://al:pw@h:1\nrequest = GET /\n",
+                 "2: target: a user:password@ in a URL is not sent; give it as a header "
+                 "instead: header = Authorization: Basic BASE64(user:password)");
 }
 
 static void test_err_history(void **state)
