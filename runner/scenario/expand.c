@@ -180,8 +180,8 @@ static int exp_env(struct exp_buf *b, const char *name, char *err, size_t errlen
     int ok = n > 0 && !(var[0] >= '0' && var[0] <= '9');
 
     for (size_t i = 0; i < n; i++)
-        ok &= var[i] == '_' || (var[i] >= 'A' && var[i] <= 'Z') || (var[i] >= 'a' && var[i] <= 'z') ||
-              (var[i] >= '0' && var[i] <= '9');
+        ok &= var[i] == '_' || (var[i] >= 'A' && var[i] <= 'Z') ||
+              (var[i] >= 'a' && var[i] <= 'z') || (var[i] >= '0' && var[i] <= '9');
     if (!ok) {
         snprintf(err, errlen,
                  "bad environment variable name in '${%s}': expected ${env:NAME} or "

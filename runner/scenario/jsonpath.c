@@ -39,8 +39,9 @@ static int jp_step(const char **pos, struct jp_seg *seg, char *err, size_t errle
         for (e = s + 1; jp_name_char(*e); e++)
             ;
         if (e == s + 1) {
-            snprintf(err, errlen, "expected a member name after '.' (letters, digits, '_', '-'; "
-                                  "['any name'] for others)");
+            snprintf(err, errlen,
+                     "expected a member name after '.' (letters, digits, '_', '-'; "
+                     "['any name'] for others)");
             *pos = s + 1;
             return -1;
         }

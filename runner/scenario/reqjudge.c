@@ -184,7 +184,8 @@ static int rf_expect_header(const struct exp_ctx *e, const struct scn_expect *x,
         if (got && *got && *w && !*end1 && !*end2)
             ok = rf_compare(a, x->op, b);
         else
-            ok = got && ((x->op == SCN_EQ && !strcmp(got, w)) || (x->op == SCN_NE && strcmp(got, w)));
+            ok = got &&
+                 ((x->op == SCN_EQ && !strcmp(got, w)) || (x->op == SCN_NE && strcmp(got, w)));
     }
     if (!ok)
         rf_set(out, RF_FAIL, "expect %s: got %s", x->text, got ? got : "no such header");
@@ -244,8 +245,8 @@ static int rf_body_json(const struct scn_request *r, const struct rf_resp *resp,
     *root = resp->body ? json_loadb(resp->body, resp->body_len, JSON_DECODE_ANY, &je) : NULL;
     if (*root)
         return 0;
-    rf_set(out, RF_FAIL, "the response is not JSON (%s): %.60s",
-           resp->body ? je.text : "no body", resp->body ? resp->body : "");
+    rf_set(out, RF_FAIL, "the response is not JSON (%s): %.60s", resp->body ? je.text : "no body",
+           resp->body ? resp->body : "");
     return -1;
 }
 

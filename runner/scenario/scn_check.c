@@ -112,8 +112,7 @@ static int scn_chk_requests(struct scn_chk *c)
     if (scn_chk_headers(c, s->headers, s->nheaders) < 0)
         return -1;
     for (int i = 0; i < s->ninvariants; i++)
-        if (s->invariants[i].kind == SCN_INV_HTTP &&
-            scn_chk_request(c, s->invariants[i].http) < 0)
+        if (s->invariants[i].kind == SCN_INV_HTTP && scn_chk_request(c, s->invariants[i].http) < 0)
             return -1;
     return 0;
 }

@@ -46,17 +46,18 @@ static int scn_set_split(struct scn_parse *p, const char *set, struct scn_set_on
     int kind = -1;
 
     if (!eq || !dot || dot > eq || dot == set)
-        return scn_set_fail(p, set, "expected SECTION.KEY=VALUE (such as workload.users=4 or "
-                                    "service.NAME.rules=...)%s%s",
+        return scn_set_fail(p, set,
+                            "expected SECTION.KEY=VALUE (such as workload.users=4 or "
+                            "service.NAME.rules=...)%s%s",
                             "", "");
     snprintf(word, sizeof(word), "%.*s", (int)(dot - set), set);
     for (int i = 0; i < SCN_NSECS; i++)
         if (!strcmp(word, scn_sec_names[i]))
             kind = i;
     if (kind < 0)
-        return scn_set_fail(p, set, "unknown section '%s'%s", word,
-                            suggest_hint(word, strlen(word), scn_sec_names, SCN_NSECS, hint,
-                                         sizeof(hint)));
+        return scn_set_fail(
+            p, set, "unknown section '%s'%s", word,
+            suggest_hint(word, strlen(word), scn_sec_names, SCN_NSECS, hint, sizeof(hint)));
     o->named = kind == SEC_SERVICE || kind == SEC_JOB || kind == SEC_FLOW || kind == SEC_PROXY;
     o->value = eq + 1;
     if (strpbrk(o->value, "\r\n"))
@@ -159,7 +160,8 @@ static void scn_set_drop_earlier(struct scn_parse *p, const char *set)
     size_t n = strcspn(set, "=");
     for (int i = 0; i < p->s->noverrides; i++) {
         const char *o = p->s->overrides[i];
-        if (strcspn(o, "=") == n && !strncmp(o, set, n) && p->lines[p->s->nlines_file + i][0] != '[')
+        if (strcspn(o, "=") == n && !strncmp(o, set, n) &&
+            p->lines[p->s->nlines_file + i][0] != '[')
             scn_set_drop(p, p->s->nlines_file + i);
     }
 }

@@ -55,8 +55,8 @@ static const char *scn_latency_stat(struct scn_parse *p, struct scn_invariant *i
         }
     } else {
         scn_error_at(p, (size_t)(s - value),
-                     "expected pNN, mean or max after 'latency' (such as p99), got '%.*s'",
-                     (int)w, s);
+                     "expected pNN, mean or max after 'latency' (such as p99), got '%.*s'", (int)w,
+                     s);
         return NULL;
     }
     return scn_skip_space(s + w);
@@ -92,10 +92,11 @@ static int scn_thresh_number(struct scn_parse *p, struct scn_invariant *inv, con
     uint64_t ns;
     if (inv->metric == SCN_M_LATENCY) {
         if (duration_parse_str(s, &ns) != DURATION_OK) {
-            scn_error_at(p, (size_t)(s - value),
-                         "expected a duration after the operator (a number and a unit: "
-                         DURATION_UNITS ", such as 200ms), got '%s'",
-                         s);
+            scn_error_at(
+                p, (size_t)(s - value),
+                "expected a duration after the operator (a number and a unit: " DURATION_UNITS
+                ", such as 200ms), got '%s'",
+                s);
             return -1;
         }
         inv->number = (double)ns;

@@ -37,8 +37,9 @@ static int tx_cart_new(PGconn *c, void *arg, struct reply *rp)
     (void)arg;
     if (rc != TX_OK)
         return rc;
-    reply_json(rp, 201,
-               json_pack("{s:I,s:s}", "id", (json_int_t)atol(PQgetvalue(r, 0, 0)), "status", "open"));
+    reply_json(
+        rp, 201,
+        json_pack("{s:I,s:s}", "id", (json_int_t)atol(PQgetvalue(r, 0, 0)), "status", "open"));
     PQclear(r);
     return TX_OK;
 }
@@ -57,7 +58,8 @@ static int tx_cart_get(PGconn *c, void *arg, struct reply *rp)
     const char *p[1] = {arg};
     PGresult *r = NULL;
     json_t *o, *lines;
-    int rc = cart_exec(c, &r, "SELECT status, coalesce(order_id, 0) FROM carts WHERE id = $1", 1, p);
+    int rc =
+        cart_exec(c, &r, "SELECT status, coalesce(order_id, 0) FROM carts WHERE id = $1", 1, p);
 
     if (rc != TX_OK)
         return rc;

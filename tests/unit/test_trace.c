@@ -332,7 +332,7 @@ static void test_summary(void **state)
     trace_mutex_wait((char *)trace_site_a + 4, 5000000, 1);
     trace_mutex_wait((char *)trace_site_a + 4, 1000000, 0);
     trace_mutex_wait((char *)trace_site_a + 4, 0, 1);
-    trace_mutex_wait(NULL, 5, 1); /* ignored */
+    trace_mutex_wait(NULL, 5, 1);      /* ignored */
     wg_seed = 18446744073709551615ULL; /* above INT64_MAX: a number no JSON reader could take */
     trace_summary(&rs, st, calls, "exit", 0);
 

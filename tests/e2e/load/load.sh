@@ -120,12 +120,18 @@ case_retry() {
         "$work/once/history.jsonl" >/dev/null || fail "no 40001 failure in the history"
 }
 
-case_closer() {
-    local c r
+# start_closer [acts]: closer.py in the background (bg_pid, killed on
+# exit until stop_bg), its port in $work/port.
+start_closer() {
     trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
-    python3 "$here/closer.py" "$work/port" "$work/counts" &
+    python3 "$here/closer.py" "$work/port" "$work/counts" "$@" &
     bg_pid=$!
     for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+}
+
+case_closer() {
+    local c r
+    start_closer
     CLOSER_PORT=$(cat "$work/port") expect_rc 0 "$wedge" run "$here/closer.scn" --seed 2 \
         --out "$work/closer" -q
     stop_bg
@@ -140,10 +146,7 @@ case_closer() {
 # (the server's count of requests equals the history's invokes).
 case_post_once() {
     local c r sent
-    trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
-    python3 "$here/closer.py" "$work/port" "$work/counts" acts &
-    bg_pid=$!
-    for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+    start_closer acts
     CLOSER_PORT=$(cat "$work/port") expect_rc 0 "$wedge" run "$here/post-once.scn" --seed 3 \
         --out "$work/post" -q
     stop_bg
@@ -164,10 +167,7 @@ case_dualhost() {
     printf '::1 wedge-dualhost\n127.0.0.1 wedge-dualhost\n' >"$work/hosts"
     unshare -m true 2>/dev/null || exit 77
     sed 's/dualhost:/wedge-dualhost:/' "$here/dualhost.scn" >"$work/dualhost.scn"
-    trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
-    python3 "$here/closer.py" "$work/port" "$work/counts" &
-    bg_pid=$!
-    for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+    start_closer
     CLOSER_PORT=$(cat "$work/port") expect_rc 0 unshare -m sh -c \
         'mount --bind "$1" /etc/hosts && exec "$2" run "$3" --seed 5 --out "$4" -q' sh \
         "$work/hosts" "$wedge" "$work/dualhost.scn" "$work/dual"
@@ -178,10 +178,7 @@ case_dualhost() {
 }
 
 case_stop() {
-    trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
-    python3 "$here/closer.py" "$work/port" "$work/counts" &
-    bg_pid=$!
-    for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+    start_closer
     CLOSER_PORT=$(cat "$work/port") expect_rc 0 "$wedge" run "$here/stop.scn" --seed 4 \
         --out "$work/stop" -q
     stop_bg

@@ -212,17 +212,20 @@ static void test_env_and_captured(void **state)
     setenv("WEDGE_TEST_EMPTY", "", 1);
     unsetenv("WEDGE_TEST_UNSET");
     expect(&c, "Bearer ${env:WEDGE_TEST_TOKEN}", "Bearer s3cret");
-    expect(&c, "${env:WEDGE_TEST_UNSET:-dflt}|${env:WEDGE_TEST_EMPTY:-e}|${env:WEDGE_TEST_TOKEN:-x}",
+    expect(&c,
+           "${env:WEDGE_TEST_UNSET:-dflt}|${env:WEDGE_TEST_EMPTY:-e}|${env:WEDGE_TEST_TOKEN:-x}",
            "dflt|e|s3cret");
     expect(&c, "[${env:WEDGE_TEST_UNSET:-}]", "[]");
     expect_err(&c, "${env:WEDGE_TEST_UNSET}",
                "environment variable 'WEDGE_TEST_UNSET' is not set (set it, or give a default: "
                "${env:WEDGE_TEST_UNSET:-VALUE})");
-    expect_err(&c, "${env:9x}", "bad environment variable name in '${env:9x}': expected "
-                                "${env:NAME} or ${env:NAME:-DEFAULT}, NAME of letters, digits "
-                                "and '_'");
-    expect_err(&c, "${env:}", "bad environment variable name in '${env:}': expected ${env:NAME} "
-                              "or ${env:NAME:-DEFAULT}, NAME of letters, digits and '_'");
+    expect_err(&c, "${env:9x}",
+               "bad environment variable name in '${env:9x}': expected "
+               "${env:NAME} or ${env:NAME:-DEFAULT}, NAME of letters, digits "
+               "and '_'");
+    expect_err(&c, "${env:}",
+               "bad environment variable name in '${env:}': expected ${env:NAME} "
+               "or ${env:NAME:-DEFAULT}, NAME of letters, digits and '_'");
     c.var_names = vn;
     c.var_values = vv;
     c.nvars = 2;

@@ -181,7 +181,7 @@ static void test_save_load_merge(void **state)
     assert_int_equal(hist_min(merged), hist_min(all));
     assert_int_equal(hist_max(merged), hist_max(all));
     assert_memory_equal(merged->counts, all->counts, sizeof(all->counts));
-    assert_int_equal(hist_load_merge(merged, "1 2 3 5:2"), -1);   /* counts != total */
+    assert_int_equal(hist_load_merge(merged, "1 2 3 5:2"), -1);     /* counts != total */
     assert_int_equal(hist_load_merge(merged, "1 2 1 99999:1"), -1); /* no such counter */
     assert_int_equal(hist_load_merge(merged, "x"), -1);
     assert_int_equal(hist_count(merged), N);

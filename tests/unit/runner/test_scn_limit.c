@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define USERS_WHY                                                                               \
+#define USERS_WHY                                                                                \
     "virtual users share a few worker threads at about 100 bytes each (1000000 ran in 100 MB); " \
     "past that, split them over machines with wedge run --shard I/N"
 
