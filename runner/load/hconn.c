@@ -53,6 +53,7 @@ struct hconn {
     int reused, retried, got;
     int idem;                  /* the request may be sent twice (idempotent method) */
     int addr_tries;            /* addresses of the host tried for this connection */
+    int addr;                  /* the one it is connecting to */
     struct hconn *prev, *next; /* the destination's idle list */
     struct vu *user;           /* NULL: idle */
     struct h1_buf out;         /* the request, kept until answered (a retry) */
@@ -402,7 +403,10 @@ static int hconn_next_addr(struct worker *w, struct hconn *c, int e)
     if (tried + 1 >= d->naddr || (e != ECONNREFUSED && e != EADDRNOTAVAIL && e != ENETUNREACH &&
                                   e != EHOSTUNREACH && e != EAFNOSUPPORT))
         return 0;
-    d->cur = (d->cur + 1) % d->naddr;
+    /* moved on once per refusing address, however many connections
+     * were refused by it at the same time */
+    if (d->cur == c->addr)
+        d->cur = (c->addr + 1) % d->naddr;
     if (c->fd >= 0)
         close(c->fd);
     c->fd = -1;
@@ -459,8 +463,8 @@ static void hconn_connect(struct worker *w, struct hconn *c)
     char why[160];
     int one = 1;
 
-    c->fd =
-        socket(d->addr[d->cur].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    c->fd = socket(d->addr[c->addr = d->cur].ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                   IPPROTO_TCP);
     if (c->fd < 0 && hconn_next_addr(w, c, errno))
         return;
     if (c->fd < 0) {
@@ -469,7 +473,7 @@ static void hconn_connect(struct worker *w, struct hconn *c)
         return;
     }
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    if (connect(c->fd, (struct sockaddr *)&d->addr[d->cur], d->addrlen[d->cur]) < 0 &&
+    if (connect(c->fd, (struct sockaddr *)&d->addr[c->addr], d->addrlen[c->addr]) < 0 &&
         errno != EINPROGRESS) {
         int e = errno;
         if (hconn_next_addr(w, c, e))
