@@ -27,7 +27,7 @@
 #             cannot start is inconclusive (exit 3); the open model's
 #             arrivals (exactly rate x duration, none early); --repeat
 #   mix       a weighted HTTP mix on counterd, ready by tcp:PORT: the weights
-#             hold, the same seed replays each user's choices, another does not
+#             hold; one user's 40 choices replay with the same seed, not another
 #   signal    SIGTERM and SIGINT mid-run on the embedded cluster: exit 3, a
 #             report of what completed, no process and no cluster left
 #
@@ -361,39 +361,39 @@ case_mix() {
     # Weights 3:1 over 400 requests: 300 GETs expected, 5 sigma is +-44.
     gets=$(jq -r '.requests[] | select(.label == "GET /health") | .ok' "$out/summary.json")
     [ "$gets" -ge 256 ] && [ "$gets" -le 344 ] || fail "weights 3:1 gave $gets GETs of 400"
-    # The same seed replays each user's sequence of choices.
-    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" --seed 21 --out "$work/mix2"
-    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" --seed 22 --out "$work/mix3"
-    # Each user's choices, compared over the requests both runs made: how
-    # many a user makes depends on timing (a user whose POST waits for
-    # counterd to open a database connection leaves the iterations to the
-    # others, more so as the load engine answers GETs in microseconds), so
-    # the prefix both runs share is compared, at least 25 choices in all.
-    same_choices() {
+    # The same seed replays a user's sequence of choices.  One user with a
+    # fixed count, so the number of choices compared is 40 whatever the
+    # machine's load: with several users, how many requests each makes
+    # depends on timing (a user whose POST waits for counterd to open a
+    # database connection leaves the iterations to the others).
+    local one=(--set workload.users=1 --set workload.iterations=40
+        --set 'invariants.all_ok=history: ok == 40')
+    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" "${one[@]}" --seed 21 --out "$work/one1"
+    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" "${one[@]}" --seed 21 --out "$work/one2"
+    expect_rc 0 "$wedge" run "$here/mix.scn" --dsn "$dsn" "${one[@]}" --seed 22 --out "$work/one3"
+    # choices A B: "N same|differ", N the choices each run made (both must
+    # make the same number) and whether they were the same, in order.
+    choices() {
         python3 - "$1/history.jsonl" "$2/history.jsonl" <<'PY'
 import json, sys
-def seqs(path):
-    out = {}
+def seq(path):
+    s = {}
     for line in open(path):
         e = json.loads(line)
         if e["type"] == "invoke":
-            out.setdefault(e["user"], {})[e["seq"]] = e["req"]
-    return {u: [s[k] for k in sorted(s)] for u, s in out.items()}
-a, b = seqs(sys.argv[1]), seqs(sys.argv[2])
-n = same = 0
-for u in set(a) & set(b):
-    k = min(len(a[u]), len(b[u]))
-    n += k
-    same += a[u][:k] == b[u][:k]
-print(n, "same" if same == len(set(a) & set(b)) else "differ")
+            s[(e["user"], e["seq"])] = e["req"]
+    return [s[k] for k in sorted(s)]
+a, b = seq(sys.argv[1]), seq(sys.argv[2])
+n = len(a) if len(a) == len(b) else -1
+print(n, "same" if a == b else "differ")
 PY
     }
-    read -r n same <<<"$(same_choices "$work/mix1" "$work/mix2")"
-    [ "$n" -ge 25 ] || fail "fewer than 25 choices to compare ($n)"
-    [ "$same" = same ] || fail "seed 21 did not replay each user's choices"
-    read -r n same <<<"$(same_choices "$work/mix1" "$work/mix3")"
-    [ "$n" -ge 25 ] || fail "fewer than 25 choices to compare ($n)"
-    [ "$same" = differ ] || fail "seeds 21 and 22 made the same $n choices"
+    read -r n same <<<"$(choices "$work/one1" "$work/one2")"
+    [ "$n" -eq 40 ] || fail "seed 21 twice: expected 40 choices in each run (got $n)"
+    [ "$same" = same ] || fail "seed 21 did not replay the user's 40 choices"
+    read -r n same <<<"$(choices "$work/one1" "$work/one3")"
+    [ "$n" -eq 40 ] || fail "seeds 21 and 22: expected 40 choices in each run (got $n)"
+    [ "$same" = differ ] || fail "seeds 21 and 22 made the same 40 choices"
     assert_nothing_left "$out"
 }
 
