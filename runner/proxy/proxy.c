@@ -26,6 +26,7 @@
 #define PROXY_SEND_S     5     /* a send the peer does not take fails after this */
 #define PROXY_BUF        16384 /* bytes moved per recv */
 #define PROXY_STACK      (256 * 1024)
+#define PROXY_ADDRS      8 /* upstream addresses kept (tried in turn) */
 
 static volatile sig_atomic_t proxy_stop;
 
@@ -36,23 +37,29 @@ struct proxy_conn {
     const struct proxy_cfg *cfg;
 };
 
-static struct sockaddr_storage proxy_up;
-static socklen_t proxy_uplen;
+/* The upstream's addresses, in getaddrinfo's order: a connection tries
+ * each in turn ('localhost' may be ::1 first while the server listens on
+ * 127.0.0.1 only), starting at the last one that answered. */
+static struct sockaddr_storage proxy_up[PROXY_ADDRS];
+static socklen_t proxy_uplen[PROXY_ADDRS];
+static unsigned proxy_nup;
+static _Atomic unsigned proxy_upgood;
 static _Atomic unsigned long proxy_nconn, proxy_nrefused, proxy_nfull;
 
 /* ---------------------------------------------------------------
  * Addresses.
  * ------------------------------------------------------------ */
 
-/* "[HOST:]PORT" or "[IPv6]:PORT" into ss; host_needed: a bare port is
- * an error.  0, or -1 with the reason in err. */
+/* "[HOST:]PORT" or "[IPv6]:PORT" into ss[0..max), its addresses in
+ * getaddrinfo's order; host_needed: a bare port is an error.  The number
+ * of addresses (1 or more), or -1 with the reason in err. */
 static int proxy_addr(const char *spec, int host_needed, struct sockaddr_storage *ss,
-                      socklen_t *len, char *err, size_t errlen)
+                      socklen_t *len, unsigned max, char *err, size_t errlen)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV}, *res = NULL;
     char host[256] = "127.0.0.1", port[16];
     const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strrchr(spec, ':');
-    int rc;
+    int rc, n = 0;
 
     if (!colon && host_needed) {
         snprintf(err, errlen, "'%s': expected HOST:PORT", spec);
@@ -81,10 +88,12 @@ static int proxy_addr(const char *spec, int host_needed, struct sockaddr_storage
         snprintf(err, errlen, "'%s': %s", spec, rc ? gai_strerror(rc) : "no address");
         return -1;
     }
-    memcpy(ss, res->ai_addr, res->ai_addrlen);
-    *len = res->ai_addrlen;
+    for (struct addrinfo *r = res; r && (unsigned)n < max; r = r->ai_next) {
+        memcpy(&ss[n], r->ai_addr, r->ai_addrlen);
+        len[n++] = r->ai_addrlen;
+    }
     freeaddrinfo(res);
-    return 0;
+    return n;
 }
 
 int proxy_check(const struct proxy_cfg *cfg, char *err, size_t errlen)
@@ -93,11 +102,11 @@ int proxy_check(const struct proxy_cfg *cfg, char *err, size_t errlen)
     socklen_t len;
     char why[300];
 
-    if (!cfg->listen || proxy_addr(cfg->listen, 0, &ss, &len, why, sizeof why) < 0) {
+    if (!cfg->listen || proxy_addr(cfg->listen, 0, &ss, &len, 1, why, sizeof why) < 0) {
         snprintf(err, errlen, "--listen %s", cfg->listen ? why : "is required ([HOST:]PORT)");
         return -1;
     }
-    if (!cfg->to || proxy_addr(cfg->to, 1, &ss, &len, why, sizeof why) < 0) {
+    if (!cfg->to || proxy_addr(cfg->to, 1, &ss, &len, 1, why, sizeof why) < 0) {
         snprintf(err, errlen, "--to %s", cfg->to ? why : "is required (HOST:PORT)");
         return -1;
     }
@@ -113,17 +122,18 @@ int proxy_check(const struct proxy_cfg *cfg, char *err, size_t errlen)
  * One connection.
  * ------------------------------------------------------------ */
 
-/* Connect to the upstream, at most PROXY_CONNECT_MS; the fd or -1. */
-static int proxy_dial(void)
+/* Connect to upstream address i, at most PROXY_CONNECT_MS; the fd, or -1
+ * with errno set. */
+static int proxy_dial_one(unsigned i)
 {
-    int fd = socket(proxy_up.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
+    int fd = socket(proxy_up[i].ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
     socklen_t el = sizeof err;
     struct pollfd p = {fd, POLLOUT, 0};
     struct timeval tv = {PROXY_SEND_S, 0};
 
     if (fd < 0)
         return -1;
-    if (connect(fd, (struct sockaddr *)&proxy_up, proxy_uplen) != 0 &&
+    if (connect(fd, (struct sockaddr *)&proxy_up[i], proxy_uplen[i]) != 0 &&
         (errno != EINPROGRESS || poll(&p, 1, PROXY_CONNECT_MS) != 1 ||
          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0)) {
         close(fd);
@@ -134,6 +144,41 @@ static int proxy_dial(void)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
     return fd;
+}
+
+/* Append "ADDR (REASON)" for upstream address i to why (", " between). */
+static void proxy_why(char *why, size_t n, unsigned i, int e)
+{
+    char host[NI_MAXHOST] = "?", port[NI_MAXSERV] = "?";
+    size_t used = strlen(why);
+    int v6 = proxy_up[i].ss_family == AF_INET6;
+
+    getnameinfo((struct sockaddr *)&proxy_up[i], proxy_uplen[i], host, sizeof host, port,
+                sizeof port, NI_NUMERICHOST | NI_NUMERICSERV);
+    if (used < n)
+        snprintf(why + used, n - used, "%s%s%s%s:%s (%s)", used ? ", " : "", v6 ? "[" : "", host,
+                 v6 ? "]" : "", port, strerror(e));
+}
+
+/* Connect to the upstream: each of its addresses in turn, from the last
+ * one that answered.  The fd, or -1 with every address tried and why in
+ * why. */
+static int proxy_dial(char *why, size_t n)
+{
+    unsigned first = atomic_load_explicit(&proxy_upgood, memory_order_relaxed);
+
+    why[0] = '\0';
+    for (unsigned k = 0; k < proxy_nup; k++) {
+        unsigned i = (first + k) % proxy_nup;
+        int fd = proxy_dial_one(i);
+        if (fd >= 0) {
+            if (i != first)
+                atomic_store_explicit(&proxy_upgood, i, memory_order_relaxed);
+            return fd;
+        }
+        proxy_why(why, n, i, errno);
+    }
+    return -1;
 }
 
 static int proxy_send_all(int fd, const char *p, size_t n)
@@ -173,15 +218,19 @@ static void *proxy_conn_main(void *arg)
     char *buf = malloc(PROXY_BUF);
     int open_c = 1, open_u = 1;
     struct timeval tv = {PROXY_SEND_S, 0};
+    char why[PROXY_ADDRS * 120];
 
     setsockopt(c->cfd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     setsockopt(c->cfd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
-    c->ufd = buf ? proxy_dial() : -1;
+    if (!buf)
+        goto out; /* ufd is -1: the client's connection is closed */
+    c->ufd = proxy_dial(why, sizeof why);
     if (c->ufd < 0) {
         if (atomic_fetch_add(&proxy_nrefused, 1) == 0 && !c->cfg->quiet)
             fprintf(stderr,
-                    "wedge: proxy: cannot reach %s: %s (the client's connection is closed)\n",
-                    c->cfg->to, strerror(errno));
+                    "wedge: proxy: cannot reach %s, tried %s (the client's connection is "
+                    "closed)\n",
+                    c->cfg->to, why);
         goto out;
     }
     while (!proxy_stop && (open_c || open_u)) {
@@ -237,7 +286,7 @@ static int proxy_listen(const struct proxy_cfg *cfg)
     char err[300];
     int fd;
 
-    if (proxy_addr(cfg->listen, 0, &ss, &len, err, sizeof err) < 0)
+    if (proxy_addr(cfg->listen, 0, &ss, &len, 1, err, sizeof err) < 0)
         return -1;
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -293,13 +342,18 @@ int proxy_serve(const struct proxy_cfg *cfg)
     struct proxy_conn *conns = NULL;
     pthread_attr_t attr;
     char err[400];
-    int lfd = -1, rc = 2;
+    int lfd = -1, rc = 2, n;
 
-    if (proxy_check(cfg, err, sizeof err) < 0 ||
-        proxy_addr(cfg->to, 1, &proxy_up, &proxy_uplen, err, sizeof err) < 0) {
+    if (proxy_check(cfg, err, sizeof err) < 0) {
         fprintf(stderr, "wedge: proxy: %s\n", err);
         return 2;
     }
+    n = proxy_addr(cfg->to, 1, proxy_up, proxy_uplen, PROXY_ADDRS, err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "wedge: proxy: --to %s\n", err);
+        return 2;
+    }
+    proxy_nup = (unsigned)n;
     proxy_signals();
     lfd = proxy_listen(cfg);
     if (lfd < 0) {

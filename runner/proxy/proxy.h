@@ -10,8 +10,9 @@
  * thread only; the other connections go on.
  *
  * Bounded: at most max_conns connections at once (more are accepted and
- * closed at once, said once on stderr), a connect to the upstream gives up
- * after 5 s, every wait polls at most 200 ms between looks at the stop
+ * closed at once, said once on stderr), a connect to an upstream address
+ * gives up after 5 s (each of the upstream's addresses is tried in turn,
+ * at most 8), every wait polls at most 200 ms between looks at the stop
  * flag.  SIGTERM / SIGINT stop it: no new connection, every open one
  * closed, the threads joined (bounded), exit 0.
  */

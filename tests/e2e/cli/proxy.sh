@@ -9,7 +9,10 @@
 # (decoded in the proxy, not in psql: psql runs without the shim); a
 # barrier across two connections of the proxy; at most --max-conns
 # connections at once; an unreachable upstream closes the client, the
-# proxy stays up; SIGTERM stops it at once with exit 0 and frees the port.
+# proxy stays up; an upstream name whose first address refuses (localhost
+# as ::1, then 127.0.0.1, where the server listens) is reached at the next
+# one, and when none answers the message names each address tried;
+# SIGTERM stops it at once with exit 0 and frees the port.
 set -uo pipefail
 wedge=${1:?wedge}
 work=${2:?work dir}
@@ -41,10 +44,13 @@ expect_exit 2 "^wedge: rules:1:1: unknown action 'dealy'" \
     "$wedge" proxy --listen "$(free_port)" --to 127.0.0.1:1 --rules 'dealy 1ms on sock.send'
 expect_exit 2 "runs under libwedge.so" env -u LD_PRELOAD "$wedge" proxy --serve --listen 1 --to 127.0.0.1:1
 
-# start PROXY_ARGS...: the proxy in the background, $pid, $port; ready when it accepts
+# start PROXY_ARGS...: the proxy in the background, $pid, $port; ready when
+# it accepts.  $in (an array, empty by default) is put before the command.
+in=()
 start() {
     port=$(free_port)
-    "$wedge" proxy --listen "$port" --trace "$work/trace" --seed 1 "$@" >"$work/proxy.log" 2>&1 &
+    "${in[@]}" "$wedge" proxy --listen "$port" --trace "$work/trace" --seed 1 "$@" \
+        >"$work/proxy.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
@@ -113,4 +119,33 @@ psql -X -Atc "SELECT 1" "$(via)" >/dev/null 2>&1 && fail "served without an upst
 (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || fail "the proxy stopped listening"
 stop
 grep -q "cannot reach 127.0.0.1:" "$work/proxy.log" || fail "no message about the upstream"
+
+# localhost as ::1 first, 127.0.0.1 next (a stock Debian /etc/hosts), the
+# server on 127.0.0.1 only: the proxy moves on to the second address.  In a
+# mount namespace with an /etc/hosts of its own (skipped where one cannot
+# be made: the cases above have run).
+if unshare -m true 2>/dev/null; then
+    printf '::1 localhost\n127.0.0.1 localhost\n' >"$work/hosts"
+    in=(unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec "$@"' "$work/hosts")
+    rm -rf "$work/trace"
+    start --to "localhost:$dbport" --rules 'log on sock.connect'
+    [ "$(psql -X -Atc "SELECT 'via ' || 2" "$(via)" 2>"$work/psql.err")" = "via 2" ] ||
+        fail "no answer through localhost:$dbport: $(cat "$work/psql.err") $(cat "$work/proxy.log")"
+    stop
+    # the shim's own record of the proxy's connects: ::1 refused, then 127.0.0.1
+    grep -q "\"detail\":\"\[::1\]:$dbport\"" "$work"/trace/trace.*.jsonl ||
+        fail "no connect to [::1]:$dbport in the proxy's trace: the test did not try ::1 first"
+    grep -q "\"detail\":\"127.0.0.1:$dbport\"" "$work"/trace/trace.*.jsonl ||
+        fail "no connect to 127.0.0.1:$dbport in the proxy's trace"
+    # neither answers: every address is named, with why
+    dead=$(free_port)
+    start --to "localhost:$dead"
+    psql -X -Atc "SELECT 1" "$(via)" >/dev/null 2>&1 && fail "served without an upstream"
+    stop
+    grep -q "cannot reach localhost:$dead, tried \[::1\]:$dead (Connection refused), 127.0.0.1:$dead (Connection refused)" \
+        "$work/proxy.log" || fail "the message does not name both addresses: $(cat "$work/proxy.log")"
+    in=()
+else
+    note "no mount namespace here: the two-address case is not run"
+fi
 echo "proxy: ok"
