@@ -92,11 +92,18 @@ static int check_scenario(const char *path, const char *const *sets, int nsets, 
     rc |= rulecheck_scenario(&s);
     rc |= check_expansions(&s, &st);
     if (!rc && !quiet) {
-        char flows[32] = "";
+        char flows[32] = "", proxies[32] = "";
+        int np = 0;
+        /* a [proxy NAME] is a service to the run (started, made ready,
+         * stopped alike) but not one of the scenario's own: said apart */
+        for (int i = 0; i < s.nservices; i++)
+            np += s.services[i].is_proxy != 0;
+        if (np)
+            snprintf(proxies, sizeof(proxies), ", %d prox%s", np, np == 1 ? "y" : "ies");
         if (s.nflows)
             snprintf(flows, sizeof(flows), ", %d flow%s", s.nflows, s.nflows == 1 ? "" : "s");
-        printf("wedge: %s: ok (%d services, %d jobs, %d requests%s, %d invariants)\n", s.path,
-               s.nservices, s.njobs, s.nrequests, flows, s.ninvariants);
+        printf("wedge: %s: ok (%d services%s, %d jobs, %d requests%s, %d invariants)\n", s.path,
+               s.nservices - np, proxies, s.njobs, s.nrequests, flows, s.ninvariants);
     }
     scn_free(&s);
     return rc ? WEDGE_USAGE : WEDGE_PASS;

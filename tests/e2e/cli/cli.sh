@@ -13,7 +13,8 @@
 #             may be (108 bytes): the cluster still starts and answers
 #   exec      exit status passed through (code, signal, 127), the seed
 #             printed, the trace shows a fire, bad rules exit 2 before main
-#   check     a valid scenario exits 0; a misspelled hook and an unknown
+#   check     a valid scenario exits 0 (its [proxy] sections counted apart
+#             from its services); a misspelled hook and an unknown
 #             ${variable} (in a command or in rules) exit 2 naming
 #             file:line; --rules checks rules
 #   run       a complete run on the test server (--dsn): exit 0, every output
@@ -199,6 +200,13 @@ case_check() {
     local line
     expect_rc 0 "$wedge" check "$here/good.scn"
     expect_in "$work/out" "ok (1 services, 1 jobs, 1 requests, 2 invariants)"
+    # a [proxy NAME] is counted apart from the services, not among them
+    { cat "$here/good.scn"; printf '[proxy db]\nto = ${db_host}:${db_port}\n'; } >"$work/proxy1.scn"
+    expect_rc 0 "$wedge" check "$work/proxy1.scn"
+    expect_in "$work/out" "proxy1\.scn: ok (1 services, 1 proxy, 1 jobs, 1 requests, 2 invariants)$"
+    { cat "$work/proxy1.scn"; printf '[proxy web]\nto = 127.0.0.1:${port:idle}\n'; } >"$work/proxy2.scn"
+    expect_rc 0 "$wedge" check "$work/proxy2.scn"
+    expect_in "$work/out" "proxy2\.scn: ok (1 services, 2 proxies, 1 jobs, 1 requests, 2 invariants)$"
     # each error names the line of the key at fault, not its section's header
     line=$(grep -n '^rules = ' "$here/bad-rule.scn" | cut -d: -f1)
     expect_rc 2 "$wedge" check "$here/bad-rule.scn"
