@@ -49,7 +49,7 @@ struct hconn {
     int dest;       /* index in w->dests */
     int out_watch;  /* EPOLLOUT is being watched */
     int slot;       /* holds one of the worker's descriptor slots */
-    int connecting; /* counted as being set up (worker_conn_up when not) */
+    int connecting; /* counted as being set up (wsched_conn_up when not) */
     int reused, retried, got;
     int idem;                  /* the request may be sent twice (idempotent method) */
     int addr_tries;            /* addresses of the host tried for this connection */
@@ -141,7 +141,7 @@ static void hconn_unidle(struct worker *w, struct hconn *c)
 /* Close c's socket; its slot goes back to the worker. */
 static void hconn_close(struct worker *w, struct hconn *c)
 {
-    worker_conn_release(w, &c->connecting, &c->slot);
+    wsched_conn_release(w, &c->connecting, &c->slot);
     if (c->fd >= 0)
         close(c->fd); /* leaves the epoll set with it */
     c->fd = -1;
@@ -154,7 +154,7 @@ static void hconn_destroy(struct worker *w, struct hconn *c)
     h1_buf_free(&c->out);
     h1_buf_free(&c->in);
     h1_resp_free(&c->resp);
-    worker_bury(w, c);
+    wsched_bury(w, c);
 }
 
 static int hconn_write(struct worker *w, struct hconn *c);
@@ -199,7 +199,7 @@ static void hconn_release(struct worker *w, struct hconn *c, int reusable)
     c->in.len = c->in.off = 0;
     c->out.len = c->out.off = 0;
     c->reused = 1;
-    if ((x = worker_conn_waiter(w, hconn_wants, c))) {
+    if ((x = wsched_conn_waiter(w, hconn_wants, c))) {
         hconn_adopt(w, c, x);
         return;
     }
@@ -230,7 +230,7 @@ int hconn_shed(struct worker *w)
 static int hconn_watch(struct worker *w, struct hconn *c, int out, int add)
 {
     c->out_watch = out;
-    return worker_watch(w, c->fd, &c->ev, EPOLLIN | (out ? EPOLLOUT : 0), add);
+    return wsched_watch(w, c->fd, &c->ev, EPOLLIN | (out ? EPOLLOUT : 0), add);
 }
 
 /* ---------------------------------------------------------------
@@ -431,7 +431,7 @@ static void hconn_connected(struct worker *w, struct hconn *c)
         return;
     }
     c->connecting = 0;
-    worker_conn_up(w);
+    wsched_conn_up(w);
     (void)hconn_write(w, c);
 }
 
@@ -547,9 +547,9 @@ void hconn_send(struct worker *w, struct vu *u, const struct rf_req *q)
         hconn_reconnect(w, c); /* nothing of this request was sent */
     else if (c->fd >= 0)
         (void)hconn_write(w, c);
-    else if (worker_conn_take(w, u) == 0)
+    else if (wsched_conn_take(w, u) == 0)
         hconn_resume(w, u);
-    /* else u waits for a connection (worker_conn_take queued it) */
+    /* else u waits for a connection (wsched_conn_take queued it) */
 }
 
 void hconn_resume(struct worker *w, struct vu *u)

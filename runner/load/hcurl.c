@@ -72,7 +72,7 @@ static int hcurl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, 
         if (s) {
             epoll_ctl(hc->w->ep, EPOLL_CTL_DEL, fd, NULL); /* gone already if closed */
             curl_multi_assign(hc->multi, fd, NULL);
-            worker_bury(hc->w, s);
+            wsched_bury(hc->w, s);
         }
         return 0;
     }
@@ -87,7 +87,7 @@ static int hcurl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, 
         ev |= EPOLLIN;
     if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
         ev |= EPOLLOUT;
-    if (worker_watch(hc->w, fd, &s->ev, ev, !s->added) < 0)
+    if (wsched_watch(hc->w, fd, &s->ev, ev, !s->added) < 0)
         return -1;
     s->added = 1;
     return 0;

@@ -5,19 +5,27 @@
  *
  *   load.c     the supervisor's side (load.h): workers started, stopped,
  *              their counters merged
- *   worker.c   one worker thread: an epoll loop, a timer heap, the ready
- *              queue; history lines and counters of its users
+ *   worker.c   one worker thread: its epoll loop, set-up and tear-down
  *   vu.c       a virtual user's steps: begin an iteration, send a request
- *              (reqflow.h builds and judges it), think, finish
+ *              (reqflow.h builds it), its timeout
+ *   vu_end.c   ... and its end: history lines, counters, think, the next
+ *              step or finish (the transports report here: vu_done)
  *   hconn.c    HTTP/1.1 connections, pooled per worker and destination
  *   hcurl.c    https:// (and WEDGE_LOAD_HTTP=curl) through libcurl's
  *              multi interface on the same loop
  *   pgq.c      SQL transactions on libpq's asynchronous API, connections
  *              pooled per worker
+ *   wsched.c   what they all share: the timer heap, the ready queue, the
+ *              connection slots, epoll registration, the history buffer
  *
- * load.c -> worker.c -> vu.c -> hconn.c, hcurl.c, pgq.c -> http1.c.
- * The transports report back through vu_done (declared here, defined in
- * vu.c): a completion, not a call up into the caller's logic.
+ *   load.c -> worker.c -> vu.c -> hconn.c, hcurl.c, pgq.c -> vu_end.c
+ *   -> wsched.c
+ *
+ * and any of them may skip a level (worker.c also hands a waiter its
+ * connection slot, ticks libcurl's timer and tears the transports down;
+ * worker.c and vu.c finish users): nothing calls back up, so each file
+ * reads knowing only what is below it.  A transport reports the end of
+ * a request to vu_end.c, below it, not to vu.c, which sent it.
  *
  * Threads: everything a worker owns (its users, connections, heap,
  * history buffer) is touched only by that worker's thread; the counters
@@ -44,7 +52,7 @@ struct worker;
  * points at one of these, first member of its owner. */
 struct ev {
     void (*fn)(struct worker *w, struct ev *e, uint32_t events);
-    int dead; /* freed at the end of the batch (worker_bury): skip it */
+    int dead; /* freed at the end of the batch (wsched_bury): skip it */
 };
 
 /* ---------------------------------------------------------------
@@ -99,7 +107,7 @@ struct hdest {
 
 struct worker {
     struct load *l;
-    void **grave; /* worker_bury: freed after each batch */
+    void **grave; /* wsched_bury: freed after each batch */
     size_t ngrave, capgrave;
     unsigned index;
     pthread_t th;
@@ -167,56 +175,82 @@ int worker_init(struct worker *w, struct load *l, unsigned index, long first_id,
                 char *err, size_t errlen);
 void *worker_main(void *arg);
 void worker_free(struct worker *w);
-/* The timer heap: (re)place u at wake time t, or take it out. */
-void worker_timer(struct worker *w, struct vu *u, uint64_t t);
-void worker_untimer(struct worker *w, struct vu *u);
-/* Put u on the ready queue (it begins its next iteration on the next turn). */
-void worker_ready(struct worker *w, struct vu *u);
-/* Connections: at most conn_cap open (the descriptor budget) and a few
- * being set up at once.  worker_conn_take: 0 when u may open one (counted
- * as open and setting up), -1 when u must wait (queued: it resumes its
- * transport when there is room, in order, unless a connection comes back
- * to the pool for it first: worker_conn_waiter). */
-int worker_conn_take(struct worker *w, struct vu *u);
-/* A connection being set up is up, or gone before it was. */
-void worker_conn_up(struct worker *w);
-/* A connection closed: it is no longer being set up (*connecting) and
- * its slot (*slot) is free again; both flags cleared. */
-void worker_conn_release(struct worker *w, int *connecting, int *slot);
-/* u no longer waits (its request timed out). */
-void worker_conn_cancel(struct worker *w, struct vu *u);
-/* The first waiter that match(u, arg) accepts, taken out of the queue
- * (its state back to VU_FLIGHT), or NULL: a connection released to the
- * pool goes to it directly. */
-struct vu *worker_conn_waiter(struct worker *w, int (*match)(const struct vu *, const void *),
-                              const void *arg);
-/* Register fd (level-triggered) for events on e (add), or change them;
- * -1 with errno. */
-int worker_watch(struct worker *w, int fd, struct ev *e, uint32_t events, int add);
-/* Free P (a connection whose first member is its struct ev) once the
- * current batch of events is handled: an event for it may still be in
- * the batch when handling another one closes it. */
-void worker_bury(struct worker *w, void *p);
-/* Room for n more bytes of history at the end of the worker's buffer
- * (written, then committed up to end); flushed to the file when large or
- * old enough. */
-char *worker_hist_reserve(struct worker *w, size_t n);
-void worker_hist_commit(struct worker *w, char *end);
 static inline uint32_t worker_index(const struct worker *w, const struct vu *u)
 {
     return (uint32_t)(u - w->users);
 }
 
-/* vu.c */
+/* wsched.c: the scheduling primitives.  Only the worker's thread calls
+ * them. */
+/* The timer heap: (re)place u at wake time t, or take it out. */
+void wsched_timer(struct worker *w, struct vu *u, uint64_t t);
+void wsched_untimer(struct worker *w, struct vu *u);
+/* The user with the earliest timer if it is due at w->now, taken out of
+ * the heap, or NULL. */
+struct vu *wsched_due(struct worker *w);
+/* Put u on the ready queue (it begins its next iteration on the next
+ * turn); the first user on it, taken out, or NULL. */
+void wsched_ready(struct worker *w, struct vu *u);
+struct vu *wsched_ready_take(struct worker *w);
+/* Connections: at most conn_cap open (the descriptor budget) and a few
+ * being set up at once.  wsched_conn_take: 0 when u may open one (counted
+ * as open and setting up), -1 when u must wait (queued, VU_CONNWAIT: the
+ * loop resumes its transport when there is room, in order, unless a
+ * connection comes back to the pool for it first: wsched_conn_waiter). */
+int wsched_conn_take(struct worker *w, struct vu *u);
+/* Is there room for one more connection: a descriptor slot, and few
+ * enough being set up? */
+int wsched_conn_room(const struct worker *w);
+/* The first waiter when there is room (its slot taken, counted as
+ * setting up, its state back to VU_FLIGHT), or NULL. */
+struct vu *wsched_conn_next(struct worker *w);
+/* A connection being set up is up, or gone before it was. */
+void wsched_conn_up(struct worker *w);
+/* A connection closed: it is no longer being set up (*connecting) and
+ * its slot (*slot) is free again; both flags cleared. */
+void wsched_conn_release(struct worker *w, int *connecting, int *slot);
+/* u no longer waits (its request timed out). */
+void wsched_conn_cancel(struct worker *w, struct vu *u);
+/* The first waiter that match(u, arg) accepts, taken out of the queue
+ * (its state back to VU_FLIGHT), or NULL: a connection released to the
+ * pool goes to it directly. */
+struct vu *wsched_conn_waiter(struct worker *w, int (*match)(const struct vu *, const void *),
+                              const void *arg);
+/* Register fd (level-triggered) for events on e (add), or change them;
+ * -1 with errno. */
+int wsched_watch(struct worker *w, int fd, struct ev *e, uint32_t events, int add);
+/* Free P (a connection whose first member is its struct ev) once the
+ * current batch of events is handled (wsched_free_graves): an event for
+ * it may still be in the batch when handling another one closes it. */
+void wsched_bury(struct worker *w, void *p);
+void wsched_free_graves(struct worker *w);
+/* Room for n more bytes of history at the end of the worker's buffer
+ * (written, then committed up to end); written to the file when large or
+ * old enough (force: now), and when that will be (UINT64_MAX: empty). */
+char *wsched_hist_reserve(struct worker *w, size_t n);
+void wsched_hist_commit(struct worker *w, char *end);
+void wsched_hist_flush(struct worker *w, int force);
+uint64_t wsched_hist_due(const struct worker *w);
+
+/* vu.c: a user's request begun. */
 /* Begin u's next iteration, or its flow's next step. */
 void vu_begin(struct worker *w, struct vu *u);
 /* u's timer fired: think over, arrival due, or its request timed out. */
 void vu_timer(struct worker *w, struct vu *u);
-/* The load is over for u (not in flight). */
-void vu_finish(struct worker *w, struct vu *u);
-/* A request of u completed (the transports call it). */
+
+/* vu_end.c: a user's request ended. */
+/* A request of u completed (the transports call it, and vu.c for a
+ * request that could not be built): its outcome, the HTTP status (0:
+ * none), the tries it took and how many of them were retries. */
 void vu_done(struct worker *w, struct vu *u, const struct rf_result *res, long status,
              unsigned tries, uint64_t retries);
+/* The load is over for u (not in flight). */
+void vu_finish(struct worker *w, struct vu *u);
+/* u's "invoke" line of history.jsonl (its request is about to go). */
+void vu_hist_invoke(struct worker *w, struct vu *u);
+/* How long a closed-model user with think time waits before its first
+ * request (the users spread over one think time). */
+uint64_t vu_first_delay(const struct load *l, const struct vu *u);
 
 /* hconn.c: an HTTP request of u over the worker's own client. */
 void hconn_send(struct worker *w, struct vu *u, const struct rf_req *q);

@@ -35,7 +35,7 @@ struct pgc {
     PGconn *pg;
     int fd, out_watch;
     int slot;       /* holds one of the worker's descriptor slots */
-    int connecting; /* counted as being set up (worker_conn_up when not) */
+    int connecting; /* counted as being set up (wsched_conn_up when not) */
     enum pgc_phase phase;
     struct pgc *next; /* the worker's idle list */
     struct vu *user;  /* NULL: idle */
@@ -73,7 +73,7 @@ static void pgc_msg(struct pgc *c, const char *prefix, const char *msg)
 /* Close c's connection; its slot goes back to the worker. */
 static void pgc_close(struct worker *w, struct pgc *c)
 {
-    worker_conn_release(w, &c->connecting, &c->slot);
+    wsched_conn_release(w, &c->connecting, &c->slot);
     if (c->pg)
         PQfinish(c->pg); /* closes the socket: it leaves the epoll set */
     c->pg = NULL;
@@ -84,7 +84,7 @@ static void pgc_destroy(struct worker *w, struct pgc *c)
 {
     pgc_close(w, c);
     free(c->sql);
-    worker_bury(w, c);
+    wsched_bury(w, c);
 }
 
 /* Watch c's socket (it may change while connecting) for input, and for
@@ -100,7 +100,7 @@ static int pgc_watch(struct worker *w, struct pgc *c, int out)
         epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL); /* gone already if closed */
     c->fd = fd;
     c->out_watch = out;
-    return worker_watch(w, fd, &c->ev, EPOLLIN | (out ? EPOLLOUT : 0), add);
+    return wsched_watch(w, fd, &c->ev, EPOLLIN | (out ? EPOLLOUT : 0), add);
 }
 
 static void pgc_begin_tx(struct worker *w, struct pgc *c);
@@ -123,7 +123,7 @@ static void pgc_release(struct worker *w, struct pgc *c)
         pgc_destroy(w, c);
         return;
     }
-    if ((x = worker_conn_waiter(w, pgc_wants, NULL))) {
+    if ((x = wsched_conn_waiter(w, pgc_wants, NULL))) {
         struct pgc *p = x->io; /* its transaction, waiting without a connection */
         c->user = x;
         c->sql = p->sql;
@@ -314,7 +314,7 @@ static void pgc_poll(struct worker *w, struct pgc *c)
     switch (PQconnectPoll(c->pg)) {
     case PGRES_POLLING_OK:
         c->connecting = 0;
-        worker_conn_up(w);
+        wsched_conn_up(w);
         pgc_setup(w, c);
         return;
     case PGRES_POLLING_READING:
@@ -407,9 +407,9 @@ void pgq_send(struct worker *w, struct vu *u, char *sql)
     u->kind = VU_IO_SQL;
     if (c->pg)
         pgc_begin_tx(w, c);
-    else if (worker_conn_take(w, u) == 0)
+    else if (wsched_conn_take(w, u) == 0)
         pgq_resume(w, u);
-    /* else u waits for a connection (worker_conn_take queued it) */
+    /* else u waits for a connection (wsched_conn_take queued it) */
 }
 
 int pgq_shed(struct worker *w)
