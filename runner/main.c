@@ -33,6 +33,8 @@ static void usage(FILE *f)
                "  proxy --listen P --to HOST:PORT\n"
                "                    forward TCP under the shim: the rules act on a program\n"
                "                    that cannot be preloaded, or on a remote database\n"
+               "  ctl COMMAND       live control of a running run: status, release, mark,\n"
+               "                    disable, enable, add, remove\n"
                "  pg start|stop|env a throwaway PostgreSQL cluster for a shell or CI\n"
                "  isolation         the isolation-level anomaly matrix on PostgreSQL\n"
                "  report DIR        draw DIR/report.html again from the files of a run\n"
@@ -50,9 +52,9 @@ static const struct {
     const char *name;
     int (*fn)(int, char **);
 } commands[] = {
-    {"run", run_main},     {"exec", exec_main},     {"check", check_main},
-    {"pg", pg_main},       {"isolation", iso_main}, {"hunt", hunt_main},
-    {"proxy", proxy_main}, {"report", report_main}, {"merge", merge_main},
+    {"run", run_main},       {"exec", exec_main}, {"check", check_main}, {"pg", pg_main},
+    {"isolation", iso_main}, {"hunt", hunt_main}, {"proxy", proxy_main}, {"report", report_main},
+    {"merge", merge_main},   {"ctl", ctl_main},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

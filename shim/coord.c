@@ -1,10 +1,10 @@
 /*
- * coord.c - barriers, marks and waits shared by every thread and process
- * of a run.
+ * coord.c - barriers, marks, waits and holds shared by every thread and
+ * process of a run.
  *
- * The control region is a header (magic, version, size) and a fixed table
- * of named points, found by hashing and linear probing with a CAS claim;
- * an all-zero table is a valid empty one.  The control file is created
+ * The control region's layout is common/ctlfile.h's: a header (magic,
+ * version, size), a fixed table of named points (ctlfile.c finds and
+ * claims them), and what ctl.c publishes for `wedge ctl`.  The control file is created
  * complete under a temporary name and renamed into place without
  * replacing (coord_create), so a process that finds it finds a whole
  * header: one that is not exactly ours is refused and left untouched.
@@ -12,11 +12,14 @@
  *   barrier: generation << 8 | arrived   (arrival by CAS; the last arrival
  *            bumps the generation and wakes everyone)
  *   mark:    a counter of marks; wait holds until it is > 0
+ *   hold:    a counter of releases (`wedge ctl release`); a hold waits
+ *            until it moves on from the value it found, or its ceiling
  * Futexes are shared (not FUTEX_PRIVATE) so they work across processes
  * mapping the same file.  Every wait has a CLOCK_MONOTONIC deadline and
  * loops on spurious wakes and EINTR.  Only raw syscalls: nothing here may
  * re-enter a hooked function.
  */
+#include "ctlfile.h"
 #include "safefile.h"
 #include "wedge_shim.h"
 
@@ -32,33 +35,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define COORD_SLOTS   256
-#define COORD_MAGIC   "WEDGECTL"
-#define COORD_VERSION 1u
-
-enum coord_kind { COORD_KIND_BARRIER = 1, COORD_KIND_MARK = 2 };
-
-struct coord_slot {
-    _Atomic uint64_t key;   /* hash of (kind, name); 0: free */
-    _Atomic uint32_t ready; /* 1 once name is written */
-    _Atomic uint32_t word;  /* the futex word */
-    uint32_t kind;
-    char name[WG_NAME_MAX];
+/* The layout is common/ctlfile.h's (shared with `wedge ctl`). */
+#define COORD_SLOTS CTLF_POINTS
+enum coord_kind {
+    COORD_KIND_BARRIER = CTLF_KIND_BARRIER,
+    COORD_KIND_MARK = CTLF_KIND_MARK,
+    COORD_KIND_HOLD = CTLF_KIND_HOLD
 };
 
-struct coord_header {
-    char magic[8];    /* COORD_MAGIC, no NUL */
-    uint32_t version; /* COORD_VERSION: the layout below */
-    uint32_t nslots;  /* COORD_SLOTS */
-    uint64_t size;    /* sizeof(struct coord_region): the file's size */
-};
-
-struct coord_region {
-    struct coord_header h;
-    struct coord_slot slots[COORD_SLOTS];
-};
-
-static _Atomic(struct coord_region *) coord_region;
+static _Atomic(struct ctlf_region *) coord_region;
+static int coord_file; /* the region is a control file (wedge ctl reaches it) */
 
 static uint64_t coord_now(void)
 {
@@ -77,17 +63,14 @@ static long coord_futex(_Atomic uint32_t *w, int op, uint32_t val, const struct 
     return syscall(SYS_futex, (uint32_t *)w, op, val, ts, NULL, 0);
 }
 
-static void coord_header_init(struct coord_header *h)
+static void coord_header_init(struct ctlf_header *h)
 {
-    memcpy(h->magic, COORD_MAGIC, sizeof h->magic);
-    h->version = COORD_VERSION;
-    h->nslots = COORD_SLOTS;
-    h->size = sizeof(struct coord_region);
+    ctlf_header_init(h);
 }
 
-static void coord_install(struct coord_region *reg)
+static void coord_install(struct ctlf_region *reg)
 {
-    struct coord_region *old = atomic_exchange(&coord_region, reg);
+    struct ctlf_region *old = atomic_exchange(&coord_region, reg);
     if (old && old != reg)
         munmap(old, sizeof *old);
 }
@@ -104,7 +87,7 @@ static int coord_fail(int err, char *why, size_t len, const char *msg)
  * ours with exactly our header and size (read, never written, before). */
 static int coord_open_existing(int dfd, const char *name, char *why, size_t len)
 {
-    struct coord_header h, want;
+    struct ctlf_header h, want;
     struct stat st;
     int fd = (int)syscall(SYS_openat, dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     char msg[160];
@@ -149,7 +132,7 @@ fail : {
 static int coord_create(int dfd, const char *name, char *why, size_t len)
 {
     char tmp[300];
-    struct coord_header h;
+    struct ctlf_header h;
     int fd, created, rc;
 
     snprintf(tmp, sizeof tmp, ".%.200s.%d.tmp", name, (int)getpid());
@@ -158,7 +141,7 @@ static int coord_create(int dfd, const char *name, char *why, size_t len)
     if (fd < 0)
         return -1;
     coord_header_init(&h);
-    if (!created || syscall(SYS_ftruncate, fd, (long)sizeof(struct coord_region)) != 0 ||
+    if (!created || syscall(SYS_ftruncate, fd, (long)sizeof(struct ctlf_region)) != 0 ||
         syscall(SYS_pwrite64, fd, &h, sizeof h, 0) != (long)sizeof h) {
         coord_fail(errno ? errno : EIO, why, len, strerror(errno ? errno : EIO));
         goto fail;
@@ -184,11 +167,11 @@ fail : {
 }
 
 /* Map the control file at path: its own, or create it. */
-static struct coord_region *coord_map_file(const char *path, char *why, size_t len)
+static struct ctlf_region *coord_map_file(const char *path, char *why, size_t len)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
-    struct coord_region *reg = MAP_FAILED;
+    struct ctlf_region *reg = MAP_FAILED;
     int dfd, fd = -1;
 
     if (slash && (size_t)(slash - path) >= sizeof dir) {
@@ -222,7 +205,7 @@ static struct coord_region *coord_map_file(const char *path, char *why, size_t l
 
 int coord_init(const char *path, char *why, size_t len)
 {
-    struct coord_region *reg;
+    struct ctlf_region *reg;
 
     if (!path) {
         reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -234,16 +217,17 @@ int coord_init(const char *path, char *why, size_t len)
         if (reg == MAP_FAILED)
             return -1;
     }
+    coord_file = path != NULL;
     coord_install(reg);
     return 0;
 }
 
 /* The region, created anonymous on first use when coord_init was not
  * called (threads and forked children of one process still coordinate). */
-static struct coord_region *coord_get(void)
+static struct ctlf_region *coord_get(void)
 {
-    struct coord_region *reg = atomic_load_explicit(&coord_region, memory_order_acquire);
-    struct coord_region *want = NULL;
+    struct ctlf_region *reg = atomic_load_explicit(&coord_region, memory_order_acquire);
+    struct ctlf_region *want = NULL;
 
     if (reg)
         return reg;
@@ -258,47 +242,10 @@ static struct coord_region *coord_get(void)
     return reg;
 }
 
-static uint64_t coord_hash(uint32_t kind, const char *name)
-{
-    uint64_t h = 0xcbf29ce484222325ull ^ kind;
-    for (const char *p = name; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    return h ? h : 1;
-}
-
 /* Find or claim the point (kind, name).  NULL when the table is full. */
 static _Atomic uint32_t *coord_point(uint32_t kind, const char *name)
 {
-    struct coord_region *reg = coord_get();
-    uint64_t h = coord_hash(kind, name);
-
-    if (!reg)
-        return NULL;
-    for (unsigned k = 0; k < COORD_SLOTS; k++) {
-        struct coord_slot *s = &reg->slots[(h + k) % COORD_SLOTS];
-        uint64_t key = atomic_load_explicit(&s->key, memory_order_acquire);
-        if (key == 0) {
-            uint64_t zero = 0;
-            if (atomic_compare_exchange_strong(&s->key, &zero, h)) {
-                s->kind = kind;
-                strncpy(s->name, name, sizeof s->name - 1);
-                atomic_store_explicit(&s->ready, 1, memory_order_release);
-                return &s->word;
-            }
-            key = zero;
-        }
-        if (key != h)
-            continue;
-        /* claimed by someone who is writing the name: a few instructions */
-        for (int spin = 0; !atomic_load_explicit(&s->ready, memory_order_acquire); spin++) {
-            if (spin > 100000)
-                return NULL;
-            syscall(SYS_sched_yield);
-        }
-        if (s->kind == kind && strncmp(s->name, name, sizeof s->name - 1) == 0)
-            return &s->word;
-    }
-    return NULL;
+    return ctlf_point(coord_get(), kind, name, 1);
 }
 
 /* Wait on w while it equals val, until deadline.  0 on wake / change,
@@ -371,13 +318,9 @@ out:
 
 void coord_mark(const char *name)
 {
-    _Atomic uint32_t *w = coord_point(COORD_KIND_MARK, name);
     int saved = errno;
 
-    if (w) {
-        atomic_fetch_add(w, 1);
-        coord_futex(w, FUTEX_WAKE, INT_MAX, NULL);
-    }
+    ctlf_mark(coord_get(), name);
     errno = saved;
 }
 
@@ -406,4 +349,46 @@ out:
         *waited_ns = coord_now() - start;
     errno = saved;
     return out;
+}
+
+_Atomic uint32_t *coord_hold_arm(const char *name, uint32_t *v0)
+{
+    _Atomic uint32_t *w = coord_point(COORD_KIND_HOLD, name);
+
+    if (w)
+        *v0 = atomic_load(w);
+    return w;
+}
+
+enum coord_outcome coord_hold(_Atomic uint32_t *w, uint32_t v0, uint64_t ceiling_ns,
+                              uint64_t *waited_ns)
+{
+    uint64_t start = coord_now(), deadline = coord_deadline(start, ceiling_ns);
+    enum coord_outcome out = COORD_ERROR;
+    int saved = errno;
+
+    if (!w)
+        goto out;
+    /* released when the word moves on from what it was at our arrival:
+     * one `wedge ctl release` lets go of every caller held at that time */
+    for (;;) {
+        if (atomic_load(w) != v0) {
+            out = COORD_RELEASED;
+            break;
+        }
+        if (coord_wait_word(w, v0, deadline) < 0) {
+            out = atomic_load(w) != v0 ? COORD_RELEASED : COORD_TIMEOUT;
+            break;
+        }
+    }
+out:
+    if (waited_ns)
+        *waited_ns = coord_now() - start;
+    errno = saved;
+    return out;
+}
+
+struct ctlf_region *coord_file_region(void)
+{
+    return coord_file ? atomic_load_explicit(&coord_region, memory_order_acquire) : NULL;
 }

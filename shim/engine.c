@@ -1,7 +1,7 @@
 /*
  * engine.c - the slow path of every wrapper: which rules apply to this
  * call, whether they fire, and carrying out the actions that need no help
- * from the wrapper (delay, yield, barrier, mark, wait, log).  fail, short
+ * from the wrapper (delay, yield, barrier, mark, wait, hold, log).  fail, short
  * and spurious go back to the wrapper in the verdict.
  *
  * Only armed hooks get here.  No lock is taken and none is held across a
@@ -12,7 +12,9 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "real.h"
 
@@ -131,6 +133,7 @@ static const char *const engine_action_names[] = {
     [WG_ACT_MARK] = "mark",
     [WG_ACT_WAIT] = "wait",
     [WG_ACT_LOG] = "log",
+    [WG_ACT_HOLD] = "hold",
 };
 
 /* A thread cancelled inside an injected delay must not stay "in the shim"
@@ -216,13 +219,61 @@ static void engine_skip(const struct wg_rule *r, struct wg_rule_state *st, const
                 r->line, r->col, c->no_sqlstate);
 }
 
+/* hold's ceiling, said where a user looks (one write(2): no stdio lock
+ * in a hook), besides the trace's "ceiling" outcome. */
+static void engine_ceiling(const struct wg_rule *r, uint64_t waited)
+{
+    uint64_t ms = r->timeout_ns / 1000000ull;
+    char msg[256];
+    int n = snprintf(msg, sizeof msg,
+                     "wedge: hold %s (rule %s): ceiling of %llu %s reached after %llu ms; the "
+                     "call goes on (wedge ctl release %s lets go sooner)\n",
+                     r->coord, r->name, (unsigned long long)(ms % 1000 ? ms : ms / 1000),
+                     ms % 1000 ? "ms" : "s", (unsigned long long)(waited / 1000000ull), r->coord);
+    if (n > 0)
+        syscall(SYS_write, 2, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1);
+}
+
+/* A barrier, wait or hold: the call is held, listed for `wedge ctl
+ * status` (ctl.c) while it is.  "waiting" is traced first: a process
+ * killed while held still shows where; the final line (released,
+ * timeout, ceiling) follows the release. */
+static void engine_coord(const struct wg_rule *r, const struct wg_call *c, uint64_t hit)
+{
+    uint64_t waited = 0, timeout = r->timeout_ns ? r->timeout_ns : WG_DEFAULT_TIMEOUT_NS;
+    _Atomic uint32_t *hold = NULL;
+    enum coord_outcome o;
+    const char *outcome;
+    uint32_t v0 = 0;
+    int slot;
+
+    engine_trace(c, r, "waiting", 0, hit);
+    if (r->action == WG_ACT_HOLD)
+        hold = coord_hold_arm(r->coord, &v0);
+    slot = ctl_held_begin(c, r);
+    engine_hold();
+    if (r->action == WG_ACT_BARRIER)
+        o = coord_barrier(r->coord, r->count, timeout, &waited);
+    else if (r->action == WG_ACT_WAIT)
+        o = coord_wait(r->coord, timeout, &waited);
+    else
+        o = coord_hold(hold, v0, timeout, &waited);
+    ctl_held_end(slot);
+    outcome = engine_outcome(o);
+    if (r->action == WG_ACT_HOLD && o == COORD_TIMEOUT) {
+        outcome = "ceiling";
+        engine_ceiling(r, waited);
+    }
+    if (engine_unhold())
+        engine_trace(c, r, outcome, waited, hit);
+}
+
 /* Carry out rule r, which fired for call c.  Returns 1 when the verdict
  * holds an action the wrapper must apply. */
 static int engine_act(const struct wg_rule *r, struct wg_rule_state *st, const struct wg_call *c,
                       uint64_t hit, struct wg_verdict *v)
 {
-    uint64_t waited = 0, timeout = r->timeout_ns ? r->timeout_ns : WG_DEFAULT_TIMEOUT_NS;
-    enum coord_outcome o;
+    uint64_t waited = 0;
 
     switch (r->action) {
     case WG_ACT_DELAY:
@@ -240,24 +291,13 @@ static int engine_act(const struct wg_rule *r, struct wg_rule_state *st, const s
         sched_yield();
         return 0;
     case WG_ACT_BARRIER:
-        /* "waiting" first: a process killed while held still shows where;
-         * the final line (released, timeout) follows the release. */
-        engine_trace(c, r, "waiting", 0, hit);
-        engine_hold();
-        o = coord_barrier(r->coord, r->count, timeout, &waited);
-        if (engine_unhold())
-            engine_trace(c, r, engine_outcome(o), waited, hit);
+    case WG_ACT_WAIT:
+    case WG_ACT_HOLD:
+        engine_coord(r, c, hit);
         return 0;
     case WG_ACT_MARK:
         coord_mark(r->coord);
         engine_trace(c, r, "fired", 0, hit);
-        return 0;
-    case WG_ACT_WAIT:
-        engine_trace(c, r, "waiting", 0, hit); /* as for barrier */
-        engine_hold();
-        o = coord_wait(r->coord, timeout, &waited);
-        if (engine_unhold())
-            engine_trace(c, r, engine_outcome(o), waited, hit);
         return 0;
     case WG_ACT_LOG:
         engine_trace(c, r, "fired", 0, hit);
@@ -296,6 +336,10 @@ int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v)
         goto closed;
     if (when == WG_BEFORE)
         wg_count(c->hook);
+    if (ctl_changed()) { /* `wedge ctl add`: take the new rules up */
+        ctl_sync(c->hook);
+        rs = wg_rules;
+    }
     if (!(rs->hooks & bit))
         goto out;
     for (int i = 0; i < rs->n; i++) {
@@ -303,6 +347,8 @@ int wg_eval(struct wg_call *c, enum wg_when when, struct wg_verdict *v)
         uint64_t hit = 0;
 
         if (!(r->hooks & bit) || r->when != when)
+            continue;
+        if (ctl_rule_off(i)) /* wedge ctl disable or remove */
             continue;
         if (!match_rule(r, c))
             continue;

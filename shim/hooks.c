@@ -22,7 +22,7 @@ uint64_t wg_seed;
 char wg_proc_name[64];
 
 static const struct wg_ruleset hooks_no_rules;
-const struct wg_ruleset *wg_rules = &hooks_no_rules;
+const struct wg_ruleset *_Atomic wg_rules = &hooks_no_rules;
 struct wg_rule_state *wg_rule_state;
 
 static _Atomic int hooks_next_thread;
@@ -41,20 +41,27 @@ int wg_pq_busy(void)
     return wg_pq_depth > 0;
 }
 
-int hooks_install(const struct wg_ruleset *rs, int tracing)
+int hooks_install(const struct wg_ruleset *rs, int tracing, struct wg_rule_state *st)
 {
-    struct wg_rule_state *st = NULL;
-
-    if (rs->n > 0) {
+    if (!st && rs->n > 0) {
         st = calloc((size_t)rs->n, sizeof *st);
         if (!st)
             return -1;
     }
     wg_rule_state = st;
     wg_rules = rs;
+    hooks_arm(rs, tracing);
+    return 0;
+}
+
+void hooks_arm(const struct wg_ruleset *rs, int tracing)
+{
+    uint64_t after = 0;
+
     for (int i = 0; i < rs->n; i++)
         if (rs->rules[i].when == WG_AFTER)
-            wg_after_hooks |= rs->rules[i].hooks;
+            after |= rs->rules[i].hooks;
+    __atomic_fetch_or(&wg_after_hooks, after, __ATOMIC_RELAXED);
     /* Tracing arms every hook so that calls are counted and mutexes
      * profiled: it puts every hooked call on the slow path, where a hook
      * no rule names (wg_ruled) only counts. */
@@ -74,7 +81,6 @@ int hooks_install(const struct wg_ruleset *rs, int tracing)
         for (int h = 0; h < WG_HOOK_COUNT; h++)
             if (wg_hook_family(h) == WG_FAM_PQ)
                 atomic_store_explicit(&wg_armed[h], 1, memory_order_relaxed);
-    return 0;
 }
 
 void hooks_disarm(void)

@@ -18,9 +18,14 @@
 #include "wedge_shim.h"
 
 /* The rules in force: never NULL (an empty set when none, or after
- * WEDGE_ON_ERROR=warn); const: nothing changes a rule once parsed. */
-extern const struct wg_ruleset *wg_rules;
-/* Runtime counters of wg_rules->rules[i], at index i. */
+ * WEDGE_ON_ERROR=warn); const: nothing changes a rule once parsed.
+ * `wedge ctl add` swaps in a longer copy (ctl.c, read-copy-update: the
+ * old set is never freed, a hook may still read it); read it once per
+ * evaluation. */
+extern const struct wg_ruleset *_Atomic wg_rules;
+/* Runtime counters of wg_rules->rules[i], at index i (in the control
+ * file when the process is attached to one: ctl.c).  Room for every rule
+ * a swap may append: the array does not move. */
 extern struct wg_rule_state *wg_rule_state;
 /* Calls per hook that reached the slow path (armed hooks only). */
 extern _Atomic uint64_t wg_calls[WG_HOOK_COUNT];
@@ -56,10 +61,14 @@ static inline void wg_count(int h)
 /*
  * Put rs in force (rs must outlive the process's use of it) and arm the
  * hooks its rules name; with `tracing`, arm every hook so that calls are
- * counted.  Allocates the counters: call from the constructor, before any
- * hook is armed.  -1 (nothing armed) when the counters cannot be had.
+ * counted.  The counters are st (ctl_attach's), or allocated when NULL:
+ * call from the constructor, before any hook is armed.  -1 (nothing
+ * armed) when the counters cannot be had.
  */
-int hooks_install(const struct wg_ruleset *rs, int tracing);
+int hooks_install(const struct wg_ruleset *rs, int tracing, struct wg_rule_state *st);
+/* Arm the hooks rs names (atomically, while other threads run hooks): a
+ * rule added at run time may name a hook that was idle. */
+void hooks_arm(const struct wg_ruleset *rs, int tracing);
 /* Disarm every hook: from now on every wrapper takes its fast half. */
 void hooks_disarm(void);
 /* A forked child counts from zero (its trace is its own). */

@@ -10,7 +10,8 @@
  *   WEDGE_SEED        decimal; default from time and pid
  *   WEDGE_TRACE       a directory: trace.PID.jsonl per process
  *   WEDGE_TRACE_MAX   the cap on one trace file's size (default 1G)
- *   WEDGE_CTL         the control file shared by the processes of a run
+ *   WEDGE_CTL         the control file shared by the processes of a run,
+ *                     which `wedge ctl` reads and steers (ctl.c)
  *   WEDGE_ON_ERROR    "warn": report a bad configuration and continue
  *                     with no injection; otherwise exit 2 before main
  *
@@ -41,7 +42,8 @@
 
 static struct wg_ruleset init_rules_parsed; /* in force through wg_rules */
 static char *init_trace_dir;
-static int init_failed; /* a configuration error: no rules are loaded */
+static int init_failed;                     /* a configuration error: no rules are loaded */
+static struct wg_rule_state *init_counters; /* in the control file (ctl.c), or NULL */
 
 static void init_config_error(const char *msg);
 
@@ -170,6 +172,9 @@ static void init_rules(void)
         goto out;
     }
 out:
+    /* before the text goes: the run's rule table shows it (ctl.c) */
+    if (!init_failed)
+        init_counters = ctl_attach(&init_rules_parsed, text ? text : "");
     free(owned);
 }
 
@@ -245,6 +250,7 @@ static void init_wire(const struct wg_ruleset *rs)
 static void init_atfork_child(void)
 {
     wg_in_shim++;
+    ctl_atfork_child(); /* first: the counters become the child's own */
     hooks_atfork_child();
     wg_eval_atfork_child();
     /* The coordination mapping is shared and stays; the trace is per pid. */
@@ -280,7 +286,7 @@ __attribute__((constructor(101))) static void init_shim(void)
         init_config_error(err);
     }
     init_rules();
-    if (hooks_install(&init_rules_parsed, trace_enabled()) < 0) {
+    if (hooks_install(&init_rules_parsed, trace_enabled(), init_counters) < 0) {
         rules_free(&init_rules_parsed);
         init_config_error("out of memory for the rules' counters");
     }
@@ -301,4 +307,5 @@ __attribute__((destructor(101))) static void init_fini(void)
 {
     if (trace_enabled())
         finish_run("exit");
+    ctl_detach();
 }

@@ -255,6 +255,7 @@ static int rules_one(struct rules_ctx *c, int number)
     memset(r, 0, sizeof *r);
     r->line = TOK->line;
     r->col = TOK->col;
+    r->src_off = (int)(TOK->s - c->lx.text);
     r->when = WG_BEFORE;
     r->timeout_ns = WG_DEFAULT_TIMEOUT_NS;
     snprintf(r->name, sizeof r->name, "rule%d", number);
@@ -402,6 +403,7 @@ int rules_parse(const char *text, const char *origin, struct wg_ruleset *out, ch
         }
         if (got > 0) {
             rules[n].index = n;
+            rules[n].src_len = (int)(c->lx.p - c->lx.text) - rules[n].src_off;
             out->hooks |= rules[n].hooks;
             n++;
         }

@@ -197,19 +197,20 @@ static int rules_args_short(struct rules_ctx *c)
     return rules_next(LX);
 }
 
-/* [timeout D] after a barrier or a wait */
-static int rules_args_timeout(struct rules_ctx *c)
+/* [KW D] after a barrier or a wait (KW "timeout"), a hold ("ceiling"):
+ * a bound above 0 into timeout_ns */
+static int rules_args_bound(struct rules_ctx *c, const char *kw)
 {
     char d[80];
 
-    if (!rules_tok_is(TOK, "timeout"))
+    if (!rules_tok_is(TOK, kw))
         return 0;
     if (rules_next(LX) < 0)
         return -1;
-    if (rules_duration_tok(c, "timeout", &c->r->timeout_ns) < 0)
+    if (rules_duration_tok(c, kw, &c->r->timeout_ns) < 0)
         return -1;
     if (c->r->timeout_ns == 0) {
-        rules_err(LX, TOK->line, TOK->col, "bad timeout %s; expected a duration above 0",
+        rules_err(LX, TOK->line, TOK->col, "bad %s %s; expected a duration above 0", kw,
                   rules_tok_desc(TOK, d, sizeof d));
         return -1;
     }
@@ -230,7 +231,7 @@ static int rules_args_barrier(struct rules_ctx *c)
     c->r->count = (unsigned)v;
     if (rules_next(LX) < 0)
         return -1;
-    return rules_args_timeout(c);
+    return rules_args_bound(c, "timeout");
 }
 
 /* mark NAME */
@@ -244,7 +245,16 @@ static int rules_args_wait(struct rules_ctx *c)
 {
     if (rules_coord_name(c, "wait") < 0)
         return -1;
-    return rules_args_timeout(c);
+    return rules_args_bound(c, "timeout");
+}
+
+/* hold NAME [ceiling D] */
+static int rules_args_hold(struct rules_ctx *c)
+{
+    if (rules_coord_name(c, "hold") < 0)
+        return -1;
+    c->r->timeout_ns = WG_HOLD_CEILING_NS;
+    return rules_args_bound(c, "ceiling");
 }
 
 /* Every action: its word, what it sets, how its arguments parse.  A new
@@ -259,6 +269,7 @@ static const struct rules_kw rules_actions[] = {
     {"mark", WG_ACT_MARK, rules_args_mark},
     {"wait", WG_ACT_WAIT, rules_args_wait},
     {"log", WG_ACT_LOG, NULL},
+    {"hold", WG_ACT_HOLD, rules_args_hold},
     {NULL, 0, NULL},
 };
 _Static_assert(sizeof rules_actions / sizeof rules_actions[0] <= RULES_KW_MAX + 1,

@@ -9,7 +9,8 @@
  *   sym*.c    symbol tables built outside hooks (sym.h)
  *   dl.c      dlopen / dlclose: keep the symbol tables current
  *   engine.c  what a hook calls on its slow path    (wg_before / wg_after)
- *   coord.c   barriers, marks, waits in the shared control file
+ *   coord.c   barriers, marks, waits, holds in the shared control file
+ *   ctl.c     live control: published state, rules added at run time
  *   trace.c   JSON-lines trace and exit summary
  *   real.c    the one table of real_* symbols
  *   hooks.c   per-process state: armed hooks, calls, rules in force and
@@ -67,6 +68,7 @@ enum wg_action {
     WG_ACT_MARK,            /* mark NAME */
     WG_ACT_WAIT,            /* wait NAME [timeout D] */
     WG_ACT_LOG,             /* log */
+    WG_ACT_HOLD,            /* hold NAME [ceiling D]: until `wedge ctl release NAME` */
 };
 
 enum wg_cond_kind {
@@ -102,6 +104,8 @@ struct wg_cond {
 #define WG_MAX_RULES          10000 /* a rule set; each rule is ~2 KB per process */
 #define WG_NAME_MAX           64
 #define WG_DEFAULT_TIMEOUT_NS 1000000000ull /* every wait: 1 s unless told */
+/* hold's safety ceiling unless told (docs/rules.md): 5 minutes */
+#define WG_HOLD_CEILING_NS (300ull * WG_DEFAULT_TIMEOUT_NS)
 
 enum wg_when { WG_BEFORE = 0, WG_AFTER = 1 };
 
@@ -109,6 +113,7 @@ struct wg_rule {
     int index;              /* 0-based position in the rule set */
     char name[WG_NAME_MAX]; /* "NAME:" prefix, or "rule<N>" (1-based) */
     int line, col;          /* where the rule starts in its text */
+    int src_off, src_len;   /* the rule's span in its text (comment included) */
     enum wg_action action;
 
     /* action arguments */
@@ -116,9 +121,9 @@ struct wg_rule {
     int err;                             /* errno value for fail ERRNO */
     char sqlstate[6];                    /* fail sqlstate XXXXX */
     long short_n;                        /* short N */
-    char coord[WG_NAME_MAX];             /* barrier / mark / wait name */
+    char coord[WG_NAME_MAX];             /* barrier / mark / wait / hold name */
     unsigned count;                      /* barrier COUNT */
-    uint64_t timeout_ns;                 /* barrier / wait timeout */
+    uint64_t timeout_ns;                 /* barrier / wait timeout, hold ceiling */
 
     uint64_t hooks; /* bitmask: 1ull << WG_HOOK_x for every hook named */
     enum wg_when when;
@@ -298,6 +303,40 @@ enum coord_outcome coord_barrier(const char *name, unsigned count, uint64_t time
 void coord_mark(const char *name);
 /* Hold until `name` has been marked at least once, or timeout. */
 enum coord_outcome coord_wait(const char *name, uint64_t timeout_ns, uint64_t *waited_ns);
+/* A hold at point name, in two steps: arm (the point's word and its
+ * value now, in *v0; NULL when the table is full), then hold until a
+ * `wedge ctl release name` moves the word on from v0, or the ceiling
+ * (COORD_TIMEOUT).  Armed before the caller is listed as held, so a
+ * release that follows the listing always lets it go. */
+_Atomic uint32_t *coord_hold_arm(const char *name, uint32_t *v0);
+enum coord_outcome coord_hold(_Atomic uint32_t *w, uint32_t v0, uint64_t ceiling_ns,
+                              uint64_t *waited_ns);
+/* The control file's region when coord_init mapped a file, else NULL
+ * (an anonymous region: nothing outside the process reaches it). */
+struct ctlf_region *coord_file_region(void);
+
+/* ---------------------------------------------------------------
+ * Live control (ctl.c): what `wedge ctl` sees and changes in the
+ * control file.  See ctl.c for the contract of each.
+ * ------------------------------------------------------------ */
+struct wg_rule_state *ctl_attach(const struct wg_ruleset *rs, const char *text);
+void ctl_detach(void);
+int ctl_atfork_child(void);
+void ctl_sync(int hook);
+int ctl_rule_off(int i);
+int ctl_held_begin(const struct wg_call *c, const struct wg_rule *r);
+void ctl_held_end(int slot);
+/* The control file's generation, NULL when not attached; ctl_seen: the
+ * one this process has taken up. */
+extern _Atomic uint32_t *ctl_gen;
+extern uint32_t ctl_seen;
+/* 1 when `wedge ctl add` changed the rules since this process looked:
+ * two loads, on the slow path only. */
+static inline int ctl_changed(void)
+{
+    _Atomic uint32_t *g = ctl_gen;
+    return g && atomic_load_explicit(g, memory_order_relaxed) != ctl_seen;
+}
 
 /* ---------------------------------------------------------------
  * Trace (trace.c): WEDGE_TRACE/trace.PID.jsonl, one JSON line per

@@ -32,6 +32,8 @@
 #                             is not our child counts as exited)
 #   assert_nothing_left [OUT] no process runs in $TMPDIR (nor carries
 #                             WEDGE_CTL=OUT/ctl) and $TMPDIR is empty
+#   test_dsn                  the DSN of the pg fixture's test server, whose
+#                             state directory is $pg_state (fail without)
 #   shim_run RULES CMD...     CMD under the shim with RULES, tracing into
 #                             $trace, seed 42, bounded by 120 s
 #   events [JQ-FILTER]        trace lines (not summaries) matching the filter
@@ -139,6 +141,11 @@ assert_nothing_left() {
         ls -la "$TMPDIR" >&2
         fail "temporary files left in $TMPDIR"
     fi
+}
+
+test_dsn() {
+    [ -n "${pg_state:-}" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '${pg_state:-}'"
+    cat "$pg_state/dsn"
 }
 
 shim_run() {

@@ -28,6 +28,8 @@ int hunt_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 /* wedge merge DIR... (merge.c): the shards of one run judged as one. */
 int merge_main(int argc, char **argv);
+/* wedge ctl COMMAND (ctl.c, ctl_show.c): live control of a run. */
+int ctl_main(int argc, char **argv);
 /* wedge pg start|stop|env (pg_cmd.c): the subcommand keeping one cluster
  * for a shell (design, "Embedded default"). */
 int pg_main(int argc, char **argv);

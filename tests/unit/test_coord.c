@@ -242,7 +242,7 @@ static void test_barrier_processes_file(void **state)
     barrier_processes(path, 4);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);
-    assert_int_equal((size_t)st.st_size, sizeof(struct coord_region));
+    assert_int_equal((size_t)st.st_size, sizeof(struct ctlf_region));
 }
 
 static void test_mark_wait_processes(void **state)
@@ -303,14 +303,14 @@ static void refused(const char *path, int e, const char *msg)
 static void test_foreign_file(void **state)
 {
     char path[128], msg[200];
-    struct coord_region *reg;
+    struct ctlf_region *reg;
 
     snprintf(path, sizeof path, "%s/not-ctl", tmpdir);
     write_file(path, "this is not a wedge control file", -1, 0);
     refused(path, EPROTO, "the file is not a wedge control file (left untouched)");
     /* the old format: all zero, adopted and overwritten before */
     snprintf(path, sizeof path, "%s/zeros", tmpdir);
-    write_file(path, NULL, 0, sizeof(struct coord_region));
+    write_file(path, NULL, 0, sizeof(struct ctlf_region));
     refused(path, EPROTO, "the file is not a wedge control file (left untouched)");
     snprintf(path, sizeof path, "%s/four-nul", tmpdir);
     write_file(path, "\x01", 0, 4);
@@ -324,13 +324,13 @@ static void test_foreign_file(void **state)
     reg = mmap(NULL, sizeof *reg, PROT_READ | PROT_WRITE, MAP_SHARED,
                open(path, O_RDWR | O_CLOEXEC), 0);
     assert_true(reg != MAP_FAILED);
-    reg->h.version = 2;
+    reg->h.version = 1; /* the layout before wedge ctl */
     munmap(reg, sizeof *reg);
     snprintf(
         msg, sizeof msg,
-        "the file is a wedge control file of another layout (version 2, %zu bytes; this shim uses "
-        "version 1, %zu bytes)",
-        sizeof(struct coord_region), sizeof(struct coord_region));
+        "the file is a wedge control file of another layout (version 1, %zu bytes; this shim uses "
+        "version 2, %zu bytes)",
+        sizeof(struct ctlf_region), sizeof(struct ctlf_region));
     refused(path, EPROTO, msg);
 
     snprintf(path, sizeof path, "%s/no/such/dir/ctl", tmpdir);

@@ -20,9 +20,9 @@ static const struct {
 } bad[] = {
     {"dealy 5ms on pq.query",
      "rules:1:1: unknown action 'dealy' (did you mean 'delay'?); expected one of delay, fail, "
-     "short, yield, spurious, barrier, mark, wait, log"},
+     "short, yield, spurious, barrier, mark, wait, log, hold"},
     {"x: ", "rules:1:4: expected an action, found end of rule; expected one of delay, fail, short, "
-            "yield, spurious, barrier, mark, wait, log"},
+            "yield, spurious, barrier, mark, wait, log, hold"},
     {"bad.name: log on pq.query",
      "rules:1:1: bad rule name 'bad.name'; expected letters, digits, '-' or '_' (at most 63)"},
     {"a: log on pq.query; a: log on pq.exec",
@@ -56,6 +56,7 @@ static const struct {
      "rules:1:20: expected a duration such as 20ms after 'timeout', found end of rule"},
     {"wait w timeout 0ms on pq.query",
      "rules:1:16: bad timeout '0ms'; expected a duration above 0"},
+    {"hold h ceiling 0s on sock.recv", "rules:1:16: bad ceiling '0s'; expected a duration above 0"},
     {"mark", "rules:1:5: expected a name after 'mark', found end of rule"},
     {"wait w timeout 1 on pq.query",
      "rules:1:16: bad duration '1'; expected a number with a unit (ns, us, ms, s, m, h), e.g. "
@@ -197,21 +198,22 @@ static const struct {
     {"log on pq.query after 0", "rules:1:23: expected a count >= 1 after 'after', found '0'"},
     {"log on pq.query where thread ~ x",
      "rules:1:30: expected '=' or '!=' after 'thread', found '~'"},
-    {"\"abc\" log on pq.query", "rules:1:1: expected an action, found '\"abc\"'; expected one of "
-                                "delay, fail, short, yield, spurious, barrier, mark, wait, log"},
+    {"\"abc\" log on pq.query",
+     "rules:1:1: expected an action, found '\"abc\"'; expected one of "
+     "delay, fail, short, yield, spurious, barrier, mark, wait, log, hold"},
     {"a::log on pq.query", "rules:1:3: unknown action ':log' (did you mean 'log'?); expected one "
                            "of delay, fail, short, yield, spurious, "
-                           "barrier, mark, wait, log"},
+                           "barrier, mark, wait, log, hold"},
     {":log on pq.query", "rules:1:1: unknown action ':log' (did you mean 'log'?); expected one of "
                          "delay, fail, short, yield, spurious, "
-                         "barrier, mark, wait, log"},
+                         "barrier, mark, wait, log, hold"},
     {"log \"x\"", "rules:1:5: expected 'on', 'before' or 'after' and a hook, found '\"x\"'"},
     {"log on pq.query\n  dealy 1ms on pq.query",
      "rules:2:3: unknown action 'dealy' (did you mean 'delay'?); expected one of delay, fail, "
-     "short, yield, spurious, barrier, mark, wait, log"},
+     "short, yield, spurious, barrier, mark, wait, log, hold"},
     {"log on pq.query; dealy",
      "rules:1:18: unknown action 'dealy' (did you mean 'delay'?); expected one of delay, fail, "
-     "short, yield, spurious, barrier, mark, wait, log"},
+     "short, yield, spurious, barrier, mark, wait, log, hold"},
     {"rule2: log on pq.query; log on pq.exec",
      "rules:1:25: duplicate rule name 'rule2' (first used at 1:1)"},
     {"fail 99 on mutex.trylock",
@@ -438,14 +440,16 @@ static void test_actions(void **state)
                                     "k: log on sock.*\n"
                                     "l_9-Z: delay 1.5ms on rwlock.rdlock\n"
                                     "m: delay 7ns..8us on cond.signal\n"
-                                    "n: fail sqlstate 2BP01 on pq.exec\n");
+                                    "n: fail sqlstate 2BP01 on pq.exec\n"
+                                    "o: hold h1 after pq.query # to the end of the line\n"
+                                    "p: hold h.2 ceiling 10m on sock.recv\n");
     struct wg_rule *r = rs.rules;
     uint64_t all = (1ull << WG_HOOK_COUNT) - 1, sock = 0;
 
     for (int h = 0; h < WG_HOOK_COUNT; h++)
         if (wg_hook_family(h) == WG_FAM_SOCK)
             sock |= 1ull << h;
-    assert_int_equal(rs.n, 14);
+    assert_int_equal(rs.n, 16);
     assert_int_equal(r[0].action, WG_ACT_FAIL_ERRNO);
     assert_int_equal(r[0].err, ECONNRESET);
     assert_int_equal(r[1].err, 104);
@@ -472,6 +476,18 @@ static void test_actions(void **state)
     assert_int_equal(r[12].delay_min_ns, 7);
     assert_int_equal(r[12].delay_max_ns, 8000);
     assert_string_equal(r[13].sqlstate, "2BP01");
+    assert_int_equal(r[14].action, WG_ACT_HOLD);
+    assert_string_equal(r[14].coord, "h1");
+    assert_int_equal(r[14].timeout_ns, WG_HOLD_CEILING_NS); /* the default ceiling: 5 min */
+    assert_int_equal(WG_HOLD_CEILING_NS, 300000000000ull);
+    assert_int_equal(r[14].when, WG_AFTER);
+    assert_int_equal(r[15].timeout_ns, 600000000000ull);
+    assert_string_equal(r[15].coord, "h.2");
+    /* a rule's span in its text, comment included (ctl.c shows it) */
+    assert_int_equal(r[0].src_off, 0);
+    assert_int_equal(r[0].src_len, (int)strlen("a: fail ECONNRESET on sock.send"));
+    assert_int_equal(r[14].src_len,
+                     (int)strlen("o: hold h1 after pq.query # to the end of the line"));
     assert_string_equal(rules_errno_name(ECONNRESET), "ECONNRESET");
     assert_null(rules_errno_name(4000));
     rules_free(&rs);

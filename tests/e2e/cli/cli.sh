@@ -51,11 +51,6 @@ lib_scratch
 # into what wedge runs): loopback password auth never needs it.
 export PGGSSENCMODE=disable
 
-test_dsn() {
-    [ -n "$pg_state" ] && [ -f "$pg_state/dsn" ] || fail "no test server (pg fixture) in '$pg_state'"
-    cat "$pg_state/dsn"
-}
-
 case_help() {
     expect_rc 0 "$wedge" --help
     for c in run exec check pg isolation proxy report; do expect_in "$work/out" "^  $c"; done
