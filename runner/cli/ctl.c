@@ -11,6 +11,7 @@
 #include "ctl.h"
 #include "cli.h"
 #include "rulecheck.h"
+#include "timeunit.h"
 #include "util.h"
 #include "wedge_exit.h"
 
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 #include <unistd.h>
 
 #define CTL_OPTSTRING "+c:o:jh"
+/* how long `add` waits for the attached processes to take a rule up */
+#define CTL_TAKE_UP_MS 3000
 
 static void ctl_usage(FILE *f)
 {
@@ -252,6 +256,30 @@ static void ctl_rule_name(struct ctlf_region *reg, const char *text, char *name,
     snprintf(name, len, "added%d", next + 1);
 }
 
+/*
+ * Wait (at most CTL_TAKE_UP_MS) until every attached process has taken up
+ * generation gen, so that what the user does next meets the rule; then
+ * say how many did.  A process takes a rule up at its next call through
+ * the shim, which may be a while for an idle one: it is named, not waited
+ * for forever.
+ */
+static void ctl_await_take_up(struct ctlf_region *reg, uint32_t gen)
+{
+    const struct timespec tick = {0, 10 * (long)NS_PER_MS};
+    int live = 0, n = 0;
+
+    for (int waited = 0; waited <= CTL_TAKE_UP_MS; waited += 10) {
+        n = ctl_taken_up(reg, gen, &live);
+        if (n == live)
+            break;
+        nanosleep(&tick, NULL);
+    }
+    printf("; taken up by %d of %d process%s", n, live, live == 1 ? "" : "es");
+    if (n < live)
+        printf(" (the others take it up at their next call through the shim)");
+    printf("\n");
+}
+
 static int ctl_add(struct ctlf_region *reg, const char *text)
 {
     char err[1024], name[CTLF_NAME];
@@ -286,9 +314,8 @@ static int ctl_add(struct ctlf_region *reg, const char *text)
         fprintf(stderr, "wedge: ctl: the run's rule table is full (%d rules)\n", CTLF_RULES);
         return WEDGE_USAGE;
     }
-    atomic_fetch_add(&reg->gen, 1);
-    printf("rule #%d %s: added; each process takes it up at its next call through the shim\n",
-           k + 1, reg->rules[k].name);
+    printf("rule #%d %s: added", k + 1, reg->rules[k].name);
+    ctl_await_take_up(reg, atomic_fetch_add(&reg->gen, 1) + 1);
     return WEDGE_PASS;
 }
 

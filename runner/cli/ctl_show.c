@@ -62,6 +62,22 @@ static int ctl_nprocs(struct ctlf_region *reg)
     return n;
 }
 
+int ctl_taken_up(struct ctlf_region *reg, uint32_t gen, int *live)
+{
+    int n = 0;
+
+    *live = 0;
+    for (int k = 0; k < CTLF_PROCS; k++) {
+        struct ctlf_proc *p = &reg->procs[k];
+        if (!ctl_proc_live(p))
+            continue;
+        ++*live;
+        /* generations only grow: wrap-around is 2^32 adds away */
+        n += (int32_t)(atomic_load(&p->gen) - gen) >= 0;
+    }
+    return n;
+}
+
 static const char *ctl_rule_state(uint32_t flags)
 {
     return flags & CTLF_RULE_OFF ? "disabled" : "on";
