@@ -206,12 +206,14 @@ int worker_init(struct worker *w, struct load *l, unsigned index, long first_id,
 
 void worker_free(struct worker *w)
 {
-    wsched_free_graves(w);
-    free(w->grave);
     const struct scenario *s = w->l->scn;
+    /* The transports bury what they close (wsched_bury), libcurl's
+     * sockets too: the graves go last. */
     hconn_free_all(w);
     hcurl_free(w);
     pgq_free_all(w);
+    wsched_free_graves(w);
+    free(w->grave);
     for (uint32_t i = 0; i < w->nusers; i++)
         rf_user_free(&w->users[i].rf, s);
     for (int k = 0; w->cls && k < s->nrequests; k++)

@@ -21,6 +21,10 @@
 #            not think once more before finishing
 #   closer   a server that closes each connection after one answer without
 #            saying so, half its answers chunked: all 2,000 requests ok
+#   mix      300 users sending HTTP and SQL under a descriptor limit of
+#            300 (a budget of 150 connections): all 3,000 requests ok, of
+#            both kinds, and the run exits 0 (tearing down the pools once
+#            corrupted the heap: an abort after the report)
 #
 # Every wait is bounded; CTest's TIMEOUT bounds the whole.
 set -uo pipefail
@@ -188,6 +192,20 @@ case_stop() {
         fail "the load ended $(jq -r .duration_s "$work/stop/summary.json") s after its start, not at its 2 s"
 }
 
+case_mix() {
+    trap 'kill -KILL $bg_pid 2>/dev/null' EXIT
+    start_counterd
+    expect_rc 0 prlimit --nofile=300:300 "$wedge" run "$here/mix.scn" --seed 6 --dsn "$dsn" \
+        --out "$work/mix" -q
+    stop_bg
+    trap - EXIT
+    jq -e '.totals.ok == 3000' "$work/mix/summary.json" >/dev/null ||
+        fail "not 3,000 requests ok: $(jq -c .totals "$work/mix/summary.json")"
+    [ "$(grep -c '"type":"ok","req":"sql:' "$work/mix/history.jsonl")" -gt 0 ] &&
+        [ "$(grep -c '"type":"ok","req":"GET' "$work/mix/history.jsonl")" -gt 0 ] ||
+        fail "not both kinds of request in the history"
+}
+
 case "$case_name" in
 crowd) case_crowd ;;
 think) case_think ;;
@@ -196,6 +214,7 @@ closer) case_closer ;;
 post-once) case_post_once ;;
 dualhost) case_dualhost ;;
 stop) case_stop ;;
+mix) case_mix ;;
 *) fail "unknown case '$case_name'" ;;
 esac
 note "ok"
