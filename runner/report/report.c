@@ -73,10 +73,7 @@ static void rep_summary_head(json_t *o, const struct run_result *r)
     json_object_set_new(o, "database", rep_jstr(r->dsn_redacted));
     json_object_set_new(o, "embedded_pg", json_boolean(r->embedded_pg));
     json_object_set_new(o, "exit_code", json_integer(r->exit_code));
-    json_object_set_new(o, "verdict",
-                        json_string(r->exit_code == WEDGE_PASS       ? "passed"
-                                    : r->exit_code == WEDGE_VIOLATED ? "failed"
-                                                                     : "inconclusive"));
+    json_object_set_new(o, "verdict", json_string(rep_verdict(r->exit_code)));
     json_object_set_new(o, "error", rep_jstr(r->error));
     json_object_set_new(o, "started", json_string(started));
     json_object_set_new(o, "started_unix", json_real(r->started_unix));

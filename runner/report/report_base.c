@@ -6,6 +6,7 @@
  */
 #include "report.h"
 #include "report_int.h"
+#include "wedge_exit.h"
 
 #include <errno.h>
 #include <math.h>
@@ -78,4 +79,12 @@ int rep_counts(const struct run_result *r, int *passed, int *failed, int *errors
           : r->inv[i].status == INV_FAILED ? failed
                                            : errors) += 1;
     return r->ninv;
+}
+
+const char *rep_verdict(int code)
+{
+    return code == WEDGE_PASS       ? "passed"
+           : code == WEDGE_VIOLATED ? "failed"
+           : code == WEDGE_USAGE    ? "error"
+                                    : "inconclusive";
 }

@@ -50,6 +50,9 @@ double rep_load_start(const struct run_result *r);
 void rep_iso_time(double unix_s, char *buf, size_t len);
 double rep_throughput(const struct run_result *r, uint64_t n);
 int rep_counts(const struct run_result *r, int *passed, int *failed, int *errors);
+/* summary.json's "verdict" of exit code code, a run's or several runs':
+ * passed (0), failed (1), error (2: could not run), inconclusive (3). */
+const char *rep_verdict(int code);
 /* Traces (report_trace.c): fn(event, arg) for every injection line of
  * OUT/traces/trace.*.jsonl, in file order; want (may be NULL) looks at the
  * raw line first and 0 skips parsing it. */

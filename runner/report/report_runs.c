@@ -14,11 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *rep_verdict_name(int code)
-{
-    return code == 0 ? "passed" : code == 1 ? "failed" : code == 2 ? "error" : "inconclusive";
-}
-
 static const char *rep_s(json_t *o, const char *key)
 {
     const char *v = json_string_value(json_object_get(o, key));
@@ -148,7 +143,7 @@ static json_t *rep_runs_entry(const char *out, const struct report_run *r, json_
     if (!strncmp(r->dir, out, len) && r->dir[len] == '/' && r->dir[len + 1])
         json_object_set_new(e, "subdir", json_string(r->dir + len + 1));
     json_object_set_new(e, "exit_code", json_integer(r->exit_code));
-    json_object_set_new(e, "verdict", json_string(rep_verdict_name(r->exit_code)));
+    json_object_set_new(e, "verdict", json_string(rep_verdict(r->exit_code)));
     json_object_set(e, "error", json_object_get(doc, "error") ?: json_null());
     json_object_set(e, "reproduce", json_object_get(doc, "reproduce") ?: json_null());
     json_object_set(e, "duration_s", json_object_get(doc, "duration_s") ?: json_real(0));
@@ -210,7 +205,7 @@ static int rep_runs_summary(const char *out, const struct report_run *runs, json
     }
     json_object_set_new(o, "kind", json_string("runs"));
     json_object_set_new(o, "exit_code", json_integer(exit_code));
-    json_object_set_new(o, "verdict", json_string(rep_verdict_name(exit_code)));
+    json_object_set_new(o, "verdict", json_string(rep_verdict(exit_code)));
     json_object_set_new(o, "runs", list);
     json_object_set_new(o, "invariants", table);
     json_object_set_new(o, "passed", json_integer(passed));

@@ -340,6 +340,8 @@ case_run() {
     # A fixture the server rejects: exit 2, naming the scenario's line.
     expect_rc 2 "$wedge" run "$here/bad-fixture.scn" --dsn "$dsn" --out "$work/bad-fixture"
     expect_in "$work/err" "^wedge: .*bad-fixture.scn:8: fixture: .*no_such_table"
+    # nothing ran to judge: no summary.json (docs/scenarios.md)
+    [ -e "$work/bad-fixture/summary.json" ] && fail "a run that exited 2 wrote a summary.json"
 
     out="$work/repeat"
     expect_rc 0 "$wedge" run "$here/good.scn" --dsn "$dsn" --seed 5 --repeat 3 --out "$out"

@@ -303,11 +303,13 @@ static void test_inconclusive_run(void **state)
 }
 
 /* Exit 2, a usage or configuration error: the run could not run, which
- * report.md and report.html both say as ERROR, not INCONCLUSIVE (3). */
+ * report.md and report.html both say as ERROR, not INCONCLUSIVE (3), and
+ * summary.json as verdict "error". */
 static void test_error_run(void **state)
 {
     struct fixture fx;
-    char err[256] = "", *x;
+    char err[256] = "", *x, path[600];
+    json_t *j;
 
     make_run(&fx);
     fx.r.exit_code = 2;
@@ -318,6 +320,14 @@ static void test_error_run(void **state)
     assert_non_null(strstr(x, "**Verdict: ERROR**: could not run: rules refused: rules:1:3: "));
     assert_null(strstr(x, "INCONCLUSIVE"));
     free(x);
+    /* summary.json says so too, as the combined summary of several runs */
+    snprintf(path, sizeof(path), "%s/summary.json", tmpdir);
+    j = json_load_file(path, 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "verdict")), "error");
+    assert_int_equal(json_integer_value(json_object_get(j, "exit_code")), 2);
+    assert_string_equal(json_string_value(json_object_get(j, "error")), fx.r.error);
+    json_decref(j);
     assert_int_equal(report_html_write(tmpdir, err, sizeof(err)), 0);
     x = slurp("report.html");
     assert_non_null(strstr(x, "<p class=\"verdict error\" id=\"verdict\">ERROR: could not run: "
