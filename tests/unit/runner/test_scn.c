@@ -461,12 +461,14 @@ static void test_long_line(void **state)
     struct scenario s;
     size_t n = SCN_MAX_LINE + 1;
     char *text = malloc(n + 64), want[128];
+    size_t len;
     /* inih's own buffer is 200 bytes: longer values are taken whole */
     strcpy(text, "[workload]\nsql = SELECT '");
     memset(text + 25, 'y', 7000);
     strcpy(text + 25 + 7000, "'  \n[invariants]\nlong = SELECT '");
-    memset(text + strlen(text), 'z', 300);
-    strcpy(text + strlen(text), "' = 'z'\n");
+    len = strlen(text);
+    memset(text + len, 'z', 300);
+    strcpy(text + len + 300, "' = 'z'\n"); /* memset left no NUL to find */
     load_ok(text, &s);
     assert_int_equal(strlen(s.requests[0].sql), 7000 + 9);
     assert_int_equal(s.ninvariants, 1);
