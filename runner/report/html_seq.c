@@ -44,19 +44,28 @@ static int seq_is_held(const struct html_mark *m)
 }
 
 /* The last final line at or before the anchor: a barrier, wait or hold
- * first, else any action but log and mark, else anything. */
+ * that was released (it ordered threads), else one that timed out or hit
+ * its ceiling (it only delayed one: on a loaded machine a barrier's
+ * partner may come too late), else any action but log and mark, else
+ * anything. */
 static const struct html_mark *seq_pick(const struct html_marks *mk, int64_t anchor)
 {
-    const struct html_mark *best[3] = {NULL, NULL, NULL};
+    const struct html_mark *best[4] = {NULL, NULL, NULL, NULL};
     for (int i = 0; i < mk->n; i++) {
         const struct html_mark *m = &mk->m[i];
         int cls;
         if (m->waiting || m->ts > anchor + SEQ_SLACK_NS)
             continue;
-        cls = seq_is_held(m) ? 0 : strcmp(m->action, "log") && strcmp(m->action, "mark") ? 1 : 2;
+        if (seq_is_held(m))
+            cls = strcmp(m->outcome, "timeout") && strcmp(m->outcome, "ceiling") ? 0 : 1;
+        else
+            cls = strcmp(m->action, "log") && strcmp(m->action, "mark") ? 2 : 3;
         best[cls] = m; /* sorted by time: the last wins */
     }
-    return best[0] ? best[0] : best[1] ? best[1] : best[2];
+    for (int cls = 0; cls < 4; cls++)
+        if (best[cls])
+            return best[cls];
+    return NULL;
 }
 
 static int seq_part(struct seq *s, int pid, int tid)

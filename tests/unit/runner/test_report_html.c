@@ -160,8 +160,9 @@ static void test_large_run_is_capped(void **state)
 }
 
 /* Three releases of the barrier (threads 101+102, 103+104, 105+106);
- * the violation comes after the second: the diagram shows 103 and 104,
- * each with its own transaction only, and the rule's text. */
+ * the violation comes after the second, and after a barrier that timed
+ * out with one caller (107: it ordered nothing): the diagram shows 103
+ * and 104, each with its own transaction only, and the rule's text. */
 static void test_interleaving_before_the_violation(void **state)
 {
     FILE *h, *t;
@@ -185,6 +186,8 @@ static void test_interleaving_before_the_violation(void **state)
         trace(t, a, at + 2.2, "stock-read", "barrier", "released", 2.2,
               "SELECT stock FROM inventory");
     }
+    trace(t, 107, 60, "stock-read", "barrier", "waiting", 0, "SELECT stock FROM inventory");
+    trace(t, 107, 62, "stock-read", "barrier", "timeout", 2, "SELECT stock FROM inventory");
     trace(t, 103, 30, "sql", "log", "fired", 0, "INSERT INTO earlier");
     trace(t, 103, 31, "sql", "log", "fired", 0, "COMMIT");
     trace(t, 103, 49, "sql", "log", "fired", 0, "BEGIN");
@@ -200,6 +203,7 @@ static void test_interleaving_before_the_violation(void **state)
     assert_non_null(strstr(seq, "thread 104"));
     assert_null(strstr(seq, "thread 101"));
     assert_null(strstr(seq, "thread 105"));
+    assert_null(strstr(seq, "thread 107"));
     assert_int_equal(count(seq, "class=\"ev waiting\""), 2);
     assert_non_null(strstr(seq, ">UPDATE inventory SET stock = 0<"));
     assert_non_null(strstr(seq, ">BEGIN<"));
