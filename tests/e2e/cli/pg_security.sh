@@ -174,17 +174,22 @@ case_private() {
         exit 77
     fi
     # /tmp of our own: a $XDG_RUNTIME_DIR others may enter is passed over
-    # for /tmp/wedge-UID, created 0700, or refused.
+    # for /tmp/wedge-UID, created 0700, or refused.  The tmpfs hides a
+    # build tree under /tmp: the script enters wedge's folder first, and
+    # ./wedge is found through that working directory, under the mount.
+    local wdir wbin
+    wdir=$(cd "$(dirname "$wedge")" && pwd) wbin=./$(basename "$wedge")
     cat >"$work/ns.sh" <<EOF
 set -u
+cd "$wdir" || exit 9
 mount -t tmpfs none /tmp || exit 9
 mkdir -m 755 /tmp/rt
-XDG_RUNTIME_DIR=/tmp/rt "$wedge" pg env; echo "rc=\$?"
+XDG_RUNTIME_DIR=/tmp/rt "$wbin" pg env; echo "rc=\$?"
 stat -c '%a %u' /tmp/wedge-$uid
 chmod 755 /tmp/wedge-$uid
-"$wedge" pg env; echo "rc=\$?"
+"$wbin" pg env; echo "rc=\$?"
 rmdir /tmp/wedge-$uid && ln -s / /tmp/wedge-$uid
-"$wedge" pg env; echo "rc=\$?"
+"$wbin" pg env; echo "rc=\$?"
 EOF
     unshare -m sh "$work/ns.sh" >"$work/ns.out" 2>&1
     cat "$work/ns.out"
@@ -195,9 +200,10 @@ EOF
     [ "$(grep -c '^rc=2$' "$work/ns.out")" -eq 2 ] || fail "a refused private directory must exit 2"
     if [ "$uid" -eq 0 ]; then
         cat >"$work/ns2.sh" <<EOF
+cd "$wdir" || exit 9
 mount -t tmpfs none /tmp || exit 9
 mkdir -m 700 /tmp/wedge-0 && chown nobody /tmp/wedge-0
-"$wedge" pg start; echo "rc=\$?"
+"$wbin" pg start; echo "rc=\$?"
 EOF
         unshare -m sh "$work/ns2.sh" >"$work/ns.out" 2>&1
         expect_in "$work/ns.out" "^wedge: pg: /tmp/wedge-0: it is owned by uid $(id -u nobody), not by you (uid 0)"
