@@ -61,11 +61,6 @@ void html_verdict(FILE *f, const char *cls, const char *text)
     fputs("</p>\n", f);
 }
 
-const char *html_code_class(int code)
-{
-    return code == 0 ? "passed" : code == 1 ? "failed" : code == 2 ? "error" : "inconclusive";
-}
-
 const char *html_code_word(int code)
 {
     return code == 0 ? "PASSED" : code == 1 ? "FAILED" : code == 2 ? "ERROR" : "INCONCLUSIVE";

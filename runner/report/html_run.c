@@ -46,7 +46,7 @@ static void run_head(FILE *f, json_t *sum)
     else
         snprintf(verdict, sizeof(verdict), "INCONCLUSIVE: %s",
                  *html_str(sum, "error") ? html_str(sum, "error") : "the run did not complete");
-    html_verdict(f, html_code_class(code), verdict);
+    html_verdict(f, rep_verdict(code), verdict);
     snprintf(dur, sizeof(dur), "%.2f s", html_num(sum, "duration_s"));
     fputs("<table class=\"kv\">\n", f);
     html_kv(f, "scenario file", html_str(sum, "scenario_file"), 1);

@@ -6,6 +6,7 @@
  * level, the plain specs).  Each reads the summary.json its command wrote.
  */
 #include "report_html.h"
+#include "report_int.h"
 #include "svg.h"
 
 #include <dirent.h>
@@ -89,7 +90,7 @@ static void set_cells(FILE *f, const char *dir, struct set_run *r, int n, int mu
             multi ? "run" : "seed");
     for (int i = 0; i < n && i < SET_MAX_CELLS; i++) {
         int linked = set_link(f, dir, r[i].sub);
-        fprintf(f, "<span class=\"cell %s\" title=\"", html_code_class(r[i].code));
+        fprintf(f, "<span class=\"cell %s\" title=\"", rep_verdict(r[i].code));
         html_esc(f, r[i].sub);
         fprintf(f, ", seed %s: %s\">%d</span>", r[i].seed, set_outcome_word(r[i].code), i + 1);
         fputs(linked ? "</a>\n" : "\n", f);
@@ -165,7 +166,7 @@ static void set_table(FILE *f, const char *dir, struct set_run *r, int n)
         linked = set_link(f, dir, r[i].sub);
         html_esc(f, r[i].sub);
         fprintf(f, "%s</td><td>%s</td><td class=\"%s\">%s</td><td>", linked ? "</a>" : "",
-                r[i].seed, html_code_class(r[i].code), set_outcome_word(r[i].code));
+                r[i].seed, rep_verdict(r[i].code), set_outcome_word(r[i].code));
         json_array_foreach(json_object_get(s, "invariants"), k, v)
         {
             if (!strcmp(html_str(v, "status"), "passed"))
@@ -302,7 +303,7 @@ int html_repeat_page(FILE *f, const char *dir, json_t *sum)
     snprintf(verdict, sizeof(verdict), "%s: %d of %d runs broke an invariant%s%s.",
              html_code_word(code), failed, n, errors ? ", some could not run" : "",
              other ? ", some could not conclude" : "");
-    html_verdict(f, html_code_class(code), verdict);
+    html_verdict(f, rep_verdict(code), verdict);
     fputs("<table class=\"kv\">\n", f);
     if (n && r[0].sum && scenarios == 1)
         html_kv(f, "scenario file", html_str(r[0].sum, "scenario_file"), 1);
@@ -605,7 +606,7 @@ int html_iso_page(FILE *f, const char *dir, json_t *sum)
     snprintf(verdict, sizeof(verdict), "%s: %.0f cells as expected, %.0f not (%.0f errors).",
              html_code_word(code), html_num(sum, "passed"), html_num(sum, "failed"),
              html_num(sum, "errors"));
-    html_verdict(f, html_code_class(code), verdict);
+    html_verdict(f, rep_verdict(code), verdict);
     snprintf(server, sizeof(server), "PostgreSQL %s (%s)", html_str(sum, "server_version"),
              json_is_true(json_object_get(sum, "embedded_pg")) ? "throwaway cluster" : "--dsn");
     fputs("<table class=\"kv\">\n", f);

@@ -41,11 +41,10 @@ void html_end(FILE *f);
 void html_esc(FILE *f, const char *s);
 /* The verdict banner: cls "passed", "failed", "error" or "inconclusive". */
 void html_verdict(FILE *f, const char *cls, const char *text);
-/* An exit code's CSS class ("passed", "failed", "error", "inconclusive")
- * and its word as report.md says it (PASSED, FAILED, ERROR, INCONCLUSIVE):
- * 2, a usage or configuration error, means the run could not run, which
- * is not 3, a run that could not conclude (docs/cli.md, "Exit codes"). */
-const char *html_code_class(int code);
+/* An exit code's word as report.md says it (PASSED, FAILED, ERROR,
+ * INCONCLUSIVE): 2, a usage or configuration error, means the run could
+ * not run, which is not 3, a run that could not conclude (docs/cli.md,
+ * "Exit codes").  Its CSS class is summary.json's verdict (rep_verdict). */
 const char *html_code_word(int code);
 /* A member of a JSON object: "" / 0 when missing. */
 const char *html_str(json_t *o, const char *key);
